@@ -1,0 +1,208 @@
+import { z } from 'zod';
+
+// The zod schemas in this file are the single source of truth for the proof
+// files that Cloud and Runtime exchange and that the bundle carries. Every
+// object is strict: an unknown field is an error, not something to ignore,
+// because a reader that ignores fields can be shown a different story.
+
+/** `sha256:` plus 64 lowercase hex digits. */
+export const Sha256DigestSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 lowercase hex>');
+
+/**
+ * An identifier that is also safe as a single path segment (run ids become
+ * directory names): starts with a letter or digit, then letters, digits, `.`, `_`, `-`.
+ */
+export const IdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'expected 1-128 of [A-Za-z0-9._-], starting with a letter or digit');
+
+/** An RFC 3339 UTC timestamp with a `Z` offset, e.g. 2026-11-23T10:00:00.000Z. */
+export const TimestampSchema = z.iso.datetime({ offset: false });
+
+export const EffectSchema = z.enum(['allow', 'deny', 'approval_required']);
+
+export const ScopeKindSchema = z.enum([
+  'fs.read',
+  'fs.write',
+  'shell.exec',
+  'secret.read',
+  'secret.write',
+  'net.connect',
+  'pr.create',
+]);
+
+/** A typed request for one kind of action. */
+export const ScopeSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.enum(['fs.read', 'fs.write']), path: z.string() }),
+  z.strictObject({ kind: z.literal('shell.exec'), program: z.string().min(1), args: z.array(z.string()) }),
+  z.strictObject({
+    kind: z.enum(['secret.read', 'secret.write']),
+    environment: z.string().min(1),
+    name: z.string().min(1),
+  }),
+  z.strictObject({ kind: z.literal('net.connect'), host: z.string().min(1), port: z.number().int().min(1).max(65535) }),
+  z.strictObject({ kind: z.literal('pr.create'), repository: z.string().min(1), base: z.string().min(1) }),
+]);
+
+/** How a record names a scope: its kind and a one-string target (`src/calc.ts`, `production/DATABASE_URL`). */
+export const ScopeRefSchema = z.strictObject({ kind: ScopeKindSchema, target: z.string() });
+
+/** ask.json: what the operator asked for. */
+export const AskSchema = z.strictObject({
+  schemaVersion: z.literal(1),
+  askId: IdSchema,
+  operator: z.strictObject({ id: IdSchema, displayName: z.string().min(1).max(200) }),
+  intent: z.string().min(1).max(4000),
+  workspace: z.strictObject({
+    repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected owner/name'),
+    baseBranch: z.string().min(1).max(200),
+  }),
+  requestedScopes: z.array(ScopeSchema).min(1),
+  runtimeLabels: z.array(z.string().min(1).max(100)),
+  createdAt: TimestampSchema,
+});
+
+/** One line of policy-decisions.jsonl. */
+export const PolicyDecisionRecordSchema = z.strictObject({
+  schemaVersion: z.literal(1),
+  decisionId: IdSchema,
+  timestamp: TimestampSchema,
+  runId: IdSchema,
+  askId: IdSchema,
+  evaluatedAt: z.enum(['cloud', 'runtime']),
+  scope: ScopeRefSchema,
+  effect: EffectSchema,
+  /** Every rule whose match held, in evaluation order. */
+  matchedRuleIds: z.array(z.string()),
+  /** The rule that decided, or a reserved id such as `policy.default.deny`. */
+  decidingRuleId: z.string().min(1),
+  reason: z.string().min(1),
+  policyDigest: Sha256DigestSchema,
+  /** Present when the decision gates a tool call. */
+  toolCallId: IdSchema.optional(),
+  /** e.g. a local rule that tried to loosen a Cloud decision. */
+  warnings: z.array(z.string()),
+});
+
+/** One line of tool-calls.jsonl: a call the runtime actually executed. */
+export const ToolCallRecordSchema = z.strictObject({
+  schemaVersion: z.literal(1),
+  toolCallId: IdSchema,
+  runId: IdSchema,
+  askId: IdSchema,
+  sessionId: IdSchema,
+  tool: z.string().min(1),
+  scope: ScopeRefSchema,
+  inputSummary: z.string(),
+  inputHash: Sha256DigestSchema,
+  /** The allow decision that let this call run. */
+  decisionId: IdSchema,
+  startedAt: TimestampSchema,
+  endedAt: TimestampSchema,
+  status: z.enum(['succeeded', 'failed']),
+  outputHash: Sha256DigestSchema,
+  exitCode: z.number().int().optional(),
+});
+
+/** node-session.json: where the work ran. Nothing secret; the host name only as a hash. */
+export const NodeSessionSchema = z.strictObject({
+  schemaVersion: z.literal(1),
+  sessionId: IdSchema,
+  runId: IdSchema,
+  askId: IdSchema,
+  runtime: z.strictObject({
+    runtimeId: IdSchema,
+    keyId: Sha256DigestSchema,
+    version: z.string().min(1),
+    os: z.string().min(1),
+    arch: z.string().min(1),
+    nodeVersion: z.string().min(1),
+    hostnameHash: Sha256DigestSchema,
+  }),
+  labels: z.array(z.string()),
+  startedAt: TimestampSchema,
+  endedAt: TimestampSchema,
+});
+
+export const TestOutcomeSchema = z.strictObject({
+  name: z.string().min(1),
+  status: z.enum(['passed', 'failed', 'skipped']),
+});
+
+/** test-results.json: from a real test run, or why none happened. */
+export const TestResultsSchema = z.discriminatedUnion('status', [
+  z.strictObject({
+    schemaVersion: z.literal(1),
+    runId: IdSchema,
+    status: z.literal('completed'),
+    command: z.array(z.string()).min(1),
+    exitCode: z.number().int(),
+    durationMs: z.number().int().nonnegative(),
+    counts: z.strictObject({
+      total: z.number().int().nonnegative(),
+      passed: z.number().int().nonnegative(),
+      failed: z.number().int().nonnegative(),
+      skipped: z.number().int().nonnegative(),
+    }),
+    tests: z.array(TestOutcomeSchema),
+  }),
+  z.strictObject({
+    schemaVersion: z.literal(1),
+    runId: IdSchema,
+    status: z.literal('not_run'),
+    reason: z.string().min(1),
+  }),
+]);
+
+/** approval.json: the human gate on a risky action, bound to exactly what was approved. */
+export const ApprovalRecordSchema = z.strictObject({
+  schemaVersion: z.literal(1),
+  runId: IdSchema,
+  askId: IdSchema,
+  status: z.enum(['approved', 'rejected', 'expired', 'not_requested']),
+  request: z
+    .strictObject({
+      approvalId: IdSchema,
+      action: z.strictObject({
+        kind: z.literal('pr.create'),
+        repository: z.string().min(1),
+        base: z.string().min(1),
+        head: z.string().min(1),
+      }),
+      /** sha256 of file-diff.patch's bytes. */
+      diffSha256: Sha256DigestSchema,
+      /** sha256 of pr-summary.md's bytes. */
+      prTextSha256: Sha256DigestSchema,
+      /** sha256 of the RFC 8785 form of `{ action, diffSha256, prTextSha256 }`. */
+      actionHash: Sha256DigestSchema,
+      /** The approval_required decision that opened this request. */
+      decisionId: IdSchema,
+      requestedBy: z.string().min(1),
+      requestedAt: TimestampSchema,
+      expiresAt: TimestampSchema,
+    })
+    .nullable(),
+  resolution: z
+    .strictObject({
+      approver: z.string().min(1),
+      decision: z.enum(['approved', 'rejected']),
+      reason: z.string().min(1),
+      decidedAt: TimestampSchema,
+    })
+    .nullable(),
+  /** Why no approval was asked for (a policy halt, failing tests). */
+  notRequestedReason: z.string().min(1).optional(),
+});
+
+export type Sha256Digest = z.infer<typeof Sha256DigestSchema>;
+export type Effect = z.infer<typeof EffectSchema>;
+export type ScopeKind = z.infer<typeof ScopeKindSchema>;
+export type Scope = z.infer<typeof ScopeSchema>;
+export type ScopeRef = z.infer<typeof ScopeRefSchema>;
+export type Ask = z.infer<typeof AskSchema>;
+export type PolicyDecisionRecord = z.infer<typeof PolicyDecisionRecordSchema>;
+export type ToolCallRecord = z.infer<typeof ToolCallRecordSchema>;
+export type NodeSession = z.infer<typeof NodeSessionSchema>;
+export type TestOutcome = z.infer<typeof TestOutcomeSchema>;
+export type TestResults = z.infer<typeof TestResultsSchema>;
+export type ApprovalRecord = z.infer<typeof ApprovalRecordSchema>;

@@ -1,0 +1,6 @@
+import type { CliOptions } from '../options.js';
+import { CliError, EXIT } from '../cli-error.js';
+
+export async function runReplayCommand(_dir: string, _options: CliOptions): Promise<number> {
+  throw new CliError('NOT_IMPLEMENTED', '--replay is not built yet', EXIT.usage);
+}

@@ -1,0 +1,24 @@
+/** Every flag of the demo CLI, as commander hands them over. */
+export interface CliOptions {
+  mode?: 'happy' | 'policy-blocked';
+  verify?: string;
+  explain?: string;
+  replay?: string;
+  serve?: boolean;
+  port?: number;
+  html?: string;
+  outDir: string;
+  runId?: string;
+  signingKey?: string;
+  policy?: string;
+  localPolicy?: string;
+  ask?: string;
+  approve: 'auto' | 'prompt' | 'reject';
+  trustedKey?: string;
+  expectKeyId?: string;
+  clock?: string;
+  replayBaseUrl?: string;
+  runtime: 'in-process' | 'process';
+  json?: boolean;
+  logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+}

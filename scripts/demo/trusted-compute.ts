@@ -1,0 +1,96 @@
+#!/usr/bin/env tsx
+// The demo CLI: parses flags, picks a command, and owns the one top-level
+// catch. Commands live in ./commands and only wire packages together.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { CliError, EXIT } from './cli-error.js';
+import { runDemoCommand } from './commands/run.js';
+import { runExplainCommand } from './commands/explain.js';
+import { runReplayCommand } from './commands/replay.js';
+import { runVerifyCommand } from './commands/verify.js';
+import type { CliOptions } from './options.js';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^[0-9]+$/.test(value) || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError('expected an integer port from 0 to 65535');
+  }
+  return port;
+}
+
+
+function buildProgram(): Command {
+  return new Command('trusted-compute')
+    .description('LumenFlow Trusted Compute demo: run the chain, verify, explain and replay its Proof.')
+    .addOption(new Option('--mode <mode>', 'run the demo chain').choices(['happy', 'policy-blocked']))
+    .option('--verify <dir>', 'verify an evidence bundle')
+    .option('--explain <scope>', "explain the Rules decision for a scope, e.g. 'fs.write:src/calc.ts'")
+    .option('--replay <dir>', 'verify a bundle, rebuild its chain and show the timeline')
+    .option('--serve', 'with --replay: serve the Replay page on 127.0.0.1')
+    .option('--port <n>', 'with --serve: the port (default 4173; 0 picks a free one)', parsePort)
+    .option('--html <file>', 'with --replay: write the Replay page as one self-contained file')
+    .option('--out-dir <root>', 'where run bundles are written', 'evidence/demo/trusted-compute')
+    .option('--run-id <id>', 'the run id (default: generated)')
+    .option('--signing-key <pem>', 'PKCS#8 PEM Ed25519 signing key (or LUMENFLOW_SIGNING_KEY)')
+    .option('--policy <file>', 'a rules file (JSON or YAML) that replaces the Cloud policy')
+    .option('--local-policy <file>', 'a runtime-local rules file; it may only tighten')
+    .option('--ask <file>', 'run this Ask instead of the mode default')
+    .addOption(new Option('--approve <how>', 'who answers the approval gate').choices(['auto', 'prompt', 'reject']).default('auto'))
+    .option('--trusted-key <pem>', 'with --verify/--replay: pin the signer to this public key')
+    .option('--expect-key-id <id>', 'with --verify/--replay: pin the signer to this key id (sha256:…)')
+    .option('--clock <iso>', 'fix the clock at this instant (or LUMENFLOW_CLOCK), for reproducible bundles')
+    .option('--replay-base-url <url>', 'base URL written to replay-link.txt (default http://127.0.0.1:4173)')
+    .addOption(new Option('--runtime <kind>', 'where the runtime runs').choices(['in-process', 'process']).default('in-process'))
+    .option('--json', 'machine-readable output on stdout')
+    .addOption(
+      new Option('--log-level <level>', 'pino log level; debug also logs to stderr')
+        .choices(['silent', 'error', 'warn', 'info', 'debug'])
+        .default('info'),
+    )
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined });
+}
+
+async function dispatch(options: CliOptions): Promise<number> {
+  const chosen = [options.mode && '--mode', options.verify && '--verify', options.explain && '--explain', options.replay && '--replay'].filter(
+    Boolean,
+  );
+  if (chosen.length !== 1) {
+    throw new CliError('USAGE', 'choose exactly one of --mode, --verify, --explain, --replay (see --help)');
+  }
+  if (options.verify !== undefined) return runVerifyCommand(options.verify, options);
+  if (options.explain !== undefined) return runExplainCommand(options.explain, options);
+  if (options.replay !== undefined) return runReplayCommand(options.replay, options);
+  return runDemoCommand(options);
+}
+
+/** Runs the CLI and returns the exit code. Never throws. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    program.parse([...argv], { from: 'user' });
+    return await dispatch(program.opts<CliOptions>());
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+    process.stderr.write(`error USAGE: ${error.message.replace(/^error: /, '')}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof CliError) {
+    process.stderr.write(`error ${error.code}: ${error.message}\n`);
+    return error.exitCode;
+  }
+  // A bug, not bad input: one line for the user; the stack only on request.
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`error INTERNAL: ${message.split('\n')[0] ?? ''}\n`);
+  if (process.env['LUMENFLOW_DEBUG'] === '1' && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
+  return EXIT.internal;
+}
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
