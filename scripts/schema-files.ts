@@ -7,6 +7,7 @@ import {
   TestResultsSchema,
   ToolCallRecordSchema,
 } from '@lumenflow/protocol';
+import { ManifestSchema } from '@lumenflow/verifier';
 
 /** Each documented file format: the docs/schemas file name and its zod schema. */
 const SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
@@ -16,6 +17,7 @@ const SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['tool-call.schema.json', ToolCallRecordSchema],
   ['test-results.schema.json', TestResultsSchema],
   ['approval.schema.json', ApprovalRecordSchema],
+  ['manifest.schema.json', ManifestSchema],
 ];
 
 /** Renders every JSON Schema file's exact text, in a stable order. */
