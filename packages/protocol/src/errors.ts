@@ -9,7 +9,8 @@ export type ProtocolErrorCode =
   | 'JSON_LONE_SURROGATE'
   | 'JSON_BOM'
   | 'JSON_NOT_CANONICALIZABLE'
-  | 'SCHEMA_INVALID';
+  | 'SCHEMA_INVALID'
+  | 'TRANSPORT_CLOSED';
 
 /** Bad input to a protocol format. Carries a literal code and, for JSON, a position. */
 export class ProtocolError extends Error {

@@ -19,6 +19,25 @@ export {
   TimestampSchema,
   ToolCallRecordSchema,
 } from './schemas.js';
+export {
+  CloudToRuntimeMessageSchema,
+  DiffMessageSchema,
+  EnrollMessageSchema,
+  EnrolledMessageSchema,
+  MessageSignatureSchema,
+  PolicyDecisionMessageSchema,
+  RuntimeHostSchema,
+  RuntimeToCloudMessageSchema,
+  SessionAcceptedMessageSchema,
+  SessionEndedMessageSchema,
+  SessionHaltMessageSchema,
+  SessionOpenMessageSchema,
+  SessionStartMessageSchema,
+  TestResultsMessageSchema,
+  ToolCallMessageSchema,
+  createInProcessTransport,
+  parseTransportMessage,
+} from './transport.js';
 
 export type { JsonValue } from './canonical-json.js';
 export type { ProtocolErrorCode } from './errors.js';
@@ -37,3 +56,17 @@ export type {
   TestResults,
   ToolCallRecord,
 } from './schemas.js';
+export type {
+  CloudEndpoint,
+  CloudToRuntimeMessage,
+  DiffMessage,
+  EnrollMessage,
+  MessageSignature,
+  RuntimeEndpoint,
+  RuntimeHost,
+  RuntimeToCloudMessage,
+  SessionEndedMessage,
+  SessionOpenMessage,
+  TransportEndpoint,
+  UnsignedRuntimeMessage,
+} from './transport.js';

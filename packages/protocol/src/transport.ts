@@ -1,0 +1,284 @@
+import { z } from 'zod';
+import { ProtocolError } from './errors.js';
+import {
+  AskSchema,
+  IdSchema,
+  PolicyDecisionRecordSchema,
+  Sha256DigestSchema,
+  TestResultsSchema,
+  TimestampSchema,
+  ToolCallRecordSchema,
+} from './schemas.js';
+
+// Cloud and Runtime meet only through these messages. Every message is plain
+// JSON, carries its own ids, and is validated on receipt, so that the
+// in-process transport of today and a network transport later are the same
+// contract: nothing but data crosses, and neither side trusts the other's bytes.
+
+/** Ed25519 signature of a runtime message: over the RFC 8785 form of the message without `signature`. */
+export const MessageSignatureSchema = z.strictObject({
+  keyId: Sha256DigestSchema,
+  /** Base64 of the 64-byte raw signature. */
+  value: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'expected base64 of 64 bytes'),
+});
+
+const base = { messageId: IdSchema };
+const inRun = { ...base, runId: IdSchema, sessionId: IdSchema };
+const signed = { signature: MessageSignatureSchema };
+
+/** Host facts a runtime reports. The host name travels only as a hash. */
+export const RuntimeHostSchema = z.strictObject({
+  os: z.string().min(1),
+  arch: z.string().min(1),
+  nodeVersion: z.string().min(1),
+  hostnameHash: Sha256DigestSchema,
+});
+
+/** A runtime's request to join: its public key (proof of possession is the signature), labels and host. */
+export const EnrollMessageSchema = z.strictObject({
+  type: z.literal('runtime.enroll'),
+  ...base,
+  runtimeId: IdSchema,
+  publicKeyPem: z.string().min(1).max(4096),
+  labels: z.array(z.string().min(1).max(100)),
+  version: z.string().min(1),
+  host: RuntimeHostSchema,
+  ...signed,
+});
+
+/** The runtime claimed the session and its workspace is ready at the baseline commit. */
+export const SessionAcceptedMessageSchema = z.strictObject({
+  type: z.literal('session.accepted'),
+  ...inRun,
+  startedAt: TimestampSchema,
+  baselineCommit: z.string().regex(/^[0-9a-f]{40}$/, 'expected a 40-hex git commit'),
+  ...signed,
+});
+
+export const PolicyDecisionMessageSchema = z.strictObject({
+  type: z.literal('evidence.policy-decision'),
+  ...inRun,
+  record: PolicyDecisionRecordSchema,
+  ...signed,
+});
+
+export const ToolCallMessageSchema = z.strictObject({
+  type: z.literal('evidence.tool-call'),
+  ...inRun,
+  record: ToolCallRecordSchema,
+  ...signed,
+});
+
+export const TestResultsMessageSchema = z.strictObject({
+  type: z.literal('evidence.test-results'),
+  ...inRun,
+  record: TestResultsSchema,
+  ...signed,
+});
+
+/** `git diff` of the workspace against its baseline, as text, with its numstat summary. */
+export const DiffMessageSchema = z.strictObject({
+  type: z.literal('evidence.diff'),
+  ...inRun,
+  baselineCommit: z.string().regex(/^[0-9a-f]{40}$/),
+  patch: z.string(),
+  files: z.array(z.strictObject({ path: z.string().min(1), insertions: z.number().int().nonnegative(), deletions: z.number().int().nonnegative() })),
+  ...signed,
+});
+
+/** The session is over: how it ended, and whether the workspace still equals its baseline. */
+export const SessionEndedMessageSchema = z.strictObject({
+  type: z.literal('session.ended'),
+  ...inRun,
+  outcome: z.enum(['completed', 'halted', 'failed']),
+  reason: z.string().min(1),
+  /** A code when outcome is `failed` or `halted`, e.g. POLICY_DENIED, TOOL_FAILED. */
+  code: z.string().min(1).optional(),
+  workspaceUnchanged: z.boolean(),
+  endedAt: TimestampSchema,
+  ...signed,
+});
+
+export const RuntimeToCloudMessageSchema = z.discriminatedUnion('type', [
+  EnrollMessageSchema,
+  SessionAcceptedMessageSchema,
+  PolicyDecisionMessageSchema,
+  ToolCallMessageSchema,
+  TestResultsMessageSchema,
+  DiffMessageSchema,
+  SessionEndedMessageSchema,
+]);
+
+export const EnrolledMessageSchema = z.strictObject({
+  type: z.literal('runtime.enrolled'),
+  ...base,
+  inReplyTo: IdSchema,
+  runtimeId: IdSchema,
+  keyId: Sha256DigestSchema,
+});
+
+/**
+ * Dispatch: the Ask, and the Cloud rule set the runtime must enforce on every
+ * tool call (as JSON, for the policy package to re-validate on arrival).
+ */
+export const SessionOpenMessageSchema = z.strictObject({
+  type: z.literal('session.open'),
+  ...inRun,
+  runtimeId: IdSchema,
+  ask: AskSchema,
+  cloudRules: z.json(),
+});
+
+/** Cloud's Rules allowed the Ask: do the work. */
+export const SessionStartMessageSchema = z.strictObject({
+  type: z.literal('session.start'),
+  ...inRun,
+});
+
+/** Cloud's Rules denied the Ask: touch nothing and close the session. */
+export const SessionHaltMessageSchema = z.strictObject({
+  type: z.literal('session.halt'),
+  ...inRun,
+  reason: z.string().min(1),
+});
+
+export const CloudToRuntimeMessageSchema = z.discriminatedUnion('type', [
+  EnrolledMessageSchema,
+  SessionOpenMessageSchema,
+  SessionStartMessageSchema,
+  SessionHaltMessageSchema,
+]);
+
+export type MessageSignature = z.infer<typeof MessageSignatureSchema>;
+export type RuntimeHost = z.infer<typeof RuntimeHostSchema>;
+export type RuntimeToCloudMessage = z.infer<typeof RuntimeToCloudMessageSchema>;
+export type CloudToRuntimeMessage = z.infer<typeof CloudToRuntimeMessageSchema>;
+export type EnrollMessage = z.infer<typeof EnrollMessageSchema>;
+export type SessionOpenMessage = z.infer<typeof SessionOpenMessageSchema>;
+export type SessionEndedMessage = z.infer<typeof SessionEndedMessageSchema>;
+export type DiffMessage = z.infer<typeof DiffMessageSchema>;
+
+/** A runtime message before it is signed. */
+export type UnsignedRuntimeMessage = RuntimeToCloudMessage extends infer M
+  ? M extends { signature: unknown }
+    ? Omit<M, 'signature'>
+    : never
+  : never;
+
+/** One side of a transport. `Out` is what this side sends, `In` what it receives. */
+export interface TransportEndpoint<Out, In> {
+  /** Queues a message for the other side; resolves once it is accepted for delivery. @throws {ProtocolError} TRANSPORT_CLOSED, SCHEMA_INVALID. */
+  send(message: Out): Promise<void>;
+  /** Sets the one handler for validated incoming messages. Messages are handled one at a time, in order. */
+  onMessage(handler: (message: In) => void | Promise<void>): void;
+  /** Sets the handler for incoming messages that failed validation, and for handler failures. */
+  onError(handler: (error: unknown) => void): void;
+  close(): void;
+}
+
+export type CloudEndpoint = TransportEndpoint<CloudToRuntimeMessage, RuntimeToCloudMessage>;
+export type RuntimeEndpoint = TransportEndpoint<RuntimeToCloudMessage, CloudToRuntimeMessage>;
+
+/**
+ * Parses one received message against a schema, as every transport must on receipt.
+ *
+ * @throws {ProtocolError} SCHEMA_INVALID with the dotted path of the first problem.
+ */
+export function parseTransportMessage<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue ? formatPath(issue.path) : '$';
+  throw new ProtocolError('SCHEMA_INVALID', `transport message invalid at ${path}: ${issue?.message ?? 'invalid'}`, { path });
+}
+
+/**
+ * Two connected endpoints in one process. Messages cross as JSON text (so
+ * neither side can hold the other's objects), arrive asynchronously and in
+ * order, and are validated with zod on receipt, exactly as over a network.
+ */
+export function createInProcessTransport(): { cloud: CloudEndpoint; runtime: RuntimeEndpoint } {
+  const toRuntime = createChannel(CloudToRuntimeMessageSchema);
+  const toCloud = createChannel(RuntimeToCloudMessageSchema);
+  const closeBoth = (): void => {
+    toRuntime.close();
+    toCloud.close();
+  };
+  return {
+    cloud: { send: toRuntime.send, onMessage: toCloud.onMessage, onError: toCloud.onError, close: closeBoth },
+    runtime: { send: toCloud.send, onMessage: toRuntime.onMessage, onError: toRuntime.onError, close: closeBoth },
+  };
+}
+
+interface Channel<T> {
+  send(message: T): Promise<void>;
+  onMessage(handler: (message: T) => void | Promise<void>): void;
+  onError(handler: (error: unknown) => void): void;
+  close(): void;
+}
+
+function createChannel<T>(schema: z.ZodType<T>): Channel<T> {
+  let handler: ((message: T) => void | Promise<void>) | undefined;
+  let errorHandler: (error: unknown) => void = () => undefined;
+  const pending: string[] = [];
+  let closed = false;
+  let draining = false;
+
+  const drain = async (): Promise<void> => {
+    if (draining) return;
+    draining = true;
+    try {
+      while (handler !== undefined && pending.length > 0 && !closed) {
+        const text = pending.shift() as string;
+        // A macrotask hop: delivery never happens inside the sender's call stack.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        let message: T;
+        try {
+          message = parseTransportMessage(schema, JSON.parse(text));
+        } catch (error) {
+          errorHandler(error);
+          continue;
+        }
+        try {
+          await handler(message);
+        } catch (error) {
+          errorHandler(error);
+        }
+      }
+    } finally {
+      draining = false;
+    }
+  };
+
+  return {
+    send: async (message: T) => {
+      if (closed) throw new ProtocolError('TRANSPORT_CLOSED', 'transport is closed');
+      let text: string | undefined;
+      try {
+        text = JSON.stringify(message);
+      } catch (cause) {
+        throw new ProtocolError('SCHEMA_INVALID', 'transport message is not JSON-serialisable', { cause });
+      }
+      if (text === undefined) throw new ProtocolError('SCHEMA_INVALID', 'transport message is not JSON-serialisable');
+      pending.push(text);
+      void drain();
+    },
+    onMessage: (next) => {
+      handler = next;
+      void drain();
+    },
+    onError: (next) => {
+      errorHandler = next;
+    },
+    close: () => {
+      closed = true;
+      pending.length = 0;
+    },
+  };
+}
+
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '$';
+  for (const segment of path) out += typeof segment === 'number' ? `[${segment}]` : `.${String(segment)}`;
+  return out;
+}
