@@ -16,7 +16,7 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  *   JSON_LONE_SURROGATE for strings that are not well-formed UTF-16.
  */
 export function canonicalize(value: unknown): string {
-  return serialize(value, '$');
+  return serialize(value, '$', new Set());
 }
 
 /** RFC 8785 canonical form as UTF-8 bytes (no BOM, no trailing newline). */
@@ -24,7 +24,7 @@ export function canonicalizeToBytes(value: unknown): Uint8Array {
   return new TextEncoder().encode(canonicalize(value));
 }
 
-function serialize(value: unknown, path: string): string {
+function serialize(value: unknown, path: string, open: Set<object>): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
@@ -39,13 +39,23 @@ function serialize(value: unknown, path: string): string {
       assertWellFormed(value, path);
       return JSON.stringify(value);
     case 'object': {
+      // A cycle has no JSON form; without this it would end in a stack overflow.
+      if (open.has(value)) {
+        throw new ProtocolError('JSON_NOT_CANONICALIZABLE', `${path}: circular reference`, { path });
+      }
       if (Array.isArray(value)) {
-        return `[${value.map((item, i) => serialize(item, `${path}[${i}]`)).join(',')}]`;
+        open.add(value);
+        // An index loop, not map(): map skips holes, and a sparse array would print as `[1,,2]`.
+        const items: string[] = [];
+        for (let i = 0; i < value.length; i++) items.push(serialize(value[i], `${path}[${i}]`, open));
+        open.delete(value);
+        return `[${items.join(',')}]`;
       }
       const proto: unknown = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) {
         throw new ProtocolError('JSON_NOT_CANONICALIZABLE', `${path}: only plain objects are JSON`, { path });
       }
+      open.add(value);
       const record = value as Record<string, unknown>;
       const keys = Object.keys(record).sort();
       const parts: string[] = [];
@@ -55,8 +65,9 @@ function serialize(value: unknown, path: string): string {
         // optional fields spelled `{ x: undefined }` hash the same as omitted ones.
         if (item === undefined) continue;
         assertWellFormed(key, path);
-        parts.push(`${JSON.stringify(key)}:${serialize(item, `${path}.${key}`)}`);
+        parts.push(`${JSON.stringify(key)}:${serialize(item, `${path}.${key}`, open)}`);
       }
+      open.delete(value);
       return `{${parts.join(',')}}`;
     }
     default:

@@ -43,6 +43,7 @@ export function parseStrictJsonBytes(bytes: Uint8Array): JsonValue {
 
 // Deep nesting is a cheap way to blow the stack of a recursive parser.
 const MAX_DEPTH = 256;
+const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
 
 class StrictParser {
   private pos = 0;
@@ -219,7 +220,9 @@ class StrictParser {
 
   private parseNumber(): number {
     const start = this.pos;
-    const match = /^-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.text.slice(this.pos, this.pos + 400));
+    // Sticky, on the whole text: a fixed-size window would split a long but valid number.
+    NUMBER.lastIndex = this.pos;
+    const match = NUMBER.exec(this.text);
     if (!match) return this.fail('JSON_SYNTAX', 'malformed number');
     this.pos += match[0].length;
     const value = Number(match[0]);
