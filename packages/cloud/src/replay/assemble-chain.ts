@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import type { PolicyDecisionRecord } from '@lumenflow/protocol';
+import type { ChainLink, ChainText, ChainToolCall, ReplayBundleFiles, ReplayChain } from './types.js';
+
+/** `sha256:` plus the lowercase hex SHA-256 of the bytes. */
+export function hashBytes(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/**
+ * Rebuilds the chain of authority from parsed bundle files: Ask → Rules at
+ * Cloud → Dispatch → each tool call with the decision that allowed it → tests →
+ * approval request and resolution → PR → Proof. Pure: no I/O, and it trusts
+ * nothing beyond the schemas; {@link checkChain} judges whether the links hold.
+ */
+export function assembleChain(files: ReplayBundleFiles): ReplayChain {
+  const decisions = files.decisions ?? [];
+  const calls = files.toolCalls ?? [];
+  const approval = files.approval;
+  const approvalDecisionId = approval?.request?.decisionId;
+
+  const byId = new Map<string, PolicyDecisionRecord>();
+  for (const decision of decisions) if (!byId.has(decision.decisionId)) byId.set(decision.decisionId, decision);
+
+  const toolCalls: ChainToolCall[] = calls.map((call) => ({
+    call,
+    decision: byId.get(call.decisionId) ?? null,
+    otherDecisions: decisions.filter((d) => d.toolCallId === call.toolCallId && d.decisionId !== call.decisionId),
+  }));
+
+  const placed = new Set<PolicyDecisionRecord>();
+  const links: ChainLink[] = [];
+  if (files.ask !== null) links.push({ step: 'ask', ask: files.ask });
+  for (const decision of decisions) {
+    if (decision.evaluatedAt === 'cloud' && decision.toolCallId === undefined && decision.decisionId !== approvalDecisionId) {
+      links.push({ step: 'policy', decision });
+      placed.add(decision);
+    }
+  }
+  if (files.session !== null) links.push({ step: 'dispatch', session: files.session });
+  for (const toolCall of toolCalls) {
+    const gating = decisions.filter(
+      (d) => !placed.has(d) && (d === toolCall.decision || d.toolCallId === toolCall.call.toolCallId),
+    );
+    for (const decision of gating) {
+      links.push({ step: 'policy', decision });
+      placed.add(decision);
+    }
+    links.push({ step: 'tool_call', toolCall });
+  }
+  for (const decision of decisions) {
+    if (!placed.has(decision) && decision.decisionId !== approvalDecisionId) {
+      links.push({ step: 'policy', decision });
+      placed.add(decision);
+    }
+  }
+  if (files.testResults !== null) links.push({ step: 'tests', testResults: files.testResults });
+  for (const decision of decisions) {
+    if (!placed.has(decision)) {
+      links.push({ step: 'policy', decision });
+      placed.add(decision);
+    }
+  }
+  if (approval !== null) {
+    if (approval.request !== null) links.push({ step: 'approval_request', approval, request: approval.request });
+    if (approval.resolution !== null) links.push({ step: 'approval_resolution', approval, resolution: approval.resolution });
+    if (approval.request === null && approval.resolution === null) links.push({ step: 'approval_not_requested', approval });
+  }
+  const prSummary = toText(files.prSummary);
+  if (prSummary !== null) links.push({ step: 'pr', opened: approval?.status === 'approved', title: extractTitle(prSummary.text) });
+  if (files.manifest !== null) links.push({ step: 'proof', manifest: files.manifest });
+
+  return {
+    dir: files.dir,
+    readable: files.readable,
+    runId: files.manifest?.runId ?? files.session?.runId ?? decisions[0]?.runId ?? files.approval?.runId ?? files.testResults?.runId ?? null,
+    mode: files.manifest?.mode ?? null,
+    ask: files.ask,
+    session: files.session,
+    decisions,
+    toolCalls,
+    testResults: files.testResults,
+    approval,
+    diff: toText(files.diff),
+    prSummary,
+    replayLink: files.replayLink,
+    manifest: files.manifest,
+    links,
+    readProblems: files.problems,
+    hasDecisionFile: files.decisions !== null,
+    hasToolCallFile: files.toolCalls !== null,
+  };
+}
+
+function toText(bytes: Uint8Array | null): ChainText | null {
+  if (bytes === null) return null;
+  // Not fatal: a non-UTF-8 file is already a read problem; show it with U+FFFD, hash the real bytes.
+  return { text: new TextDecoder('utf-8').decode(bytes), sha256: hashBytes(bytes) };
+}
+
+function extractTitle(markdown: string): string {
+  for (const line of markdown.split('\n')) {
+    const trimmed = line.replace(/^#+\s*/, '').trim();
+    if (trimmed !== '') return trimmed.length > 200 ? `${trimmed.slice(0, 199)}…` : trimmed;
+  }
+  return '(empty PR text)';
+}

@@ -1,0 +1,339 @@
+import { canonicalize } from '@lumenflow/protocol';
+import type { ApprovalRecord, PolicyDecisionRecord } from '@lumenflow/protocol';
+import { hashBytes } from './assemble-chain.js';
+import type { ChainCheck, ChainCheckCode, ChainFinding, ReplayChain } from './types.js';
+
+/** Every chain check, in the order replay runs and reports them. */
+export const CHAIN_CHECK_CODES: readonly ChainCheckCode[] = Object.freeze([
+  'RECORD_INVALID',
+  'ID_MISMATCH',
+  'ID_DUPLICATE',
+  'TIMESTAMPS_UNORDERED',
+  'TOOL_CALL_WITHOUT_ALLOW',
+  'TOOL_CALL_AFTER_HALT',
+  'APPROVAL_STATUS_INCONSISTENT',
+  'APPROVAL_HASH_MISMATCH',
+  'APPROVAL_ORDER',
+  'APPROVAL_EXPIRED',
+  'SELF_APPROVAL',
+  'TEST_COUNTS_MISMATCH',
+] as const);
+
+type Rule = (chain: ReplayChain, out: ChainFinding[]) => void;
+
+const RULES: Record<ChainCheckCode, { name: string; rule: Rule }> = {
+  RECORD_INVALID: { name: 'proof files are present and match their schemas', rule: checkRecords },
+  ID_MISMATCH: { name: 'run, ask and session ids agree across all files', rule: checkIds },
+  ID_DUPLICATE: { name: 'decision and tool-call ids are unique', rule: checkDuplicates },
+  TIMESTAMPS_UNORDERED: { name: 'timestamps are in chain order', rule: checkTimestamps },
+  TOOL_CALL_WITHOUT_ALLOW: { name: 'every tool call has an earlier runtime allow that names it', rule: checkToolCallAllows },
+  TOOL_CALL_AFTER_HALT: { name: 'nothing ran after a deny halted the run', rule: checkHalts },
+  APPROVAL_STATUS_INCONSISTENT: { name: 'approval status agrees with its request, resolution, decision and tests', rule: checkApprovalStatus },
+  APPROVAL_HASH_MISMATCH: { name: "approval's action hash binds the diff and PR text in the bundle", rule: checkApprovalHash },
+  APPROVAL_ORDER: { name: 'approval was requested after its decision and resolved before the PR', rule: checkApprovalOrder },
+  APPROVAL_EXPIRED: { name: 'approval was given before it expired', rule: checkApprovalExpiry },
+  SELF_APPROVAL: { name: 'approver is not the requester', rule: checkSelfApproval },
+  TEST_COUNTS_MISMATCH: { name: 'test counts agree with the per-test list', rule: checkTestCounts },
+};
+
+/**
+ * Runs every chain check over an assembled chain and returns one result per
+ * check, in {@link CHAIN_CHECK_CODES} order. Pure. A check whose inputs are
+ * missing fails closed rather than passing by default.
+ */
+export function checkChain(chain: ReplayChain): ChainCheck[] {
+  return CHAIN_CHECK_CODES.map((code) => {
+    const { name, rule } = RULES[code];
+    const findings: ChainFinding[] = [];
+    rule(chain, findings);
+    const check: ChainCheck = { name, code, ok: findings.length === 0, findings };
+    const first = findings[0];
+    if (first !== undefined) {
+      const more = findings.length > 1 ? ` (+${findings.length - 1} more)` : '';
+      check.detail = `${first.where}: ${first.message}${more}`;
+    }
+    return check;
+  });
+}
+
+/**
+ * The approval's action hash: `sha256:` plus the hex SHA-256 of the RFC 8785
+ * form of `{ action, diffSha256, prTextSha256 }`.
+ */
+export function computeActionHash(input: {
+  action: NonNullable<ApprovalRecord['request']>['action'];
+  diffSha256: string;
+  prTextSha256: string;
+}): string {
+  const canonical = canonicalize({ action: input.action, diffSha256: input.diffSha256, prTextSha256: input.prTextSha256 });
+  return hashBytes(new TextEncoder().encode(canonical));
+}
+
+function ms(timestamp: string): number {
+  return Date.parse(timestamp);
+}
+
+function decisionWhere(d: PolicyDecisionRecord): string {
+  return `policy-decisions.jsonl#${d.decisionId}`;
+}
+
+function checkRecords(chain: ReplayChain, out: ChainFinding[]): void {
+  for (const problem of chain.readProblems) {
+    out.push({ where: problem.line === undefined ? problem.file : `${problem.file}:${problem.line}`, message: `${problem.code}: ${problem.message}`, refs: [] });
+  }
+}
+
+function checkIds(chain: ReplayChain, out: ChainFinding[]): void {
+  const runId = chain.runId;
+  const askId = chain.ask?.askId ?? chain.session?.askId ?? null;
+  const sessionId = chain.session?.sessionId ?? null;
+  const expect = (where: string, field: string, actual: string, expected: string | null, refs: string[] = []): void => {
+    if (expected !== null && actual !== expected) out.push({ where, message: `${field} is ${actual}, expected ${expected}`, refs });
+  };
+  if (chain.manifest?.runId !== undefined) expect('manifest.json', 'runId', chain.manifest.runId, runId);
+  if (chain.session !== null) {
+    expect('node-session.json', 'runId', chain.session.runId, runId);
+    expect('node-session.json', 'askId', chain.session.askId, askId);
+  }
+  for (const d of chain.decisions) {
+    expect(decisionWhere(d), 'runId', d.runId, runId, [d.decisionId]);
+    expect(decisionWhere(d), 'askId', d.askId, askId, [d.decisionId]);
+  }
+  for (const { call } of chain.toolCalls) {
+    const where = `tool-calls.jsonl#${call.toolCallId}`;
+    expect(where, 'runId', call.runId, runId, [call.toolCallId]);
+    expect(where, 'askId', call.askId, askId, [call.toolCallId]);
+    expect(where, 'sessionId', call.sessionId, sessionId, [call.toolCallId]);
+  }
+  if (chain.testResults !== null) expect('test-results.json', 'runId', chain.testResults.runId, runId);
+  if (chain.approval !== null) {
+    const refs = chain.approval.request === null ? [] : [chain.approval.request.approvalId];
+    expect('approval.json', 'runId', chain.approval.runId, runId, refs);
+    expect('approval.json', 'askId', chain.approval.askId, askId, refs);
+  }
+  if (chain.replayLink !== null && runId !== null) {
+    const match = /\/runs\/([^/\s?#]+)\n?$/.exec(chain.replayLink);
+    if (match?.[1] !== runId) out.push({ where: 'replay-link.txt', message: `does not end in /runs/${runId}`, refs: [] });
+  }
+}
+
+function checkDuplicates(chain: ReplayChain, out: ChainFinding[]): void {
+  const seen = (file: string, ids: string[]): void => {
+    const counted = new Set<string>();
+    for (const id of ids) {
+      if (counted.has(id)) out.push({ where: `${file}#${id}`, message: `id ${id} appears more than once`, refs: [id] });
+      counted.add(id);
+    }
+  };
+  seen('policy-decisions.jsonl', chain.decisions.map((d) => d.decisionId));
+  seen('tool-calls.jsonl', chain.toolCalls.map((t) => t.call.toolCallId));
+}
+
+function checkTimestamps(chain: ReplayChain, out: ChainFinding[]): void {
+  const before = (where: string, refs: string[], earlierName: string, earlier: string, laterName: string, later: string): void => {
+    if (ms(earlier) > ms(later)) out.push({ where, message: `${laterName} ${later} is before ${earlierName} ${earlier}`, refs });
+  };
+  const { ask, session } = chain;
+  if (session !== null) {
+    before('node-session.json', [], 'startedAt', session.startedAt, 'endedAt', session.endedAt);
+    if (ask !== null) before('node-session.json', [], 'the Ask', ask.createdAt, 'startedAt', session.startedAt);
+  }
+  let previous: PolicyDecisionRecord | undefined;
+  for (const d of chain.decisions) {
+    if (ask !== null) before(decisionWhere(d), [d.decisionId], 'the Ask', ask.createdAt, 'timestamp', d.timestamp);
+    if (previous !== undefined) before(decisionWhere(d), [d.decisionId], `the previous decision's timestamp`, previous.timestamp, 'timestamp', d.timestamp);
+    previous = d;
+  }
+  let previousStart: string | undefined;
+  for (const { call } of chain.toolCalls) {
+    const where = `tool-calls.jsonl#${call.toolCallId}`;
+    const refs = [call.toolCallId];
+    before(where, refs, 'startedAt', call.startedAt, 'endedAt', call.endedAt);
+    if (previousStart !== undefined) before(where, refs, `the previous call's startedAt`, previousStart, 'startedAt', call.startedAt);
+    if (session !== null) {
+      before(where, refs, 'the session start', session.startedAt, 'startedAt', call.startedAt);
+      before(where, refs, 'endedAt', call.endedAt, 'the session end', session.endedAt);
+    }
+    previousStart = call.startedAt;
+  }
+  const request = chain.approval?.request ?? null;
+  if (request !== null) {
+    const refs = [request.approvalId];
+    if (ask !== null) before('approval.json', refs, 'the Ask', ask.createdAt, 'requestedAt', request.requestedAt);
+    // The request binds a diff, so every call that could change it must be over.
+    for (const { call } of chain.toolCalls) {
+      if (call.scope.kind !== 'pr.create') before('approval.json', refs, `${call.toolCallId}'s endedAt`, call.endedAt, 'requestedAt', request.requestedAt);
+    }
+  }
+  const createdAt = chain.manifest?.createdAt;
+  if (createdAt !== undefined && !Number.isNaN(ms(createdAt))) {
+    const latest: Array<[string, string]> = [];
+    if (ask !== null) latest.push(['the Ask', ask.createdAt]);
+    if (session !== null) latest.push(['the session end', session.endedAt]);
+    for (const d of chain.decisions) latest.push([d.decisionId, d.timestamp]);
+    for (const { call } of chain.toolCalls) latest.push([call.toolCallId, call.endedAt]);
+    if (request !== null) latest.push(['the approval request', request.requestedAt]);
+    const resolution = chain.approval?.resolution ?? null;
+    if (resolution !== null) latest.push(['the approval resolution', resolution.decidedAt]);
+    for (const [name, at] of latest) before('manifest.json', [], name, at, 'createdAt', createdAt);
+  }
+}
+
+function checkToolCallAllows(chain: ReplayChain, out: ChainFinding[]): void {
+  for (const { call, decision, otherDecisions } of chain.toolCalls) {
+    const where = `tool-calls.jsonl#${call.toolCallId}`;
+    const refs = [call.toolCallId];
+    if (decision === null) {
+      out.push({ where, message: `names decision ${call.decisionId}, which is not in policy-decisions.jsonl`, refs });
+      continue;
+    }
+    refs.push(decision.decisionId);
+    if (decision.effect !== 'allow') out.push({ where, message: `its decision ${decision.decisionId} is ${decision.effect}, not allow`, refs });
+    if (decision.evaluatedAt !== 'runtime') out.push({ where, message: `its decision ${decision.decisionId} was made at ${decision.evaluatedAt}, not by the runtime`, refs });
+    if (decision.toolCallId !== call.toolCallId) {
+      out.push({ where, message: `its decision ${decision.decisionId} gates ${decision.toolCallId ?? 'no tool call'}, not this call`, refs });
+    }
+    if (ms(decision.timestamp) > ms(call.startedAt)) out.push({ where, message: `its decision ${decision.decisionId} was recorded after the call started`, refs });
+    if (decision.scope.kind !== call.scope.kind || decision.scope.target !== call.scope.target) {
+      out.push({ where, message: `its decision ${decision.decisionId} is for ${decision.scope.kind} ${decision.scope.target}, the call used ${call.scope.kind} ${call.scope.target}`, refs });
+    }
+    for (const other of otherDecisions) {
+      if (other.effect !== 'allow') out.push({ where, message: `decision ${other.decisionId} ${other.effect === 'deny' ? 'denied' : 'held'} this call (${other.effect}), yet it ran`, refs: [...refs, other.decisionId] });
+    }
+  }
+}
+
+function checkHalts(chain: ReplayChain, out: ChainFinding[]): void {
+  const denies = chain.decisions.filter((d) => d.effect === 'deny');
+  for (const deny of denies) {
+    for (const { call } of chain.toolCalls) {
+      // A deny at Cloud refuses the Ask itself, so no tool call may exist at all;
+      // a runtime deny fails closed from that moment on.
+      if (deny.evaluatedAt === 'cloud' || ms(call.startedAt) >= ms(deny.timestamp)) {
+        out.push({ where: `tool-calls.jsonl#${call.toolCallId}`, message: `ran after deny ${deny.decisionId} (${deny.decidingRuleId}) halted the run`, refs: [call.toolCallId, deny.decisionId] });
+      }
+    }
+    const approval = chain.approval;
+    if (approval?.request != null && (deny.evaluatedAt === 'cloud' || ms(approval.request.requestedAt) >= ms(deny.timestamp))) {
+      out.push({ where: 'approval.json', message: `an approval was requested after deny ${deny.decisionId} halted the run`, refs: [approval.request.approvalId, deny.decisionId] });
+    }
+  }
+}
+
+function checkApprovalStatus(chain: ReplayChain, out: ChainFinding[]): void {
+  const approval = chain.approval;
+  if (approval === null) return;
+  const { status, request, resolution } = approval;
+  const refs = request === null ? [] : [request.approvalId];
+  const say = (message: string): void => void out.push({ where: 'approval.json', message, refs });
+  if (status === 'not_requested') {
+    if (request !== null) say('status is not_requested, but a request is recorded');
+    if (resolution !== null) say('status is not_requested, but a resolution is recorded');
+    if (approval.notRequestedReason === undefined) say('status is not_requested without a notRequestedReason');
+    return;
+  }
+  if (approval.notRequestedReason !== undefined) say(`status is ${status}, but a notRequestedReason is recorded`);
+  if (request === null) {
+    say(`status is ${status}, but no request is recorded`);
+    return;
+  }
+  if (status === 'expired' && resolution !== null) say('status is expired, but a resolution is recorded');
+  if ((status === 'approved' || status === 'rejected') && resolution?.decision !== status) {
+    say(`status is ${status}, but the resolution is ${resolution === null ? 'missing' : resolution.decision}`);
+  }
+  const decision = chain.decisions.find((d) => d.decisionId === request.decisionId);
+  if (decision === undefined) say(`the request names decision ${request.decisionId}, which is not in policy-decisions.jsonl`);
+  else if (decision.effect !== 'approval_required' || decision.scope.kind !== 'pr.create') {
+    say(`the request names decision ${decision.decisionId}, a ${decision.effect} for ${decision.scope.kind}, not an approval_required for pr.create`);
+  }
+  const ask = chain.ask;
+  if (ask !== null && (request.action.repository !== ask.workspace.repository || request.action.base !== ask.workspace.baseBranch)) {
+    say(`the action targets ${request.action.repository}@${request.action.base}, the Ask ${ask.workspace.repository}@${ask.workspace.baseBranch}`);
+  }
+  // A PR is only asked for on green tests; an approval of a failing change is not one to honour.
+  const tests = chain.testResults;
+  if (tests === null || tests.status !== 'completed') say('an approval was requested without a completed test run');
+  else if (tests.counts.failed > 0 || tests.exitCode !== 0) say('an approval was requested although the tests failed');
+}
+
+function checkApprovalHash(chain: ReplayChain, out: ChainFinding[]): void {
+  const request = chain.approval?.request ?? null;
+  if (request === null) return;
+  const refs = [request.approvalId];
+  const say = (message: string): void => void out.push({ where: 'approval.json', message, refs });
+  const recomputed = computeActionHash(request);
+  if (recomputed !== request.actionHash) say(`actionHash ${request.actionHash} is not the hash of its action and digests (${recomputed})`);
+  if (chain.diff === null) say('file-diff.patch is missing, so the approved diff cannot be checked');
+  else if (chain.diff.sha256 !== request.diffSha256) say(`diffSha256 ${request.diffSha256} differs from file-diff.patch (${chain.diff.sha256})`);
+  // Only an approved request's PR text must be in the bundle: after a rejection
+  // or expiry pr-summary.md explains why no PR was opened instead.
+  if (chain.approval?.status === 'approved') {
+    if (chain.prSummary === null) say('pr-summary.md is missing, so the approved PR text cannot be checked');
+    else if (chain.prSummary.sha256 !== request.prTextSha256) say(`prTextSha256 ${request.prTextSha256} differs from pr-summary.md (${chain.prSummary.sha256})`);
+  }
+}
+
+function checkApprovalOrder(chain: ReplayChain, out: ChainFinding[]): void {
+  const approval = chain.approval;
+  const request = approval?.request ?? null;
+  const resolution = approval?.resolution ?? null;
+  if (request !== null) {
+    const refs = [request.approvalId];
+    if (resolution !== null && ms(resolution.decidedAt) < ms(request.requestedAt)) {
+      out.push({ where: 'approval.json', message: `decided at ${resolution.decidedAt}, before it was requested at ${request.requestedAt}`, refs });
+    }
+    const decision = chain.decisions.find((d) => d.decisionId === request.decisionId);
+    if (decision !== undefined && ms(decision.timestamp) > ms(request.requestedAt)) {
+      out.push({ where: 'approval.json', message: `requested before its decision ${decision.decisionId} was recorded`, refs: [...refs, decision.decisionId] });
+    }
+  }
+  for (const { call } of chain.toolCalls) {
+    if (call.scope.kind !== 'pr.create') continue;
+    const where = `tool-calls.jsonl#${call.toolCallId}`;
+    if (approval?.status !== 'approved' || resolution === null) {
+      out.push({ where, message: 'opened a PR without an approval', refs: [call.toolCallId] });
+    } else if (ms(call.startedAt) < ms(resolution.decidedAt)) {
+      out.push({ where, message: `opened the PR before the approval at ${resolution.decidedAt}`, refs: [call.toolCallId] });
+    }
+  }
+}
+
+function checkApprovalExpiry(chain: ReplayChain, out: ChainFinding[]): void {
+  const request = chain.approval?.request ?? null;
+  if (request === null) return;
+  const refs = [request.approvalId];
+  if (ms(request.expiresAt) <= ms(request.requestedAt)) {
+    out.push({ where: 'approval.json', message: `expiresAt ${request.expiresAt} is not after requestedAt ${request.requestedAt}`, refs });
+  }
+  const resolution = chain.approval?.resolution ?? null;
+  // A late rejection changes nothing; a late approval would authorise an action nobody may approve any more.
+  if (resolution?.decision === 'approved' && ms(resolution.decidedAt) > ms(request.expiresAt)) {
+    out.push({ where: 'approval.json', message: `approved at ${resolution.decidedAt}, after the request expired at ${request.expiresAt}`, refs });
+  }
+}
+
+function checkSelfApproval(chain: ReplayChain, out: ChainFinding[]): void {
+  const request = chain.approval?.request ?? null;
+  const resolution = chain.approval?.resolution ?? null;
+  if (request === null || resolution === null) return;
+  // Compare identities loosely so that "Ada" and " ada " do not pass as two people.
+  const normalise = (id: string): string => id.normalize('NFKC').trim().toLowerCase();
+  if (normalise(resolution.approver) === normalise(request.requestedBy)) {
+    out.push({ where: 'approval.json', message: `approver ${resolution.approver} is the requester`, refs: [request.approvalId] });
+  }
+}
+
+function checkTestCounts(chain: ReplayChain, out: ChainFinding[]): void {
+  const results = chain.testResults;
+  if (results === null || results.status !== 'completed') return;
+  const { counts, tests } = results;
+  const say = (message: string): void => void out.push({ where: 'test-results.json', message, refs: [] });
+  const tally = { passed: 0, failed: 0, skipped: 0 };
+  for (const test of tests) tally[test.status]++;
+  if (counts.total !== tests.length) say(`counts.total is ${counts.total}, the list holds ${tests.length} tests`);
+  for (const key of ['passed', 'failed', 'skipped'] as const) {
+    if (counts[key] !== tally[key]) say(`counts.${key} is ${counts[key]}, the list has ${tally[key]}`);
+  }
+  if (counts.passed + counts.failed + counts.skipped !== counts.total) say('passed + failed + skipped is not total');
+  if (counts.failed > 0 && results.exitCode === 0) say(`exit code 0 with ${counts.failed} failed tests`);
+}

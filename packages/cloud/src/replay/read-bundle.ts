@@ -1,0 +1,242 @@
+import { constants } from 'node:fs';
+import { lstat, open, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import {
+  ApprovalRecordSchema,
+  AskSchema,
+  NodeSessionSchema,
+  PolicyDecisionRecordSchema,
+  ProtocolError,
+  TestResultsSchema,
+  ToolCallRecordSchema,
+  parseStrictJson,
+} from '@lumenflow/protocol';
+import type { JsonValue } from '@lumenflow/protocol';
+import type { ReplayBundleFiles, ReplayManifestInfo, ReplayReadProblem } from './types.js';
+
+// A bundle is attacker-controlled: a multi-gigabyte "record" must not take the
+// process down while we only want to show it. The verifier streams large files;
+// replay reads proof records whole, so it refuses anything past this size.
+const MAX_FILE_BYTES = 64 * 1024 * 1024;
+
+const PROOF_FILES = [
+  'ask.json',
+  'node-session.json',
+  'policy-decisions.jsonl',
+  'tool-calls.jsonl',
+  'file-diff.patch',
+  'test-results.json',
+  'approval.json',
+  'pr-summary.md',
+  'replay-link.txt',
+  'manifest.json',
+] as const;
+
+type ReadOutcome = { ok: true; bytes: Uint8Array } | { ok: false };
+
+/**
+ * Reads a bundle's proof files for replay. Never throws on bad input: a missing,
+ * unreadable, non-UTF-8, malformed or schema-invalid file becomes an entry in
+ * `problems` and its slot stays null (or loses the bad line, for .jsonl).
+ * Symlinks and other non-regular files are refused, never followed.
+ *
+ * @throws {TypeError} when `dir` is not a non-empty string.
+ */
+export async function readBundleForReplay(dir: string): Promise<ReplayBundleFiles> {
+  if (typeof dir !== 'string' || dir.length === 0) throw new TypeError('readBundleForReplay: dir must be a non-empty string');
+  const files: ReplayBundleFiles = {
+    dir,
+    readable: false,
+    ask: null,
+    session: null,
+    decisions: null,
+    toolCalls: null,
+    testResults: null,
+    approval: null,
+    diff: null,
+    prSummary: null,
+    replayLink: null,
+    manifest: null,
+    problems: [],
+  };
+  const problems = files.problems;
+
+  try {
+    const stat = await lstat(dir);
+    if (!stat.isDirectory()) {
+      problems.push({ file: '.', code: 'BUNDLE_NOT_DIRECTORY', message: `${dir} is not a directory` });
+      return files;
+    }
+    await readdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'BUNDLE_NOT_FOUND' : 'BUNDLE_UNREADABLE';
+    problems.push({ file: '.', code, message: `${dir}: ${code === 'BUNDLE_NOT_FOUND' ? 'no such directory' : 'cannot be read'}` });
+    return files;
+  }
+
+  const raw = new Map<string, Uint8Array>();
+  for (const name of PROOF_FILES) {
+    const outcome = await readRegularFile(dir, name, problems);
+    if (outcome.ok) raw.set(name, outcome.bytes);
+  }
+  files.readable = raw.size > 0;
+
+  const text = (name: string): string | null => {
+    const bytes = raw.get(name);
+    return bytes === undefined ? null : decodeUtf8(name, bytes, problems);
+  };
+
+  files.ask = parseDocument('ask.json', text('ask.json'), AskSchema, problems);
+  files.session = parseDocument('node-session.json', text('node-session.json'), NodeSessionSchema, problems);
+  files.testResults = parseDocument('test-results.json', text('test-results.json'), TestResultsSchema, problems);
+  files.approval = parseDocument('approval.json', text('approval.json'), ApprovalRecordSchema, problems);
+  files.decisions = parseLines('policy-decisions.jsonl', text('policy-decisions.jsonl'), PolicyDecisionRecordSchema, problems);
+  files.toolCalls = parseLines('tool-calls.jsonl', text('tool-calls.jsonl'), ToolCallRecordSchema, problems);
+  files.diff = raw.get('file-diff.patch') ?? null;
+  files.prSummary = raw.get('pr-summary.md') ?? null;
+  files.replayLink = text('replay-link.txt');
+  if (files.diff !== null) decodeUtf8('file-diff.patch', files.diff, problems);
+  if (files.prSummary !== null) decodeUtf8('pr-summary.md', files.prSummary, problems);
+  files.manifest = readManifestInfo(text('manifest.json'));
+  return files;
+}
+
+async function readRegularFile(dir: string, name: string, problems: ReplayReadProblem[]): Promise<ReadOutcome> {
+  const path = join(dir, name);
+  try {
+    const stat = await lstat(path);
+    if (!stat.isFile()) {
+      problems.push({ file: name, code: 'FILE_NOT_REGULAR', message: `${name} is not a regular file; replay does not follow links` });
+      return { ok: false };
+    }
+    if (stat.size > MAX_FILE_BYTES) {
+      problems.push({ file: name, code: 'FILE_TOO_LARGE', message: `${name} is ${stat.size} bytes; replay reads at most ${MAX_FILE_BYTES}` });
+      return { ok: false };
+    }
+    // O_NOFOLLOW closes the gap between lstat and open in which the file could become a link.
+    const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const bytes = await handle.readFile();
+      if (bytes.byteLength > MAX_FILE_BYTES) {
+        problems.push({ file: name, code: 'FILE_TOO_LARGE', message: `${name} grew past ${MAX_FILE_BYTES} bytes while being read` });
+        return { ok: false };
+      }
+      return { ok: true, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      // manifest.json is the verifier's to demand; replay only uses it for the header.
+      if (name !== 'manifest.json') problems.push({ file: name, code: 'FILE_MISSING', message: `${name} is missing` });
+    } else {
+      problems.push({ file: name, code: 'FILE_UNREADABLE', message: `${name} cannot be read` });
+    }
+    return { ok: false };
+  }
+}
+
+function decodeUtf8(file: string, bytes: Uint8Array, problems: ReplayReadProblem[]): string | null {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    if (!problems.some((p) => p.file === file && p.code === 'FILE_NOT_UTF8')) {
+      problems.push({ file, code: 'FILE_NOT_UTF8', message: `${file} is not valid UTF-8` });
+    }
+    return null;
+  }
+}
+
+function parseJson(file: string, text: string, problems: ReplayReadProblem[], line?: number): JsonValue | undefined {
+  try {
+    return parseStrictJson(text);
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    const problem: ReplayReadProblem = { file, code: 'JSON_INVALID', message: `${file}: ${error.code}: ${error.message}` };
+    const at = line ?? error.line;
+    if (at !== undefined) problem.line = at;
+    problems.push(problem);
+    return undefined;
+  }
+}
+
+function validate<S extends z.ZodType>(
+  file: string,
+  value: JsonValue,
+  schema: S,
+  problems: ReplayReadProblem[],
+  line?: number,
+): z.infer<S> | null {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const path = issue === undefined ? '' : formatPath(issue.path);
+  const problem: ReplayReadProblem = {
+    file,
+    code: 'SCHEMA_INVALID',
+    message: `${file}${line === undefined ? '' : `:${line}`}: ${path === '' ? '' : `${path}: `}${issue?.message ?? 'does not match its schema'}`,
+  };
+  if (path !== '') problem.path = path;
+  if (line !== undefined) problem.line = line;
+  problems.push(problem);
+  return null;
+}
+
+function parseDocument<S extends z.ZodType>(file: string, text: string | null, schema: S, problems: ReplayReadProblem[]): z.infer<S> | null {
+  if (text === null) return null;
+  const value = parseJson(file, text, problems);
+  return value === undefined ? null : validate(file, value, schema, problems);
+}
+
+function parseLines<S extends z.ZodType>(file: string, text: string | null, schema: S, problems: ReplayReadProblem[]): z.infer<S>[] | null {
+  if (text === null) return null;
+  const records: z.infer<S>[] = [];
+  const lines = text.split('\n');
+  // One trailing newline ends the last record; it does not start an empty one.
+  if (lines.at(-1) === '') lines.pop();
+  lines.forEach((lineText, index) => {
+    const line = index + 1;
+    if (lineText.trim() === '') {
+      problems.push({ file, code: 'JSON_INVALID', line, message: `${file}:${line}: empty line` });
+      return;
+    }
+    const value = parseJson(file, lineText, problems, line);
+    if (value === undefined) return;
+    const record = validate(file, value, schema, problems, line);
+    if (record !== null) records.push(record);
+  });
+  return records;
+}
+
+function readManifestInfo(text: string | null): ReplayManifestInfo | null {
+  if (text === null) return null;
+  let value: JsonValue;
+  try {
+    value = parseStrictJson(text);
+  } catch {
+    return null;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  const info: ReplayManifestInfo = {};
+  const pick = (v: JsonValue | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+  const runId = pick(value['runId']);
+  const mode = pick(value['mode']);
+  const createdAt = pick(value['createdAt']);
+  const signer = value['signer'];
+  const keyId = signer !== null && typeof signer === 'object' && !Array.isArray(signer) ? pick(signer['keyId']) : undefined;
+  if (runId !== undefined) info.runId = runId;
+  if (mode !== undefined) info.mode = mode;
+  if (createdAt !== undefined) info.createdAt = createdAt;
+  if (keyId !== undefined) info.keyId = keyId;
+  return info;
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}

@@ -1,0 +1,73 @@
+import { verifyBundle } from '@lumenflow/verifier';
+import type { VerificationReport, VerifyBundleOptions } from '@lumenflow/verifier';
+import { assembleChain } from './assemble-chain.js';
+import { buildTimeline } from './build-timeline.js';
+import { checkChain } from './check-chain.js';
+import { readBundleForReplay } from './read-bundle.js';
+import type { ChainCheck, ReplayChain, TimelineEvent } from './types.js';
+
+/** Everything replay knows about one bundle: the verdict, both sets of checks, and the timeline. */
+export interface ReplayReport {
+  /** True only when the bundle verifies and every chain check passes. */
+  valid: boolean;
+  verdict: 'VALID' | 'INVALID';
+  /** False when not one proof file could be read: there is no story to show. */
+  readable: boolean;
+  dir: string;
+  runId: string | null;
+  mode: string | null;
+  keyId: string | null;
+  /** Whether the signer was checked against a key the caller trusts, not just the bundle's own PEM. */
+  signerPinned: boolean;
+  verification: VerificationReport;
+  chainChecks: ChainCheck[];
+  timeline: TimelineEvent[];
+  chain: ReplayChain;
+}
+
+/** Combines a verification report with a chain's checks and timeline. Pure. */
+export function buildReplayReport(chain: ReplayChain, verification: VerificationReport): ReplayReport {
+  const chainChecks = checkChain(chain);
+  const timeline = buildTimeline(chain);
+  const codesByRef = new Map<string, Set<ChainCheck['code']>>();
+  for (const check of chainChecks) {
+    for (const finding of check.findings) {
+      for (const ref of finding.refs) {
+        const codes = codesByRef.get(ref) ?? new Set();
+        codes.add(check.code);
+        codesByRef.set(ref, codes);
+      }
+    }
+  }
+  for (const event of timeline) {
+    if (event.ref !== null) event.problemCodes = [...(codesByRef.get(event.ref) ?? [])];
+  }
+  const valid = verification.valid && chainChecks.every((c) => c.ok);
+  return {
+    valid,
+    verdict: valid ? 'VALID' : 'INVALID',
+    readable: chain.readable,
+    dir: chain.dir,
+    runId: chain.runId ?? verification.runId ?? null,
+    mode: chain.mode ?? verification.mode ?? null,
+    keyId: verification.keyId ?? chain.manifest?.keyId ?? null,
+    signerPinned: verification.signerPinned,
+    verification,
+    chainChecks,
+    timeline,
+    chain,
+  };
+}
+
+/**
+ * Verifies a bundle, rebuilds its chain, checks it and builds its timeline.
+ * A bundle that fails verification still gets its chain and timeline.
+ *
+ * @throws {VerifierError} BUNDLE_NOT_FOUND, BUNDLE_NOT_DIRECTORY, BUNDLE_UNREADABLE,
+ *   TRUSTED_KEY_INVALID or EXPECTED_KEY_ID_INVALID, from {@link verifyBundle}.
+ */
+export async function replayBundle(dir: string, options: VerifyBundleOptions = {}): Promise<ReplayReport> {
+  const verification = await verifyBundle(dir, options);
+  const files = await readBundleForReplay(dir);
+  return buildReplayReport(assembleChain(files), verification);
+}
