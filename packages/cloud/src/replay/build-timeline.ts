@@ -68,7 +68,7 @@ function describe(link: ChainLink): TimelineEvent {
     case 'approval_not_requested':
       return event(null, 'approval_request', `no approval requested: ${oneLine(link.approval.notRequestedReason ?? 'no reason recorded', 100)}`, 'not_requested', null, null);
     case 'pr':
-      return event(null, 'pr', link.opened ? `PR: ${oneLine(link.title, 100)}` : `no PR opened: ${oneLine(link.title, 100)}`, link.opened ? 'opened' : 'not_opened', null, null);
+      return event(null, 'pr', oneLine(link.title, 110), link.opened ? 'opened' : 'not_opened', null, null);
     case 'proof': {
       const m = link.manifest;
       return event(m.createdAt ?? null, 'proof', `bundle ${m.runId ?? '?'} (${m.mode ?? '?'}) signed by ${m.keyId ?? 'an unnamed key'}`, 'signed', null, null);

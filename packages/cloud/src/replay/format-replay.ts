@@ -49,7 +49,7 @@ export function formatReplayReport(report: ReplayReport, options: { color?: bool
   const chainFailures = report.chainChecks.filter((c) => !c.ok);
 
   if (report.valid) {
-    lines.push(paint('1;32', `VALID  ${run}`));
+    lines.push(paint('1;32', `VALID  ${run}${report.signerPinned ? '' : '  (signer NOT pinned)'}`));
   } else {
     lines.push(paint('1;31', `INVALID  ${run}  ✗✗✗ do not trust this run's story ✗✗✗`));
   }
