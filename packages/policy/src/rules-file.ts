@@ -1,0 +1,385 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { LineCounter, isMap, isNode, isPair, isScalar, isSeq, parseDocument } from 'yaml';
+import type { Document, Node as YamlNode } from 'yaml';
+import { ProtocolError, canonicalize, parseStrictJson } from '@lumenflow/protocol';
+import type { Effect } from '@lumenflow/protocol';
+import { PolicyError } from './errors.js';
+import type { PolicyErrorCode } from './errors.js';
+import { compileGlob, findGlobProblem } from './glob.js';
+import type { CompiledGlob } from './glob.js';
+import { RESERVED_ID_PREFIX, RulesDocumentSchema } from './rules-schema.js';
+import type { ArgPattern, Rule, RuleMatch, RulesDocument } from './rules-schema.js';
+
+/** Validated rules from one file, with the file's name and the digest of its canonical form. */
+export interface RuleSet {
+  /** Where the rules came from, as given to the loader (shown in explanations and errors). */
+  readonly fileName: string;
+  readonly document: RulesDocument;
+  readonly rules: readonly Rule[];
+  /** `sha256:<hex>` of the RFC 8785 form of `document`. */
+  readonly digest: string;
+}
+
+/** A rule compiled for matching. `exact` is true for a shell rule whose program and every argument are literals. */
+export interface CompiledRule {
+  readonly rule: Rule;
+  readonly index: number;
+  readonly exact: boolean;
+  /** True for a shell rule that lists its arguments (literals or regexes) rather than allowing any. */
+  readonly argsListed: boolean;
+  readonly matcher: Matcher;
+}
+
+/** What a matcher sees: a scope after normalisation. */
+export type NormalizedScope =
+  | { kind: 'fs.read' | 'fs.write'; path: string }
+  | { kind: 'shell.exec'; program: string; args: readonly string[] }
+  | { kind: 'secret.read' | 'secret.write'; environment: string; name: string }
+  | { kind: 'net.connect'; host: string; port: number }
+  | { kind: 'pr.create'; repository: string; base: string };
+
+export type Matcher = (scope: NormalizedScope) => boolean;
+
+export interface CompiledRuleSet {
+  readonly byKind: ReadonlyMap<string, readonly CompiledRule[]>;
+}
+
+const compiledSets = new WeakMap<RuleSet, CompiledRuleSet>();
+
+/**
+ * Reads a rules file; `.json` is parsed as strict JSON, `.yaml`/`.yml` as YAML.
+ *
+ * @throws {PolicyError} RULES_IO when unreadable, RULES_FORMAT for another
+ *   extension, and every code {@link parseRules} throws.
+ */
+export async function loadRulesFile(path: string): Promise<RuleSet> {
+  if (typeof path !== 'string' || path === '') throw new TypeError('loadRulesFile: path must be a non-empty string');
+  const format = formatFromName(path);
+  let text: string;
+  try {
+    const bytes = await readFile(path);
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch (cause) {
+    const reason = cause instanceof TypeError ? 'is not valid UTF-8' : `cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'})`;
+    throw new PolicyError('RULES_IO', `${path}: rules file ${reason}`, { file: path, cause });
+  }
+  return parseRules(text, { fileName: path, format });
+}
+
+function formatFromName(fileName: string): 'json' | 'yaml' {
+  const lower = fileName.toLowerCase();
+  if (lower.endsWith('.json')) return 'json';
+  if (lower.endsWith('.yaml') || lower.endsWith('.yml')) return 'yaml';
+  throw new PolicyError('RULES_FORMAT', `${fileName}: expected a .json, .yaml or .yml rules file`, { file: fileName });
+}
+
+/**
+ * Parses and validates rules text. The format comes from `opts.format`, else the file name's extension.
+ *
+ * @throws {PolicyError} RULES_SYNTAX, RULES_DUPLICATE_KEY, RULES_INVALID,
+ *   RULES_DUPLICATE_ID, RULES_RESERVED_ID or RULES_BAD_PATTERN; the message
+ *   starts with `file:line:column` and says what is wrong.
+ */
+export function parseRules(text: string, opts: { fileName: string; format?: 'json' | 'yaml' }): RuleSet {
+  if (typeof text !== 'string') throw new TypeError('parseRules: text must be a string');
+  const fileName = opts.fileName;
+  const format = opts.format ?? formatFromName(fileName);
+  if (format === 'json') {
+    try {
+      parseStrictJson(text);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      const code: PolicyErrorCode = error.code === 'JSON_DUPLICATE_KEY' ? 'RULES_DUPLICATE_KEY' : 'RULES_SYNTAX';
+      throw located(code, fileName, { line: error.line ?? 1, column: error.column ?? 1 }, error.message.replace(/ at line \d+, column \d+$/, ''), error);
+    }
+  }
+  // JSON is YAML 1.2, so the YAML parser also gives positions for a JSON file
+  // once the strict parser has ruled out what YAML would tolerate.
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, version: '1.2', strict: true });
+  const firstError = doc.errors[0];
+  if (firstError) {
+    const pos = firstError.linePos?.[0] ?? { line: 1, col: 1 };
+    const code: PolicyErrorCode = firstError.code === 'DUPLICATE_KEY' ? 'RULES_DUPLICATE_KEY' : 'RULES_SYNTAX';
+    throw located(code, fileName, { line: pos.line, column: pos.col }, firstError.message.split('\n')[0] ?? 'syntax error', firstError);
+  }
+  // Aliases would let one node stand for many; a rules file has no use for them.
+  const value: unknown = doc.toJS({ maxAliasCount: 0 });
+  const result = RulesDocumentSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = (issue?.path ?? []).filter((p): p is string | number => typeof p !== 'symbol');
+    let keyName: string | undefined;
+    let message = issue?.message ?? 'invalid rules file';
+    if (issue?.code === 'unrecognized_keys') {
+      keyName = issue.keys[0];
+      message = `unknown key "${keyName ?? ''}"`;
+    } else if (issue?.code === 'invalid_union' && path[path.length - 1] !== 'kind' && isKindProblem(value, path)) {
+      path.push('kind');
+      message = 'unknown or missing match kind; expected fs.read, fs.write, shell.exec, secret.read, secret.write, net.connect or pr.create';
+    }
+    const where = locate(doc, lineCounter, path, keyName);
+    throw located('RULES_INVALID', fileName, where, `${formatPath(path)}: ${message}`, result.error, formatPath(path));
+  }
+  const document = result.data;
+  checkIdsAndPatterns(document, (path, code, message) => {
+    throw located(code, fileName, locate(doc, lineCounter, path), `${formatPath(path)}: ${message}`, undefined, formatPath(path));
+  });
+  return buildRuleSet(document, fileName);
+}
+
+/**
+ * Builds a RuleSet from an already-parsed document (for callers that generate rules in code).
+ *
+ * @throws {PolicyError} RULES_INVALID and the other rule codes, without positions.
+ */
+export function createRuleSet(document: unknown, fileName: string): RuleSet {
+  const result = RulesDocumentSchema.safeParse(document);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const path = (issue?.path ?? []).filter((p): p is string | number => typeof p !== 'symbol');
+    throw new PolicyError('RULES_INVALID', `${fileName}: ${formatPath(path)}: ${issue?.message ?? 'invalid'}`, {
+      file: fileName,
+      path: formatPath(path),
+    });
+  }
+  checkIdsAndPatterns(result.data, (path, code, message) => {
+    throw new PolicyError(code, `${fileName}: ${formatPath(path)}: ${message}`, { file: fileName, path: formatPath(path) });
+  });
+  return buildRuleSet(result.data, fileName);
+}
+
+/**
+ * Rebuilds a RuleSet from its `document` as sent over the wire (the Cloud
+ * ships `ruleSet.document`; the runtime revalidates it, since a transport is
+ * not a trust boundary the engine should lean on). The digest comes out equal.
+ *
+ * @throws {PolicyError} RULES_INVALID and the other rule codes, without positions.
+ */
+export function parseRuleSet(value: unknown, fileName = 'cloud-dispatch'): RuleSet {
+  return createRuleSet(value, fileName);
+}
+
+function buildRuleSet(document: RulesDocument, fileName: string): RuleSet {
+  const digest = `sha256:${createHash('sha256').update(canonicalize(document)).digest('hex')}`;
+  const ruleSet: RuleSet = Object.freeze({ fileName, document, rules: document.rules, digest });
+  deepFreeze(document);
+  compiledSets.set(ruleSet, compileRuleSet(document.rules));
+  return ruleSet;
+}
+
+/** The compiled form of a RuleSet; built once per set. */
+export function getCompiledRuleSet(ruleSet: RuleSet): CompiledRuleSet {
+  let compiled = compiledSets.get(ruleSet);
+  if (compiled === undefined) {
+    // A RuleSet assembled by hand rather than by this module: validate it the same way.
+    compiled = getCompiledRuleSet(createRuleSet(ruleSet.document, ruleSet.fileName));
+    compiledSets.set(ruleSet, compiled);
+  }
+  return compiled;
+}
+
+type Report = (path: Array<string | number>, code: PolicyErrorCode, message: string) => never;
+
+function checkIdsAndPatterns(document: RulesDocument, report: Report): void {
+  const seen = new Map<string, number>();
+  document.rules.forEach((rule, i) => {
+    if (rule.id.startsWith(RESERVED_ID_PREFIX)) {
+      report(['rules', i, 'id'], 'RULES_RESERVED_ID', `"${rule.id}" is in the reserved "${RESERVED_ID_PREFIX}" namespace`);
+    }
+    const first = seen.get(rule.id);
+    if (first !== undefined) report(['rules', i, 'id'], 'RULES_DUPLICATE_ID', `"${rule.id}" is already the id of rules[${first}]`);
+    seen.set(rule.id, i);
+    for (const [field, pattern] of globFields(rule.match)) {
+      const problem = findGlobProblem(pattern);
+      if (problem !== undefined) report(['rules', i, 'match', field], 'RULES_BAD_PATTERN', problem);
+    }
+    if (rule.match.kind === 'shell.exec') {
+      rule.match.args?.forEach((arg, j) => {
+        if (typeof arg === 'string') return;
+        try {
+          new RegExp(arg.regex, 'u');
+        } catch (error) {
+          report(['rules', i, 'match', 'args', j, 'regex'], 'RULES_BAD_PATTERN', `regex does not compile: ${(error as Error).message}`);
+        }
+      });
+    }
+  });
+}
+
+function globFields(match: RuleMatch): Array<[string, string]> {
+  switch (match.kind) {
+    case 'fs.read':
+    case 'fs.write':
+      return [['path', match.path]];
+    case 'secret.read':
+    case 'secret.write':
+      return [
+        ['environment', match.environment],
+        ['name', match.name],
+      ];
+    case 'net.connect':
+      return [['host', match.host]];
+    case 'pr.create':
+      return [
+        ['repository', match.repository],
+        ['base', match.base],
+      ];
+    case 'shell.exec':
+      return [];
+  }
+}
+
+// Tightening rules (deny, approval_required) match case-insensitively: on a
+// case-insensitive filesystem `.ENV` is `.env`, and a deny must not be dodged
+// by spelling. Allow rules match exactly, so a spelling can never widen them.
+function compileRuleSet(rules: readonly Rule[]): CompiledRuleSet {
+  const byKind = new Map<string, CompiledRule[]>();
+  rules.forEach((rule, index) => {
+    const compiled = compileRule(rule, index);
+    const list = byKind.get(rule.match.kind) ?? [];
+    list.push(compiled);
+    byKind.set(rule.match.kind, list);
+  });
+  return { byKind };
+}
+
+function compileRule(rule: Rule, index: number): CompiledRule {
+  const ci = isTightening(rule.effect);
+  const m = rule.match;
+  const glob = (pattern: string, separator = '/'): CompiledGlob => compileGlob(pattern, { separator, caseInsensitive: ci });
+  switch (m.kind) {
+    case 'fs.read':
+    case 'fs.write': {
+      const g = glob(m.path);
+      return { rule, index, exact: false, argsListed: false, matcher: (s) => s.kind === m.kind && g.test(s.path) };
+    }
+    case 'secret.read':
+    case 'secret.write': {
+      const env = glob(m.environment);
+      const name = glob(m.name);
+      return { rule, index, exact: false, argsListed: false, matcher: (s) => s.kind === m.kind && env.test(s.environment) && name.test(s.name) };
+    }
+    case 'net.connect': {
+      // Host names are case-insensitive whatever the effect; scopes arrive lowercased.
+      const host = compileGlob(normalizeHost(m.host), { separator: '.', caseInsensitive: true });
+      const port = m.port;
+      return { rule, index, exact: false, argsListed: false, matcher: (s) => s.kind === 'net.connect' && host.test(s.host) && (port === undefined || s.port === port) };
+    }
+    case 'pr.create': {
+      const repo = glob(m.repository);
+      const base = glob(m.base);
+      return { rule, index, exact: false, argsListed: false, matcher: (s) => s.kind === 'pr.create' && repo.test(s.repository) && base.test(s.base) };
+    }
+    case 'shell.exec': {
+      const program = ci ? m.program.toLowerCase() : m.program;
+      const args = m.args?.map((a) => compileArg(a, ci));
+      const exact = m.args !== undefined && m.args.every((a) => typeof a === 'string');
+      const matcher: Matcher = (s) => {
+        if (s.kind !== 'shell.exec') return false;
+        if ((ci ? s.program.toLowerCase() : s.program) !== program) return false;
+        if (args === undefined) return true;
+        if (s.args.length !== args.length) return false;
+        for (let i = 0; i < args.length; i++) if (!(args[i] as (v: string) => boolean)(s.args[i] as string)) return false;
+        return true;
+      };
+      return { rule, index, exact, argsListed: m.args !== undefined, matcher };
+    }
+  }
+}
+
+function compileArg(pattern: ArgPattern, ci: boolean): (value: string) => boolean {
+  if (typeof pattern === 'string') {
+    if (!ci) return (v) => v === pattern;
+    const lower = pattern.toLowerCase();
+    return (v) => v.toLowerCase() === lower;
+  }
+  // Anchored, so `[0-9a-f]{40}` cannot match a longer argument that merely contains a sha.
+  const regex = new RegExp(`^(?:${pattern.regex})$`, ci ? 'iu' : 'u');
+  return (v) => regex.test(v);
+}
+
+/** Lowercase, without IPv6 brackets or a trailing root dot. */
+export function normalizeHost(host: string): string {
+  let h = host.toLowerCase();
+  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
+  if (h.endsWith('.') && h.length > 1) h = h.slice(0, -1);
+  return h;
+}
+
+/** deny and approval_required tighten; allow loosens. */
+export function isTightening(effect: Effect): boolean {
+  return effect !== 'allow';
+}
+
+function isKindProblem(value: unknown, path: Array<string | number>): boolean {
+  let node: unknown = value;
+  for (const p of path) {
+    if (node === null || typeof node !== 'object') return false;
+    node = (node as Record<string | number, unknown>)[p];
+  }
+  return path[path.length - 1] === 'match' && node !== null && typeof node === 'object';
+}
+
+function formatPath(path: ReadonlyArray<string | number>): string {
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
+  return out === '' ? '(root)' : out;
+}
+
+function located(
+  code: PolicyErrorCode,
+  file: string,
+  where: { line: number; column: number },
+  message: string,
+  cause?: unknown,
+  path?: string,
+): PolicyError {
+  return new PolicyError(code, `${file}:${where.line}:${where.column}: ${message}`, {
+    file,
+    line: where.line,
+    column: where.column,
+    ...(path === undefined ? {} : { path }),
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+// Walks the YAML node tree along a zod issue path to the offending node; when
+// the path runs past what exists (a missing key), the deepest node found is blamed.
+function locate(doc: Document, lineCounter: LineCounter, path: ReadonlyArray<string | number>, keyName?: string): { line: number; column: number } {
+  let node: unknown = doc.contents;
+  let offset = rangeStart(node) ?? 0;
+  const walk = keyName === undefined ? path : [...path, keyName];
+  for (let i = 0; i < walk.length; i++) {
+    const step = walk[i];
+    const last = i === walk.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(step));
+      if (!pair) break;
+      // An unknown key is blamed on the key itself; anything else on its value.
+      const target = last && keyName !== undefined ? pair.key : (pair.value ?? pair.key);
+      node = target;
+      offset = rangeStart(target) ?? rangeStart(pair.key) ?? offset;
+    } else if (isSeq(node) && typeof step === 'number') {
+      const item = node.items[step];
+      if (item === undefined) break;
+      node = item;
+      offset = rangeStart(item) ?? offset;
+    } else {
+      break;
+    }
+  }
+  const pos = lineCounter.linePos(offset);
+  return { line: pos.line, column: pos.col };
+}
+
+function rangeStart(node: unknown): number | undefined {
+  return isNode(node) ? (node as YamlNode).range?.[0] : undefined;
+}
+
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const item of Object.values(value)) deepFreeze(item);
+}
