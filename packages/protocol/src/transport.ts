@@ -76,13 +76,12 @@ export const TestResultsMessageSchema = z.strictObject({
   ...signed,
 });
 
-/** `git diff` of the workspace against its baseline, as text, with its numstat summary. */
+/** `git diff` of the workspace against its baseline, exactly as the tool call produced it. */
 export const DiffMessageSchema = z.strictObject({
   type: z.literal('evidence.diff'),
   ...inRun,
   baselineCommit: z.string().regex(/^[0-9a-f]{40}$/),
   patch: z.string(),
-  files: z.array(z.strictObject({ path: z.string().min(1), insertions: z.number().int().nonnegative(), deletions: z.number().int().nonnegative() })),
   ...signed,
 });
 
@@ -126,7 +125,7 @@ export const SessionOpenMessageSchema = z.strictObject({
   ...inRun,
   runtimeId: IdSchema,
   ask: AskSchema,
-  cloudRules: z.json(),
+  cloudRules: z.strictObject({ fileName: z.string().min(1).max(1000), document: z.json() }),
 });
 
 /** Cloud's Rules allowed the Ask: do the work. */
