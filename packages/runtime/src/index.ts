@@ -1,1 +1,15 @@
-export {};
+export { RuntimeError } from './errors.js';
+export { deriveRuntimeLabels, hashHostname, readHostFacts } from './host.js';
+export { RUNTIME_VERSION, createRuntime } from './runtime.js';
+export { createScriptedPlanner, fixAdd } from './scripted-planner.js';
+export { parseTapResults } from './tap.js';
+export { TEST_COMMAND, buildDiffCommand, describeStepInput, executeStep, scopeOfStep } from './tools.js';
+export { BASELINE_AUTHOR, buildGitEnv, isWorkspaceUnchanged, prepareWorkspace, runGit } from './workspace.js';
+
+export type { RuntimeErrorCode } from './errors.js';
+export type { HostFacts } from './host.js';
+export type { Runtime, RuntimeOptions } from './runtime.js';
+export type { AgentPlanner, AgentStep, StepObservation } from './scripted-planner.js';
+export type { ParsedTestRun } from './tap.js';
+export type { StepResult } from './tools.js';
+export type { Workspace } from './workspace.js';

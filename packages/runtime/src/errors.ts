@@ -1,0 +1,30 @@
+/**
+ * Stable codes for runtime failures. Callers assert on `code`, never on `message`.
+ *
+ * - FIXTURE_MISSING: the fixture directory to copy into the workspace does not exist.
+ * - WORKSPACE_FAILED: the temporary git workspace could not be prepared.
+ * - GIT_FAILED: a git command the runtime needs for itself failed.
+ * - SESSION_UNKNOWN: a message names a session this runtime never opened.
+ * - ENROLL_REJECTED: Cloud did not confirm the runtime's enrollment.
+ * - RULES_INVALID: the Cloud rules sent with a dispatch are not a valid rule set.
+ * - ABORTED: the run was interrupted.
+ */
+export type RuntimeErrorCode =
+  | 'FIXTURE_MISSING'
+  | 'WORKSPACE_FAILED'
+  | 'GIT_FAILED'
+  | 'SESSION_UNKNOWN'
+  | 'ENROLL_REJECTED'
+  | 'RULES_INVALID'
+  | 'ABORTED';
+
+/** A coded runtime failure. Never carries key material or file contents in its message. */
+export class RuntimeError extends Error {
+  override readonly name = 'RuntimeError';
+  readonly code: RuntimeErrorCode;
+
+  constructor(code: RuntimeErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}

@@ -1,0 +1,300 @@
+import { realpathSync } from 'node:fs';
+import { canonicalizeToBytes } from '@lumenflow/protocol';
+import type {
+  Ask,
+  Clock,
+  CloudToRuntimeMessage,
+  IdSource,
+  JsonValue,
+  RuntimeEndpoint,
+  RuntimeToCloudMessage,
+  TestResults,
+  UnsignedRuntimeMessage,
+} from '@lumenflow/protocol';
+import { evaluateScope, parseRuleSet, toDecisionRecord } from '@lumenflow/policy';
+import type { RuleSet } from '@lumenflow/policy';
+import type { SigningKey } from '@lumenflow/verifier';
+import { RuntimeError } from './errors.js';
+import { hashHostname } from './host.js';
+import type { HostFacts } from './host.js';
+import { createScriptedPlanner } from './scripted-planner.js';
+import type { StepObservation } from './scripted-planner.js';
+import { TEST_COMMAND, describeStepInput, executeStep, scopeOfStep } from './tools.js';
+import { isWorkspaceUnchanged, prepareWorkspace } from './workspace.js';
+import type { Workspace } from './workspace.js';
+
+/** The version a runtime reports at enrollment and in node-session.json. */
+export const RUNTIME_VERSION = '0.1.0';
+
+export interface RuntimeOptions {
+  endpoint: RuntimeEndpoint;
+  runtimeId: string;
+  /** The runtime's own Ed25519 key; its public half is enrolled with Cloud and every message is signed with it. */
+  signingKey: SigningKey;
+  clock: Clock;
+  ids: IdSource;
+  host: HostFacts;
+  labels: readonly string[];
+  /** Runtime-local rules; they may only tighten the Cloud rules. */
+  localRules?: RuleSet;
+  /** The repository the runtime works on a fresh copy of. */
+  fixtureDir: string;
+  tmpRoot?: string;
+  signal?: AbortSignal;
+  /** Structured log sink; never receives keys or file contents. */
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+/** A connected runtime: it enrolls, then serves the sessions Cloud dispatches to it. */
+export interface Runtime {
+  /** Sends the enrollment and resolves once Cloud confirms it. @throws {RuntimeError} ENROLL_REJECTED. */
+  enroll(): Promise<void>;
+  /** Resolves when every session this runtime opened has ended and its workspace is gone. */
+  idle(): Promise<void>;
+}
+
+interface SessionState {
+  runId: string;
+  sessionId: string;
+  ask: Ask;
+  cloudRules: RuleSet;
+  workspace: Workspace;
+}
+
+/**
+ * Creates a runtime on one transport endpoint. The agent is the deterministic
+ * scripted planner; every step is evaluated by Rules before it runs, and every
+ * decision and tool call goes to Cloud as it is made.
+ */
+export function createRuntime(opts: RuntimeOptions): Runtime {
+  const sessions = new Map<string, SessionState>();
+  const log = opts.log ?? (() => undefined);
+  let enrolled: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+  let enrollMessageId: string | undefined;
+  let work: Promise<void> = Promise.resolve();
+
+  const send = async (message: UnsignedRuntimeMessage): Promise<void> => {
+    const signature = opts.signingKey.sign(canonicalizeToBytes(message));
+    const signed = { ...message, signature: { keyId: opts.signingKey.keyId, value: Buffer.from(signature).toString('base64') } };
+    log('runtime.send', { type: message.type, messageId: message.messageId });
+    await opts.endpoint.send(signed as RuntimeToCloudMessage);
+  };
+  const messageId = (): string => opts.ids.next('rmsg');
+  const now = (): string => opts.clock.now().toISOString();
+
+  const handle = async (message: CloudToRuntimeMessage): Promise<void> => {
+    log('runtime.receive', { type: message.type, messageId: message.messageId });
+    switch (message.type) {
+      case 'runtime.enrolled': {
+        if (message.inReplyTo !== enrollMessageId || message.keyId !== opts.signingKey.keyId) {
+          enrolled?.reject(new RuntimeError('ENROLL_REJECTED', 'Cloud confirmed a different enrollment'));
+        } else {
+          enrolled?.resolve();
+        }
+        return;
+      }
+      case 'session.open': {
+        let cloudRules: RuleSet;
+        let workspace: Workspace;
+        try {
+          cloudRules = parseCloudRules(message.cloudRules);
+          workspace = await prepareWorkspace({
+            fixtureDir: opts.fixtureDir,
+            clock: opts.clock,
+            ...(opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot }),
+          });
+        } catch (error) {
+          // Cloud waits on this session; tell it why it will not start rather than go silent.
+          const code = error instanceof RuntimeError ? error.code : 'RUNTIME_INTERNAL';
+          await send({
+            type: 'session.ended',
+            messageId: messageId(),
+            runId: message.runId,
+            sessionId: message.sessionId,
+            outcome: 'failed',
+            reason: error instanceof RuntimeError ? error.message : 'the runtime could not open the session',
+            code,
+            workspaceUnchanged: true,
+            endedAt: now(),
+          });
+          return;
+        }
+        sessions.set(message.sessionId, { runId: message.runId, sessionId: message.sessionId, ask: message.ask, cloudRules, workspace });
+        await send({
+          type: 'session.accepted',
+          messageId: messageId(),
+          runId: message.runId,
+          sessionId: message.sessionId,
+          startedAt: now(),
+          baselineCommit: workspace.baselineCommit,
+        });
+        return;
+      }
+      case 'session.halt': {
+        const session = takeSession(message.sessionId);
+        await endSession(session, 'halted', message.reason, 'POLICY_DENIED');
+        return;
+      }
+      case 'session.start': {
+        const session = takeSession(message.sessionId);
+        const job = runSession(session);
+        work = work.then(() => job);
+        await job;
+        return;
+      }
+    }
+  };
+
+  const takeSession = (sessionId: string): SessionState => {
+    const session = sessions.get(sessionId);
+    if (session === undefined) throw new RuntimeError('SESSION_UNKNOWN', `no open session ${sessionId}`);
+    sessions.delete(sessionId);
+    return session;
+  };
+
+  const endSession = async (session: SessionState, outcome: 'completed' | 'halted' | 'failed', reason: string, code?: string): Promise<void> => {
+    let unchanged = false;
+    try {
+      unchanged = await isWorkspaceUnchanged(session.workspace);
+    } finally {
+      await session.workspace.dispose();
+    }
+    await send({
+      type: 'session.ended',
+      messageId: messageId(),
+      runId: session.runId,
+      sessionId: session.sessionId,
+      outcome,
+      reason,
+      ...(code === undefined ? {} : { code }),
+      workspaceUnchanged: unchanged,
+      endedAt: now(),
+    });
+  };
+
+  const runSession = async (session: SessionState): Promise<void> => {
+    const { runId, sessionId, ask } = session;
+    const planner = createScriptedPlanner({ baselineCommit: session.workspace.baselineCommit });
+    const observations: StepObservation[] = [];
+    let testResults: TestResults | undefined;
+    try {
+      for (let step = planner.next(observations); step !== undefined; step = planner.next(observations)) {
+        if (opts.signal?.aborted) throw new RuntimeError('ABORTED', 'the run was interrupted');
+        const toolCallId = opts.ids.next('call');
+        const scope = scopeOfStep(step);
+        const decision = evaluateScope(
+          { cloud: session.cloudRules, ...(opts.localRules === undefined ? {} : { local: opts.localRules }) },
+          scope,
+          { workspaceRoot: session.workspace.dir, realpath: resolveRealpath },
+        );
+        const record = toDecisionRecord(decision, {
+          decisionId: opts.ids.next('rdec'),
+          timestamp: now(),
+          runId,
+          askId: ask.askId,
+          evaluatedAt: 'runtime',
+          toolCallId,
+        });
+        await send({ type: 'evidence.policy-decision', messageId: messageId(), runId, sessionId, record });
+        if (record.effect !== 'allow') {
+          // A tool call cannot wait for a person; anything short of allow stops the session.
+          await endSession(session, 'halted', `Rules ${record.effect === 'deny' ? 'denied' : 'require approval for'} ${record.scope.kind} ${record.scope.target} (${record.decidingRuleId})`, 'POLICY_DENIED');
+          return;
+        }
+        const input = describeStepInput(step);
+        const startedAt = opts.clock.now();
+        const result = await executeStep(step, session.workspace.dir, opts.signal);
+        const endedAt = opts.clock.now();
+        await send({
+          type: 'evidence.tool-call',
+          messageId: messageId(),
+          runId,
+          sessionId,
+          record: {
+            schemaVersion: 1,
+            toolCallId,
+            runId,
+            askId: ask.askId,
+            sessionId,
+            tool: step.tool,
+            scope: record.scope,
+            inputSummary: input.summary,
+            inputHash: input.hash,
+            decisionId: record.decisionId,
+            startedAt: startedAt.toISOString(),
+            endedAt: endedAt.toISOString(),
+            status: result.status,
+            outputHash: result.outputHash,
+            ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }),
+          },
+        });
+        if (result.testRun !== undefined) {
+          testResults = {
+            schemaVersion: 1,
+            runId,
+            status: 'completed',
+            command: [...TEST_COMMAND],
+            exitCode: result.testRun.exitCode,
+            durationMs: Math.max(0, endedAt.getTime() - startedAt.getTime()),
+            counts: result.testRun.counts,
+            tests: result.testRun.tests,
+          };
+          await send({ type: 'evidence.test-results', messageId: messageId(), runId, sessionId, record: testResults });
+        }
+        if (result.patch !== undefined && result.status === 'succeeded' && step.tool === 'git_diff') {
+          await send({ type: 'evidence.diff', messageId: messageId(), runId, sessionId, baselineCommit: step.baselineCommit, patch: result.patch });
+        }
+        observations.push({ step, status: result.status, ...(result.text === undefined ? {} : { text: result.text }) });
+        if (result.status === 'failed' && step.tool !== 'run_tests') {
+          await endSession(session, 'failed', `${step.tool} failed`, 'TOOL_FAILED');
+          return;
+        }
+      }
+      await endSession(session, 'completed', `${planner.name} finished ${observations.length} steps`);
+    } catch (error) {
+      log('runtime.session-failed', { sessionId, code: (error as { code?: unknown }).code ?? 'INTERNAL' });
+      const code = error instanceof RuntimeError ? error.code : 'RUNTIME_INTERNAL';
+      await endSession(session, 'failed', error instanceof RuntimeError ? error.message : 'the runtime failed', code).catch(() => undefined);
+    }
+  };
+
+  opts.endpoint.onMessage(handle);
+
+  return {
+    enroll: () =>
+      new Promise<void>((resolve, reject) => {
+        enrolled = { resolve, reject };
+        enrollMessageId = messageId();
+        send({
+          type: 'runtime.enroll',
+          messageId: enrollMessageId,
+          runtimeId: opts.runtimeId,
+          publicKeyPem: opts.signingKey.publicKeyPem,
+          labels: [...opts.labels],
+          version: RUNTIME_VERSION,
+          host: { os: opts.host.os, arch: opts.host.arch, nodeVersion: opts.host.nodeVersion, hostnameHash: hashHostname(opts.host.hostname) },
+        }).catch(reject);
+      }),
+    idle: async () => {
+      await work;
+      for (const session of sessions.values()) await session.workspace.dispose();
+    },
+  };
+}
+
+function parseCloudRules(value: { fileName: string; document: JsonValue }): RuleSet {
+  try {
+    return parseRuleSet(value.document, value.fileName);
+  } catch (cause) {
+    throw new RuntimeError('RULES_INVALID', 'the Cloud rules sent with the dispatch are not a valid rule set', { cause });
+  }
+}
+
+// Rules follow symlinks through this, so a link in the workspace cannot smuggle a path past them.
+function resolveRealpath(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { readFile, realpath, writeFile } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { canonicalize } from '@lumenflow/protocol';
+import type { Scope, TestOutcome } from '@lumenflow/protocol';
+import { runProcess } from './process.js';
+import type { AgentStep } from './scripted-planner.js';
+import { parseTapResults } from './tap.js';
+import { buildGitEnv } from './workspace.js';
+
+/** The exact command the runtime runs the fixture's tests with. */
+export const TEST_COMMAND: readonly string[] = Object.freeze(['node', '--test', '--test-reporter=tap']);
+
+/** The git diff a tool call runs, against a baseline commit. */
+export function buildDiffCommand(baselineCommit: string): string[] {
+  return ['git', 'diff', '--no-color', '--no-ext-diff', baselineCommit];
+}
+
+/** The policy scope a step needs. Shell steps name their exact program and arguments. */
+export function scopeOfStep(step: AgentStep): Scope {
+  switch (step.tool) {
+    case 'read_file':
+      return { kind: 'fs.read', path: step.path };
+    case 'write_file':
+      return { kind: 'fs.write', path: step.path };
+    case 'run_tests': {
+      const [program, ...args] = TEST_COMMAND as [string, ...string[]];
+      return { kind: 'shell.exec', program, args };
+    }
+    case 'git_diff': {
+      const [program, ...args] = buildDiffCommand(step.baselineCommit) as [string, ...string[]];
+      return { kind: 'shell.exec', program, args };
+    }
+  }
+}
+
+/** The input as recorded: a summary for people and a hash over the exact input. Written content is hashed, not copied. */
+export function describeStepInput(step: AgentStep): { summary: string; hash: string } {
+  let input: unknown;
+  let summary: string;
+  switch (step.tool) {
+    case 'read_file':
+      input = { tool: step.tool, path: step.path };
+      summary = `read ${step.path}`;
+      break;
+    case 'write_file': {
+      const contentSha256 = sha256Hex(Buffer.from(step.content, 'utf8'));
+      input = { tool: step.tool, path: step.path, contentSha256: `sha256:${contentSha256}` };
+      summary = `write ${step.path} (${Buffer.byteLength(step.content, 'utf8')} bytes)`;
+      break;
+    }
+    case 'run_tests':
+      input = { tool: step.tool, command: [...TEST_COMMAND] };
+      summary = TEST_COMMAND.join(' ');
+      break;
+    case 'git_diff':
+      input = { tool: step.tool, command: buildDiffCommand(step.baselineCommit) };
+      summary = buildDiffCommand(step.baselineCommit).join(' ');
+      break;
+  }
+  return { summary, hash: `sha256:${sha256Hex(Buffer.from(canonicalize(input), 'utf8'))}` };
+}
+
+/** What one executed step produced. */
+export interface StepResult {
+  status: 'succeeded' | 'failed';
+  outputHash: string;
+  exitCode?: number;
+  /** File text of a read. */
+  text?: string;
+  /** Parsed results of a test run. */
+  testRun?: { exitCode: number; counts: { total: number; passed: number; failed: number; skipped: number }; tests: TestOutcome[] };
+  /** The patch of a diff. */
+  patch?: string;
+}
+
+/**
+ * Executes one step in the workspace. Runs only after Rules allowed its scope.
+ * Processes run without a shell and with a minimal environment, so no secret in
+ * the runtime's own environment reaches the tool.
+ */
+export async function executeStep(step: AgentStep, workspaceDir: string, signal?: AbortSignal): Promise<StepResult> {
+  switch (step.tool) {
+    case 'read_file': {
+      const path = await resolveInside(workspaceDir, step.path);
+      if (path === undefined) return failed();
+      const bytes = await readFile(path).catch(() => undefined);
+      if (bytes === undefined) return failed();
+      return { status: 'succeeded', outputHash: digest(bytes), text: bytes.toString('utf8') };
+    }
+    case 'write_file': {
+      const path = await resolveInside(workspaceDir, step.path);
+      if (path === undefined) return failed();
+      const bytes = Buffer.from(step.content, 'utf8');
+      const ok = await writeFile(path, bytes).then(
+        () => true,
+        () => false,
+      );
+      return ok ? { status: 'succeeded', outputHash: digest(bytes) } : failed();
+    }
+    case 'run_tests': {
+      const [program, ...args] = TEST_COMMAND as [string, ...string[]];
+      const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '', NO_COLOR: '1', LC_ALL: 'C' };
+      const result = await runProcess(program, args, { cwd: workspaceDir, env, ...(signal ? { signal } : {}) });
+      const parsed = parseTapResults(result.stdout);
+      const testRun = { exitCode: result.exitCode, counts: parsed.counts, tests: parsed.tests };
+      // Hash the parsed results, not the raw TAP: TAP carries timings and paths that differ run to run.
+      return {
+        status: result.exitCode === 0 ? 'succeeded' : 'failed',
+        exitCode: result.exitCode,
+        outputHash: digest(Buffer.from(canonicalize(testRun), 'utf8')),
+        testRun,
+      };
+    }
+    case 'git_diff': {
+      const [program, ...args] = buildDiffCommand(step.baselineCommit) as [string, ...string[]];
+      const result = await runProcess(program, args, { cwd: workspaceDir, env: buildGitEnv(), ...(signal ? { signal } : {}) });
+      const bytes = Buffer.from(result.stdout, 'utf8');
+      return {
+        status: result.exitCode === 0 ? 'succeeded' : 'failed',
+        exitCode: result.exitCode,
+        outputHash: digest(bytes),
+        patch: result.stdout,
+      };
+    }
+  }
+}
+
+function failed(): StepResult {
+  return { status: 'failed', outputHash: digest(new Uint8Array()) };
+}
+
+// Rules judged the path as written; this keeps the effect inside the workspace
+// too, even through a symlink planted in the fixture.
+async function resolveInside(root: string, path: string): Promise<string | undefined> {
+  if (isAbsolute(path)) return undefined;
+  const realRoot = await realpath(root);
+  const target = resolve(realRoot, path);
+  const rel = relative(realRoot, target);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
+  const real = await realpath(target).catch(() => target);
+  return real.startsWith(realRoot + sep) ? real : undefined;
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+function digest(bytes: Uint8Array): string {
+  return `sha256:${sha256Hex(bytes)}`;
+}

@@ -1,0 +1,119 @@
+import { lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Clock } from '@lumenflow/protocol';
+import { RuntimeError } from './errors.js';
+import { runProcess } from './process.js';
+
+/** The identity the runtime commits the baseline as; fixed so the commit id is reproducible. */
+export const BASELINE_AUTHOR = { name: 'LumenFlow Runtime', email: 'runtime@lumenflow.invalid' } as const;
+
+/** A fresh git working copy of the fixture at a known baseline commit. */
+export interface Workspace {
+  readonly dir: string;
+  readonly baselineCommit: string;
+  /** Removes the temporary directory. Safe to call twice. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * An environment for git that ignores the user's and the system's git config
+ * (hooks, signing, templates, aliases), so the runtime's git behaves the same
+ * on every machine and commit ids depend only on content and the clock.
+ */
+export function buildGitEnv(at?: Date): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env['PATH'] ?? '',
+    LC_ALL: 'C',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_TERMINAL_PROMPT: '0',
+  };
+  if (at !== undefined) {
+    const stamp = `${Math.floor(at.getTime() / 1000)} +0000`;
+    Object.assign(env, {
+      GIT_AUTHOR_NAME: BASELINE_AUTHOR.name,
+      GIT_AUTHOR_EMAIL: BASELINE_AUTHOR.email,
+      GIT_AUTHOR_DATE: stamp,
+      GIT_COMMITTER_NAME: BASELINE_AUTHOR.name,
+      GIT_COMMITTER_EMAIL: BASELINE_AUTHOR.email,
+      GIT_COMMITTER_DATE: stamp,
+    });
+  }
+  return env;
+}
+
+/**
+ * Runs git for the runtime's own bookkeeping (not an agent tool call).
+ *
+ * @throws {RuntimeError} GIT_FAILED on a non-zero exit or when git cannot start.
+ */
+export async function runGit(dir: string, args: readonly string[], at?: Date): Promise<string> {
+  let result;
+  try {
+    result = await runProcess('git', ['-c', 'core.autocrlf=false', '-c', 'commit.gpgsign=false', ...args], { cwd: dir, env: buildGitEnv(at) });
+  } catch (cause) {
+    throw new RuntimeError('GIT_FAILED', `cannot run git ${args[0] ?? ''}`, { cause });
+  }
+  if (result.exitCode !== 0) {
+    throw new RuntimeError('GIT_FAILED', `git ${args[0] ?? ''} exited ${result.exitCode}: ${result.stderr.trim().split('\n')[0] ?? ''}`);
+  }
+  return result.stdout;
+}
+
+/**
+ * Copies the fixture into a new temporary directory, makes it a git repository
+ * and commits it as the baseline, dated by the clock.
+ *
+ * @throws {RuntimeError} FIXTURE_MISSING when `fixtureDir` is not a directory;
+ *   WORKSPACE_FAILED or GIT_FAILED when the copy or the commit fails.
+ */
+export async function prepareWorkspace(opts: { fixtureDir: string; clock: Clock; tmpRoot?: string }): Promise<Workspace> {
+  const info = await lstat(opts.fixtureDir).catch(() => undefined);
+  if (!info?.isDirectory()) throw new RuntimeError('FIXTURE_MISSING', `fixture directory ${opts.fixtureDir} does not exist`);
+  let dir: string;
+  try {
+    dir = await mkdtemp(join(opts.tmpRoot ?? tmpdir(), 'lumenflow-ws-'));
+  } catch (cause) {
+    throw new RuntimeError('WORKSPACE_FAILED', 'cannot create a temporary workspace', { cause });
+  }
+  const dispose = async (): Promise<void> => {
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await copyTree(opts.fixtureDir, dir);
+    const at = opts.clock.now();
+    await runGit(dir, ['init', '--quiet', '--initial-branch=main']);
+    await runGit(dir, ['add', '--all']);
+    await runGit(dir, ['commit', '--quiet', '--no-verify', '-m', 'baseline'], at);
+    const baselineCommit = (await runGit(dir, ['rev-parse', 'HEAD'])).trim();
+    return { dir, baselineCommit, dispose };
+  } catch (cause) {
+    await dispose();
+    if (cause instanceof RuntimeError) throw cause;
+    throw new RuntimeError('WORKSPACE_FAILED', `cannot prepare the workspace from ${opts.fixtureDir}`, { cause });
+  }
+}
+
+/** True when the working tree equals the baseline commit: nothing modified, added or deleted. */
+export async function isWorkspaceUnchanged(workspace: Workspace): Promise<boolean> {
+  const status = await runGit(workspace.dir, ['status', '--porcelain', '--untracked-files=all']);
+  return status.trim() === '';
+}
+
+// Regular files only, in a sorted order, with a fixed mode: the baseline must
+// not depend on the checkout's umask or on symlinks that point outside it.
+async function copyTree(from: string, to: string): Promise<void> {
+  const entries = (await readdir(from, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    if (entry.name === '.git' || entry.name === 'node_modules') continue;
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    if (entry.isDirectory()) {
+      await mkdir(target, { mode: 0o755 });
+      await copyTree(source, target);
+    } else if (entry.isFile()) {
+      await writeFile(target, await readFile(source), { mode: 0o644 });
+    }
+  }
+}
