@@ -1,4 +1,15 @@
-export {};
+export { CloudError } from './errors.js';
+export { parseAsk, locateJsonPath } from './ask-intake.js';
+export {
+  DEFAULT_APPROVAL_TTL_MS,
+  computeApprovalActionHash,
+  createApprovalRequest,
+  resolveApproval,
+  sha256Digest,
+} from './approvals.js';
+export { computeDiffStat, derivePrTitle, renderNoPrSummary, renderPrSummary } from './pr-summary.js';
+export { selectRuntime } from './registry.js';
+export { RUN_STEPS, createCloud, formatJsonFile, formatJsonLines } from './cloud.js';
 export {
   CHAIN_CHECK_CODES,
   DEFAULT_REPLAY_BASE_URL,
@@ -38,3 +49,8 @@ export type {
   ReplayServer,
   TimelineEvent,
 } from './replay/index.js';
+export type { CloudErrorCode } from './errors.js';
+export type { ApprovalAction, ApprovalAnswer, ApprovalRequest, Approver } from './approvals.js';
+export type { DiffStat } from './pr-summary.js';
+export type { EnrolledRuntime } from './registry.js';
+export type { Cloud, CloudOptions, RunEnding, RunProgress, RunRequest, RunResult, RunStep } from './cloud.js';

@@ -1,0 +1,44 @@
+/**
+ * Stable codes for Cloud failures. Callers assert on `code`, never on `message`.
+ *
+ * - ASK_INVALID: the Ask is not strict JSON or does not match AskSchema (with line, column and path).
+ * - NO_MATCHING_RUNTIME: no enrolled runtime carries every label the Ask needs.
+ * - ENROLL_INVALID: an enrollment's key or signature did not check out.
+ * - MESSAGE_REJECTED: a runtime message was unsigned, signed by another key, or out of place.
+ * - SESSION_FAILED: the runtime could not open or run the session.
+ * - APPROVAL_SELF_APPROVAL: the approver is the requester.
+ * - APPROVAL_EXPIRED: the request expired before it was answered.
+ * - APPROVAL_INVALID: an approval answer is malformed.
+ * - ABORTED: the run was interrupted.
+ */
+export type CloudErrorCode =
+  | 'ASK_INVALID'
+  | 'NO_MATCHING_RUNTIME'
+  | 'ENROLL_INVALID'
+  | 'MESSAGE_REJECTED'
+  | 'SESSION_FAILED'
+  | 'APPROVAL_SELF_APPROVAL'
+  | 'APPROVAL_EXPIRED'
+  | 'APPROVAL_INVALID'
+  | 'ABORTED';
+
+/** A coded Cloud failure. Positions are 1-based; `path` is dotted (`requestedScopes[2].kind`). */
+export class CloudError extends Error {
+  override readonly name = 'CloudError';
+  readonly code: CloudErrorCode;
+  readonly line: number | undefined;
+  readonly column: number | undefined;
+  readonly path: string | undefined;
+
+  constructor(
+    code: CloudErrorCode,
+    message: string,
+    options: { line?: number; column?: number; path?: string; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.line = options.line;
+    this.column = options.column;
+    this.path = options.path;
+  }
+}
