@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { LineCounter, isMap, isNode, isPair, isScalar, isSeq, parseDocument } from 'yaml';
+import { LineCounter, isMap, isNode, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
 import { ProtocolError, canonicalize, parseStrictJson } from '@lumenflow/protocol';
 import type { Effect } from '@lumenflow/protocol';
@@ -102,19 +102,36 @@ export function parseRules(text: string, opts: { fileName: string; format?: 'jso
   if (firstError) {
     const pos = firstError.linePos?.[0] ?? { line: 1, col: 1 };
     const code: PolicyErrorCode = firstError.code === 'DUPLICATE_KEY' ? 'RULES_DUPLICATE_KEY' : 'RULES_SYNTAX';
-    throw located(code, fileName, { line: pos.line, column: pos.col }, firstError.message.split('\n')[0] ?? 'syntax error', firstError);
+    const message = (firstError.message.split('\n')[0] ?? 'syntax error').replace(/ at line \d+, column \d+:?$/, '');
+    throw located(code, fileName, { line: pos.line, column: pos.col }, message, firstError);
   }
-  // Aliases would let one node stand for many; a rules file has no use for them.
-  const value: unknown = doc.toJS({ maxAliasCount: 0 });
+  let value: unknown;
+  try {
+    // Aliases let one node stand for many (and expand exponentially); a rules file has no use for them.
+    value = doc.toJS({ maxAliasCount: 0 });
+  } catch (error) {
+    let offset = 0;
+    visit(doc, {
+      Alias(_key, node) {
+        offset = node.range?.[0] ?? 0;
+        return visit.BREAK;
+      },
+    });
+    const pos = lineCounter.linePos(offset);
+    throw located('RULES_SYNTAX', fileName, { line: pos.line, column: pos.col }, 'YAML aliases (*name) are not allowed in a rules file', error);
+  }
   const result = RulesDocumentSchema.safeParse(value);
   if (!result.success) {
-    const issue = result.error.issues[0];
+    // A misspelt key also shows up as a missing one; naming the misspelling is the useful report.
+    const issue = result.error.issues.find((i) => i.code === 'unrecognized_keys') ?? result.error.issues[0];
     const path = (issue?.path ?? []).filter((p): p is string | number => typeof p !== 'symbol');
     let keyName: string | undefined;
     let message = issue?.message ?? 'invalid rules file';
     if (issue?.code === 'unrecognized_keys') {
       keyName = issue.keys[0];
       message = `unknown key "${keyName ?? ''}"`;
+    } else if (valueAt(value, path) === undefined && path.length > 0) {
+      message = `missing required key "${String(path[path.length - 1])}"`;
     } else if (issue?.code === 'invalid_union' && path[path.length - 1] !== 'kind' && isKindProblem(value, path)) {
       path.push('kind');
       message = 'unknown or missing match kind; expected fs.read, fs.write, shell.exec, secret.read, secret.write, net.connect or pr.create';
@@ -311,6 +328,15 @@ export function normalizeHost(host: string): string {
 /** deny and approval_required tighten; allow loosens. */
 export function isTightening(effect: Effect): boolean {
   return effect !== 'allow';
+}
+
+function valueAt(value: unknown, path: ReadonlyArray<string | number>): unknown {
+  let node: unknown = value;
+  for (const p of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string | number, unknown>)[p];
+  }
+  return node;
 }
 
 function isKindProblem(value: unknown, path: Array<string | number>): boolean {

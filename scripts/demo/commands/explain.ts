@@ -1,6 +1,43 @@
+import { relative, resolve } from 'node:path';
+import { realpathSync } from 'node:fs';
+import { PolicyError, explainScope, formatExplanation, loadRulesFile, parseScope } from '@lumenflow/policy';
+import type { PolicyLayers } from '@lumenflow/policy';
 import type { CliOptions } from '../options.js';
 import { CliError, EXIT } from '../cli-error.js';
 
-export async function runExplainCommand(_scope: string, _options: CliOptions): Promise<number> {
-  throw new CliError('NOT_IMPLEMENTED', '--explain is not built yet', EXIT.usage);
+/** The Cloud policy `--explain` uses when `--policy` is not given. */
+export const DEFAULT_CLOUD_POLICY = resolve(import.meta.dirname, '..', 'rules', 'cloud-policy.yaml');
+
+/**
+ * `--explain '<scope>' [--policy <file>] [--local-policy <file>] [--json]`:
+ * prints which rules matched the scope, which decided, and why. Exit 0 whatever
+ * the effect; 2 (via CliError) for a bad scope or rules file.
+ */
+export async function runExplainCommand(scopeText: string, options: CliOptions): Promise<number> {
+  try {
+    const scope = parseScope(scopeText);
+    const cloud = await loadRulesFile(options.policy ?? displayPath(DEFAULT_CLOUD_POLICY));
+    const layers: PolicyLayers = options.localPolicy === undefined ? { cloud } : { cloud, local: await loadRulesFile(options.localPolicy) };
+    // Judge paths as the runtime would: against the current directory, with symlinks followed.
+    const workspaceRoot = process.cwd();
+    const explanation = explainScope(layers, scope, { workspaceRoot, realpath: realpathOrUndefined });
+    process.stdout.write(options.json === true ? `${JSON.stringify(explanation, null, 2)}\n` : formatExplanation(explanation));
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof PolicyError) throw new CliError(error.code, error.message, EXIT.usage, { cause: error });
+    throw error;
+  }
+}
+
+function displayPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') ? path : rel;
+}
+
+function realpathOrUndefined(path: string): string | undefined {
+  try {
+    return realpathSync(path);
+  } catch {
+    return undefined;
+  }
 }
