@@ -21,7 +21,7 @@ main{max-width:1100px;margin:0 auto;padding:0 20px 40px}
 .wrap{max-width:1100px;margin:0 auto;padding:0 20px}
 h2{font-size:17px;margin:28px 0 8px;padding-bottom:4px;border-bottom:1px solid var(--line)}
 code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
-.verdict{padding:18px 20px;color:#fff;margin-bottom:8px}
+.verdict{padding:18px 0;color:#fff;margin-bottom:8px}
 .verdict.valid{background:var(--ok)}.verdict.invalid{background:var(--bad)}
 .verdict .word{font-size:30px;font-weight:800;letter-spacing:.06em}
 .verdict .sub{opacity:.95}
@@ -31,8 +31,9 @@ table{border-collapse:collapse;width:100%}
 th,td{text-align:left;vertical-align:top;padding:5px 8px;border-bottom:1px solid var(--line)}
 th{background:var(--bg);font-weight:600}
 td.t{white-space:nowrap;color:var(--muted)}
+td.w{overflow-wrap:anywhere}
 td.d{text-align:right;white-space:nowrap}
-.badge{display:inline-block;padding:0 7px;border-radius:10px;font-size:12px;font-weight:600;background:var(--bg);border:1px solid var(--line)}
+.badge{display:inline-block;white-space:nowrap;padding:0 7px;border-radius:10px;font-size:12px;font-weight:600;background:var(--bg);border:1px solid var(--line)}
 .badge.allow,.badge.succeeded,.badge.approved,.badge.passed,.badge.opened,.badge.ok,.badge.signed{color:var(--ok);border-color:var(--ok)}
 .badge.deny,.badge.failed,.badge.rejected,.badge.bad,.badge.expired{color:var(--bad);border-color:var(--bad)}
 .badge.approval_required,.badge.waiting,.badge.not_requested,.badge.not_run,.badge.not_opened{color:var(--warn);border-color:var(--warn)}
@@ -115,11 +116,11 @@ function renderVerdict(report: ReplayReport): string {
   const pin = report.signerPinned
     ? `<div class="pin pinned" data-testid="signer" data-pinned="true">Signer <code>${e(report.keyId ?? 'unknown')}</code> matches the pinned key.</div>`
     : `<div class="pin" data-testid="signer" data-pinned="false"><strong>Signer not pinned.</strong> Key <code>${e(report.keyId ?? 'unknown')}</code> is only the bundle's own: this shows the bundle agrees with itself, not who made it. Pin it with <code>--trusted-key</code> or <code>--expect-key-id</code>.</div>`;
-  return `<header class="verdict ${cls}">
+  return `<header class="verdict ${cls}"><div class="wrap">
 <div class="word" data-testid="verdict">${report.verdict}</div>
 <div class="sub">Run <code data-testid="run-id">${e(report.runId ?? 'unknown')}</code>${report.mode === null ? '' : ` · mode <span data-testid="mode">${e(report.mode)}</span>`}</div>
 <div class="sub">${e(sub)}</div>
-</header>
+</div></header>
 <div class="wrap">${pin}</div>`;
 }
 
@@ -143,7 +144,7 @@ function renderTimeline(report: ReplayReport): string {
   const e = escapeHtml;
   const rows = report.timeline.map((ev) => {
     const flag = ev.problemCodes.length === 0 ? '' : ` <span class="flag">✗ ${e(ev.problemCodes.join(', '))}</span>`;
-    return `<tr data-testid="timeline-event" data-step="${e(ev.step)}"${ev.problemCodes.length > 0 ? ' class="flagged"' : ''}><td class="t mono">${e(ev.at ?? '')}</td><td>${e(STEP_LABELS[ev.step])}</td><td>${e(ev.what)}${flag}</td><td>${badge(ev.status)}</td><td class="d">${e(formatDuration(ev.durationMs))}</td></tr>`;
+    return `<tr data-testid="timeline-event" data-step="${e(ev.step)}"${ev.problemCodes.length > 0 ? ' class="flagged"' : ''}><td class="t mono">${e(ev.at ?? '')}</td><td>${e(STEP_LABELS[ev.step])}</td><td class="w">${e(ev.what)}${flag}</td><td>${badge(ev.status)}</td><td class="d">${e(formatDuration(ev.durationMs))}</td></tr>`;
   });
   return `<h2>Timeline</h2>
 <table data-testid="timeline"><thead><tr><th>Time</th><th>Step</th><th>What happened</th><th>Decision / status</th><th>Duration</th></tr></thead>
