@@ -153,7 +153,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
   };
 
   const endSession = async (session: SessionState, outcome: 'completed' | 'halted' | 'failed', reason: string, code?: string): Promise<void> => {
-    let unchanged = false;
+    let unchanged: boolean;
     try {
       unchanged = await isWorkspaceUnchanged(session.workspace);
     } finally {
