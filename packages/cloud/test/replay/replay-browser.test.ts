@@ -54,7 +54,10 @@ describe.skipIf(MISSING && !IN_CI)(title, () => {
       expect(await page.getByTestId('verdict').textContent()).toBe('VALID');
       expect(await page.getByTestId('signer').getAttribute('data-pinned')).toBe('false');
       // The inline stylesheet only applies if the CSP hash is right.
-      const background = await page.locator('header.verdict').evaluate((el) => getComputedStyle(el).backgroundColor);
+      // The tsconfig has no DOM lib; this callback runs in the page, where getComputedStyle exists.
+      const background = await page
+        .locator('header.verdict')
+        .evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(el).backgroundColor);
       expect(background).toBe('rgb(26, 127, 55)');
 
       expect(await page.getByTestId('timeline-event').count()).toBe(17);
