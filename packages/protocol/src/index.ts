@@ -38,6 +38,35 @@ export {
   createInProcessTransport,
   parseTransportMessage,
 } from './transport.js';
+export {
+  CONNECTION_ERROR_CODES,
+  ClaimRefSchema,
+  ClaimRequestSchema,
+  ClaimResponseSchema,
+  ConnectionErrorBodySchema,
+  ConnectionErrorCodeSchema,
+  DEFAULT_CLOCK_SKEW_MS,
+  DispatchBodySchema,
+  DispatchRefusalCodeSchema,
+  EnrollRequestSchema,
+  EnrollResponseSchema,
+  EvidenceAckSchema,
+  EvidenceBatchSchema,
+  EvidenceRecordSchema,
+  HeartbeatResponseSchema,
+  LeaseRenewRequestSchema,
+  LeaseRenewResponseSchema,
+  MAX_LONG_POLL_MS,
+  MAX_REQUEST_BODY_BYTES,
+  NonceSchema,
+  REQUEST_HEADERS,
+  SIGNING_PURPOSES,
+  WorkItemSchema,
+  WorkResponseSchema,
+  buildRefusalSigningPayload,
+  buildRequestSigningPayload,
+  computeSha256Digest,
+} from './connections.js';
 
 export type { JsonValue } from './canonical-json.js';
 export type { ProtocolErrorCode } from './errors.js';
@@ -70,3 +99,20 @@ export type {
   TransportEndpoint,
   UnsignedRuntimeMessage,
 } from './transport.js';
+export type {
+  ClaimRef,
+  ClaimRequest,
+  ClaimResponse,
+  ConnectionErrorBody,
+  ConnectionErrorCode,
+  DispatchBody,
+  DispatchRefusalCode,
+  DispatchRefusalRecord,
+  EnrollRequest,
+  EnrollResponse,
+  EvidenceAck,
+  EvidenceRecord,
+  LeaseRenewRequest,
+  RequestSigningFields,
+  WorkItem,
+} from './connections.js';
