@@ -372,7 +372,7 @@ function combineChecks(ref: ScopeRef, checks: CheckResult[], policyDigest: strin
     if (c.effect === null) continue;
     if (decisive === undefined || RANK[c.effect] > RANK[decisive.effect as Effect]) {
       decisive = c;
-    } else if (RANK[c.effect] === RANK[decisive.effect as Effect] && decisive.decidingRuleId === RESERVED_RULE_IDS.defaultDeny && c.decidingRuleId !== RESERVED_RULE_IDS.defaultDeny) {
+    } else if (RANK[c.effect] === RANK[decisive.effect as Effect] && isFallbackId(decisive.decidingRuleId) && !isFallbackId(c.decidingRuleId)) {
       // Equal effects: a named rule tells the operator more than "nothing allowed it".
       decisive = c;
     }
@@ -391,6 +391,11 @@ function combineChecks(ref: ScopeRef, checks: CheckResult[], policyDigest: strin
   const warnings = [...new Set(checks.flatMap((c) => c.warnings))];
   const reason = winner.label === 'requested scope' ? winner.reason : `${winner.label}: ${winner.reason}`;
   return { scope: ref, effect: winner.effect as Effect, matchedRuleIds: ids, decidingRuleId: winner.decidingRuleId as string, reason, policyDigest, warnings };
+}
+
+// Reserved ids that only say "nothing allowed this"; any other decider says more.
+function isFallbackId(id: string | null): boolean {
+  return id === RESERVED_RULE_IDS.defaultDeny || id === RESERVED_RULE_IDS.unmappedProgram || id === RESERVED_RULE_IDS.opaqueCommand;
 }
 
 function normalizedRef(scope: NormalizedScope): ScopeRef {

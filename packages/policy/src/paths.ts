@@ -52,8 +52,9 @@ export function resolveWorkspacePath(raw: string, context: EvaluationContext = {
   return { ok: true, path, aliases, notes };
 }
 
+// `C:foo` is drive-relative on Windows, i.e. relative to somewhere we cannot see, so any drive prefix counts as absolute.
 function isAbsolute(path: string): boolean {
-  return path.startsWith('/') || /^[A-Za-z]:(\/|$)/.test(path);
+  return path.startsWith('/') || /^[A-Za-z]:/.test(path);
 }
 
 function trimSlashes(path: string): string {
