@@ -8,6 +8,7 @@ import {
   ToolCallRecordSchema,
 } from '@lumenflow/protocol';
 import { ManifestSchema } from '@lumenflow/verifier';
+import { RulesDocumentSchema } from '@lumenflow/policy';
 
 /** Each documented file format: the docs/schemas file name and its zod schema. */
 const SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
@@ -18,6 +19,7 @@ const SCHEMAS: ReadonlyArray<readonly [string, z.ZodType]> = [
   ['test-results.schema.json', TestResultsSchema],
   ['approval.schema.json', ApprovalRecordSchema],
   ['manifest.schema.json', ManifestSchema],
+  ['rules.schema.json', RulesDocumentSchema],
 ];
 
 /** Renders every JSON Schema file's exact text, in a stable order. */
