@@ -3,15 +3,16 @@ import type { ChainLink, ReplayChain, TimelineEvent } from './types.js';
 /**
  * Turns an assembled chain into timeline events, one per link, ordered by
  * time. Events the bundle gives no time (tests, PR) keep their place in chain
- * order. Pure; the strings are bundle-derived and must be escaped for display.
+ * order, after everything timed that precedes them. Pure; the strings are bundle-derived and must be escaped for display.
  */
 export function buildTimeline(chain: ReplayChain): TimelineEvent[] {
   const events = chain.links.map((link) => describe(link));
-  // Sort by time, stably; an untimed event borrows the time of the link before it.
+  // Sort by time, stably; an untimed event borrows the latest time of the links
+  // before it, so it never jumps ahead of something the chain did earlier.
   let carried = Number.NEGATIVE_INFINITY;
   const keyed = events.map((event, index) => {
     const t = event.at === null ? Number.NaN : Date.parse(event.at);
-    if (!Number.isNaN(t)) carried = t;
+    if (!Number.isNaN(t)) carried = Math.max(carried, t);
     return { event, index, key: Number.isNaN(t) ? carried : t };
   });
   keyed.sort((a, b) => a.key - b.key || a.index - b.index);
