@@ -100,6 +100,26 @@ describe.skipIf(MISSING && !IN_CI)(title, () => {
     expect((await exited).code).toBe(1);
   });
 
+  it('serves a real chain bundle (the golden happy run) and opens its write_file call to the runtime allow', async () => {
+    const { url, child, exited } = await startServeCli(['--replay', join(REPO_ROOT, 'test', 'golden', 'happy'), '--serve', '--port', '0']);
+    try {
+      const { page } = await openPage(url);
+      expect(await page.getByTestId('run-id').textContent()).toBe('golden-happy');
+      expect(await page.getByTestId('verdict').textContent()).toBe('VALID');
+      const call = page.locator('[data-testid="tool-call"][data-tool-call-id="call_0003"]');
+      await call.locator('summary').click();
+      const decision = call.getByTestId('tool-call-decision');
+      await decision.waitFor({ state: 'visible' });
+      expect(await decision.getByTestId('decision-effect').textContent()).toBe('allow');
+      expect(await decision.textContent()).toContain('rdec_0003');
+      await page.screenshot({ path: join(SHOTS, 'golden-happy.png'), fullPage: true });
+      await page.close();
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect((await exited).code).toBe(0);
+  });
+
   it('the --html file works offline from file:// with no request beyond itself', async () => {
     const dir = await writeRunBundle(makeHappyRun(), join(root, 'offline'));
     const file = join(root, 'replay.html');
