@@ -138,7 +138,7 @@ export function createCloud(opts: CloudOptions): Cloud {
     }
     if (!checkSignature(message, inbox.runtime)) {
       // An unsigned or wrongly signed record never enters evidence; the session fails instead.
-      inbox.rejection ??= new CloudError('MESSAGE_REJECTED', `message ${message.messageId} is not signed by runtime ${inbox.runtime.runtimeId}`);
+      failInbox(inbox, new CloudError('MESSAGE_REJECTED', `message ${message.messageId} is not signed by runtime ${inbox.runtime.runtimeId}`));
       return;
     }
     switch (message.type) {
@@ -170,7 +170,7 @@ export function createCloud(opts: CloudOptions): Cloud {
   };
 
   const reject = (inbox: SessionInbox, id: string): void => {
-    inbox.rejection ??= new CloudError('MESSAGE_REJECTED', `message ${id} names another run, Ask or session`);
+    failInbox(inbox, new CloudError('MESSAGE_REJECTED', `message ${id} names another run, Ask or session`));
   };
 
   const enroll = async (message: Extract<RuntimeToCloudMessage, { type: 'runtime.enroll' }>): Promise<void> => {
@@ -465,6 +465,12 @@ function checkSignature(message: RuntimeToCloudMessage, runtime: EnrolledRuntime
   return verifyEd25519(new Uint8Array(bytes), canonicalizeToBytes(unsigned), runtime.publicKey);
 }
 
+function failInbox(inbox: SessionInbox, error: CloudError): void {
+  inbox.rejection ??= error;
+  inbox.accepted.reject(error);
+  inbox.ended.reject(error);
+}
+
 function belongs(record: { runId: string; askId: string }, inbox: SessionInbox): boolean {
   return record.runId === inbox.runId && record.askId === inbox.askId;
 }
@@ -504,14 +510,19 @@ export function formatJsonLines(records: readonly unknown[]): string {
 interface Deferred<T> {
   promise: Promise<T>;
   resolve(value: T): void;
+  reject(error: unknown): void;
 }
 
 function createDeferred<T>(): Deferred<T> {
   let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
   });
-  return { promise, resolve };
+  // Observed later by whoever awaits it; this keeps an early rejection from counting as unhandled.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

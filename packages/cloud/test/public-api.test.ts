@@ -1,0 +1,26 @@
+import { expect, test } from 'vitest';
+import * as cloud from '@lumenflow/cloud';
+
+test('the cloud package exports its chain API (the replay API is checked by its own tests)', () => {
+  for (const name of [
+    'CloudError',
+    'DEFAULT_APPROVAL_TTL_MS',
+    'RUN_STEPS',
+    'computeApprovalActionHash',
+    'computeDiffStat',
+    'createApprovalRequest',
+    'createCloud',
+    'derivePrTitle',
+    'formatJsonFile',
+    'formatJsonLines',
+    'locateJsonPath',
+    'parseAsk',
+    'renderNoPrSummary',
+    'renderPrSummary',
+    'resolveApproval',
+    'selectRuntime',
+    'sha256Digest',
+  ]) {
+    expect(cloud, name).toHaveProperty(name);
+  }
+});

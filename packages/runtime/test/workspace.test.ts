@@ -1,0 +1,67 @@
+import { mkdtemp, readFile, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createSteppingClock } from '@lumenflow/protocol';
+import { RuntimeError, executeStep, isWorkspaceUnchanged, prepareWorkspace } from '@lumenflow/runtime';
+
+const FIXTURE = resolve(import.meta.dirname, '../../../scripts/demo/fixtures/calc');
+const at = '2026-11-23T10:00:00.000Z';
+let tmpRoot: string;
+
+beforeAll(async () => {
+  tmpRoot = await mkdtemp(join(tmpdir(), 'lumenflow-ws-test-'));
+});
+afterAll(async () => {
+  await rm(tmpRoot, { recursive: true, force: true });
+});
+
+describe('workspace and tools', () => {
+  test('the baseline commit depends only on content and the clock', async () => {
+    const a = await prepareWorkspace({ fixtureDir: FIXTURE, clock: createSteppingClock(new Date(at)), tmpRoot });
+    const b = await prepareWorkspace({ fixtureDir: FIXTURE, clock: createSteppingClock(new Date(at)), tmpRoot });
+    try {
+      expect(a.dir).not.toBe(b.dir);
+      expect(a.baselineCommit).toMatch(/^[0-9a-f]{40}$/);
+      expect(a.baselineCommit).toBe(b.baselineCommit);
+      expect(await isWorkspaceUnchanged(a)).toBe(true);
+      await executeStep({ tool: 'write_file', path: 'src/calc.js', content: 'changed\n' }, a.dir);
+      expect(await isWorkspaceUnchanged(a)).toBe(false);
+    } finally {
+      await a.dispose();
+      await b.dispose();
+    }
+  });
+
+  test('a missing fixture is FIXTURE_MISSING', async () => {
+    await expect(prepareWorkspace({ fixtureDir: join(tmpRoot, 'nope'), clock: createSteppingClock(new Date(at)), tmpRoot })).rejects.toMatchObject({
+      code: 'FIXTURE_MISSING',
+    });
+    expect(RuntimeError).toBeTypeOf('function');
+  });
+
+  test('file tools refuse paths that leave the workspace, including through a symlink', async () => {
+    const ws = join(tmpRoot, 'ws');
+    await mkdir(join(ws, 'src'), { recursive: true });
+    await writeFile(join(tmpRoot, 'outside.txt'), 'outside');
+    await symlink(join(tmpRoot, 'outside.txt'), join(ws, 'src', 'link.txt'));
+    for (const path of ['../outside.txt', '/etc/hostname', 'src/link.txt']) {
+      expect((await executeStep({ tool: 'read_file', path }, ws)).status, path).toBe('failed');
+    }
+    expect((await executeStep({ tool: 'write_file', path: 'src/link.txt', content: 'x' }, ws)).status).toBe('failed');
+    expect(await readFile(join(tmpRoot, 'outside.txt'), 'utf8')).toBe('outside');
+  });
+
+  test('run_tests runs the real fixture suite and hashes parsed results, not raw TAP', async () => {
+    const ws = await prepareWorkspace({ fixtureDir: FIXTURE, clock: createSteppingClock(new Date(at)), tmpRoot });
+    try {
+      const first = await executeStep({ tool: 'run_tests' }, ws.dir);
+      const second = await executeStep({ tool: 'run_tests' }, ws.dir);
+      expect(first).toMatchObject({ status: 'failed', exitCode: 1 });
+      expect(first.testRun?.counts).toEqual({ total: 3, passed: 1, failed: 2, skipped: 0 });
+      expect(second.outputHash).toBe(first.outputHash);
+    } finally {
+      await ws.dispose();
+    }
+  });
+});
