@@ -85,40 +85,42 @@ export function parseRules(text: string, opts: { fileName: string; format?: 'jso
   if (typeof text !== 'string') throw new TypeError('parseRules: text must be a string');
   const fileName = opts.fileName;
   const format = opts.format ?? formatFromName(fileName);
+  let value: unknown;
+  let source: { doc: Document; lineCounter: LineCounter } | undefined;
+  // JSON is YAML 1.2, so the YAML parser also gives positions for a JSON file;
+  // it only runs when there is an error to place.
+  const positions = (): { doc: Document; lineCounter: LineCounter } => (source ??= parseYaml(text));
   if (format === 'json') {
     try {
-      parseStrictJson(text);
+      value = parseStrictJson(text);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       const code: PolicyErrorCode = error.code === 'JSON_DUPLICATE_KEY' ? 'RULES_DUPLICATE_KEY' : 'RULES_SYNTAX';
       throw located(code, fileName, { line: error.line ?? 1, column: error.column ?? 1 }, error.message.replace(/ at line \d+, column \d+$/, ''), error);
     }
-  }
-  // JSON is YAML 1.2, so the YAML parser also gives positions for a JSON file
-  // once the strict parser has ruled out what YAML would tolerate.
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, version: '1.2', strict: true });
-  const firstError = doc.errors[0];
-  if (firstError) {
-    const pos = firstError.linePos?.[0] ?? { line: 1, col: 1 };
-    const code: PolicyErrorCode = firstError.code === 'DUPLICATE_KEY' ? 'RULES_DUPLICATE_KEY' : 'RULES_SYNTAX';
-    const message = (firstError.message.split('\n')[0] ?? 'syntax error').replace(/ at line \d+, column \d+:?$/, '');
-    throw located(code, fileName, { line: pos.line, column: pos.col }, message, firstError);
-  }
-  let value: unknown;
-  try {
-    // Aliases let one node stand for many (and expand exponentially); a rules file has no use for them.
-    value = doc.toJS({ maxAliasCount: 0 });
-  } catch (error) {
-    let offset = 0;
-    visit(doc, {
-      Alias(_key, node) {
-        offset = node.range?.[0] ?? 0;
-        return visit.BREAK;
-      },
-    });
-    const pos = lineCounter.linePos(offset);
-    throw located('RULES_SYNTAX', fileName, { line: pos.line, column: pos.col }, 'YAML aliases (*name) are not allowed in a rules file', error);
+  } else {
+    const { doc, lineCounter } = positions();
+    const firstError = doc.errors[0];
+    if (firstError) {
+      const pos = firstError.linePos?.[0] ?? { line: 1, col: 1 };
+      const code: PolicyErrorCode = firstError.code === 'DUPLICATE_KEY' ? 'RULES_DUPLICATE_KEY' : 'RULES_SYNTAX';
+      const message = (firstError.message.split('\n')[0] ?? 'syntax error').replace(/ at line \d+, column \d+:?$/, '');
+      throw located(code, fileName, { line: pos.line, column: pos.col }, message, firstError);
+    }
+    try {
+      // Aliases let one node stand for many (and expand exponentially); a rules file has no use for them.
+      value = doc.toJS({ maxAliasCount: 0 });
+    } catch (error) {
+      let offset = 0;
+      visit(doc, {
+        Alias(_key, node) {
+          offset = node.range?.[0] ?? 0;
+          return visit.BREAK;
+        },
+      });
+      const pos = lineCounter.linePos(offset);
+      throw located('RULES_SYNTAX', fileName, { line: pos.line, column: pos.col }, 'YAML aliases (*name) are not allowed in a rules file', error);
+    }
   }
   const result = RulesDocumentSchema.safeParse(value);
   if (!result.success) {
@@ -136,12 +138,12 @@ export function parseRules(text: string, opts: { fileName: string; format?: 'jso
       path.push('kind');
       message = 'unknown or missing match kind; expected fs.read, fs.write, shell.exec, secret.read, secret.write, net.connect or pr.create';
     }
-    const where = locate(doc, lineCounter, path, keyName);
+    const where = locate(positions(), path, keyName);
     throw located('RULES_INVALID', fileName, where, `${formatPath(path)}: ${message}`, result.error, formatPath(path));
   }
   const document = result.data;
   checkIdsAndPatterns(document, (path, code, message) => {
-    throw located(code, fileName, locate(doc, lineCounter, path), `${formatPath(path)}: ${message}`, undefined, formatPath(path));
+    throw located(code, fileName, locate(positions(), path), `${formatPath(path)}: ${message}`, undefined, formatPath(path));
   });
   return buildRuleSet(document, fileName);
 }
@@ -330,6 +332,12 @@ export function isTightening(effect: Effect): boolean {
   return effect !== 'allow';
 }
 
+function parseYaml(text: string): { doc: Document; lineCounter: LineCounter } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true, version: '1.2', strict: true });
+  return { doc, lineCounter };
+}
+
 function valueAt(value: unknown, path: ReadonlyArray<string | number>): unknown {
   let node: unknown = value;
   for (const p of path) {
@@ -373,7 +381,11 @@ function located(
 
 // Walks the YAML node tree along a zod issue path to the offending node; when
 // the path runs past what exists (a missing key), the deepest node found is blamed.
-function locate(doc: Document, lineCounter: LineCounter, path: ReadonlyArray<string | number>, keyName?: string): { line: number; column: number } {
+function locate(
+  { doc, lineCounter }: { doc: Document; lineCounter: LineCounter },
+  path: ReadonlyArray<string | number>,
+  keyName?: string,
+): { line: number; column: number } {
   let node: unknown = doc.contents;
   let offset = rangeStart(node) ?? 0;
   const walk = keyName === undefined ? path : [...path, keyName];
