@@ -3,7 +3,7 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 // 1 MiB reads: large enough that syscalls cost nothing next to SHA-256, small
-// enough that memory stays flat however large the file.
+// enough that memory stays flat (two such buffers) however large the file.
 const CHUNK_BYTES = 1024 * 1024;
 
 export interface HashedFile {
@@ -15,7 +15,7 @@ export type HashFileResult = { ok: true; file: HashedFile } | { ok: false; reaso
 
 /**
  * Hashes one file with node:crypto SHA-256 in a single streaming pass, never
- * following a symbolic link. `onChunk` sees each chunk (valid only during the call),
+ * following a symbolic link. `buffer`, if given, is split in two for pipelined reads. `onChunk` sees each chunk (valid only during the call),
  * so callers can parse the same bytes they hash instead of reading the file twice.
  */
 export async function hashFile(path: string, onChunk?: (chunk: Uint8Array) => void, buffer?: Buffer): Promise<HashFileResult> {
@@ -28,17 +28,28 @@ export async function hashFile(path: string, onChunk?: (chunk: Uint8Array) => vo
     if (code === 'ELOOP') return { ok: false, reason: 'not-regular', detail: 'is a symbolic link' };
     return { ok: false, reason: 'unreadable', detail: code ?? 'open failed' };
   }
+  let pending: Promise<{ bytesRead: number }> | undefined;
   try {
     // fstat on the open descriptor: the thing hashed is the thing checked, even if the path is swapped.
     const stat = await handle.stat();
     if (!stat.isFile()) return { ok: false, reason: 'not-regular', detail: 'is not a regular file' };
     const hash = createHash('sha256');
-    const chunk = buffer ?? Buffer.allocUnsafe(CHUNK_BYTES);
+    // Two halves: the next read runs on the libuv pool while this thread hashes
+    // the previous chunk, so I/O hides behind SHA-256 instead of adding to it.
+    const buffers = splitBuffer(buffer ?? Buffer.allocUnsafe(2 * CHUNK_BYTES));
     let size = 0;
+    let turn: 0 | 1 = 0;
+    pending = handle.read(buffers[0], 0, buffers[0].length, null);
     for (;;) {
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
+      const { bytesRead } = await pending;
+      pending = undefined;
       if (bytesRead === 0) break;
-      const view = chunk.subarray(0, bytesRead);
+      const filled = buffers[turn];
+      turn = turn === 0 ? 1 : 0;
+      const next = buffers[turn];
+      // Only one read is ever outstanding, so the file position advances in order.
+      pending = handle.read(next, 0, next.length, null);
+      const view = filled.subarray(0, bytesRead);
       hash.update(view);
       onChunk?.(view);
       size += bytesRead;
@@ -47,8 +58,15 @@ export async function hashFile(path: string, onChunk?: (chunk: Uint8Array) => vo
   } catch (cause) {
     return { ok: false, reason: 'unreadable', detail: (cause as NodeJS.ErrnoException).code ?? 'read failed' };
   } finally {
+    // Never close the descriptor under an in-flight read.
+    await pending?.catch(() => undefined);
     await handle.close();
   }
+}
+
+function splitBuffer(buffer: Buffer): readonly [Buffer, Buffer] {
+  const half = Math.floor(buffer.length / 2);
+  return [buffer.subarray(0, half), buffer.subarray(half, half * 2)];
 }
 
 /** Reads a small file whole without following links; refuses more than `maxBytes`. */

@@ -115,7 +115,7 @@ const MAX_PEM_BYTES = 16 * 1024;
 const MAX_SIG_BYTES = 1024;
 const MAX_ENTRIES = 10_000;
 const MAX_LISTED = 10;
-const HASH_BUFFER_BYTES = 1024 * 1024;
+const HASH_BUFFER_BYTES = 2 * 1024 * 1024;
 const DECISIONS_FILE = 'policy-decisions.jsonl';
 const TOOL_CALLS_FILE = 'tool-calls.jsonl';
 
