@@ -86,6 +86,7 @@ export function assembleChain(files: ReplayBundleFiles): ReplayChain {
     replayLink: files.replayLink,
     manifest: files.manifest,
     links,
+    digests: files.digests,
     readProblems: files.problems,
     hasDecisionFile: files.decisions !== null,
     hasToolCallFile: files.toolCalls !== null,

@@ -22,7 +22,7 @@ export const CHAIN_CHECK_CODES: readonly ChainCheckCode[] = Object.freeze([
 type Rule = (chain: ReplayChain, out: ChainFinding[]) => void;
 
 const RULES: Record<ChainCheckCode, { name: string; rule: Rule }> = {
-  RECORD_INVALID: { name: 'proof files are present and match their schemas', rule: checkRecords },
+  RECORD_INVALID: { name: 'proof files are present, match their schemas, and are the bytes the manifest lists', rule: checkRecords },
   ID_MISMATCH: { name: 'run, ask and session ids agree across all files', rule: checkIds },
   ID_DUPLICATE: { name: 'decision and tool-call ids are unique', rule: checkDuplicates },
   TIMESTAMPS_UNORDERED: { name: 'timestamps are in chain order', rule: checkTimestamps },
@@ -80,6 +80,16 @@ function decisionWhere(d: PolicyDecisionRecord): string {
 function checkRecords(chain: ReplayChain, out: ChainFinding[]): void {
   for (const problem of chain.readProblems) {
     out.push({ where: problem.line === undefined ? problem.file : `${problem.file}:${problem.line}`, message: `${problem.code}: ${problem.message}`, refs: [] });
+  }
+  // The verifier hashed the files first and replay read them afterwards; if the
+  // bytes differ, what is shown is not what was verified (edited, or swapped in between).
+  const listed = chain.manifest?.artifactDigests;
+  if (listed === undefined) return;
+  for (const [name, sha256] of Object.entries(chain.digests)) {
+    if (name === 'manifest.json') continue;
+    const expected = Object.hasOwn(listed, name) ? listed[name] : undefined;
+    if (expected === undefined) out.push({ where: name, message: 'not listed in manifest.json', refs: [] });
+    else if (expected !== sha256) out.push({ where: name, message: `bytes read (sha256 ${sha256}) differ from manifest.json (${expected})`, refs: [] });
   }
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -58,6 +59,7 @@ export async function readBundleForReplay(dir: string): Promise<ReplayBundleFile
     prSummary: null,
     replayLink: null,
     manifest: null,
+    digests: {},
     problems: [],
   };
   const problems = files.problems;
@@ -81,6 +83,7 @@ export async function readBundleForReplay(dir: string): Promise<ReplayBundleFile
     if (outcome.ok) raw.set(name, outcome.bytes);
   }
   files.readable = raw.size > 0;
+  for (const [name, bytes] of raw) files.digests[name] = createHash('sha256').update(bytes).digest('hex');
 
   const text = (name: string): string | null => {
     const bytes = raw.get(name);
@@ -229,6 +232,17 @@ function readManifestInfo(text: string | null): ReplayManifestInfo | null {
   if (mode !== undefined) info.mode = mode;
   if (createdAt !== undefined) info.createdAt = createdAt;
   if (keyId !== undefined) info.keyId = keyId;
+  const artifacts = value['artifacts'];
+  if (Array.isArray(artifacts)) {
+    const digests: Record<string, string> = Object.create(null) as Record<string, string>;
+    for (const entry of artifacts) {
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) continue;
+      const path = pick(entry['path']);
+      const sha256 = pick(entry['sha256']);
+      if (path !== undefined && sha256 !== undefined) digests[path] = sha256;
+    }
+    info.artifactDigests = digests;
+  }
   return info;
 }
 

@@ -30,6 +30,8 @@ export interface ReplayManifestInfo {
   mode?: string;
   createdAt?: string;
   keyId?: string;
+  /** Lowercase hex SHA-256 of each artifact, by path, as the manifest lists them. */
+  artifactDigests?: Record<string, string>;
 }
 
 /** A bundle's proof files, parsed and schema-checked; whatever failed is in `problems`. */
@@ -51,6 +53,8 @@ export interface ReplayBundleFiles {
   prSummary: Uint8Array | null;
   replayLink: string | null;
   manifest: ReplayManifestInfo | null;
+  /** Lowercase hex SHA-256 of the exact bytes replay read, by file name. */
+  digests: Record<string, string>;
   problems: ReplayReadProblem[];
 }
 
@@ -106,6 +110,8 @@ export interface ReplayChain {
   manifest: ReplayManifestInfo | null;
   /** Ordered links: Ask, Rules at Cloud, Dispatch, per tool call its gating decisions then the call, tests, approval, PR, Proof. */
   links: ChainLink[];
+  /** Lowercase hex SHA-256 of the bytes replay read, by file name. */
+  digests: Record<string, string>;
   /** Problems from reading the bundle, carried so that the checks can report them. */
   readProblems: ReplayReadProblem[];
   /** Whether the decision file and tool-call file were present at all. */

@@ -128,6 +128,14 @@ describe('checkChain on tampered runs', () => {
     expect(check?.findings[0]?.where).toBe('tool-calls.jsonl:2');
   });
 
+  it('RECORD_INVALID when the bytes replay read are not the ones the manifest lists', () => {
+    const files = toFiles(makeHappyRun());
+    files.digests = { 'ask.json': 'a'.repeat(64), 'tool-calls.jsonl': 'b'.repeat(64) };
+    files.manifest = { ...files.manifest, artifactDigests: { 'ask.json': 'c'.repeat(64) } };
+    const check = checkChain(assembleChain(files)).find((c) => c.code === 'RECORD_INVALID');
+    expect(check?.findings.map((f) => f.where)).toEqual(['ask.json', 'tool-calls.jsonl']);
+  });
+
   it('fails closed when the diff the approval binds is missing', () => {
     const files = toFiles(makeHappyRun());
     files.diff = null;

@@ -26,6 +26,7 @@ describe('readBundleForReplay', () => {
     expect(files.toolCalls).toHaveLength(3);
     expect(files.manifest?.runId).toBe('run_0001');
     expect(files.manifest?.keyId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(files.digests['ask.json']).toBe(files.manifest?.artifactDigests?.['ask.json']);
   });
 
   it('reports a missing directory as BUNDLE_NOT_FOUND, not a throw', async () => {

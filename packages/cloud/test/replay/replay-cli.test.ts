@@ -74,7 +74,8 @@ describe('--replay in the terminal', () => {
     expect(report.verdict).toBe('INVALID');
     expect(report.verification.valid).toBe(false);
     expect(report.timeline.length).toBeGreaterThan(10);
-    expect(failedChainCodes(result.stdout)).toEqual(['APPROVAL_HASH_MISMATCH']);
+    // The shown diff is not the signed one, and it no longer matches the approval.
+    expect(failedChainCodes(result.stdout)).toEqual(['RECORD_INVALID', 'APPROVAL_HASH_MISMATCH']);
   });
 
   it('a diff edited and re-signed with the same key: signature valid, APPROVAL_HASH_MISMATCH, exit 1', async () => {

@@ -249,6 +249,7 @@ export function toFiles(run: RunRecords, dir = `/bundles/${run.runId}`): ReplayB
     prSummary: enc.encode(run.prSummary),
     replayLink: run.replayLink,
     manifest: { runId: run.runId, mode: run.mode, createdAt: run.createdAt, keyId: digest('test key') },
+    digests: {},
     problems: [],
   };
 }
