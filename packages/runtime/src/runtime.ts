@@ -153,9 +153,10 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
   };
 
   const endSession = async (session: SessionState, outcome: 'completed' | 'halted' | 'failed', reason: string, code?: string): Promise<void> => {
-    let unchanged: boolean;
+    // A completed session wrote its change on purpose; only a stopped one needs the check.
+    let unchanged = false;
     try {
-      unchanged = await isWorkspaceUnchanged(session.workspace);
+      if (outcome !== 'completed') unchanged = await isWorkspaceUnchanged(session.workspace);
     } finally {
       await session.workspace.dispose();
     }

@@ -86,7 +86,9 @@ export async function prepareWorkspace(opts: { fixtureDir: string; clock: Clock;
     await runGit(dir, ['init', '--quiet', '--initial-branch=main']);
     await runGit(dir, ['add', '--all']);
     await runGit(dir, ['commit', '--quiet', '--no-verify', '-m', 'baseline'], at);
-    const baselineCommit = (await runGit(dir, ['rev-parse', 'HEAD'])).trim();
+    // A fresh repository has a loose ref; reading it saves a git process on every run.
+    const baselineCommit = (await readFile(join(dir, '.git', 'refs', 'heads', 'main'), 'utf8')).trim();
+    if (!/^[0-9a-f]{40}$/.test(baselineCommit)) throw new RuntimeError('GIT_FAILED', 'the baseline commit id is not a 40-hex sha');
     return { dir, baselineCommit, dispose };
   } catch (cause) {
     await dispose();

@@ -1,0 +1,70 @@
+// pnpm bench:demo — wall time of a happy demo run through the real CLI, beside
+// its floor: what any such run must pay anyway, measured in this same script run:
+//   tsx start-up (an empty script) + the fixture's own `node --test` run.
+// Target: happy run ≤ floor + 0.3 s. Prints medians of ROUNDS runs each.
+import { spawnSync } from 'node:child_process';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { generateSigningKeyPem } from '@lumenflow/verifier';
+
+const ROUNDS = 5;
+const TARGET_MARGIN_MS = 300;
+const ROOT = resolve(import.meta.dirname, '../..');
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+
+function time(program: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; expect?: number[] }): number {
+  const t0 = performance.now();
+  const result = spawnSync(program, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: 'ignore' });
+  const ms = performance.now() - t0;
+  if (!(opts.expect ?? [0]).includes(result.status ?? -1)) throw new Error(`${program} ${args.join(' ')} exited ${result.status}`);
+  return ms;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+const work = await mkdtemp(join(tmpdir(), 'lumenflow-bench-demo-'));
+try {
+  const empty = join(work, 'empty.ts');
+  await writeFile(empty, 'export {};\n');
+  const fixture = join(work, 'fixture');
+  await cp(join(ROOT, 'scripts/demo/fixtures/calc'), fixture, { recursive: true });
+  const signer = join(work, 'signer.pem');
+  const runtimeKey = join(work, 'runtime.pem');
+  await writeFile(signer, generateSigningKeyPem(), { mode: 0o600 });
+  await writeFile(runtimeKey, generateSigningKeyPem(), { mode: 0o600 });
+  const env = { ...process.env, LUMENFLOW_SIGNING_KEY: signer, LUMENFLOW_RUNTIME_KEY: runtimeKey };
+
+  // Warm the file system cache and esbuild's transform cache once, untimed.
+  time(TSX, [empty], { cwd: ROOT });
+  time(TSX, ['scripts/demo/trusted-compute.ts', '--mode', 'happy', '--out-dir', join(work, 'out'), '--run-id', 'warm-up'], { cwd: ROOT, env });
+
+  const tsxStart: number[] = [];
+  const fixtureTests: number[] = [];
+  const happy: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    tsxStart.push(time(TSX, [empty], { cwd: ROOT }));
+    // The unfixed fixture fails one test on purpose: exit 1 is its normal result.
+    fixtureTests.push(time('node', ['--test', '--test-reporter=tap'], { cwd: fixture, expect: [1] }));
+    happy.push(time(TSX, ['scripts/demo/trusted-compute.ts', '--mode', 'happy', '--out-dir', join(work, 'out'), '--run-id', `bench-${i}`], { cwd: ROOT, env }));
+  }
+  const floor = median(tsxStart) + median(fixtureTests);
+  const run = median(happy);
+  const over = run - floor;
+  const fmt = (ms: number): string => `${(ms / 1000).toFixed(3)} s`;
+  process.stdout.write(
+    [
+      `demo happy run (median of ${ROUNDS}):   ${fmt(run)}`,
+      `floor = tsx start-up ${fmt(median(tsxStart))} + fixture node --test ${fmt(median(fixtureTests))} = ${fmt(floor)}`,
+      `over the floor:                    ${fmt(over)} (target ≤ ${fmt(TARGET_MARGIN_MS)}) ${over <= TARGET_MARGIN_MS ? 'MET' : 'NOT MET'}`,
+      '',
+    ].join('\n'),
+  );
+} finally {
+  await rm(work, { recursive: true, force: true });
+}
