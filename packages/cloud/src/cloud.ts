@@ -333,7 +333,9 @@ export function createCloud(opts: CloudOptions): Cloud {
       };
 
       // Approvals: only a completed session with passing tests and a change asks for one.
-      const prDecision = cloudDecisions.find((d) => d.scope.kind === 'pr.create');
+      // Only a pull request into the Ask's own workspace and base can be proposed.
+      const prTarget = `${ask.workspace.repository}@${ask.workspace.baseBranch}`;
+      const prDecision = cloudDecisions.find((d) => d.scope.kind === 'pr.create' && d.scope.target === prTarget);
       const runtimeDeny = inbox.decisions.find((d) => d.effect !== 'allow');
       let ending: RunEnding;
       let why: string;
@@ -357,7 +359,7 @@ export function createCloud(opts: CloudOptions): Cloud {
         why = 'the run changed no file, so there is nothing to propose.';
       } else if (prDecision === undefined) {
         ending = 'not-requested';
-        why = 'the Ask did not request pr.create.';
+        why = `the Ask did not request pr.create for ${prTarget}.`;
       } else {
         ending = prDecision.effect === 'allow' ? 'no-approval-needed' : 'approved';
         why = '';

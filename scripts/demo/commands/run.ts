@@ -102,6 +102,9 @@ export async function runChain(inputs: ChainInputs): Promise<RunResult> {
 /** The CLI's `--mode` command. Returns the exit code; throws CliError for bad input. */
 export async function runDemoCommand(options: CliOptions): Promise<number> {
   const mode = options.mode ?? 'happy';
+  if (options.runtime === 'process') {
+    throw new CliError('RUNTIME_KIND_UNAVAILABLE', '--runtime process needs the network transport, which this build does not have yet; use --runtime in-process');
+  }
   const clock = resolveClock(options.clock ?? process.env['LUMENFLOW_CLOCK']);
   const runId = options.runId ?? generateRunId(clock === systemClock ? new Date() : clock.now());
   if (!IdSchema.safeParse(runId).success) {
