@@ -2,7 +2,7 @@
 export interface EvaluationContext {
   /** Absolute path of the workspace root. Absolute scope paths are judged against it. */
   workspaceRoot?: string;
-  /** Resolves symlinks in an absolute path; undefined when the path does not exist. */
+  /** Resolves symlinks in an absolute path; undefined when the path does not exist. Used only together with `workspaceRoot`. */
   realpath?: (absolutePath: string) => string | undefined;
 }
 
