@@ -32,6 +32,16 @@ export {
   sanitizeForTerminal,
   startReplayServer,
 } from './replay/index.js';
+export {
+  DEFAULT_ENROLL_TOKEN_TTL_MS,
+  authenticateRequest,
+  createEnrollToken,
+  createHttpCloudEndpoint,
+  createNonceCache,
+  hashEnrollToken,
+  openConnectionsServer,
+} from './connections/index.js';
+
 export type {
   ChainCheck,
   ChainCheckCode,
@@ -54,3 +64,16 @@ export type { ApprovalAction, ApprovalAnswer, ApprovalRequest, Approver } from '
 export type { DiffStat } from './pr-summary.js';
 export type { EnrolledRuntime } from './registry.js';
 export type { Cloud, CloudOptions, RunEnding, RunProgress, RunRequest, RunResult, RunStep } from './cloud.js';
+export type {
+  AcceptedRecord,
+  ConnectionsServer,
+  ConnectionsServerOptions,
+  NonceCache,
+  RequestAuthFailure,
+  RequestAuthResult,
+  RuntimeStatus,
+  RuntimeSummary,
+  SignedRequest,
+  StoredEvidence,
+  WorkSummary,
+} from './connections/index.js';

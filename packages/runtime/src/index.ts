@@ -6,6 +6,16 @@ export { parseTapResults } from './tap.js';
 export { TEST_COMMAND, buildDiffCommand, describeStepInput, executeStep, scopeOfStep } from './tools.js';
 export { BASELINE_AUTHOR, buildGitEnv, isWorkspaceUnchanged, prepareWorkspace, runGit } from './workspace.js';
 
+export {
+  RUNTIME_STATE_FILES,
+  checkDispatch,
+  connectRuntime,
+  createConnectionsClient,
+  createHttpRuntimeEndpoint,
+  openOutbox,
+  signRequestHeaders,
+} from './connections/index.js';
+
 export type { RuntimeErrorCode } from './errors.js';
 export type { HostFacts } from './host.js';
 export type { Runtime, RuntimeOptions } from './runtime.js';
@@ -13,3 +23,14 @@ export type { AgentPlanner, AgentStep, StepObservation } from './scripted-planne
 export type { ParsedTestRun } from './tap.js';
 export type { StepResult } from './tools.js';
 export type { Workspace } from './workspace.js';
+export type {
+  ConnectFailure,
+  ConnectedRuntime,
+  ConnectionsClient,
+  ConnectionsReply,
+  DispatchCheck,
+  HttpRuntimeEndpoint,
+  HttpRuntimeEndpointOptions,
+  Outbox,
+  RuntimeState,
+} from './connections/index.js';

@@ -1,0 +1,11 @@
+export { createFileExclusive, listJsonFiles, readFileIfExists, writeFileAtomic } from './atomic-file.js';
+export { DEFAULT_ENROLL_TOKEN_TTL_MS, TokenRecordSchema, createEnrollToken, hashEnrollToken, tokenRecordPath } from './enroll-token.js';
+export { createHttpCloudEndpoint } from './http-cloud-endpoint.js';
+export { authenticateRequest, createNonceCache } from './request-auth.js';
+export { openConnectionsServer } from './server.js';
+export { RuntimeRecordSchema, WorkRecordSchema, loadState, statePaths } from './state-store.js';
+
+export type { TokenRecord } from './enroll-token.js';
+export type { NonceCache, RequestAuthContext, RequestAuthFailure, RequestAuthResult, SignedRequest } from './request-auth.js';
+export type { AcceptedRecord, ConnectionsServer, ConnectionsServerOptions, RuntimeStatus, RuntimeSummary, WorkSummary } from './server.js';
+export type { LoadedState, RuntimeRecord, StoredEvidence, WorkRecord, WorkState } from './state-store.js';

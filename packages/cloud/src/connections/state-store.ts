@@ -1,0 +1,123 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import {
+  ClaimRefSchema,
+  EvidenceRecordSchema,
+  IdSchema,
+  RuntimeHostSchema,
+  Sha256DigestSchema,
+  TimestampSchema,
+  WorkItemSchema,
+  parseStrictJson,
+} from '@lumenflow/protocol';
+import type { EvidenceRecord } from '@lumenflow/protocol';
+import { listJsonFiles, readFileIfExists, writeFileAtomic } from './atomic-file.js';
+
+// Cloud's Connections state, one small JSON file per thing, each replaced
+// atomically. A file that does not parse is skipped and reported rather than
+// trusted: a runtime whose record is unreadable cannot authenticate, a work
+// item that is unreadable is not dispatched, so damage fails closed.
+
+export const RuntimeRecordSchema = z.strictObject({
+  runtimeId: IdSchema,
+  keyId: Sha256DigestSchema,
+  publicKeyPem: z.string().min(1),
+  labels: z.array(z.string()),
+  version: z.string().min(1),
+  host: RuntimeHostSchema,
+  enrolledAt: TimestampSchema,
+});
+
+export const WorkStateSchema = z.enum(['queued', 'claimed', 'completed', 'failed', 'control']);
+
+export const WorkRecordSchema = z.strictObject({
+  workId: IdSchema,
+  runtimeId: IdSchema,
+  seq: z.number().int().min(1),
+  claim: ClaimRefSchema.nullable(),
+  /** The session a dispatch opens, so its end can close the claim. */
+  sessionId: IdSchema.nullable(),
+  item: WorkItemSchema,
+  createdAt: TimestampSchema,
+  state: WorkStateSchema,
+  lease: z.strictObject({ leaseId: IdSchema, claimedAt: TimestampSchema, expiresAt: TimestampSchema }).nullable(),
+  endedAt: TimestampSchema.nullable(),
+  /** LEASE_EXPIRED, or the session's end outcome. */
+  outcome: z.string().nullable(),
+});
+
+export const StoredEvidenceSchema = z.strictObject({ runtimeId: IdSchema, receivedAt: TimestampSchema, record: EvidenceRecordSchema });
+
+export type RuntimeRecord = z.infer<typeof RuntimeRecordSchema>;
+export type WorkRecord = z.infer<typeof WorkRecordSchema>;
+export type WorkState = z.infer<typeof WorkStateSchema>;
+export interface StoredEvidence {
+  runtimeId: string;
+  receivedAt: string;
+  record: EvidenceRecord;
+}
+
+/** Everything loaded at start, and the files that were skipped. */
+export interface LoadedState {
+  runtimes: RuntimeRecord[];
+  work: WorkRecord[];
+  evidence: StoredEvidence[];
+  skipped: string[];
+}
+
+/** The directory layout under the data directory. */
+export function statePaths(dataDir: string): {
+  runtime(id: string): string;
+  work(id: string): string;
+  evidence(runtimeId: string, recordId: string): string;
+  runtimesDir: string;
+  workDir: string;
+  evidenceDir: string;
+} {
+  return {
+    runtimesDir: join(dataDir, 'runtimes'),
+    workDir: join(dataDir, 'work'),
+    evidenceDir: join(dataDir, 'evidence'),
+    runtime: (id) => join(dataDir, 'runtimes', `${id}.json`),
+    work: (id) => join(dataDir, 'work', `${id}.json`),
+    evidence: (runtimeId, recordId) => join(dataDir, 'evidence', runtimeId, `${recordId}.json`),
+  };
+}
+
+/** Reads every state file under `dataDir`. */
+export async function loadState(dataDir: string): Promise<LoadedState> {
+  const paths = statePaths(dataDir);
+  const skipped: string[] = [];
+  const readAll = async <T>(dir: string, schema: z.ZodType<T>): Promise<T[]> => {
+    const out: T[] = [];
+    for (const name of await listJsonFiles(dir)) {
+      const path = join(dir, name);
+      const parsed = parseFile(await readFileIfExists(path), schema);
+      if (parsed === undefined) skipped.push(path);
+      else out.push(parsed);
+    }
+    return out;
+  };
+  const runtimes = await readAll(paths.runtimesDir, RuntimeRecordSchema);
+  const work = await readAll(paths.workDir, WorkRecordSchema);
+  const evidence: StoredEvidence[] = [];
+  for (const runtime of runtimes) {
+    evidence.push(...((await readAll(join(paths.evidenceDir, runtime.runtimeId), StoredEvidenceSchema)) as StoredEvidence[]));
+  }
+  return { runtimes, work, evidence, skipped };
+}
+
+/** Writes one state record as pretty JSON, atomically. */
+export async function saveStateFile(path: string, value: unknown): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+function parseFile<T>(text: string | undefined, schema: z.ZodType<T>): T | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const result = schema.safeParse(parseStrictJson(text));
+    return result.success ? result.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
