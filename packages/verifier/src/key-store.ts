@@ -16,8 +16,10 @@ export const DEFAULT_SIGNING_KEY_PATH = '.lumenflow/keys/demo-signing-key.pem';
 const MAX_KEY_FILE_BYTES = 16 * 1024;
 
 export interface LoadSigningKeyOptions {
-  flagPath?: string;
-  env?: Record<string, string | undefined>;
+  /** `--signing-key`; undefined or empty means not given. */
+  flagPath?: string | undefined;
+  /** Environment to read LUMENFLOW_SIGNING_KEY from; defaults to process.env. */
+  env?: Record<string, string | undefined> | undefined;
   defaultPath: string;
 }
 

@@ -102,9 +102,9 @@ export interface VerificationReport {
 
 export interface VerifyBundleOptions {
   /** SPKI PEM of the key the bundle must be signed by. */
-  trustedPublicKeyPem?: string;
+  trustedPublicKeyPem?: string | undefined;
   /** `sha256:<hex>` key id the bundle's signer must have. */
-  expectKeyId?: string;
+  expectKeyId?: string | undefined;
 }
 
 // Metadata files are small by construction; caps keep a hostile bundle from
