@@ -20,7 +20,8 @@ export interface CompiledGlob {
 /** Compiles a glob; `separator` is `/` for paths and repositories, `.` for host names. */
 export function compileGlob(pattern: string, options: { separator: string; caseInsensitive: boolean }): CompiledGlob {
   // `s`: a file name may hold a newline, and `.*` must still cover it.
-  const regex = new RegExp(`^${globToRegexSource(pattern, options.separator)}$`, options.caseInsensitive ? 'isu' : 'su');
+  // Paths are compared in NFC; a pattern typed in NFD must mean the same name.
+  const regex = new RegExp(`^${globToRegexSource(pattern.normalize('NFC'), options.separator)}$`, options.caseInsensitive ? 'isu' : 'su');
   return { source: pattern, test: (text) => regex.test(text) };
 }
 

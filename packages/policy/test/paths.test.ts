@@ -71,6 +71,8 @@ describe('path normalisation', () => {
     const nfc = ruleSet([rule('deny', { kind: 'fs.read', path: 'caf\u00e9.txt' }, 'org.cafe')]);
     const decision = evaluateScope({ cloud: nfc }, { kind: 'fs.read', path: 'cafe\u0301.txt' });
     expect(decision.decidingRuleId).toBe('org.cafe');
+    const nfd = ruleSet([rule('deny', { kind: 'fs.read', path: 'cafe\u0301.txt' }, 'org.cafe-nfd')]);
+    expect(evaluateScope({ cloud: nfd }, { kind: 'fs.read', path: 'caf\u00e9.txt' }).decidingRuleId).toBe('org.cafe-nfd');
   });
 });
 
