@@ -155,7 +155,7 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
       signingKey: signing.key,
       runtimeKey: runtimeKey.key,
       host: readHostFacts(),
-      approver: buildApprover(options.approve, printer),
+      approver: buildApprover(options.approve, printer, controller),
       replayUrl: buildReplayUrl(options.replayBaseUrl ?? process.env['LUMENFLOW_REPLAY_BASE_URL'] ?? DEFAULT_REPLAY_BASE_URL, runId),
       signal: controller.signal,
       onProgress: printer.report,
@@ -342,17 +342,17 @@ function createProgressPrinter(): ProgressPrinter {
   };
 }
 
-function buildApprover(how: CliOptions['approve'], printer: ProgressPrinter): Approver {
+function buildApprover(how: CliOptions['approve'], printer: ProgressPrinter, controller: AbortController): Approver {
   if (how === 'auto') {
     return async () => ({ approver: SCRIPTED_APPROVER, decision: 'approved', reason: 'Scripted approver (--approve auto): tests pass and the diff matches the Ask.' });
   }
   if (how === 'reject') {
     return async () => ({ approver: SCRIPTED_APPROVER, decision: 'rejected', reason: 'Scripted rejection (--approve reject): the change is not to be merged.' });
   }
-  return (request) => promptApproval(request, printer);
+  return (request) => promptApproval(request, printer, controller);
 }
 
-async function promptApproval(request: ApprovalRequest, printer: ProgressPrinter): Promise<ApprovalAnswer> {
+async function promptApproval(request: ApprovalRequest, printer: ProgressPrinter, controller: AbortController): Promise<ApprovalAnswer> {
   printer.write(
     [
       `  Approval ${request.approvalId}: ${request.action.kind} ${request.action.repository} ${request.action.head} -> ${request.action.base}`,
@@ -363,10 +363,13 @@ async function promptApproval(request: ApprovalRequest, printer: ProgressPrinter
     ].join('\n'),
   );
   const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // In a terminal, readline takes Ctrl-C itself; it must still interrupt the run.
+  rl.on('SIGINT', () => controller.abort());
+  const ask = (question: string): Promise<string> => rl.question(question, { signal: controller.signal });
   try {
-    const approver = (await rl.question('  Your id (approver): ')).trim();
-    const yes = /^y(es)?$/i.test((await rl.question('  Approve opening this pull request? [y/N] ')).trim());
-    const reason = (await rl.question('  Reason: ')).trim() || (yes ? 'Approved at the terminal.' : 'Rejected at the terminal.');
+    const approver = (await ask('  Your id (approver): ')).trim();
+    const yes = /^y(es)?$/i.test((await ask('  Approve opening this pull request? [y/N] ')).trim());
+    const reason = (await ask('  Reason: ')).trim() || (yes ? 'Approved at the terminal.' : 'Rejected at the terminal.');
     return { approver, decision: yes ? 'approved' : 'rejected', reason };
   } finally {
     rl.close();
