@@ -1,0 +1,312 @@
+#!/usr/bin/env tsx
+// The `lumenflow` CLI: `cloud serve`, `cloud enroll-token`, `runtime connect`.
+// Thin wiring only; Connections live in @lumenflow/cloud and @lumenflow/runtime.
+// One top-level catch; commands throw CliError and only the entry point sets the exit code.
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
+import { createCloud, createEnrollToken, createHttpCloudEndpoint, openConnectionsServer } from '@lumenflow/cloud';
+import { PolicyError, loadRulesFile } from '@lumenflow/policy';
+import type { RuleSet } from '@lumenflow/policy';
+import { systemClock } from '@lumenflow/protocol';
+import type { IdSource } from '@lumenflow/protocol';
+import {
+  RUNTIME_VERSION,
+  connectRuntime,
+  createConnectionsClient,
+  createHttpRuntimeEndpoint,
+  createRuntime,
+  deriveRuntimeLabels,
+  hashHostname,
+  openOutbox,
+  readHostFacts,
+} from '@lumenflow/runtime';
+import { VerifierError, loadOrCreateSigningKey } from '@lumenflow/verifier';
+import { CliError, EXIT } from './demo/cli-error.js';
+
+const REPO_ROOT = resolve(import.meta.dirname, '..');
+const DEFAULTS = {
+  cloudRules: 'scripts/demo/rules/cloud-policy.yaml',
+  fixture: 'scripts/demo/fixtures/calc',
+  stateDir: '.lumenflow/runtime',
+  cloudKeyFile: 'cloud-key.pem',
+} as const;
+
+/** Parses `500ms`, `30s`, `10m`, `2h` or plain milliseconds. */
+export function parseDuration(value: string): number {
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(value);
+  if (!match) throw new InvalidArgumentError('expected a duration such as 500ms, 30s, 10m or 2h');
+  const n = Number(match[1]);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+  const ms = n * unit;
+  if (!Number.isSafeInteger(ms) || ms <= 0) throw new InvalidArgumentError('expected a positive duration');
+  return ms;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^[0-9]+$/.test(value) || port > 65535) throw new InvalidArgumentError('expected an integer port from 0 to 65535');
+  return port;
+}
+
+function parsePositiveInt(value: string): number {
+  if (!/^[1-9][0-9]{0,5}$/.test(value)) throw new InvalidArgumentError('expected a positive integer');
+  return Number(value);
+}
+
+type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
+function createLog(level: LogLevel): (event: string, fields: Record<string, unknown>) => void {
+  const logger = pino({ level, base: null }, pino.destination(2));
+  return (event, fields) => logger.info(fields, event);
+}
+
+async function loadRules(path: string): Promise<RuleSet> {
+  try {
+    return await loadRulesFile(resolve(REPO_ROOT, path));
+  } catch (error) {
+    if (error instanceof PolicyError) throw new CliError(error.code, `${path}: ${error.message}`, EXIT.usage, { cause: error });
+    throw error;
+  }
+}
+
+/** Resolves on SIGINT or SIGTERM. */
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolveSignal) => {
+    const on = (signal: NodeJS.Signals): void => {
+      process.removeListener('SIGINT', on);
+      process.removeListener('SIGTERM', on);
+      resolveSignal(signal);
+    };
+    process.once('SIGINT', on);
+    process.once('SIGTERM', on);
+  });
+}
+
+async function serveCommand(opts: {
+  dataDir: string;
+  port: number;
+  lease: number;
+  heartbeat: number;
+  maxAttempts: number;
+  policy?: string;
+  logLevel: LogLevel;
+}): Promise<number> {
+  const dataDir = resolve(opts.dataDir);
+  const log = createLog(opts.logLevel);
+  let cloudKey;
+  try {
+    cloudKey = (await loadOrCreateSigningKey({ defaultPath: join(dataDir, DEFAULTS.cloudKeyFile), env: {} })).key;
+  } catch (error) {
+    if (error instanceof VerifierError) throw new CliError(error.code, error.message, EXIT.usage, { cause: error });
+    throw error;
+  }
+  const server = await openConnectionsServer({
+    dataDir,
+    signingKey: cloudKey,
+    leaseMs: opts.lease,
+    heartbeatIntervalMs: opts.heartbeat,
+    maxAttempts: opts.maxAttempts,
+    log,
+  });
+  // The chain's Cloud answers runtime handshakes on the same state; Asks reach it through the demo wiring.
+  const endpoint = createHttpCloudEndpoint(server);
+  createCloud({ endpoint, clock: systemClock, ids: createBootIds(), signingKey: cloudKey, rules: await loadRules(opts.policy ?? DEFAULTS.cloudRules), log });
+  let listening;
+  try {
+    listening = await server.listen(opts.port);
+  } catch (error) {
+    throw new CliError('LISTEN_FAILED', `cannot listen on 127.0.0.1:${opts.port} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage, { cause: error });
+  }
+  process.stdout.write(`cloud listening on ${listening.url} (key ${cloudKey.keyId})\n`);
+  const signal = await waitForSignal();
+  endpoint.close();
+  await server.close();
+  return signal === 'SIGINT' ? EXIT.interrupted : EXIT.ok;
+}
+
+async function enrollTokenCommand(opts: { dataDir: string; ttl: number }): Promise<number> {
+  const { token, expiresAt } = await createEnrollToken({ dataDir: resolve(opts.dataDir), ttlMs: opts.ttl, clock: systemClock });
+  process.stdout.write(`${token}\n`);
+  process.stderr.write(`one-time enrollment token; expires ${expiresAt}\n`);
+  return EXIT.ok;
+}
+
+async function connectCommand(opts: {
+  cloud: string;
+  enrollToken?: string;
+  stateDir: string;
+  workspace?: string;
+  localPolicy?: string;
+  logLevel: LogLevel;
+}): Promise<number> {
+  let url: URL;
+  try {
+    url = new URL(opts.cloud);
+  } catch {
+    throw new CliError('USAGE', `--cloud ${opts.cloud}: expected an http URL`);
+  }
+  if (url.protocol !== 'http:' || !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
+    throw new CliError('USAGE', '--cloud: this cut connects over loopback http only');
+  }
+  const log = createLog(opts.logLevel);
+  const host = readHostFacts();
+  const labels = deriveRuntimeLabels(host);
+  const stateDir = resolve(opts.stateDir);
+  const connected = await connectRuntime({
+    cloudUrl: url.origin,
+    stateDir,
+    ...(opts.enrollToken === undefined ? {} : { enrollToken: opts.enrollToken }),
+    labels,
+    version: RUNTIME_VERSION,
+    host: { os: host.os, arch: host.arch, nodeVersion: host.nodeVersion, hostnameHash: hashHostname(host.hostname) },
+  });
+  if (!connected.ok) throw new CliError(connected.code, connected.message, EXIT.usage);
+  const { state, signingKey } = connected;
+  const outbox = await openOutbox(join(stateDir, 'outbox'));
+  const controller = new AbortController();
+  let leaseLost = false;
+  const endpoint = createHttpRuntimeEndpoint({
+    client: createConnectionsClient({ baseUrl: url.origin, runtimeId: state.runtimeId, signingKey, clock: systemClock }),
+    outbox,
+    runtimeId: state.runtimeId,
+    signingKey,
+    cloudKeyId: state.cloudKeyId,
+    cloudPublicKey: connected.cloudPublicKey,
+    clock: systemClock,
+    heartbeatIntervalMs: state.heartbeatIntervalMs,
+    leaseMs: state.leaseMs,
+    lastSeq: state.lastSeq,
+    saveLastSeq: connected.saveLastSeq,
+    // Without the lease another attempt may run the Ask: stop this one now.
+    onLeaseLost: () => {
+      leaseLost = true;
+      controller.abort();
+    },
+    log,
+  });
+  const localRules = opts.localPolicy === undefined ? undefined : await loadRules(opts.localPolicy);
+  const runtime = createRuntime({
+    endpoint,
+    runtimeId: state.runtimeId,
+    signingKey,
+    clock: systemClock,
+    ids: createBootIds(),
+    host,
+    labels,
+    ...(localRules === undefined ? {} : { localRules }),
+    fixtureDir: resolve(REPO_ROOT, opts.workspace ?? DEFAULTS.fixture),
+    signal: controller.signal,
+    log,
+  });
+  const stop = waitForSignal();
+  const leaseGone = new Promise<'lease'>((resolveLease) => controller.signal.addEventListener('abort', () => resolveLease('lease'), { once: true }));
+  const enrolled = runtime.enroll().then(() => 'enrolled' as const);
+  const first = await Promise.race([enrolled, stop]);
+  if (first !== 'enrolled') {
+    endpoint.close();
+    return EXIT.interrupted;
+  }
+  process.stdout.write(`runtime ${state.runtimeId} connected to ${url.origin} (${connected.resumed ? 'resumed' : 'enrolled'}, key ${signingKey.keyId})\n`);
+  const why = await Promise.race([stop, leaseGone]);
+  if (why === 'lease') await runtime.idle().catch(() => undefined);
+  await endpoint.flush();
+  endpoint.close();
+  if (leaseLost) {
+    process.stderr.write('error LEASE_LOST: Cloud no longer holds this runtime\'s lease; the work was stopped\n');
+    return EXIT.notAsIntended;
+  }
+  return why === 'SIGINT' ? EXIT.interrupted : EXIT.ok;
+}
+
+/** Ids unique to this process: a restarted runtime must never reuse a record id Cloud already holds. */
+function createBootIds(): IdSource {
+  const boot = randomBytes(4).toString('hex');
+  const counters = new Map<string, number>();
+  return {
+    next: (prefix) => {
+      const n = (counters.get(prefix) ?? 0) + 1;
+      counters.set(prefix, n);
+      return `${prefix}-${boot}-${String(n).padStart(4, '0')}`;
+    },
+  };
+}
+
+function buildProgram(run: (work: Promise<number>) => void): Command {
+  const program = new Command('lumenflow').description('LumenFlow Connections: the Cloud control plane and a connected runtime.');
+  program.exitOverride().configureOutput({ writeErr: () => undefined });
+  const logLevel = (): Option =>
+    new Option('--log-level <level>', 'JSON log level on stderr').choices(['silent', 'error', 'warn', 'info', 'debug']).default('info');
+  const cloud = program.command('cloud').description('the control plane');
+  cloud.exitOverride().configureOutput({ writeErr: () => undefined });
+  cloud
+    .command('serve')
+    .description('serve Connections on 127.0.0.1; state lives under --data-dir and survives a restart')
+    .requiredOption('--data-dir <dir>', 'state directory')
+    .option('--port <n>', 'port (0 picks a free one)', parsePort, 8787)
+    .option('--lease <duration>', 'claim lease length', parseDuration, 30_000)
+    .option('--heartbeat <duration>', 'heartbeat interval; a runtime is lost after three missed', parseDuration, 5_000)
+    .option('--max-attempts <n>', 'attempts per Ask before it fails', parsePositiveInt, 1)
+    .option('--policy <file>', 'the Cloud rules file')
+    .addOption(logLevel())
+    .exitOverride()
+    .action((opts) => run(serveCommand(opts)));
+  cloud
+    .command('enroll-token')
+    .description('print a one-time enrollment token (only its hash is stored)')
+    .requiredOption('--data-dir <dir>', 'state directory of the Cloud')
+    .option('--ttl <duration>', 'how long the token is valid', parseDuration, 10 * 60_000)
+    .exitOverride()
+    .action((opts) => run(enrollTokenCommand(opts)));
+  const runtime = program.command('runtime').description('the connected runtime');
+  runtime.exitOverride().configureOutput({ writeErr: () => undefined });
+  runtime
+    .command('connect')
+    .description('enroll (first time) or resume, then serve what Cloud dispatches')
+    .requiredOption('--cloud <url>', 'Cloud URL, e.g. http://127.0.0.1:8787')
+    .option('--enroll-token <token>', 'one-time enrollment token (first connection only)')
+    .option('--state-dir <dir>', 'key, enrollment and outbox', DEFAULTS.stateDir)
+    .option('--workspace <dir>', 'the repository the runtime works on a copy of')
+    .option('--local-policy <file>', 'runtime-local rules; they may only tighten')
+    .addOption(logLevel())
+    .exitOverride()
+    .action((opts) => run(connectCommand(opts)));
+  return program;
+}
+
+/** Runs the CLI and returns the exit code. Never throws. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let work: Promise<number> | undefined;
+  const program = buildProgram((w) => {
+    work = w;
+  });
+  try {
+    program.parse([...argv], { from: 'user' });
+    if (work === undefined) throw new CliError('USAGE', 'choose a command: cloud serve | cloud enroll-token | runtime connect');
+    return await work;
+  } catch (error) {
+    return reportError(error);
+  }
+}
+
+function reportError(error: unknown): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+    process.stderr.write(`error USAGE: ${error.message.replace(/^error: /, '')}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof CliError) {
+    process.stderr.write(`error ${error.code}: ${error.message}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`error INTERNAL: ${message.split('\n')[0] ?? ''}\n`);
+  if (process.env['LUMENFLOW_DEBUG'] === '1' && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
+  return EXIT.internal;
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  process.exitCode = await main(process.argv.slice(2));
+  // Open sockets and timers of a stopped server or runtime must not keep the process alive.
+  process.exit();
+}
