@@ -177,9 +177,8 @@ export function createCloud(opts: CloudOptions): Cloud {
     let publicKey: Uint8Array;
     try {
       publicKey = parsePublicKeyPem(message.publicKeyPem);
-    } catch (cause) {
+    } catch {
       log('cloud.enroll-refused', { runtimeId: message.runtimeId, why: 'bad key' });
-      void cause;
       return;
     }
     const keyId = computeKeyId(encodePublicKeyDer(publicKey));
@@ -312,7 +311,6 @@ export function createCloud(opts: CloudOptions): Cloud {
 
       const decisions = [...cloudDecisions, ...inbox.decisions];
       const patch = cloudDeny === undefined ? (inbox.patch ?? '') : '';
-      const accept = accepted;
       const nodeSession: NodeSession = {
         schemaVersion: 1,
         sessionId,
@@ -328,7 +326,7 @@ export function createCloud(opts: CloudOptions): Cloud {
           hostnameHash: runtime.host.hostnameHash,
         },
         labels: [...runtime.labels],
-        startedAt: accept.startedAt,
+        startedAt: accepted.startedAt,
         endedAt: ended.endedAt,
       };
 

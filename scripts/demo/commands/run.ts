@@ -170,7 +170,8 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
     logger.flush();
   }
 
-  const intended = mode === 'policy-blocked' ? result.ending === 'blocked' : ['approved', 'rejected', 'no-approval-needed'].includes(result.ending);
+  // policy-blocked intends Rules to stop the run before any tool call, at Cloud or at the runtime.
+  const intended = mode === 'policy-blocked' ? result.mode === 'policy-blocked' : ['approved', 'rejected', 'no-approval-needed'].includes(result.ending);
   const displayDir = displayPath(result.dir);
   const verifyCommand = `pnpm demo:trusted-compute --verify ${displayDir} --expect-key-id ${result.keyId}`;
   logger.info({ runId, ending: result.ending, bundleMode: result.mode, dir: displayDir, intended }, 'run finished');
