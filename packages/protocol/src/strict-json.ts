@@ -34,7 +34,7 @@ export function parseStrictJson(text: string): JsonValue {
 export function parseStrictJsonBytes(bytes: Uint8Array): JsonValue {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch (cause) {
     throw new ProtocolError('JSON_SYNTAX', 'JSON text is not valid UTF-8', { cause });
   }
@@ -44,6 +44,8 @@ export function parseStrictJsonBytes(bytes: Uint8Array): JsonValue {
 // Deep nesting is a cheap way to blow the stack of a recursive parser.
 const MAX_DEPTH = 256;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+// Non-streaming decode() keeps no state between calls, so one decoder serves every call.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 class StrictParser {
   private pos = 0;
@@ -164,18 +166,18 @@ class StrictParser {
     this.pos++; // opening quote
     let out = '';
     for (;;) {
+      // Copy each run of plain characters in one slice; per-character appends
+      // made long JSONL proof files slow to verify.
+      const runStart = this.pos;
+      let c = this.text.charCodeAt(this.pos);
+      while (this.pos < this.text.length && c !== 0x22 && c !== 0x5c && c >= 0x20) c = this.text.charCodeAt(++this.pos);
+      if (this.pos > runStart) out += this.text.slice(runStart, this.pos);
       if (this.pos >= this.text.length) this.fail('JSON_SYNTAX', 'unterminated string', start);
-      const c = this.text.charCodeAt(this.pos);
       if (c === 0x22) {
         this.pos++;
         break;
       }
       if (c < 0x20) this.fail('JSON_SYNTAX', 'unescaped control character in string');
-      if (c !== 0x5c) {
-        out += this.text[this.pos];
-        this.pos++;
-        continue;
-      }
       const esc = this.text[this.pos + 1];
       this.pos += 2;
       switch (esc) {
