@@ -23,7 +23,6 @@ describe('any single-byte change is rejected', () => {
   it('changing one byte of any file, anywhere, to any other value makes the bundle invalid', async () => {
     const dir = join(await tempDir(), 'bundle');
     await cp(source, dir, { recursive: true });
-    const key = (await readFile(join(source, 'verifier-public-key.pem'), 'utf8'));
     await fc.assert(
       fc.asyncProperty(fc.nat(), fc.nat(), fc.integer({ min: 1, max: 255 }), async (fileIndex, offset, xor) => {
         const name = names[fileIndex % names.length] ?? '';
@@ -34,15 +33,13 @@ describe('any single-byte change is rejected', () => {
         changed[at] = (changed[at] ?? 0) ^ xor;
         await writeFile(path, changed);
         try {
-          const unpinned = await verifyBundle(dir);
-          const pinned = await verifyBundle(dir, { trustedPublicKeyPem: key });
-          expect(unpinned.valid, `${name}[${at}] ^= ${xor}`).toBe(false);
-          expect(pinned.valid, `${name}[${at}] ^= ${xor}`).toBe(false);
+          // Unpinned on purpose: the change must be caught by the bundle's own checks, not by the pin.
+          expect((await verifyBundle(dir)).valid, `${name}[${at}] ^= ${xor}`).toBe(false);
         } finally {
           await writeFile(path, original);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
     // Restored: the copy verifies again, so each rejection above was due to the change.
     expect((await verifyBundle(dir)).valid).toBe(true);

@@ -168,7 +168,7 @@ describe('atomic, immutable writes', () => {
   it('a process killed (SIGKILL) mid-write leaves nothing at the final path', async () => {
     const outDir = await tempDir();
     // Large enough that writing and fsyncing it outlasts the poll below by far.
-    const proc = spawn(process.execPath, ['--import', 'tsx', child, outDir, 'run-big', String(256 * 1024 * 1024)], { cwd: repoRoot, stdio: 'ignore' });
+    const proc = spawn(process.execPath, ['--import', 'tsx', child, outDir, 'run-big', String(64 * 1024 * 1024)], { cwd: repoRoot, stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((done) => proc.on('exit', (_code, signal) => done(signal)));
     let sawTemp = false;
     while (!sawTemp && proc.exitCode === null) {
