@@ -408,6 +408,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
       });
       items = deliverable(ctx.runtimeId, after);
     }
+    if (items.length > 0) log('work.delivered', { runtimeId: ctx.runtimeId, workIds: items.map((i) => i.workId) });
     return { status: 200, body: { items } };
   };
 
