@@ -127,7 +127,7 @@ const TOOL_CALLS_FILE = 'tool-calls.jsonl';
  * Bad evidence is reported in the checks, never thrown.
  *
  * @throws {VerifierError} BUNDLE_NOT_FOUND, BUNDLE_NOT_DIRECTORY or BUNDLE_UNREADABLE
- *   when `dir` cannot be read as a directory; TRUSTED_KEY_INVALID / PUBLIC_KEY_WEAK or
+ *   when `dir` cannot be read as a directory; TRUSTED_KEY_INVALID (malformed or small-order) or
  *   EXPECTED_KEY_ID_INVALID when a pin given in `opts` is itself malformed.
  */
 export async function verifyBundle(dir: string, opts: VerifyBundleOptions = {}): Promise<VerificationReport> {
