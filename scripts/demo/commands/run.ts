@@ -19,6 +19,7 @@ import type { HostFacts } from '@lumenflow/runtime';
 import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
+import { runChainOverConnections } from './process-runtime.js';
 import type { CliOptions } from '../options.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../..');
@@ -102,9 +103,8 @@ export async function runChain(inputs: ChainInputs): Promise<RunResult> {
 /** The CLI's `--mode` command. Returns the exit code; throws CliError for bad input. */
 export async function runDemoCommand(options: CliOptions): Promise<number> {
   const mode = options.mode ?? 'happy';
-  if (options.runtime === 'process') {
-    throw new CliError('RUNTIME_KIND_UNAVAILABLE', '--runtime process needs the network transport, which this build does not have yet; use --runtime in-process');
-  }
+  // --runtime process: the same chain with the runtime as a child process over Connections (process-runtime.ts).
+  const chain = options.runtime === 'process' ? runChainOverConnections : runChain;
   const clock = resolveClock(options.clock ?? process.env['LUMENFLOW_CLOCK']);
   const runId = options.runId ?? generateRunId(clock === systemClock ? new Date() : clock.now());
   if (!IdSchema.safeParse(runId).success) {
@@ -144,7 +144,7 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
   logger.info({ runId, askId: ask.askId, mode, signerKeyId: signing.key.keyId, runtimeKeyId: runtimeKey.key.keyId, keySource: signing.source }, 'run starting');
   let result: RunResult;
   try {
-    result = await runChain({
+    result = await chain({
       runId,
       ask,
       cloudRules,

@@ -1,0 +1,91 @@
+// `--runtime process`: the same chain as runChain, but Cloud serves Connections
+// on 127.0.0.1 and the runtime is a separate OS process (`lumenflow runtime
+// connect`) that enrolls with a one-time token, generates its own key, and
+// reaches Cloud only over signed HTTP. Wiring only; nothing here decides an outcome.
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CloudError, createCloud, createEnrollToken, createHttpCloudEndpoint, openConnectionsServer } from '@lumenflow/cloud';
+import type { RunResult } from '@lumenflow/cloud';
+import { canonicalize, createSequentialIds, systemClock } from '@lumenflow/protocol';
+import { loadOrCreateSigningKey } from '@lumenflow/verifier';
+import { CliError, EXIT } from '../cli-error.js';
+import type { ChainInputs } from './run.js';
+
+const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+
+/**
+ * Runs an Ask with the runtime as a child process over loopback Connections.
+ * The runtime's key is its own (made in its state directory); `inputs.runtimeKey` is not used.
+ *
+ * @throws {CliError} RUNTIME_PROCESS_FAILED when the runtime process exits or loses its lease;
+ *   the chain's own errors otherwise.
+ */
+export async function runChainOverConnections(inputs: ChainInputs): Promise<RunResult> {
+  const log = inputs.log ?? (() => undefined);
+  const work = await mkdtemp(join(tmpdir(), 'lumenflow-connections-'));
+  const dataDir = join(work, 'cloud');
+  const stateDir = join(work, 'runtime');
+  const cloudKey = (await loadOrCreateSigningKey({ defaultPath: join(dataDir, 'cloud-key.pem'), env: {} })).key;
+  // Requests are checked against wall time; the chain keeps its own (possibly fixed) clock for the Proof.
+  const server = await openConnectionsServer({ dataDir, signingKey: cloudKey, clock: systemClock, log });
+  const endpoint = createHttpCloudEndpoint(server);
+  const controller = new AbortController();
+  const onOuterAbort = (): void => controller.abort();
+  inputs.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  let failure: CliError | undefined;
+  const failWith = (code: string, message: string): void => {
+    failure ??= new CliError(code, message, EXIT.usage);
+    controller.abort();
+  };
+  server.onWorkEnded((ended) => {
+    if (ended.state === 'failed') failWith('RUNTIME_PROCESS_FAILED', `the runtime lost its lease on Ask ${ended.claim?.askId ?? ''} (${ended.outcome ?? 'failed'})`);
+  });
+  let child: ReturnType<typeof spawn> | undefined;
+  try {
+    const { url } = await server.listen(0);
+    const cloud = createCloud({ endpoint, clock: inputs.clock, ids: createSequentialIds(), signingKey: inputs.signingKey, rules: inputs.cloudRules, log });
+    const { token } = await createEnrollToken({ dataDir, clock: systemClock, ttlMs: 60_000 });
+    const args = ['--import', 'tsx', join(REPO_ROOT, 'scripts/lumenflow.ts'), 'runtime', 'connect', '--cloud', url, '--enroll-token', token, '--state-dir', stateDir, '--workspace', inputs.fixtureDir, '--log-level', 'silent'];
+    if (inputs.localRules !== undefined) {
+      const localPath = join(work, 'runtime-local.json');
+      await writeFile(localPath, canonicalize(inputs.localRules.document));
+      args.push('--local-policy', localPath);
+    }
+    child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr = `${stderr}${chunk.toString()}`.slice(-2000);
+    });
+    child.once('exit', (code) => {
+      failWith('RUNTIME_PROCESS_FAILED', `the runtime process exited (${code ?? 'signal'}) before the run ended${stderr === '' ? '' : `: ${stderr.trim().split('\n').pop() ?? ''}`}`);
+    });
+    log('connections.runtime-started', { url, pid: child.pid ?? null });
+    await cloud.waitForRuntime(inputs.ask.runtimeLabels, controller.signal);
+    return await cloud.run({
+      runId: inputs.runId,
+      ask: inputs.ask,
+      approver: inputs.approver,
+      outDir: inputs.outDir,
+      replayUrl: inputs.replayUrl,
+      signal: controller.signal,
+      ...(inputs.onProgress === undefined ? {} : { onProgress: inputs.onProgress }),
+    });
+  } catch (error) {
+    // Our own abort (lease lost, runtime gone) explains the ABORTED the chain reports; the user's Ctrl-C does not.
+    if (failure !== undefined && !inputs.signal?.aborted && error instanceof CloudError && error.code === 'ABORTED') throw failure;
+    throw error;
+  } finally {
+    inputs.signal?.removeEventListener('abort', onOuterAbort);
+    if (child !== undefined && child.exitCode === null) {
+      child.removeAllListeners('exit');
+      const exited = new Promise((r) => child?.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    endpoint.close();
+    await server.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
