@@ -104,6 +104,23 @@ export const ToolCallRecordSchema = z.strictObject({
   exitCode: z.number().int().optional(),
 });
 
+/**
+ * A runtime's signature over one evidence message, kept so a verifier can
+ * rebuild the message from the bundle's files and check it against the
+ * runtime's key: `{ type, messageId, runId, sessionId, record }` (for a diff,
+ * `{ type, messageId, runId, sessionId, baselineCommit, patch }`) in RFC 8785
+ * form, signed with Ed25519.
+ */
+export const RuntimeReceiptSchema = z.strictObject({
+  type: z.enum(['evidence.policy-decision', 'evidence.tool-call', 'evidence.test-results', 'evidence.diff']),
+  messageId: IdSchema,
+  /** The decisionId or toolCallId the message carried; absent for test results and the diff. */
+  recordId: IdSchema.optional(),
+  /** Only for `evidence.diff`. */
+  baselineCommit: z.string().regex(/^[0-9a-f]{40}$/).optional(),
+  signature: z.strictObject({ keyId: Sha256DigestSchema, value: z.string().regex(/^[A-Za-z0-9+/]{86}==$/) }),
+});
+
 /** node-session.json: where the work ran. Nothing secret; the host name only as a hash. */
 export const NodeSessionSchema = z.strictObject({
   schemaVersion: z.literal(1),
@@ -122,6 +139,14 @@ export const NodeSessionSchema = z.strictObject({
   labels: z.array(z.string()),
   startedAt: TimestampSchema,
   endedAt: TimestampSchema,
+  /**
+   * Present when the runtime was a connected process: its enrolled public key
+   * and its signature on every evidence message the bundle holds, so the
+   * records can be shown to come from the enrolled machine, not from Cloud alone.
+   */
+  runtimeEvidence: z
+    .strictObject({ publicKeyPem: z.string().min(1).max(4096), receipts: z.array(RuntimeReceiptSchema) })
+    .optional(),
 });
 
 export const TestOutcomeSchema = z.strictObject({
@@ -203,6 +228,7 @@ export type Ask = z.infer<typeof AskSchema>;
 export type PolicyDecisionRecord = z.infer<typeof PolicyDecisionRecordSchema>;
 export type ToolCallRecord = z.infer<typeof ToolCallRecordSchema>;
 export type NodeSession = z.infer<typeof NodeSessionSchema>;
+export type RuntimeReceipt = z.infer<typeof RuntimeReceiptSchema>;
 export type TestOutcome = z.infer<typeof TestOutcomeSchema>;
 export type TestResults = z.infer<typeof TestResultsSchema>;
 export type ApprovalRecord = z.infer<typeof ApprovalRecordSchema>;
