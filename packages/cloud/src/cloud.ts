@@ -8,6 +8,7 @@ import type {
   IdSource,
   NodeSession,
   PolicyDecisionRecord,
+  RuntimeReceipt,
   RuntimeToCloudMessage,
   SessionEndedMessage,
   TestResults,
@@ -15,7 +16,7 @@ import type {
 } from '@lumenflow/protocol';
 import { evaluateScope, toDecisionRecord } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
-import { computeKeyId, encodePublicKeyDer, parsePublicKeyPem, verifyEd25519, writeBundle } from '@lumenflow/verifier';
+import { computeKeyId, encodePublicKeyDer, encodePublicKeyPem, parsePublicKeyPem, verifyEd25519, writeBundle } from '@lumenflow/verifier';
 import type { BundleMode, SigningKey } from '@lumenflow/verifier';
 import { createApprovalRequest, resolveApproval } from './approvals.js';
 import type { ApprovalRequest, Approver } from './approvals.js';
@@ -70,6 +71,8 @@ export interface CloudOptions {
   /** The Cloud rules every requested scope is evaluated against, and that runtimes enforce. */
   rules: RuleSet;
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /** Connections: keep the runtime's key and its signature on each evidence message in node-session.json. */
+  recordRuntimeSignatures?: boolean;
 }
 
 export interface RunRequest {
@@ -117,6 +120,7 @@ interface SessionInbox {
 export function createCloud(opts: CloudOptions): Cloud {
   const runtimes = new Map<string, EnrolledRuntime>();
   const sessions = new Map<string, SessionInbox>();
+  const receipts = new Map<string, RuntimeReceipt[]>();
   const enrollWaiters = new Set<() => void>();
   const log = opts.log ?? (() => undefined);
   const messageId = (): string => opts.ids.next('cmsg');
@@ -141,6 +145,7 @@ export function createCloud(opts: CloudOptions): Cloud {
       failInbox(inbox, new CloudError('MESSAGE_REJECTED', `message ${message.messageId} is not signed by runtime ${inbox.runtime.runtimeId}`));
       return;
     }
+    if (opts.recordRuntimeSignatures) appendReceipt(receipts, message);
     switch (message.type) {
       case 'session.accepted':
         inbox.accepted.resolve({ startedAt: message.startedAt, baselineCommit: message.baselineCommit });
@@ -328,6 +333,7 @@ export function createCloud(opts: CloudOptions): Cloud {
         labels: [...runtime.labels],
         startedAt: accepted.startedAt,
         endedAt: ended.endedAt,
+        ...(opts.recordRuntimeSignatures ? { runtimeEvidence: { publicKeyPem: encodePublicKeyPem(runtime.publicKey), receipts: receipts.get(sessionId) ?? [] } } : {}),
       };
 
       // Approvals: only a completed session with passing tests and a change asks for one.
@@ -452,6 +458,7 @@ export function createCloud(opts: CloudOptions): Cloud {
       };
     } finally {
       sessions.delete(sessionId);
+      receipts.delete(sessionId);
     }
   };
 
@@ -542,4 +549,16 @@ function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promi
       },
     );
   });
+}
+
+// Connections: what a verifier needs, with the bundle's files, to rebuild each signed evidence message.
+function appendReceipt(receipts: Map<string, RuntimeReceipt[]>, message: RuntimeToCloudMessage): void {
+  if (message.type === 'runtime.enroll' || message.type === 'session.accepted' || message.type === 'session.ended') return;
+  const list = receipts.get(message.sessionId) ?? [];
+  const base = { type: message.type, messageId: message.messageId, signature: message.signature };
+  if (message.type === 'evidence.policy-decision') list.push({ ...base, recordId: message.record.decisionId });
+  else if (message.type === 'evidence.tool-call') list.push({ ...base, recordId: message.record.toolCallId });
+  else if (message.type === 'evidence.diff') list.push({ ...base, baselineCommit: message.baselineCommit });
+  else list.push(base);
+  receipts.set(message.sessionId, list);
 }
