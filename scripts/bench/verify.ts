@@ -16,7 +16,7 @@ const MiB = 1024 * 1024;
 // Where the bytes go: three large text-like artifacts, the rest realistic and small.
 const LARGE: Record<string, number> = { 'file-diff.patch': 512 * MiB, 'pr-summary.md': 256 * MiB, 'test-results.json': 256 * MiB };
 const JSONL_LINES = 1000;
-const ROUNDS = 2;
+const ROUNDS = 3;
 
 if (process.argv[2] === '--child') {
   await runChild(process.argv[3] ?? '', process.argv[4] ?? '');
