@@ -40,6 +40,7 @@ export {
   createNonceCache,
   hashEnrollToken,
   openConnectionsServer,
+  verifyRuntimeReceipts,
 } from './connections/index.js';
 
 export type {
@@ -71,6 +72,10 @@ export type {
   NonceCache,
   RequestAuthFailure,
   RequestAuthResult,
+  RuntimeReceiptInputs,
+  RuntimeReceiptProblem,
+  RuntimeReceiptProblemCode,
+  RuntimeReceiptReport,
   RuntimeStatus,
   RuntimeSummary,
   SignedRequest,

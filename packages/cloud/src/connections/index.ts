@@ -9,3 +9,5 @@ export type { TokenRecord } from './enroll-token.js';
 export type { NonceCache, RequestAuthContext, RequestAuthFailure, RequestAuthResult, SignedRequest } from './request-auth.js';
 export type { AcceptedRecord, ConnectionsServer, ConnectionsServerOptions, RuntimeStatus, RuntimeSummary, WorkSummary } from './server.js';
 export type { LoadedState, RuntimeRecord, StoredEvidence, WorkRecord, WorkState } from './state-store.js';
+export { verifyRuntimeReceipts } from './runtime-receipts.js';
+export type { RuntimeReceiptInputs, RuntimeReceiptProblem, RuntimeReceiptProblemCode, RuntimeReceiptReport } from './runtime-receipts.js';

@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NodeSessionSchema } from '@lumenflow/protocol';
+import { NodeSessionSchema, PolicyDecisionRecordSchema, TestResultsSchema, ToolCallRecordSchema } from '@lumenflow/protocol';
+import { verifyRuntimeReceipts } from '@lumenflow/cloud';
 import { generateSigningKeyPem, parseSigningKeyPem } from '@lumenflow/verifier';
 import { createTempDir } from './helpers.js';
 
@@ -41,6 +42,27 @@ describe('pnpm demo:trusted-compute --runtime process', () => {
       expect(session.runtime.keyId).not.toBe(keyId);
       const verify = runCli(['--verify', bundle, '--expect-key-id', keyId], env);
       expect(verify.code).toBe(0);
+
+      // Every record the runtime made carries its own signature, under the key node-session.json names.
+      const lines = async (name: string): Promise<unknown[]> =>
+        (await readFile(join(bundle, name), 'utf8')).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+      const inputs = {
+        nodeSession: session,
+        decisions: (await lines('policy-decisions.jsonl')).map((d) => PolicyDecisionRecordSchema.parse(d)),
+        toolCalls: (await lines('tool-calls.jsonl')).map((t) => ToolCallRecordSchema.parse(t)),
+        testResults: TestResultsSchema.parse(JSON.parse(await readFile(join(bundle, 'test-results.json'), 'utf8'))),
+        patch: await readFile(join(bundle, 'file-diff.patch'), 'utf8'),
+      };
+      const report = verifyRuntimeReceipts(inputs);
+      expect(report.problems).toEqual([]);
+      expect(report.verified).toBe(session.runtimeEvidence?.receipts.length);
+      if (mode === 'happy') {
+        expect(report.verified).toBeGreaterThanOrEqual(inputs.toolCalls.length * 2);
+        // Cloud cannot rewrite what the runtime reported: one changed field breaks that record's receipt.
+        const forged = { ...inputs, toolCalls: inputs.toolCalls.map((t, i) => (i === 0 ? { ...t, status: 'failed' as const } : t)) };
+        expect(verifyRuntimeReceipts(forged).problems).toEqual([{ code: 'RECEIPT_SIGNATURE_INVALID', subject: `evidence.tool-call/${inputs.toolCalls[0]?.toolCallId}` }]);
+        expect(verifyRuntimeReceipts({ ...inputs, patch: `${inputs.patch} ` }).problems.map((p) => p.code)).toEqual(['RECEIPT_SIGNATURE_INVALID']);
+      }
     });
   }
 });
