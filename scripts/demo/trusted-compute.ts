@@ -3,10 +3,6 @@
 // catch. Commands live in ./commands and only wire packages together.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CliError, EXIT } from './cli-error.js';
-import { runDemoCommand } from './commands/run.js';
-import { runExplainCommand } from './commands/explain.js';
-import { runReplayCommand } from './commands/replay.js';
-import { runVerifyCommand } from './commands/verify.js';
 import type { CliOptions } from './options.js';
 
 function parsePort(value: string): number {
@@ -58,10 +54,12 @@ async function dispatch(options: CliOptions): Promise<number> {
   if (chosen.length !== 1) {
     throw new CliError('USAGE', 'choose exactly one of --mode, --verify, --explain, --replay (see --help)');
   }
-  if (options.verify !== undefined) return runVerifyCommand(options.verify, options);
-  if (options.explain !== undefined) return runExplainCommand(options.explain, options);
-  if (options.replay !== undefined) return runReplayCommand(options.replay, options);
-  return runDemoCommand(options);
+  // Each command loads only its own packages: start-up time is most of a demo
+  // run's overhead, and --verify should not pay for the chain's module graph.
+  if (options.verify !== undefined) return (await import('./commands/verify.js')).runVerifyCommand(options.verify, options);
+  if (options.explain !== undefined) return (await import('./commands/explain.js')).runExplainCommand(options.explain, options);
+  if (options.replay !== undefined) return (await import('./commands/replay.js')).runReplayCommand(options.replay, options);
+  return (await import('./commands/run.js')).runDemoCommand(options);
 }
 
 /** Runs the CLI and returns the exit code. Never throws. */
