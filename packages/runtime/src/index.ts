@@ -13,6 +13,7 @@ export {
   createConnectionsClient,
   createHttpRuntimeEndpoint,
   openOutbox,
+  postEnrollment,
   signRequestHeaders,
 } from './connections/index.js';
 

@@ -3,7 +3,7 @@ export { DEFAULT_ENROLL_TOKEN_TTL_MS, TokenRecordSchema, createEnrollToken, hash
 export { createHttpCloudEndpoint } from './http-cloud-endpoint.js';
 export { authenticateRequest, createNonceCache } from './request-auth.js';
 export { openConnectionsServer } from './server.js';
-export { RuntimeRecordSchema, WorkRecordSchema, loadState, statePaths } from './state-store.js';
+export { EvidenceBatchFileSchema, RuntimeRecordSchema, WorkRecordSchema, loadState, statePaths } from './state-store.js';
 
 export type { TokenRecord } from './enroll-token.js';
 export type { NonceCache, RequestAuthContext, RequestAuthFailure, RequestAuthResult, SignedRequest } from './request-auth.js';

@@ -46,7 +46,8 @@ export const WorkRecordSchema = z.strictObject({
   outcome: z.string().nullable(),
 });
 
-export const StoredEvidenceSchema = z.strictObject({ runtimeId: IdSchema, receivedAt: TimestampSchema, record: EvidenceRecordSchema });
+/** One evidence file: the records of one accepted batch, written with one fsync (group commit). */
+export const EvidenceBatchFileSchema = z.strictObject({ runtimeId: IdSchema, receivedAt: TimestampSchema, records: z.array(EvidenceRecordSchema).min(1) });
 
 export type RuntimeRecord = z.infer<typeof RuntimeRecordSchema>;
 export type WorkRecord = z.infer<typeof WorkRecordSchema>;
@@ -69,7 +70,7 @@ export interface LoadedState {
 export function statePaths(dataDir: string): {
   runtime(id: string): string;
   work(id: string): string;
-  evidence(runtimeId: string, recordId: string): string;
+  evidenceBatch(runtimeId: string, name: string): string;
   runtimesDir: string;
   workDir: string;
   evidenceDir: string;
@@ -80,7 +81,7 @@ export function statePaths(dataDir: string): {
     evidenceDir: join(dataDir, 'evidence'),
     runtime: (id) => join(dataDir, 'runtimes', `${id}.json`),
     work: (id) => join(dataDir, 'work', `${id}.json`),
-    evidence: (runtimeId, recordId) => join(dataDir, 'evidence', runtimeId, `${recordId}.json`),
+    evidenceBatch: (runtimeId, name) => join(dataDir, 'evidence', runtimeId, `${name}.json`),
   };
 }
 
@@ -102,7 +103,11 @@ export async function loadState(dataDir: string): Promise<LoadedState> {
   const work = await readAll(paths.workDir, WorkRecordSchema);
   const evidence: StoredEvidence[] = [];
   for (const runtime of runtimes) {
-    evidence.push(...((await readAll(join(paths.evidenceDir, runtime.runtimeId), StoredEvidenceSchema)) as StoredEvidence[]));
+    // Batch files are named by arrival (zero-padded sequence), so name order is arrival order.
+    for (const batch of await readAll(join(paths.evidenceDir, runtime.runtimeId), EvidenceBatchFileSchema)) {
+      if (batch.runtimeId !== runtime.runtimeId) continue;
+      for (const record of batch.records) evidence.push({ runtimeId: batch.runtimeId, receivedAt: batch.receivedAt, record: record as EvidenceRecord });
+    }
   }
   return { runtimes, work, evidence, skipped };
 }
