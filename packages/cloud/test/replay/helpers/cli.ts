@@ -4,7 +4,10 @@ import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../../../..');
-const TSX_CLI = resolve(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs');
+// `node --import tsx`, not the tsx CLI: the CLI is a parent process that relays
+// SIGINT to its child, waits only 30 ms for an acknowledgement, and otherwise
+// SIGKILLs the child and exits 130, which a loaded CI machine can trip.
+const TSX_LOADER = ['--import', 'tsx'] as const;
 const ENTRY = resolve(REPO_ROOT, 'scripts/demo/trusted-compute.ts');
 
 export interface CliResult {
@@ -18,7 +21,7 @@ const childEnv = (): NodeJS.ProcessEnv => ({ ...process.env, NO_COLOR: '1', LUME
 /** Runs the CLI to completion. */
 export function runCli(args: readonly string[]): Promise<CliResult> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [TSX_CLI, ENTRY, ...args], { cwd: REPO_ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...TSX_LOADER, ENTRY, ...args], { cwd: REPO_ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -31,7 +34,7 @@ export function runCli(args: readonly string[]): Promise<CliResult> {
 /** Starts `--replay <dir> --serve --port 0` and resolves once it prints the page URL. */
 export function startServeCli(args: readonly string[]): Promise<{ url: string; child: ChildProcess; exited: Promise<CliResult> }> {
   return new Promise((ready, fail) => {
-    const child = spawn(process.execPath, [TSX_CLI, ENTRY, ...args], { cwd: REPO_ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...TSX_LOADER, ENTRY, ...args], { cwd: REPO_ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let announced = false;
