@@ -4,6 +4,12 @@ export interface EvaluationContext {
   workspaceRoot?: string;
   /** Resolves symlinks in an absolute path; undefined when the path does not exist. Used only together with `workspaceRoot`. */
   realpath?: (absolutePath: string) => string | undefined;
+  /**
+   * Reads a symlink's target (as `fs.readlinkSync` does); undefined when the path is not a symlink.
+   * With it, a dangling symlink is followed too: writing through one creates its target, so a link
+   * to `../.env` or `/etc/x` that does not exist yet must be judged as that target.
+   */
+  readlink?: (absolutePath: string) => string | undefined;
 }
 
 /** The outcome of normalising a requested fs path. */
@@ -42,7 +48,7 @@ export function resolveWorkspacePath(raw: string, context: EvaluationContext = {
   if (path !== raw) notes.push(`normalised to ${path}`);
   const aliases: string[] = [];
   if (context.realpath !== undefined && root !== undefined) {
-    const real = resolveReal(root, segments, context.realpath);
+    const real = resolveReal(root, segments, context.realpath, context.readlink);
     if (real.outside) return { ok: false, problem: 'outside', detail: `${raw} resolves through a symlink to ${real.path}, outside the workspace` };
     if (real.path !== path) {
       aliases.push(real.path);
@@ -95,18 +101,77 @@ function collapseRelative(path: string): string[] | undefined {
   return out;
 }
 
-// A file about to be written may not exist yet, so resolve the deepest
-// existing ancestor and re-attach the rest: a symlinked directory still counts.
-function resolveReal(root: string, segments: readonly string[], realpath: (p: string) => string | undefined): { path: string; outside: boolean } {
+// A file about to be written may not exist yet, so the path is walked one
+// component at a time: each existing prefix is replaced by its real location
+// (a symlinked directory still counts), and when a missing component is itself
+// a dangling symlink its target is followed, since a write through it creates
+// that target. Components are resolved in order, as the kernel does, so `..`
+// after a symlink climbs from where the link leads.
+const MAX_LINK_HOPS = 40;
+
+function resolveReal(
+  root: string,
+  segments: readonly string[],
+  realpath: (p: string) => string | undefined,
+  readlink: ((p: string) => string | undefined) | undefined,
+): { path: string; outside: boolean } {
   const realRoot = trimSlashes((realpath(root) ?? root).replace(/\\/g, '/'));
-  for (let keep = segments.length; keep >= 0; keep--) {
-    const candidate = keep === 0 ? root : `${root}/${segments.slice(0, keep).join('/')}`;
-    const real = realpath(candidate);
-    if (real === undefined) continue;
-    const full = collapse([real.replace(/\\/g, '/'), ...segments.slice(keep)].join('/'));
-    const rel = relativeTo(full, realRoot);
-    if (rel === undefined) return { path: full, outside: true };
-    return { path: rel, outside: false };
+  const full = segments.length === 0 ? root : `${root}/${segments.join('/')}`;
+  const direct = realpath(full);
+  let resolved: string | undefined;
+  if (direct !== undefined) {
+    resolved = collapse(direct.replace(/\\/g, '/'));
+  } else if (readlink !== undefined) {
+    resolved = walk(full, realpath, readlink);
+    // A loop or a chain longer than the kernel follows: nothing can be written there, and nothing here can say where it leads.
+    if (resolved === undefined) return { path: full, outside: true };
+  } else {
+    for (let keep = segments.length - 1; keep >= 0 && resolved === undefined; keep--) {
+      const real = realpath(keep === 0 ? root : `${root}/${segments.slice(0, keep).join('/')}`);
+      if (real !== undefined) resolved = collapse([real.replace(/\\/g, '/'), ...segments.slice(keep)].join('/'));
+    }
+    if (resolved === undefined) return { path: segments.length === 0 ? '.' : segments.join('/'), outside: false };
   }
-  return { path: segments.length === 0 ? '.' : segments.join('/'), outside: false };
+  const rel = relativeTo(resolved, realRoot);
+  return rel === undefined ? { path: resolved, outside: true } : { path: rel, outside: false };
+}
+
+function walk(absolute: string, realpath: (p: string) => string | undefined, readlink: (p: string) => string | undefined): string | undefined {
+  const normal = absolute.replace(/\\/g, '/');
+  const drive = /^[A-Za-z]:/.exec(normal)?.[0] ?? '';
+  const pending = normal.slice(drive.length).split('/').reverse();
+  const top = `${drive}/`;
+  let current = top;
+  let hops = 0;
+  const join = (dir: string, name: string): string => (dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`);
+  while (pending.length > 0) {
+    const part = pending.pop() as string;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      const cut = current.lastIndexOf('/');
+      current = cut <= drive.length ? top : current.slice(0, cut);
+      continue;
+    }
+    const candidate = join(current, part);
+    const real = realpath(candidate);
+    if (real !== undefined) {
+      current = collapse(real.replace(/\\/g, '/'));
+      continue;
+    }
+    const link = readlink(candidate);
+    if (link === undefined) {
+      current = candidate;
+      continue;
+    }
+    if (++hops > MAX_LINK_HOPS) return undefined;
+    const target = link.replace(/\\/g, '/');
+    if (isAbsolute(target)) {
+      const targetDrive = /^[A-Za-z]:/.exec(target)?.[0] ?? '';
+      current = `${targetDrive}/`;
+      pending.push(...target.slice(targetDrive.length).split('/').reverse());
+    } else {
+      pending.push(...target.split('/').reverse());
+    }
+  }
+  return collapse(current);
 }

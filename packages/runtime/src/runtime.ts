@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { readlinkSync, realpathSync } from 'node:fs';
 import { canonicalizeToBytes } from '@lumenflow/protocol';
 import type {
   Ask,
@@ -186,7 +186,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         const decision = evaluateScope(
           { cloud: session.cloudRules, ...(opts.localRules === undefined ? {} : { local: opts.localRules }) },
           scope,
-          { workspaceRoot: session.workspace.dir, realpath: resolveRealpath },
+          { workspaceRoot: session.workspace.dir, realpath: resolveRealpath, readlink: readLinkTarget },
         );
         const record = toDecisionRecord(decision, {
           decisionId: opts.ids.next('rdec'),
@@ -295,6 +295,15 @@ function parseCloudRules(value: { fileName: string; document: JsonValue }): Rule
 function resolveRealpath(path: string): string | undefined {
   try {
     return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+// A dangling symlink leads where a write through it would create a file; Rules judge that target.
+function readLinkTarget(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
   } catch {
     return undefined;
   }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile, realpath, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { canonicalize } from '@lumenflow/protocol';
 import type { Scope, TestOutcome } from '@lumenflow/protocol';
@@ -92,7 +93,7 @@ export async function executeStep(step: AgentStep, workspaceDir: string, signal?
       const path = await resolveInside(workspaceDir, step.path);
       if (path === undefined) return failed();
       const bytes = Buffer.from(step.content, 'utf8');
-      const ok = await writeFile(path, bytes).then(
+      const ok = await writeNoFollow(path, bytes).then(
         () => true,
         () => false,
       );
@@ -123,6 +124,18 @@ export async function executeStep(step: AgentStep, workspaceDir: string, signal?
         patch: result.stdout,
       };
     }
+  }
+}
+
+// realpath cannot see through a dangling symlink, so resolveInside hands such a
+// path back as is; O_NOFOLLOW stops the write from creating the link's target
+// (which may be `.env` or a file outside the workspace) instead.
+async function writeNoFollow(path: string, bytes: Uint8Array): Promise<void> {
+  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+  try {
+    await handle.writeFile(bytes);
+  } finally {
+    await handle.close();
   }
 }
 

@@ -1,5 +1,5 @@
 import { relative, resolve } from 'node:path';
-import { realpathSync } from 'node:fs';
+import { readlinkSync, realpathSync } from 'node:fs';
 import { PolicyError, explainScope, formatExplanation, loadRulesFile, parseScope } from '@lumenflow/policy';
 import type { PolicyLayers } from '@lumenflow/policy';
 import type { CliOptions } from '../options.js';
@@ -20,7 +20,7 @@ export async function runExplainCommand(scopeText: string, options: CliOptions):
     const layers: PolicyLayers = options.localPolicy === undefined ? { cloud } : { cloud, local: await loadRulesFile(options.localPolicy) };
     // Judge paths as the runtime would: against the current directory, with symlinks followed.
     const workspaceRoot = process.cwd();
-    const explanation = explainScope(layers, scope, { workspaceRoot, realpath: realpathOrUndefined });
+    const explanation = explainScope(layers, scope, { workspaceRoot, realpath: realpathOrUndefined, readlink: readlinkOrUndefined });
     process.stdout.write(options.json === true ? `${JSON.stringify(explanation, null, 2)}\n` : formatExplanation(explanation));
     return EXIT.ok;
   } catch (error) {
@@ -37,6 +37,14 @@ function displayPath(path: string): string {
 function realpathOrUndefined(path: string): string | undefined {
   try {
     return realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function readlinkOrUndefined(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
   } catch {
     return undefined;
   }
