@@ -111,6 +111,21 @@ describe('a runtime process', () => {
     expect(cloud.messages.filter((m) => m.type === 'session.accepted')).toHaveLength(1);
   });
 
+  it('stops the work and exits when it cannot keep its lease', async () => {
+    const dataDir = await createTempDir('cloud');
+    const cloud = await startCloud(dataDir, createKey(), 0, 1_500);
+    const { token } = await createEnrollToken({ dataDir, clock: systemClock });
+    const runtime = startRuntime(cloud.url, await createTempDir('rt'), token);
+    const [runtimeId] = (await runtime.connected).split(' ') as [string];
+    await openSession(cloud, runtimeId, 'ses-lease');
+    await until(() => cloud.messages.find((m) => m.type === 'session.accepted'), 'session.accepted');
+    // Cloud goes away: no renewal can succeed, and past the lease's end the runtime must stop.
+    await cloud.server.close();
+    servers.splice(servers.indexOf(cloud.server), 1);
+    expect(await runtime.exited).toBe(4);
+    expect(runtime.stderr()).toMatch(/^error LEASE_LOST: /m);
+  });
+
   it('resumes with its key after Cloud and the runtime both restart, and flushes its outbox with nothing lost or counted twice', async () => {
     const dataDir = await createTempDir('cloud');
     const cloudKey = createKey();
