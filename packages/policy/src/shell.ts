@@ -19,11 +19,33 @@ export interface ShellAnalysis {
   readonly notes: readonly string[];
 }
 
+// Pagers (less, more, bat) are left out on purpose: they can run commands
+// (`!cmd`, LESSOPEN, --pager), so no word list says what they do.
 const READERS = new Set([
-  'cat', 'head', 'tail', 'less', 'more', 'wc', 'nl', 'od', 'xxd', 'hexdump', 'strings', 'sort', 'uniq', 'base64',
+  'cat', 'head', 'tail', 'wc', 'nl', 'od', 'hexdump', 'strings', 'base64',
   'md5sum', 'sha1sum', 'sha256sum', 'sha512sum', 'shasum', 'file', 'stat', 'ls', 'du', 'tac', 'cmp', 'diff',
-  'realpath', 'readlink', 'cut', 'paste', 'fold', 'rev', 'bat',
+  'realpath', 'readlink', 'cut', 'paste', 'fold', 'rev',
 ]);
+// Options that make a mapped program read a list of file names from a file, or
+// run another program: what they touch is not in the word list.
+const UNMAPPABLE_OPTIONS: Record<string, readonly string[]> = {
+  sort: ['--files0-from', '--compress-program'],
+  wc: ['--files0-from'],
+  du: ['--files0-from'],
+  md5sum: ['-c', '--check'],
+  sha1sum: ['-c', '--check'],
+  sha256sum: ['-c', '--check'],
+  sha512sum: ['-c', '--check'],
+  shasum: ['-c', '--check'],
+  file: ['-f', '--files-from'],
+  diff: ['-r', '--recursive', '--from-file', '--to-file'],
+  grep: ['-r', '-R', '--recursive', '--dereference-recursive', '-d', '--directories'],
+  cp: ['-r', '-R', '-a', '--recursive', '--archive'],
+  rm: ['-r', '-R', '--recursive'],
+  chmod: ['-R', '--recursive'],
+  chown: ['-R', '--recursive'],
+  chgrp: ['-R', '--recursive'],
+};
 const WRITERS = new Set(['touch', 'rm', 'rmdir', 'mkdir', 'tee', 'truncate', 'shred', 'unlink']);
 const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'fish', 'busybox']);
 // Programs that run the rest of their words as a command.
@@ -33,12 +55,17 @@ const VALUE_OPTIONS: Record<string, readonly string[]> = {
   head: ['-n', '-c', '--lines', '--bytes'],
   tail: ['-n', '-c', '--lines', '--bytes'],
   cut: ['-d', '-f', '-c', '-b'],
-  sort: ['-k', '-t', '-S', '-T'],
-  grep: ['-m', '-A', '-B', '-C'],
+  sort: ['-k', '-t', '-S', '-T', '-o', '--output'],
+  grep: ['-m', '-A', '-B', '-C', '-e', '-f', '-d', '-D'],
   du: ['-d'],
   nice: ['-n'],
   timeout: ['-s', '-k', '--signal', '--kill-after'],
   env: ['-u', '--unset'],
+  stdbuf: ['-i', '-o', '-e'],
+  cp: ['-t', '-S'],
+  mv: ['-t', '-S'],
+  ln: ['-t', '-S'],
+  install: ['-t', '-S', '-m', '-o', '-g'],
 };
 const INLINE_CODE_FLAGS: Record<string, readonly string[]> = {
   node: ['-e', '--eval', '-p', '--print'],
@@ -109,6 +136,44 @@ function splitOptions(name: string, args: readonly string[]): { options: string[
   return { options, operands, values };
 }
 
+/** True when `args` (before any `--`) use one of `names`: `-r`, `--long`, `--long=value`, or a short cluster such as `-rn`. */
+function usesOption(args: readonly string[], names: readonly string[]): boolean {
+  const shortLetters = names.filter((n) => /^-[A-Za-z]$/.test(n)).map((n) => n.slice(1));
+  for (const arg of args) {
+    if (arg === '--') return false;
+    if (arg.startsWith('--')) {
+      const bare = arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
+      if (names.includes(bare)) return true;
+    } else if (/^-[A-Za-z0-9]+/.test(arg)) {
+      // The letters of a cluster up to the first one that takes a value; checking them all is the fail-closed reading.
+      if ([...arg.slice(1)].some((c) => shortLetters.includes(c))) return true;
+    }
+  }
+  return false;
+}
+
+/** Values of `-x V`, `-xV`, `--long V` and `--long=V` for the given spellings. */
+function optionValues(args: readonly string[], short: string, long: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--') break;
+    if (arg === short || arg === long) {
+      if (i + 1 < args.length) values.push(args[++i] as string);
+    } else if (arg.startsWith(`${long}=`)) {
+      values.push(arg.slice(long.length + 1));
+    } else if (short !== '' && arg.startsWith(short) && !arg.startsWith('--') && arg.length > short.length) {
+      values.push(arg.slice(short.length));
+    }
+  }
+  return values;
+}
+
+function pathBasename(path: string): string {
+  const parts = path.replace(/\\/g, '/').replace(/\/+$/, '').split('/');
+  return parts[parts.length - 1] ?? path;
+}
+
 function analyze(program: string, args: readonly string[], acc: Acc, depth: number): void {
   const name = basename(program);
   const via = [program, ...args].join(' ');
@@ -119,51 +184,82 @@ function analyze(program: string, args: readonly string[], acc: Acc, depth: numb
     acc.notes.push('commands nested too deeply to map');
     return;
   }
+  const family = name === 'egrep' || name === 'fgrep' ? 'grep' : name;
+  const unmappable = UNMAPPABLE_OPTIONS[family];
+  if (unmappable !== undefined && usesOption(args, unmappable)) {
+    // Recursion, a list of names read from a file, or a helper program: the
+    // files touched are not the words given. The operands are still judged.
+    worsen(acc, 'unmapped');
+    acc.notes.push(`${name} with ${unmappable.join('/')} touches files (or runs programs) its words do not name`);
+  }
   if (READERS.has(name) || WRITERS.has(name)) {
     const kind = WRITERS.has(name) ? 'fs.write' : 'fs.read';
     for (const operand of splitOptions(name, args).operands) acc.paths.push({ kind, path: operand, via });
     return;
   }
   switch (name) {
-    case 'cp':
-    case 'install': {
-      const { operands } = splitOptions(name, args);
-      operands.forEach((p, i) => acc.paths.push({ kind: i === operands.length - 1 ? 'fs.write' : 'fs.read', path: p, via }));
+    case 'sort': {
+      for (const operand of splitOptions(name, args).operands) acc.paths.push({ kind: 'fs.read', path: operand, via });
+      // `sort -o FILE` writes FILE (and reads it first when it is also an input).
+      for (const out of optionValues(args, '-o', '--output')) acc.paths.push({ kind: 'fs.write', path: out, via });
       return;
     }
+    case 'uniq':
+    case 'xxd': {
+      // `uniq IN OUT` and `xxd IN OUT` write their second operand.
+      splitOptions(name, args).operands.forEach((p, i) => acc.paths.push({ kind: i === 1 ? 'fs.write' : 'fs.read', path: p, via }));
+      return;
+    }
+    case 'cp':
+    case 'install':
     case 'mv':
-    case 'ln':
+    case 'ln': {
+      const { operands } = splitOptions(name, args);
+      const targets = [...optionValues(args, '-t', '--target-directory')];
+      // Without -t the last operand is the destination (a file, or a directory the sources land in).
+      const sources = targets.length > 0 ? operands : operands.slice(0, -1);
+      if (targets.length === 0 && operands.length > 0) targets.push(operands[operands.length - 1] as string);
+      for (const p of sources) acc.paths.push({ kind: name === 'cp' || name === 'install' ? 'fs.read' : 'fs.write', path: p, via });
+      for (const t of targets) {
+        acc.paths.push({ kind: 'fs.write', path: t, via });
+        // Into a directory, each source lands as DIR/<its name>; a deny on that name must hold.
+        for (const p of sources) acc.tokens.push(`${t}/${pathBasename(p)}`);
+      }
+      return;
+    }
     case 'chmod':
     case 'chown':
     case 'chgrp': {
-      const { operands } = splitOptions(name, args);
-      // The first operand of chmod/chown/chgrp is a mode or owner, not a path.
-      const paths = name.startsWith('ch') ? operands.slice(1) : operands;
-      for (const p of paths) acc.paths.push({ kind: 'fs.write', path: p, via });
+      // The first operand is a mode or owner, not a path.
+      for (const p of splitOptions(name, args).operands.slice(1)) acc.paths.push({ kind: 'fs.write', path: p, via });
       return;
     }
     case 'grep':
     case 'egrep':
-    case 'fgrep':
-    case 'rg': {
-      const { options, operands, values } = splitOptions(name, args);
-      const explicitPattern = options.some((o) => o === '-e' || o === '-f' || o.startsWith('--regexp') || o.startsWith('--file'));
+    case 'fgrep': {
+      const { operands } = splitOptions('grep', args);
+      const patterns = [...optionValues(args, '-e', '--regexp')];
+      const patternFiles = optionValues(args, '-f', '--file');
       // With -e/-f the pattern is an option value, so every operand is a file.
-      const files = explicitPattern ? operands.slice(options.filter((o) => o === '-e' || o === '-f').length) : operands.slice(1);
-      for (const p of files) acc.paths.push({ kind: 'fs.read', path: p, via });
-      for (const v of values) addToken(acc, v);
+      const files = patterns.length > 0 || patternFiles.length > 0 ? operands : operands.slice(1);
+      for (const p of [...patternFiles, ...files]) acc.paths.push({ kind: 'fs.read', path: p, via });
       return;
     }
     case 'sed': {
       const { options, operands } = splitOptions(name, args);
       const inPlace = options.some((o) => o.startsWith('-i') || o.startsWith('--in-place'));
-      const hasScriptOption = options.some((o) => o === '-e' || o === '-f' || o.startsWith('--expression') || o.startsWith('--file'));
-      const files = hasScriptOption ? operands : operands.slice(1);
+      const scripts = optionValues(args, '-e', '--expression');
+      const scriptFiles = optionValues(args, '-f', '--file');
+      const files = scripts.length > 0 || scriptFiles.length > 0 ? operands : operands.slice(1);
+      if (scripts.length === 0 && scriptFiles.length === 0 && operands[0] !== undefined) scripts.push(operands[0]);
       for (const p of files) acc.paths.push({ kind: inPlace ? 'fs.write' : 'fs.read', path: p, via });
-      // sed's `w file` and `e command` make its script a program of its own.
-      if (operands.length > 0 && !hasScriptOption && /(^|[;\s}])[weWE]\b|\/[wWeE]/.test(operands[0] as string)) {
+      for (const f of scriptFiles) acc.paths.push({ kind: 'fs.read', path: f, via });
+      for (const script of scripts) addCodeTokens(acc, script);
+      // sed's r/R read files, w/W write them and e runs commands: such a script is a
+      // program of its own. Outside /…/ sections any of those letters counts (fail closed).
+      if (scriptFiles.length > 0 || scripts.some((script) => /[rRwWeE]/.test(script.replace(/\/(?:[^/\\\n]|\\.)*\//g, '')))) {
         worsen(acc, 'opaque');
-        acc.notes.push('the sed script can write files or run commands');
+        acc.notes.push('the sed script can read or write files or run commands');
       }
       return;
     }
