@@ -4,7 +4,8 @@ import { computePolicyDigest } from './digest.js';
 import type { PolicyLayers } from './digest.js';
 import { resolveWorkspacePath } from './paths.js';
 import type { EvaluationContext } from './paths.js';
-import { getCompiledRuleSet, normalizeHost } from './rules-file.js';
+import { canonicalizeHost } from './hosts.js';
+import { getCompiledRuleSet } from './rules-file.js';
 import type { CompiledRule, NormalizedScope, RuleSet } from './rules-file.js';
 import type { RuleMatch } from './rules-schema.js';
 import { assertScope, quoteWord, toScopeRef } from './scope.js';
@@ -211,26 +212,53 @@ function run(layers: PolicyLayers, scope: Scope, context: EvaluationContext, exp
     }
     case 'secret.read':
     case 'secret.write': {
-      if (scope.environment.includes('\0') || scope.name.includes('\0')) {
-        return reserved(RESERVED_RULE_IDS.invalidInput, 'the secret name holds a NUL byte; such a scope is always denied');
+      // A name with spaces, control characters, separators or glob characters is
+      // not a secret's name but an attempt to slip past a pattern (`DATABASE_URL `
+      // would miss a deny on DATABASE_URL yet may reach the same secret).
+      if (!isPlainName(scope.environment) || !isPlainName(scope.name)) {
+        return reserved(RESERVED_RULE_IDS.invalidInput, `${JSON.stringify(`${scope.environment}/${scope.name}`)} is not a plain <environment>/<NAME>; such a scope is always denied`);
       }
       checks.push(check(ctx, 'requested scope', { kind: scope.kind, environment: scope.environment, name: scope.name }, 'full', 'any'));
       break;
     }
     case 'net.connect': {
-      if (scope.host.includes('\0')) return reserved(RESERVED_RULE_IDS.invalidInput, 'the host holds a NUL byte; such a scope is always denied');
-      checks.push(check(ctx, 'requested scope', { kind: 'net.connect', host: normalizeHost(scope.host), port: scope.port }, 'full', 'any'));
+      const host = canonicalizeHost(scope.host);
+      if (host === undefined) return reserved(RESERVED_RULE_IDS.invalidInput, `${JSON.stringify(scope.host)} is not a host name or IP address; such a scope is always denied`);
+      if (host !== scope.host) notes.push(`host taken as ${host}`);
+      checks.push(check(ctx, 'requested scope', { kind: 'net.connect', host, port: scope.port }, 'full', 'any'));
       break;
     }
     case 'pr.create': {
-      if (scope.repository.includes('\0') || scope.base.includes('\0')) {
-        return reserved(RESERVED_RULE_IDS.invalidInput, 'the repository or base holds a NUL byte; such a scope is always denied');
+      const pr = canonicalizePullRequest(scope.repository, scope.base);
+      if (pr === undefined) {
+        return reserved(RESERVED_RULE_IDS.invalidInput, `${JSON.stringify(`${scope.repository}@${scope.base}`)} is not a plain <owner>/<name>@<branch>; such a scope is always denied`);
       }
-      checks.push(check(ctx, 'requested scope', { kind: 'pr.create', repository: scope.repository, base: scope.base }, 'full', 'any'));
+      if (pr.repository !== scope.repository || pr.base !== scope.base) notes.push(`taken as ${pr.repository}@${pr.base}`);
+      checks.push(check(ctx, 'requested scope', { kind: 'pr.create', ...pr }, 'full', 'any'));
       break;
     }
   }
   return { decision: combineChecks(ref, checks, policyDigest), checks, notes };
+}
+
+// Secret names and environments are identifiers; anything else is refused outright.
+function isPlainName(text: string): boolean {
+  return text !== '' && !/[\s\p{C}/\\*?{}[\],]/u.test(text);
+}
+
+// GitHub names a repository `owner/name` whatever the case and with or without
+// `.git`, and a branch `main` or `refs/heads/main`: each spelling is the same
+// target, so each must meet the same approval. Names with spaces, control or
+// glob characters are not repositories or branches.
+function canonicalizePullRequest(repository: string, base: string): { repository: string; base: string } | undefined {
+  const bad = /[\s\p{C}\\*?{}[\],~^:]/u;
+  if (bad.test(repository) || bad.test(base)) return undefined;
+  const repo = repository.replace(/\.git$/i, '');
+  const parts = repo.split('/');
+  if (parts.length !== 2 || parts.some((p) => p === '' || p === '.' || p === '..')) return undefined;
+  const branch = base.replace(/^refs\/heads\//, '');
+  if (branch === '' || branch.startsWith('/') || branch.endsWith('/') || branch.includes('//') || branch.includes('..')) return undefined;
+  return { repository: repo, base: branch };
 }
 
 function shellLooseReason(analysis: ShellAnalysis): string {

@@ -7,6 +7,7 @@ import type { Effect } from '@lumenflow/protocol';
 import { PolicyError } from './errors.js';
 import type { PolicyErrorCode } from './errors.js';
 import { compileGlob, findGlobProblem } from './glob.js';
+import { normalizeHostPattern } from './hosts.js';
 import type { CompiledGlob } from './glob.js';
 import { RESERVED_ID_PREFIX, RulesDocumentSchema } from './rules-schema.js';
 import type { ArgPattern, Rule, RuleMatch, RulesDocument } from './rules-schema.js';
@@ -282,7 +283,7 @@ function compileRule(rule: Rule, index: number): CompiledRule {
     }
     case 'net.connect': {
       // Host names are case-insensitive whatever the effect; scopes arrive lowercased.
-      const host = compileGlob(normalizeHost(m.host), { separator: '.', caseInsensitive: true });
+      const host = compileGlob(normalizeHostPattern(m.host), { separator: '.', caseInsensitive: true });
       const port = m.port;
       return { rule, index, exact: false, argsListed: false, matcher: (s) => s.kind === 'net.connect' && host.test(s.host) && (port === undefined || s.port === port) };
     }
@@ -317,14 +318,6 @@ function compileArg(pattern: ArgPattern, ci: boolean): (value: string) => boolea
   // Anchored, so `[0-9a-f]{40}` cannot match a longer argument that merely contains a sha.
   const regex = new RegExp(`^(?:${pattern.regex})$`, ci ? 'iu' : 'u');
   return (v) => regex.test(v);
-}
-
-/** Lowercase, without IPv6 brackets or a trailing root dot. */
-export function normalizeHost(host: string): string {
-  let h = host.toLowerCase();
-  if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1);
-  if (h.endsWith('.') && h.length > 1) h = h.slice(0, -1);
-  return h;
 }
 
 /** deny and approval_required tighten; allow loosens. */
