@@ -96,6 +96,12 @@ export interface VerificationReport {
   runId?: string;
   mode?: string;
   keyId?: string;
+  /**
+   * Lowercase hex SHA-256 of the manifest.json bytes these checks judged, when it
+   * could be read. A consumer that reads the bundle again (replay) compares it to
+   * bind what it shows to what was verified.
+   */
+  manifestSha256?: string;
   signerPinned: boolean;
   checks: VerificationCheck[];
 }
@@ -141,7 +147,7 @@ export async function verifyBundle(dir: string, opts: VerifyBundleOptions = {}):
   const fail = (name: CheckName, code: CheckCode, detail: string): void => {
     if (!checks.has(name)) checks.set(name, { name, ok: false, code, detail });
   };
-  const report: { runId?: string; mode?: string; keyId?: string } = {};
+  const report: { runId?: string; mode?: string; keyId?: string; manifestSha256?: string } = {};
 
   // Entry kinds, from lstat: a link is judged as a link, never as its target.
   const notRegular = entries.filter((e) => !e.isFile()).map((e) => `${e.name} (${describeEntry(e)})`);
@@ -157,6 +163,7 @@ export async function verifyBundle(dir: string, opts: VerifyBundleOptions = {}):
     fail('manifest.strict-json', code, `${MANIFEST_FILE}: ${manifestRead.detail}`);
   } else {
     manifestBytes = manifestRead.bytes;
+    report.manifestSha256 = createHash('sha256').update(manifestBytes).digest('hex');
     let parsed: JsonValue | undefined;
     try {
       parsed = parseStrictJsonBytes(manifestBytes);
@@ -267,6 +274,7 @@ export async function verifyBundle(dir: string, opts: VerifyBundleOptions = {}):
     ...(report.runId !== undefined && { runId: report.runId }),
     ...(report.mode !== undefined && { mode: report.mode }),
     ...(report.keyId !== undefined && { keyId: report.keyId }),
+    ...(report.manifestSha256 !== undefined && { manifestSha256: report.manifestSha256 }),
     signerPinned: pin.pinned,
     checks: ordered,
   };
@@ -393,6 +401,12 @@ async function checkDsse(root: string, manifest: Manifest, manifestBytes: Uint8A
     fail('dsse.envelope', 'DSSE_INVALID', `${DSSE_FILE} payload: ${error.message}`);
     return;
   }
+  // One statement has one signed spelling (RFC 8785), as the manifest does: a
+  // second spelling of the same claims is a second document to reason about.
+  if (!Buffer.from(payloadBytes).equals(Buffer.from(canonicalize(statementJson), 'utf8'))) {
+    fail('dsse.envelope', 'DSSE_INVALID', `${DSSE_FILE} payload is not RFC 8785 canonical JSON`);
+    return;
+  }
   const statement = InTotoStatementSchema.safeParse(statementJson);
   if (!statement.success || statement.data._type !== IN_TOTO_STATEMENT_TYPE || statement.data.predicateType !== PREDICATE_TYPE) {
     fail('dsse.envelope', 'DSSE_INVALID', `${DSSE_FILE} payload is not an in-toto Statement v1 with predicateType ${PREDICATE_TYPE}`);
@@ -404,7 +418,10 @@ async function checkDsse(root: string, manifest: Manifest, manifestBytes: Uint8A
   expected.set(MANIFEST_FILE, createHash('sha256').update(manifestBytes).digest('hex'));
   const seen = new Set<string>();
   const problems: string[] = [];
+  let previous: string | undefined;
   for (const s of statement.data.subject) {
+    if (previous !== undefined && previous > s.name) problems.push(`subjects are not sorted by name at ${s.name}`);
+    previous = s.name;
     if (seen.has(s.name)) problems.push(`${s.name} listed twice`);
     seen.add(s.name);
     const want = expected.get(s.name);

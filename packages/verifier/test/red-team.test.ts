@@ -1,0 +1,144 @@
+// Attacks found by red-teaming the verifier as a third party would, each pinned
+// by a test that fails without its fix. Codes are asserted, never messages.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { canonicalize } from '@lumenflow/protocol';
+import { DSSE_PAYLOAD_TYPE, encodeDssePae, formatVerificationReport, verifyBundle } from '@lumenflow/verifier';
+import type { SigningKey, VerificationReport } from '@lumenflow/verifier';
+import { useTempDirs } from './support/temp-dir.js';
+import { loadTestKeys } from './support/vector-corpus.js';
+
+const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
+const valid = join(import.meta.dirname, 'vectors', 'valid', 'happy', 'bundle');
+const tempDir = useTempDirs();
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/demo/trusted-compute.ts', ...args], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    env: { ...process.env, LUMENFLOW_DEBUG: '' },
+    timeout: 60_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+async function copyValid(): Promise<string> {
+  const dir = join(await tempDir(), 'run_0001');
+  await cp(valid, dir, { recursive: true });
+  return dir;
+}
+
+const dsseCode = (report: VerificationReport): string | undefined => report.checks.find((c) => c.name === 'dsse.envelope')?.code;
+
+// Re-signs manifest.dsse.json over `payload` with the bundle's own (TEST-ONLY) key,
+// so only the envelope rule under test can object.
+async function resignDsse(dir: string, key: SigningKey, payload: Uint8Array): Promise<void> {
+  const sig = key.sign(encodeDssePae(DSSE_PAYLOAD_TYPE, payload));
+  const envelope = {
+    payloadType: DSSE_PAYLOAD_TYPE,
+    payload: Buffer.from(payload).toString('base64'),
+    signatures: [{ keyid: key.keyId, sig: Buffer.from(sig).toString('base64') }],
+  };
+  await writeFile(join(dir, 'manifest.dsse.json'), canonicalize(envelope));
+}
+
+async function readStatement(dir: string): Promise<{ subject: Array<{ name: string }> } & Record<string, unknown>> {
+  const envelope = JSON.parse(await readFile(join(dir, 'manifest.dsse.json'), 'utf8')) as { payload: string };
+  return JSON.parse(Buffer.from(envelope.payload, 'base64').toString('utf8')) as { subject: Array<{ name: string }> } & Record<string, unknown>;
+}
+
+describe('red team: terminal escape injection through the human report', () => {
+  it('escapes control characters in bundle-derived names, so an entry cannot conceal the INVALID verdict', async () => {
+    const dir = await copyValid();
+    // SGR 8 (conceal) hides everything printed after it; a fake verdict precedes it.
+    await writeFile(join(dir, 'x\nVALID: every check passed.\u001b[8m'), 'x');
+    const report = await verifyBundle(dir);
+    expect(report.checks.find((c) => c.name === 'bundle.entries')?.code).toBe('UNEXPECTED_ENTRY');
+    const text = formatVerificationReport(report);
+    // eslint-disable-next-line no-control-regex -- the escape byte is what must not appear
+    expect(text).not.toMatch(/\u001b/);
+    expect(text.split('\n').filter((line) => line.startsWith('VALID'))).toEqual([]);
+    expect(text).toContain('INVALID:');
+  });
+
+  it('escapes C1 controls and bidi overrides that JSON quoting leaves alone', async () => {
+    const dir = await copyValid();
+    await writeFile(join(dir, 'a\u009b2Jb\u202eexe.txt'), 'x');
+    const text = formatVerificationReport(await verifyBundle(dir));
+    expect(text).not.toMatch(/[\u009b\u202e]/);
+  });
+});
+
+describe('red team: DSSE envelope has one signed spelling', () => {
+  it('refuses a payload that is valid JSON but not RFC 8785 canonical, even when signed by the bundle key', async () => {
+    const { key } = await loadTestKeys();
+    const dir = await copyValid();
+    const statement = await readStatement(dir);
+    await resignDsse(dir, key, new TextEncoder().encode(JSON.stringify(statement, null, 2)));
+    const report = await verifyBundle(dir);
+    expect(report.valid).toBe(false);
+    expect(dsseCode(report)).toBe('DSSE_INVALID');
+  });
+
+  it('refuses subjects out of name order, even when signed by the bundle key', async () => {
+    const { key } = await loadTestKeys();
+    const dir = await copyValid();
+    const statement = await readStatement(dir);
+    statement.subject.reverse();
+    await resignDsse(dir, key, new TextEncoder().encode(canonicalize(statement)));
+    const report = await verifyBundle(dir);
+    expect(report.valid).toBe(false);
+    expect(dsseCode(report)).toBe('DSSE_SUBJECTS_MISMATCH');
+  });
+});
+
+describe('red team: the report names the manifest bytes it judged', () => {
+  it('carries manifestSha256, the SHA-256 of manifest.json as read, so a later reader can bind to it', async () => {
+    const report = await verifyBundle(valid);
+    const expected = createHash('sha256').update(await readFile(join(valid, 'manifest.json'))).digest('hex');
+    expect(report.valid).toBe(true);
+    expect(report.manifestSha256).toBe(expected);
+  });
+});
+
+describe('red team: --trusted-key that is not a small regular file (real process)', () => {
+  it('refuses a device such as /dev/zero with exit 2 instead of reading it forever', () => {
+    const run = cli('--verify', valid, '--trusted-key', '/dev/zero');
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^error TRUSTED_KEY_INVALID: /);
+    expect(run.stderr).not.toContain('    at ');
+  });
+
+  it('refuses a FIFO with exit 2 instead of waiting for a writer', async () => {
+    const fifo = join(await tempDir(), 'pin.pem');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const run = cli('--verify', valid, '--trusted-key', fifo);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^error TRUSTED_KEY_INVALID: /);
+  });
+
+  it('refuses a directory as unreadable', async () => {
+    const run = cli('--verify', valid, '--trusted-key', await tempDir());
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^error TRUSTED_KEY_UNREADABLE: /);
+  });
+});
+
+describe('red team: --json keeps stdout parseable on exit-2 paths (real process)', () => {
+  it.each([
+    ['a missing directory', ['--verify', '/nonexistent/bundle', '--json'], 'BUNDLE_NOT_FOUND'],
+    ['a malformed key id', ['--verify', valid, '--expect-key-id', 'sha256:XYZ', '--json'], 'EXPECTED_KEY_ID_INVALID'],
+    ['a private key as the pin', ['--verify', valid, '--trusted-key', join(import.meta.dirname, 'fixtures', 'TEST-ONLY-signing-key.pem'), '--json'], 'TRUSTED_KEY_INVALID'],
+  ])('prints { valid: false, error: { code } } for %s', (_label, args, code) => {
+    const run = cli(...args);
+    expect(run.status).toBe(2);
+    const out = JSON.parse(run.stdout) as { valid: boolean; error: { code: string; exitCode: number } };
+    expect(out.valid).toBe(false);
+    expect(out.error.code).toBe(code);
+    expect(out.error.exitCode).toBe(2);
+    expect(run.stderr).toMatch(new RegExp(`^error ${code}: `));
+  });
+});
