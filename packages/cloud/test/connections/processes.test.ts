@@ -177,11 +177,11 @@ describe('a runtime process', () => {
     const [runtimeId] = (await runtime.connected).split(' ') as [string];
     await cloud.server.close();
     servers.splice(servers.indexOf(cloud.server), 1);
-    // Someone with write access to Cloud's disk swaps the Ask inside a queued dispatch.
-    cloud = await startCloud(dataDir, cloudKey, port);
-    const work = await openSession(cloud, runtimeId, 'ses-forged');
-    await cloud.server.close();
-    servers.splice(servers.indexOf(cloud.server), 1);
+    // While Cloud is down (so the runtime cannot see it yet), a dispatch is queued,
+    // and someone with write access to Cloud's disk swaps the Ask inside it.
+    const offline = await openConnectionsServer({ dataDir, signingKey: cloudKey, clock: systemClock });
+    const work = await openSession({ ...cloud, server: offline }, runtimeId, 'ses-forged');
+    await offline.close();
     const path = join(dataDir, 'work', `${work.workId}.json`);
     const record = JSON.parse(await readFile(path, 'utf8'));
     const payload = Buffer.from(record.item.payload, 'base64').toString('utf8').replace('fix the test', 'rm -rf the test');
@@ -207,13 +207,15 @@ describe('cloud serve', () => {
     });
     children.push(serve);
     let out = '';
+    let err = '';
+    serve.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
     const url = await new Promise<string>((resolveUrl, reject) => {
       serve.stdout?.on('data', (chunk: Buffer) => {
         out += chunk.toString();
         const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
         if (m?.[1]) resolveUrl(m[1]);
       });
-      serve.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
+      serve.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err.slice(-500)}`)));
     });
     const tokenRun = spawn(process.execPath, ['--import', 'tsx', 'scripts/lumenflow.ts', 'cloud', 'enroll-token', '--data-dir', dataDir, '--ttl', '1m'], { cwd: REPO_ROOT });
     let token = '';
