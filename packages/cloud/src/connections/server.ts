@@ -551,7 +551,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const routeKey = `${req.method ?? 'GET'} ${url.pathname}`;
-    const route = routes[routeKey];
+    const route = Object.hasOwn(routes, routeKey) ? routes[routeKey] : undefined;
     if (route === undefined) {
       const known = Object.keys(routes).some((k) => k.endsWith(` ${url.pathname}`));
       drain(req);
