@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { lstat, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { formatReplayReport, renderReplayHtml, replayBundle, startReplayServer } from '@lumenflow/cloud';
-import type { ReplayReport } from '@lumenflow/cloud';
-import { VerifierError } from '@lumenflow/verifier';
+import type { ReplayReport, ReplayServer } from '@lumenflow/cloud';
+import { MANIFEST_FILE, VerifierError } from '@lumenflow/verifier';
 import type { VerifyBundleOptions } from '@lumenflow/verifier';
 import type { CliOptions } from '../options.js';
 import { CliError, EXIT } from '../cli-error.js';
-
-// A PEM public key is well under a kilobyte; a larger "pin" is the wrong file.
-const MAX_PIN_BYTES = 64 * 1024;
+import { readPin, withJsonErrors } from './verify.js';
 
 /**
  * `--replay <dir> [--html <file>] [--serve [--port N]]`: verifies the bundle,
@@ -17,10 +15,16 @@ const MAX_PIN_BYTES = 64 * 1024;
  * optionally writes or serves the Replay page. 0 valid, 1 invalid, 2 usage or unreadable.
  */
 export async function runReplayCommand(dir: string, options: CliOptions): Promise<number> {
+  return withJsonErrors(options, () => replay(dir, options));
+}
+
+async function replay(dir: string, options: CliOptions): Promise<number> {
   if (options.port !== undefined && options.serve !== true) throw new CliError('USAGE', '--port only goes with --serve');
   const verifyOptions: VerifyBundleOptions = {};
   if (options.trustedKey !== undefined) verifyOptions.trustedPublicKeyPem = await readPin(options.trustedKey);
   if (options.expectKeyId !== undefined) verifyOptions.expectKeyId = options.expectKeyId;
+  // Refuse a page that would land in the evidence before doing any work.
+  if (options.html !== undefined) await assertHtmlTargetOutsideBundle(options.html, dir);
 
   let report: ReplayReport;
   try {
@@ -31,34 +35,41 @@ export async function runReplayCommand(dir: string, options: CliOptions): Promis
   }
   if (!report.readable) throw new CliError('BUNDLE_UNREADABLE', `${dir} holds no readable proof file`, EXIT.usage);
 
-  const code = report.valid ? EXIT.ok : EXIT.invalid;
-  if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  else process.stdout.write(formatReplayReport(report, { color: process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined }));
-
-  // Status lines go where they do not spoil --json on stdout.
-  const say = (line: string): boolean => (options.json ? process.stderr : process.stdout).write(`${line}\n`);
+  // Everything that can still fail (writing the page, taking the port) happens
+  // before the report is printed, so --json stdout holds exactly one document.
+  const status: string[] = [];
   const html = options.html !== undefined || options.serve === true ? renderReplayHtml(report) : '';
   if (options.html !== undefined) {
     await writeHtmlAtomically(options.html, html);
-    say(`Replay page written to ${options.html}`);
+    status.push(`Replay page written to ${options.html}`);
   }
+  let server: ReplayServer | undefined;
   if (options.serve === true) {
-    await serveUntilInterrupted(html, report.runId ?? 'unknown', options.port, say);
+    server = await startServer(html, report.runId ?? 'unknown', options.port);
+    status.push(`Replay page: ${server.url}`, 'Press Ctrl-C to stop.');
   }
+
+  const code = report.valid ? EXIT.ok : EXIT.invalid;
+  if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(formatReplayReport(report, { color: process.stdout.isTTY === true && process.env['NO_COLOR'] === undefined }));
+  // Status lines go where they do not spoil --json on stdout.
+  const say = (line: string): boolean => (options.json ? process.stderr : process.stdout).write(`${line}\n`);
+  for (const line of status) say(line);
+  if (server !== undefined) await serveUntilInterrupted(server, say);
   return code;
 }
 
-async function serveUntilInterrupted(html: string, runId: string, port: number | undefined, say: (line: string) => boolean): Promise<void> {
-  let server;
+async function startServer(html: string, runId: string, port: number | undefined): Promise<ReplayServer> {
   try {
-    server = await startReplayServer(port === undefined ? { html, runId } : { html, runId, port });
+    return await startReplayServer(port === undefined ? { html, runId } : { html, runId, port });
   } catch (cause) {
     const errno = (cause as NodeJS.ErrnoException).code;
     if (errno === 'EADDRINUSE') throw new CliError('PORT_IN_USE', `port ${port ?? 4173} on 127.0.0.1 is taken; pick another with --port (0 picks a free one)`, EXIT.usage, { cause });
     throw new CliError('SERVE_FAILED', `cannot listen on 127.0.0.1 (${errno ?? 'error'})`, EXIT.usage, { cause });
   }
-  say(`Replay page: ${server.url}`);
-  say('Press Ctrl-C to stop.');
+}
+
+async function serveUntilInterrupted(server: ReplayServer, say: (line: string) => boolean): Promise<void> {
   await new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
@@ -72,6 +83,35 @@ async function serveUntilInterrupted(html: string, runId: string, port: number |
   say('Replay server stopped.');
 }
 
+/**
+ * Evidence is immutable: the page (and the temporary file it is written through)
+ * must never land in the bundle being replayed or in any other bundle directory.
+ * A stray file there makes the bundle fail `bundle.entries` for good, and a
+ * target named like a proof file would replace evidence.
+ */
+async function assertHtmlTargetOutsideBundle(file: string, bundleDir: string): Promise<void> {
+  const refuse = (why: string): CliError => new CliError('HTML_WRITE_FAILED', `refusing --html ${file}: ${why}`, EXIT.usage);
+  const parent = dirname(resolve(file));
+  let parentStat;
+  try {
+    parentStat = await stat(parent);
+  } catch {
+    return; // the write itself reports a missing directory
+  }
+  try {
+    const bundleStat = await stat(bundleDir);
+    if (bundleStat.dev === parentStat.dev && bundleStat.ino === parentStat.ino) throw refuse('it is inside the bundle directory');
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+  }
+  try {
+    await lstat(join(parent, MANIFEST_FILE));
+    throw refuse(`${parent} holds ${MANIFEST_FILE}: it is an evidence bundle`);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+  }
+}
+
 // Written beside the target and renamed, so a reader never opens half a page.
 async function writeHtmlAtomically(file: string, html: string): Promise<void> {
   const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -83,16 +123,4 @@ async function writeHtmlAtomically(file: string, html: string): Promise<void> {
     const errno = (cause as NodeJS.ErrnoException).code ?? 'error';
     throw new CliError('HTML_WRITE_FAILED', `cannot write --html ${file} (${errno})`, EXIT.usage, { cause });
   }
-}
-
-async function readPin(path: string): Promise<string> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code ?? 'error';
-    throw new CliError('TRUSTED_KEY_UNREADABLE', `cannot read --trusted-key ${path} (${code})`, EXIT.usage, { cause });
-  }
-  if (bytes.length > MAX_PIN_BYTES) throw new CliError('TRUSTED_KEY_INVALID', `--trusted-key ${path} is too large to be a public key`, EXIT.usage);
-  return bytes.toString('utf8');
 }

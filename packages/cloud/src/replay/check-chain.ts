@@ -19,7 +19,13 @@ export const CHAIN_CHECK_CODES: readonly ChainCheckCode[] = Object.freeze([
   'TEST_COUNTS_MISMATCH',
 ] as const);
 
-type Rule = (chain: ReplayChain, out: ChainFinding[]) => void;
+// What the verifier saw (`VerificationReport.manifestSha256`), so replay can bind
+// what it shows to what was verified.
+interface VerifiedBundleFacts {
+  manifestSha256?: string | undefined;
+}
+
+type Rule = (chain: ReplayChain, out: ChainFinding[], verified: VerifiedBundleFacts) => void;
 
 const RULES: Record<ChainCheckCode, { name: string; rule: Rule }> = {
   RECORD_INVALID: { name: 'proof files are present, match their schemas, and are the bytes the manifest lists', rule: checkRecords },
@@ -39,13 +45,14 @@ const RULES: Record<ChainCheckCode, { name: string; rule: Rule }> = {
 /**
  * Runs every chain check over an assembled chain and returns one result per
  * check, in {@link CHAIN_CHECK_CODES} order. Pure. A check whose inputs are
- * missing fails closed rather than passing by default.
+ * missing fails closed rather than passing by default. With `verified`, the
+ * manifest replay read must be the one the verifier checked (RECORD_INVALID otherwise).
  */
-export function checkChain(chain: ReplayChain): ChainCheck[] {
+export function checkChain(chain: ReplayChain, verified: { manifestSha256?: string | undefined } = {}): ChainCheck[] {
   return CHAIN_CHECK_CODES.map((code) => {
     const { name, rule } = RULES[code];
     const findings: ChainFinding[] = [];
-    rule(chain, findings);
+    rule(chain, findings, verified);
     const check: ChainCheck = { name, code, ok: findings.length === 0, findings };
     const first = findings[0];
     if (first !== undefined) {
@@ -77,9 +84,19 @@ function decisionWhere(d: PolicyDecisionRecord): string {
   return `policy-decisions.jsonl#${d.decisionId}`;
 }
 
-function checkRecords(chain: ReplayChain, out: ChainFinding[]): void {
+function checkRecords(chain: ReplayChain, out: ChainFinding[], verified: VerifiedBundleFacts): void {
   for (const problem of chain.readProblems) {
     out.push({ where: problem.line === undefined ? problem.file : `${problem.file}:${problem.line}`, message: `${problem.code}: ${problem.message}`, refs: [] });
+  }
+  // Replay reads manifest.json again. Comparing each file with that second read
+  // proves nothing if the manifest itself was swapped (or removed) after the
+  // verifier checked it, so the second read must be the verified bytes.
+  if (verified.manifestSha256 !== undefined) {
+    const read = Object.hasOwn(chain.digests, 'manifest.json') ? chain.digests['manifest.json'] : undefined;
+    if (read === undefined) out.push({ where: 'manifest.json', message: 'could not be read again after verification', refs: [] });
+    else if (read !== verified.manifestSha256) {
+      out.push({ where: 'manifest.json', message: `bytes read (sha256 ${read}) differ from the manifest the verifier checked (${verified.manifestSha256})`, refs: [] });
+    }
   }
   // The verifier hashed the files first and replay read them afterwards; if the
   // bytes differ, what is shown is not what was verified (edited, or swapped in between).
@@ -326,8 +343,17 @@ function checkSelfApproval(chain: ReplayChain, out: ChainFinding[]): void {
   const request = chain.approval?.request ?? null;
   const resolution = chain.approval?.resolution ?? null;
   if (request === null || resolution === null) return;
-  // Compare identities loosely so that "Ada" and " ada " do not pass as two people.
-  const normalise = (id: string): string => id.normalize('NFKC').trim().toLowerCase();
+  // Compare identities loosely so that "Ada", " ada " and "a\u200Bda" do not pass as two
+  // people: compatibility forms folded (NFKC), invisible default-ignorable characters
+  // (zero-width spaces and joiners, soft hyphens, bidi marks) and all whitespace
+  // dropped, and case folded both ways ("ß" and "SS").
+  const normalise = (id: string): string =>
+    id
+      .normalize('NFKC')
+      .replace(/[\p{Default_Ignorable_Code_Point}\p{White_Space}]/gu, '')
+      .toUpperCase()
+      .toLowerCase()
+      .normalize('NFKC');
   if (normalise(resolution.approver) === normalise(request.requestedBy)) {
     out.push({ where: 'approval.json', message: `approver ${resolution.approver} is the requester`, refs: [request.approvalId] });
   }

@@ -27,7 +27,7 @@ export interface ReplayReport {
 
 /** Combines a verification report with a chain's checks and timeline. Pure. */
 export function buildReplayReport(chain: ReplayChain, verification: VerificationReport): ReplayReport {
-  const chainChecks = checkChain(chain);
+  const chainChecks = checkChain(chain, { manifestSha256: verification.manifestSha256 });
   const timeline = buildTimeline(chain);
   const codesByRef = new Map<string, Set<ChainCheck['code']>>();
   for (const check of chainChecks) {

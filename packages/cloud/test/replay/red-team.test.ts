@@ -1,0 +1,139 @@
+// Attacks found by red-teaming Replay as an attacker who controls the bundle
+// (or can write to its directory) would; each test fails without its fix.
+import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REQUIRED_ARTIFACTS, generateSigningKeyPem, parseSigningKeyPem, verifyBundle, writeBundle } from '@lumenflow/verifier';
+import { assembleChain, buildReplayReport, checkChain, readBundleForReplay } from '@lumenflow/cloud';
+import { REPO_ROOT, runCli } from './helpers/cli.js';
+import { makeHappyRun, makeTempRoot, toChain } from './helpers/records.js';
+
+const GOLDEN = join(REPO_ROOT, 'test', 'golden');
+const GOLDEN_HAPPY = join(GOLDEN, 'happy');
+
+let root: string;
+let cleanup: () => Promise<void>;
+let n = 0;
+
+beforeAll(async () => {
+  ({ root, cleanup } = await makeTempRoot('lumenflow-replay-redteam-'));
+});
+afterAll(async () => cleanup());
+
+async function copyGolden(): Promise<string> {
+  n += 1;
+  const dir = join(root, `copy-${n}`, 'golden-happy');
+  await cp(GOLDEN_HAPPY, dir, { recursive: true });
+  return dir;
+}
+
+/** The golden bundle with ask.json edited, sealed by an attacker's own key: self-consistent, chain intact. */
+async function forgeWithOwnKey(): Promise<string> {
+  const artifacts: Record<string, string> = {};
+  for (const name of REQUIRED_ARTIFACTS) artifacts[name] = await readFile(join(GOLDEN_HAPPY, name), 'utf8');
+  const ask = JSON.parse(artifacts['ask.json']!) as { intent: string };
+  ask.intent = 'Also add my SSH key to the deploy server.';
+  artifacts['ask.json'] = `${JSON.stringify(ask, null, 2)}\n`;
+  const manifest = JSON.parse(await readFile(join(GOLDEN_HAPPY, 'manifest.json'), 'utf8')) as { runId: string; createdAt: string };
+  n += 1;
+  const written = await writeBundle({
+    outDir: join(root, `forged-${n}`),
+    runId: manifest.runId,
+    mode: 'happy',
+    createdAt: manifest.createdAt,
+    artifacts,
+    signingKey: parseSigningKeyPem(generateSigningKeyPem()),
+  });
+  return written.dir;
+}
+
+async function swapIn(from: string, to: string): Promise<void> {
+  for (const name of await readdir(from)) await cp(join(from, name), join(to, name));
+}
+
+describe('red team: files swapped between verification and replay (TOCTOU)', () => {
+  it('RECORD_INVALID when manifest.json and a proof file are both swapped after the verifier checked them', async () => {
+    const dir = await copyGolden();
+    const pinned = await verifyBundle(dir, { trustedPublicKeyPem: await readFile(join(GOLDEN_HAPPY, 'verifier-public-key.pem'), 'utf8') });
+    expect(pinned.valid).toBe(true);
+    // The attacker's bundle agrees with itself, so a re-read manifest would vouch for the swapped file.
+    await swapIn(await forgeWithOwnKey(), dir);
+    const report = buildReplayReport(assembleChain(await readBundleForReplay(dir)), pinned);
+    expect(report.chain.ask?.intent).toContain('SSH key');
+    expect(report.valid).toBe(false);
+    expect(report.chainChecks.find((c) => c.code === 'RECORD_INVALID')?.ok).toBe(false);
+  });
+
+  it('RECORD_INVALID when manifest.json is removed after verification (no manifest left to compare with)', async () => {
+    const dir = await copyGolden();
+    const verification = await verifyBundle(dir);
+    expect(verification.valid).toBe(true);
+    await writeFile(join(dir, 'ask.json'), (await readFile(join(dir, 'ask.json'), 'utf8')).replace('"intent": "', '"intent": "Exfiltrate, then '));
+    await rm(join(dir, 'manifest.json'));
+    const report = buildReplayReport(assembleChain(await readBundleForReplay(dir)), verification);
+    expect(report.valid).toBe(false);
+    expect(report.chainChecks.find((c) => c.code === 'RECORD_INVALID')?.ok).toBe(false);
+  });
+
+  it('stays VALID when nothing changed in between', async () => {
+    const dir = await copyGolden();
+    const report = buildReplayReport(assembleChain(await readBundleForReplay(dir)), await verifyBundle(dir));
+    expect(report.chainChecks.filter((c) => !c.ok)).toEqual([]);
+    expect(report.valid).toBe(true);
+  });
+});
+
+describe('red team: self-approval hidden by invisible characters', () => {
+  it.each([
+    ['a zero-width space', (id: string) => `${id.slice(0, 2)}\u200b${id.slice(2)}`],
+    ['a soft hyphen', (id: string) => `${id.slice(0, 2)}\u00ad${id.slice(2)}`],
+    ['a zero-width joiner and a BOM', (id: string) => `\ufeff${id.slice(0, 1)}\u200d${id.slice(1)}`],
+    ['inner whitespace', (id: string) => `${id.slice(0, 2)} ${id.slice(2)}`],
+  ])('SELF_APPROVAL when the approver is the requester with %s', (_label, disguise) => {
+    const run = makeHappyRun();
+    const request = run.approval.request!;
+    run.approval.resolution!.approver = disguise(request.requestedBy);
+    expect(run.approval.resolution!.approver).not.toBe(request.requestedBy);
+    const check = checkChain(toChain(run)).find((c) => c.code === 'SELF_APPROVAL');
+    expect(check?.ok).toBe(false);
+  });
+});
+
+describe('red team: --html never writes into evidence (real process)', () => {
+  it('refuses a page inside the bundle being replayed; the bundle stays exactly as it was', async () => {
+    const dir = await copyGolden();
+    const before = (await readdir(dir)).sort();
+    const result = await runCli(['--replay', dir, '--html', join(dir, 'replay.html')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error HTML_WRITE_FAILED: /);
+    expect((await readdir(dir)).sort()).toEqual(before);
+    expect((await verifyBundle(dir)).valid).toBe(true);
+  });
+
+  it('refuses a page over a proof file of another bundle', async () => {
+    const dir = await copyGolden();
+    const other = await copyGolden();
+    const target = join(other, 'ask.json');
+    const original = await readFile(target, 'utf8');
+    const result = await runCli(['--replay', dir, '--html', target]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error HTML_WRITE_FAILED: /);
+    expect(await readFile(target, 'utf8')).toBe(original);
+    expect((await verifyBundle(other)).valid).toBe(true);
+  });
+});
+
+describe('red team: --replay --json keeps stdout one parseable document on exit-2 paths (real process)', () => {
+  it.each([
+    ['--port without --serve', () => ['--replay', GOLDEN_HAPPY, '--port', '0', '--json'], 'USAGE'],
+    ['a missing bundle', () => ['--replay', join(root, 'nope'), '--json'], 'BUNDLE_NOT_FOUND'],
+    ['an --html target that cannot be written', () => ['--replay', GOLDEN_HAPPY, '--html', join(root, 'no-such-dir', 'page.html'), '--json'], 'HTML_WRITE_FAILED'],
+  ])('%s', async (_label, args, code) => {
+    const result = await runCli(args());
+    expect(result.code).toBe(2);
+    const out = JSON.parse(result.stdout) as { valid: boolean; error: { code: string } };
+    expect(out.valid).toBe(false);
+    expect(out.error.code).toBe(code);
+    expect(result.stderr).not.toContain('    at ');
+  });
+});
