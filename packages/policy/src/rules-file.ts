@@ -108,6 +108,25 @@ export function parseRules(text: string, opts: { fileName: string; format?: 'jso
       const message = (firstError.message.split('\n')[0] ?? 'syntax error').replace(/ at line \d+, column \d+:?$/, '');
       throw located(code, fileName, { line: pos.line, column: pos.col }, message, firstError);
     }
+    // An explicit tag (`!!js/function`, `!!binary`, `!custom`) asks the parser to
+    // build something other than plain data; a rules file never needs one, and an
+    // unknown tag is otherwise only a warning that leaves the value in place.
+    let tagOffset: number | undefined;
+    visit(doc, {
+      Node(_key, node) {
+        if ((node as { tag?: string }).tag === undefined) return undefined;
+        // The node's range starts at its value; step back to the tag written before it.
+        const valueStart = node.range?.[0] ?? 0;
+        let at = text.lastIndexOf('!', valueStart);
+        while (at > 0 && !/\s/.test(text[at - 1] as string)) at--;
+        tagOffset = at < 0 ? valueStart : at;
+        return visit.BREAK;
+      },
+    });
+    if (tagOffset !== undefined) {
+      const pos = lineCounter.linePos(tagOffset);
+      throw located('RULES_SYNTAX', fileName, { line: pos.line, column: pos.col }, 'YAML tags (!tag, !!type) are not allowed in a rules file');
+    }
     try {
       // Aliases let one node stand for many (and expand exponentially); a rules file has no use for them.
       value = doc.toJS({ maxAliasCount: 0 });

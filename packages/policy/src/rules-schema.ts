@@ -42,7 +42,8 @@ export const RuleSchema = z.strictObject({
   effect: EffectSchema,
   match: RuleMatchSchema,
   /** Written for the operator: shown when this rule decides. */
-  reason: z.string().min(1).max(1000),
+  // The operator reads this when the rule decides; whitespace alone explains nothing.
+  reason: z.string().min(1).max(1000).regex(/\S/, 'the reason must say something'),
   description: z.string().max(4000).optional(),
 });
 
