@@ -291,7 +291,12 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 function reportError(error: unknown): number {
   if (error instanceof CommanderError) {
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+    // A command group without its subcommand (`lumenflow`, `lumenflow cloud`): commander shows help as an error.
+    if (error.code === 'commander.help') {
+      process.stderr.write('error USAGE: choose a command: cloud serve | cloud enroll-token | runtime connect (see --help)\n');
+      return EXIT.usage;
+    }
     process.stderr.write(`error USAGE: ${error.message.replace(/^error: /, '')}\n`);
     return EXIT.usage;
   }
