@@ -4,7 +4,7 @@
 // One top-level catch; commands throw CliError and only the entry point sets the exit code.
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { createCloud, createEnrollToken, createHttpCloudEndpoint, openConnectionsServer } from '@lumenflow/cloud';
 import { PolicyError, loadRulesFile } from '@lumenflow/policy';
@@ -23,7 +23,7 @@ import {
   readHostFacts,
 } from '@lumenflow/runtime';
 import { VerifierError, loadOrCreateSigningKey } from '@lumenflow/verifier';
-import { CliError, EXIT } from './demo/cli-error.js';
+import { CliError, EXIT, reportCliError } from './demo/cli-error.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 const DEFAULTS = {
@@ -285,29 +285,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (work === undefined) throw new CliError('USAGE', 'choose a command: cloud serve | cloud enroll-token | runtime connect');
     return await work;
   } catch (error) {
-    return reportError(error);
+    return reportCliError(error, 'choose a command: cloud serve | cloud enroll-token | runtime connect (see --help)');
   }
-}
-
-function reportError(error: unknown): number {
-  if (error instanceof CommanderError) {
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
-    // A command group without its subcommand (`lumenflow`, `lumenflow cloud`): commander shows help as an error.
-    if (error.code === 'commander.help') {
-      process.stderr.write('error USAGE: choose a command: cloud serve | cloud enroll-token | runtime connect (see --help)\n');
-      return EXIT.usage;
-    }
-    process.stderr.write(`error USAGE: ${error.message.replace(/^error: /, '')}\n`);
-    return EXIT.usage;
-  }
-  if (error instanceof CliError) {
-    process.stderr.write(`error ${error.code}: ${error.message}\n`);
-    return error.exitCode;
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`error INTERNAL: ${message.split('\n')[0] ?? ''}\n`);
-  if (process.env['LUMENFLOW_DEBUG'] === '1' && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
-  return EXIT.internal;
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename)) {

@@ -1,3 +1,5 @@
+import { CommanderError } from 'commander';
+
 /**
  * Exit codes of the demo CLI. Documented in README.md; tests assert them.
  *
@@ -24,4 +26,29 @@ export class CliError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * The one top-level catch of our CLIs: prints a single line `error <CODE>: …`
+ * on stderr and returns the exit code. Bad input never shows a stack trace; a
+ * bug shows one only with LUMENFLOW_DEBUG=1.
+ *
+ * @param missingCommandHint what to tell a user who named a command group
+ *   without its subcommand (commander reports that as help shown on error).
+ */
+export function reportCliError(error: unknown, missingCommandHint = 'choose a command (see --help)'): number {
+  if (error instanceof CommanderError) {
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+    const message = error.code === 'commander.help' ? missingCommandHint : error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
+    process.stderr.write(`error USAGE: ${message}\n`);
+    return EXIT.usage;
+  }
+  if (error instanceof CliError) {
+    process.stderr.write(`error ${error.code}: ${error.message}\n`);
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`error INTERNAL: ${message.split('\n')[0] ?? ''}\n`);
+  if (process.env['LUMENFLOW_DEBUG'] === '1' && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
+  return EXIT.internal;
 }

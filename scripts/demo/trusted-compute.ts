@@ -1,8 +1,8 @@
 #!/usr/bin/env tsx
 // The demo CLI: parses flags, picks a command, and owns the one top-level
 // catch. Commands live in ./commands and only wire packages together.
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { CliError, EXIT } from './cli-error.js';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { CliError, reportCliError } from './cli-error.js';
 import type { CliOptions } from './options.js';
 
 function parsePort(value: string): number {
@@ -69,25 +69,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     program.parse([...argv], { from: 'user' });
     return await dispatch(program.opts<CliOptions>());
   } catch (error) {
-    return reportError(error);
+    return reportCliError(error);
   }
-}
-
-function reportError(error: unknown): number {
-  if (error instanceof CommanderError) {
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
-    process.stderr.write(`error USAGE: ${error.message.replace(/^error: /, '')}\n`);
-    return EXIT.usage;
-  }
-  if (error instanceof CliError) {
-    process.stderr.write(`error ${error.code}: ${error.message}\n`);
-    return error.exitCode;
-  }
-  // A bug, not bad input: one line for the user; the stack only on request.
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`error INTERNAL: ${message.split('\n')[0] ?? ''}\n`);
-  if (process.env['LUMENFLOW_DEBUG'] === '1' && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
-  return EXIT.internal;
 }
 
 const code = await main(process.argv.slice(2));
