@@ -19,13 +19,25 @@ export function assembleChain(files: ReplayBundleFiles): ReplayChain {
   const approval = files.approval;
   const approvalDecisionId = approval?.request?.decisionId;
 
+  // Indexes, not a scan of every decision per call: a hostile bundle with a
+  // hundred thousand of each would otherwise keep replay busy for minutes.
   const byId = new Map<string, PolicyDecisionRecord>();
-  for (const decision of decisions) if (!byId.has(decision.decisionId)) byId.set(decision.decisionId, decision);
+  const byCall = new Map<string, PolicyDecisionRecord[]>();
+  const order = new Map<PolicyDecisionRecord, number>();
+  decisions.forEach((decision, index) => {
+    order.set(decision, index);
+    if (!byId.has(decision.decisionId)) byId.set(decision.decisionId, decision);
+    if (decision.toolCallId !== undefined) {
+      const list = byCall.get(decision.toolCallId);
+      if (list === undefined) byCall.set(decision.toolCallId, [decision]);
+      else list.push(decision);
+    }
+  });
 
   const toolCalls: ChainToolCall[] = calls.map((call) => ({
     call,
     decision: byId.get(call.decisionId) ?? null,
-    otherDecisions: decisions.filter((d) => d.toolCallId === call.toolCallId && d.decisionId !== call.decisionId),
+    otherDecisions: (byCall.get(call.toolCallId) ?? []).filter((d) => d.decisionId !== call.decisionId),
   }));
 
   const placed = new Set<PolicyDecisionRecord>();
@@ -39,9 +51,10 @@ export function assembleChain(files: ReplayBundleFiles): ReplayChain {
   }
   if (files.session !== null) links.push({ step: 'dispatch', session: files.session });
   for (const toolCall of toolCalls) {
-    const gating = decisions.filter(
-      (d) => !placed.has(d) && (d === toolCall.decision || d.toolCallId === toolCall.call.toolCallId),
-    );
+    const candidates = byCall.get(toolCall.call.toolCallId) ?? [];
+    const own = toolCall.decision !== null && !candidates.includes(toolCall.decision) ? [toolCall.decision] : [];
+    // In file order, as a scan of all decisions would give.
+    const gating = [...own, ...candidates].filter((d) => !placed.has(d)).sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
     for (const decision of gating) {
       links.push({ step: 'policy', decision });
       placed.add(decision);

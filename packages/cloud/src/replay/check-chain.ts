@@ -232,14 +232,22 @@ function checkToolCallAllows(chain: ReplayChain, out: ChainFinding[]): void {
 
 function checkHalts(chain: ReplayChain, out: ChainFinding[]): void {
   const denies = chain.decisions.filter((d) => d.effect === 'deny');
-  for (const deny of denies) {
-    for (const { call } of chain.toolCalls) {
-      // A deny at Cloud refuses the Ask itself, so no tool call may exist at all;
-      // a runtime deny fails closed from that moment on.
-      if (deny.evaluatedAt === 'cloud' || ms(call.startedAt) >= ms(deny.timestamp)) {
-        out.push({ where: `tool-calls.jsonl#${call.toolCallId}`, message: `ran after deny ${deny.decisionId} (${deny.decidingRuleId}) halted the run`, refs: [call.toolCallId, deny.decisionId] });
-      }
+  // Each call is judged once, against the first deny that halted the run before it:
+  // a deny at Cloud refuses the Ask itself, so no tool call may exist at all; a
+  // runtime deny fails closed from that moment on. (One pass over the calls, not
+  // one per deny: many denies times many calls must not stall replay.)
+  const cloudDeny = denies.find((d) => d.evaluatedAt === 'cloud');
+  let firstRuntimeDeny: PolicyDecisionRecord | undefined;
+  for (const d of denies) {
+    if (d.evaluatedAt !== 'cloud' && (firstRuntimeDeny === undefined || ms(d.timestamp) < ms(firstRuntimeDeny.timestamp))) firstRuntimeDeny = d;
+  }
+  for (const { call } of chain.toolCalls) {
+    const deny = cloudDeny ?? (firstRuntimeDeny !== undefined && ms(call.startedAt) >= ms(firstRuntimeDeny.timestamp) ? firstRuntimeDeny : undefined);
+    if (deny !== undefined) {
+      out.push({ where: `tool-calls.jsonl#${call.toolCallId}`, message: `ran after deny ${deny.decisionId} (${deny.decidingRuleId}) halted the run`, refs: [call.toolCallId, deny.decisionId] });
     }
+  }
+  for (const deny of denies) {
     const approval = chain.approval;
     if (approval?.request != null && (deny.evaluatedAt === 'cloud' || ms(approval.request.requestedAt) >= ms(deny.timestamp))) {
       out.push({ where: 'approval.json', message: `an approval was requested after deny ${deny.decisionId} halted the run`, refs: [approval.request.approvalId, deny.decisionId] });

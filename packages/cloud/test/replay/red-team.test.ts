@@ -3,10 +3,11 @@
 import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PolicyDecisionRecord, ToolCallRecord } from '@lumenflow/protocol';
 import { REQUIRED_ARTIFACTS, generateSigningKeyPem, parseSigningKeyPem, verifyBundle, writeBundle } from '@lumenflow/verifier';
 import { assembleChain, buildReplayReport, checkChain, readBundleForReplay } from '@lumenflow/cloud';
 import { REPO_ROOT, runCli } from './helpers/cli.js';
-import { makeHappyRun, makeTempRoot, toChain } from './helpers/records.js';
+import { makeHappyRun, makeTempRoot, toChain, toFiles } from './helpers/records.js';
 
 const GOLDEN = join(REPO_ROOT, 'test', 'golden');
 const GOLDEN_HAPPY = join(GOLDEN, 'happy');
@@ -135,5 +136,57 @@ describe('red team: --replay --json keeps stdout one parseable document on exit-
     expect(out.valid).toBe(false);
     expect(out.error.code).toBe(code);
     expect(result.stderr).not.toContain('    at ');
+  });
+});
+
+describe('red team: a bundle with many records cannot make replay quadratic', () => {
+  // Work is counted, not timed: reads of each decision's toolCallId stand for the
+  // per-call scans over every decision that a hostile bundle could multiply.
+  function floodedFiles(count: number): { files: ReturnType<typeof toFiles>; reads: { n: number } } {
+    const run = makeHappyRun();
+    const files = toFiles(run);
+    const template = run.decisions.find((d) => d.evaluatedAt === 'runtime' && d.toolCallId !== undefined)!;
+    const callTemplate = run.toolCalls[0]!;
+    const reads = { n: 0 };
+    const decisions: PolicyDecisionRecord[] = [];
+    const calls: ToolCallRecord[] = [];
+    for (let i = 0; i < count; i++) {
+      const record = { ...template, decisionId: `rdec_x${i}`, toolCallId: `call_x${i}` };
+      decisions.push(
+        new Proxy(record, {
+          get(target, key, receiver) {
+            if (key === 'toolCallId') reads.n++;
+            return Reflect.get(target, key, receiver) as unknown;
+          },
+        }),
+      );
+      calls.push({ ...callTemplate, decisionId: `rdec_x${i}`, toolCallId: `call_x${i}` });
+    }
+    files.decisions = decisions;
+    files.toolCalls = calls;
+    return { files, reads };
+  }
+
+  it('assembleChain reads each decision a bounded number of times, however many tool calls there are', () => {
+    const count = 400;
+    const { files, reads } = floodedFiles(count);
+    const chain = assembleChain(files);
+    expect(chain.toolCalls).toHaveLength(count);
+    expect(chain.toolCalls[7]?.decision?.decisionId).toBe('rdec_x7');
+    // A scan per call is count * count = 160,000 reads; an index is a few per record.
+    expect(reads.n).toBeLessThan(count * 10);
+  });
+
+  it('TOOL_CALL_AFTER_HALT reports each call once, not once per deny', () => {
+    const count = 300;
+    const run = makeHappyRun();
+    const cloudDecision = run.decisions.find((d) => d.evaluatedAt === 'cloud')!;
+    for (let i = 0; i < count; i++) run.decisions.push({ ...cloudDecision, decisionId: `cdec_x${i}`, effect: 'deny' });
+    const callTemplate = run.toolCalls[0]!;
+    for (let i = 0; i < count; i++) run.toolCalls.push({ ...callTemplate, toolCallId: `call_x${i}` });
+    const check = checkChain(toChain(run)).find((c) => c.code === 'TOOL_CALL_AFTER_HALT');
+    expect(check?.ok).toBe(false);
+    const onCalls = check!.findings.filter((f) => f.where.startsWith('tool-calls.jsonl#'));
+    expect(onCalls).toHaveLength(run.toolCalls.length);
   });
 });
