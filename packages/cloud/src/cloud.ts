@@ -84,18 +84,32 @@ export interface RunRequest {
   /** Full URL written to replay-link.txt. */
   replayUrl: string;
   approvalTtlMs?: number;
+  /**
+   * Longest wait for the runtime to accept the session, and then to end it
+   * (default {@link DEFAULT_SESSION_TIMEOUT_MS}). A runtime that goes silent must
+   * not hold the run forever: past it, the session counts as failed with
+   * SESSION_TIMEOUT and the bundle is still written and signed.
+   */
+  sessionTimeoutMs?: number;
   signal?: AbortSignal;
   onProgress?: (event: RunProgress) => void;
 }
 
+/** How long Cloud waits on a silent runtime by default: longer than any demo run, short of forever. */
+export const DEFAULT_SESSION_TIMEOUT_MS = 10 * 60 * 1000;
+
 export interface Cloud {
-  /** Resolves once at least one runtime carrying `labels` has enrolled. */
-  waitForRuntime(labels: readonly string[], signal?: AbortSignal): Promise<void>;
+  /**
+   * Resolves once at least one runtime carrying `labels` has enrolled.
+   *
+   * @throws {CloudError} RUNTIME_TIMEOUT when none has within `timeoutMs`; ABORTED on the signal.
+   */
+  waitForRuntime(labels: readonly string[], signal?: AbortSignal, timeoutMs?: number): Promise<void>;
   /**
    * Runs an Ask end to end: dispatch, Rules, the runtime's tool calls,
    * Approvals, and a signed bundle at `<outDir>/<runId>`.
    *
-   * @throws {CloudError} NO_MATCHING_RUNTIME, SESSION_FAILED, MESSAGE_REJECTED,
+   * @throws {CloudError} NO_MATCHING_RUNTIME, SESSION_FAILED, SESSION_TIMEOUT (before the session was accepted), MESSAGE_REJECTED,
    *   APPROVAL_SELF_APPROVAL, APPROVAL_INVALID, ABORTED;
    *   {VerifierError} BUNDLE_EXISTS and other bundle-writing codes.
    */
@@ -209,16 +223,24 @@ export function createCloud(opts: CloudOptions): Cloud {
   opts.endpoint.onMessage(handle);
   opts.endpoint.onError((error) => log('cloud.transport-error', { code: (error as { code?: unknown }).code ?? 'UNKNOWN' }));
 
-  const waitForRuntime = (labels: readonly string[], signal?: AbortSignal): Promise<void> =>
+  const waitForRuntime = (labels: readonly string[], signal?: AbortSignal, timeoutMs: number = DEFAULT_SESSION_TIMEOUT_MS): Promise<void> =>
     new Promise((resolve, reject) => {
+      checkTimeout(timeoutMs);
+      // A refused enrollment gets no reply, so without a bound this would wait forever.
+      const timer = setTimeout(() => {
+        enrollWaiters.delete(check);
+        reject(new CloudError('RUNTIME_TIMEOUT', `no runtime with labels [${labels.join(', ')}] enrolled within ${timeoutMs} ms`));
+      }, timeoutMs);
       const check = (): void => {
         if (selectRuntime(runtimes.values(), labels) !== undefined) {
           enrollWaiters.delete(check);
+          clearTimeout(timer);
           resolve();
         }
       };
       signal?.addEventListener('abort', () => {
         enrollWaiters.delete(check);
+        clearTimeout(timer);
         reject(new CloudError('ABORTED', 'the run was interrupted'));
       });
       enrollWaiters.add(check);
@@ -232,6 +254,8 @@ export function createCloud(opts: CloudOptions): Cloud {
       if (request.signal?.aborted) throw new CloudError('ABORTED', 'the run was interrupted');
     };
     const now = (): string => opts.clock.now().toISOString();
+    const sessionTimeoutMs = request.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+    checkTimeout(sessionTimeoutMs);
 
     progress({ step: 'ask', state: 'running', detail: ask.askId });
     progress({ step: 'ask', state: 'ok', detail: `${ask.askId} from ${ask.operator.id}: ${ask.requestedScopes.length} scopes requested` });
@@ -268,7 +292,11 @@ export function createCloud(opts: CloudOptions): Cloud {
         ask,
         cloudRules: { fileName: opts.rules.fileName, document: JSON.parse(canonicalize(opts.rules.document)) as never },
       });
-      const accepted = await waitFor(inbox.accepted.promise, request.signal);
+      const accepted = await waitFor(withTimeout(inbox.accepted.promise, sessionTimeoutMs), request.signal);
+      if (accepted === TIMED_OUT) {
+        progress({ step: 'dispatch', state: 'failed', detail: `no answer within ${sessionTimeoutMs} ms` });
+        throw new CloudError('SESSION_TIMEOUT', `runtime ${runtime.runtimeId} did not accept session ${sessionId} within ${sessionTimeoutMs} ms`);
+      }
       if ('type' in accepted) {
         progress({ step: 'dispatch', state: 'failed', detail: accepted.reason });
         throw new CloudError('SESSION_FAILED', `runtime ${runtime.runtimeId} could not open the session: ${accepted.code ?? 'FAILED'}: ${accepted.reason}`);
@@ -291,18 +319,39 @@ export function createCloud(opts: CloudOptions): Cloud {
       const tally = (effect: string): number => cloudDecisions.filter((d) => d.effect === effect).length;
       const tallyText = `${tally('allow')} allow, ${tally('approval_required')} approval_required, ${tally('deny')} deny`;
 
+      // A runtime that never ends the session: stop listening to it, ask it to
+      // stop, and record the session as failed so the evidence still gets signed.
+      const awaitEnd = async (): Promise<SessionEndedMessage> => {
+        const result = await waitFor(withTimeout(inbox.ended.promise, sessionTimeoutMs), request.signal);
+        if (result !== TIMED_OUT) return result;
+        sessions.delete(sessionId);
+        log('cloud.session-timeout', { sessionId, timeoutMs: sessionTimeoutMs });
+        await send({ type: 'session.halt', messageId: messageId(), runId, sessionId, reason: `no end of session within ${sessionTimeoutMs} ms` }).catch(() => undefined);
+        return {
+          type: 'session.ended',
+          messageId: `timeout-${sessionId}`,
+          runId,
+          sessionId,
+          outcome: 'failed',
+          reason: `the runtime did not end the session within ${sessionTimeoutMs} ms`,
+          code: 'SESSION_TIMEOUT',
+          workspaceUnchanged: false,
+          endedAt: now(),
+          signature: { keyId: runtime.keyId, value: '' },
+        } as SessionEndedMessage;
+      };
       let ended: SessionEndedMessage;
       if (cloudDeny !== undefined) {
         progress({ step: 'rules', state: 'failed', detail: `${tallyText}; denied ${cloudDeny.scope.kind} ${cloudDeny.scope.target} by ${cloudDeny.decidingRuleId}` });
         await send({ type: 'session.halt', messageId: messageId(), runId, sessionId, reason: `Rules denied ${cloudDeny.scope.kind} ${cloudDeny.scope.target}` });
-        ended = await waitFor(inbox.ended.promise, request.signal);
+        ended = await awaitEnd();
         progress({ step: 'tool-calls', state: 'skipped', detail: 'halted by Rules before any tool call' });
       } else {
         progress({ step: 'rules', state: 'ok', detail: tallyText });
         progress({ step: 'tool-calls', state: 'running', detail: `session ${sessionId}` });
         inbox.onItem = (detail) => progress({ step: 'tool-calls', state: 'item', detail });
         await send({ type: 'session.start', messageId: messageId(), runId, sessionId });
-        ended = await waitFor(inbox.ended.promise, request.signal);
+        ended = await awaitEnd();
         inbox.onItem = undefined;
         const okEnd = ended.outcome === 'completed';
         progress({
@@ -530,6 +579,20 @@ function createDeferred<T>(): Deferred<T> {
   // Observed later by whoever awaits it; this keeps an early rejection from counting as unhandled.
   promise.catch(() => undefined);
   return { promise, resolve, reject };
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+function checkTimeout(ms: number): void {
+  if (!Number.isSafeInteger(ms) || ms < 1) throw new RangeError(`timeout must be a positive whole number of milliseconds, got ${ms}`);
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

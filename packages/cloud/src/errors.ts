@@ -6,6 +6,9 @@
  * - ENROLL_INVALID: an enrollment's key or signature did not check out.
  * - MESSAGE_REJECTED: a runtime message was unsigned, signed by another key, or out of place.
  * - SESSION_FAILED: the runtime could not open or run the session.
+ * - SESSION_TIMEOUT: the runtime did not accept the session in time (a session that
+ *   was accepted and then went silent is recorded as failed with this code instead).
+ * - RUNTIME_TIMEOUT: no runtime with the Ask's labels enrolled in time.
  * - APPROVAL_SELF_APPROVAL: the approver is the requester.
  * - APPROVAL_EXPIRED: the request expired before it was answered.
  * - APPROVAL_INVALID: an approval answer is malformed.
@@ -17,6 +20,8 @@ export type CloudErrorCode =
   | 'ENROLL_INVALID'
   | 'MESSAGE_REJECTED'
   | 'SESSION_FAILED'
+  | 'SESSION_TIMEOUT'
+  | 'RUNTIME_TIMEOUT'
   | 'APPROVAL_SELF_APPROVAL'
   | 'APPROVAL_EXPIRED'
   | 'APPROVAL_INVALID'

@@ -9,7 +9,7 @@ export {
 } from './approvals.js';
 export { computeDiffStat, derivePrTitle, renderNoPrSummary, renderPrSummary } from './pr-summary.js';
 export { selectRuntime } from './registry.js';
-export { RUN_STEPS, createCloud, formatJsonFile, formatJsonLines } from './cloud.js';
+export { DEFAULT_SESSION_TIMEOUT_MS, RUN_STEPS, createCloud, formatJsonFile, formatJsonLines } from './cloud.js';
 export {
   CHAIN_CHECK_CODES,
   DEFAULT_REPLAY_BASE_URL,

@@ -5,6 +5,7 @@ test('the cloud package exports its chain API (the replay API is checked by its 
   for (const name of [
     'CloudError',
     'DEFAULT_APPROVAL_TTL_MS',
+    'DEFAULT_SESSION_TIMEOUT_MS',
     'RUN_STEPS',
     'computeApprovalActionHash',
     'computeDiffStat',

@@ -6,6 +6,8 @@
  * - GIT_FAILED: a git command the runtime needs for itself failed.
  * - SESSION_UNKNOWN: a message names a session this runtime never opened.
  * - ENROLL_REJECTED: Cloud did not confirm the runtime's enrollment.
+ * - ENROLL_TIMEOUT: Cloud did not answer the enrollment in time (it does not answer a refused one).
+ * - TOOL_TIMEOUT: a tool call ran past its bound and was stopped (a session.ended code).
  * - RULES_INVALID: the Cloud rules sent with a dispatch are not a valid rule set.
  * - ABORTED: the run was interrupted.
  */
@@ -15,6 +17,8 @@ export type RuntimeErrorCode =
   | 'GIT_FAILED'
   | 'SESSION_UNKNOWN'
   | 'ENROLL_REJECTED'
+  | 'ENROLL_TIMEOUT'
+  | 'TOOL_TIMEOUT'
   | 'RULES_INVALID'
   | 'ABORTED';
 

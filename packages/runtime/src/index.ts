@@ -1,6 +1,6 @@
 export { RuntimeError } from './errors.js';
 export { deriveRuntimeLabels, hashHostname, readHostFacts } from './host.js';
-export { RUNTIME_VERSION, createRuntime } from './runtime.js';
+export { DEFAULT_ENROLL_TIMEOUT_MS, DEFAULT_TOOL_TIMEOUT_MS, RUNTIME_VERSION, createRuntime } from './runtime.js';
 export { createScriptedPlanner, fixAdd } from './scripted-planner.js';
 export { parseTapResults } from './tap.js';
 export { TEST_COMMAND, buildDiffCommand, describeStepInput, executeStep, scopeOfStep } from './tools.js';

@@ -16,19 +16,38 @@ export function runProcess(
   opts: { cwd: string; env: NodeJS.ProcessEnv; signal?: AbortSignal },
 ): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
+    if (opts.signal?.aborted) {
+      reject(abortError());
+      return;
+    }
+    // Its own process group, so that stopping it also stops what it started:
+    // `node --test` runs each test file in a child that would outlive it.
     const child = spawn(program, [...args], {
       cwd: opts.cwd,
       env: opts.env,
       shell: false,
+      detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
     });
+    const onAbort = (): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      reject(abortError());
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
-    child.on('error', reject);
+    child.on('error', (error) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      reject(error);
+    });
     child.on('close', (code, signal) => {
+      opts.signal?.removeEventListener('abort', onAbort);
       resolve({
         exitCode: code ?? (signal === null ? 1 : 128 + 15),
         stdout: Buffer.concat(out).toString('utf8'),
@@ -36,4 +55,8 @@ export function runProcess(
       });
     });
   });
+}
+
+function abortError(): Error {
+  return Object.assign(new Error('the process was stopped'), { name: 'AbortError', code: 'ABORT_ERR' });
 }

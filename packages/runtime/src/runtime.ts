@@ -20,6 +20,7 @@ import type { HostFacts } from './host.js';
 import { createScriptedPlanner } from './scripted-planner.js';
 import type { StepObservation } from './scripted-planner.js';
 import { TEST_COMMAND, describeStepInput, executeStep, scopeOfStep } from './tools.js';
+import type { StepResult } from './tools.js';
 import { isWorkspaceUnchanged, prepareWorkspace } from './workspace.js';
 import type { Workspace } from './workspace.js';
 
@@ -43,11 +44,20 @@ export interface RuntimeOptions {
   signal?: AbortSignal;
   /** Structured log sink; never receives keys or file contents. */
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /** Longest wait for Cloud to confirm the enrollment (default {@link DEFAULT_ENROLL_TIMEOUT_MS}); Cloud does not answer a refused one. */
+  enrollTimeoutMs?: number;
+  /** Longest a single tool call may run (default {@link DEFAULT_TOOL_TIMEOUT_MS}); a hung test suite must not hold the session forever. */
+  toolTimeoutMs?: number;
 }
+
+/** Default bound on the wait for Cloud's enrollment reply. */
+export const DEFAULT_ENROLL_TIMEOUT_MS = 30_000;
+/** Default bound on one tool call. */
+export const DEFAULT_TOOL_TIMEOUT_MS = 5 * 60 * 1000;
 
 /** A connected runtime: it enrolls, then serves the sessions Cloud dispatches to it. */
 export interface Runtime {
-  /** Sends the enrollment and resolves once Cloud confirms it. @throws {RuntimeError} ENROLL_REJECTED. */
+  /** Sends the enrollment and resolves once Cloud confirms it. @throws {RuntimeError} ENROLL_REJECTED, ENROLL_TIMEOUT. */
   enroll(): Promise<void>;
   /** Resolves when every session this runtime opened has ended and its workspace is gone. */
   idle(): Promise<void>;
@@ -72,6 +82,13 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
   let enrolled: { resolve: () => void; reject: (e: unknown) => void } | undefined;
   let enrollMessageId: string | undefined;
   let work: Promise<void> = Promise.resolve();
+  // Sessions that have started, so a halt from Cloud can stop the step in flight.
+  const running = new Map<string, AbortController>();
+  const enrollTimeoutMs = opts.enrollTimeoutMs ?? DEFAULT_ENROLL_TIMEOUT_MS;
+  const toolTimeoutMs = opts.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+  for (const [name, ms] of [['enrollTimeoutMs', enrollTimeoutMs], ['toolTimeoutMs', toolTimeoutMs]] as const) {
+    if (!Number.isSafeInteger(ms) || ms < 1) throw new RangeError(`createRuntime: ${name} must be a positive whole number of milliseconds`);
+  }
 
   const send = async (message: UnsignedRuntimeMessage): Promise<void> => {
     const signature = opts.signingKey.sign(canonicalizeToBytes(message));
@@ -131,6 +148,12 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         return;
       }
       case 'session.halt': {
+        const inFlight = running.get(message.sessionId);
+        if (inFlight !== undefined) {
+          // Cloud gave up on a started session (it timed out); stop the step it is waiting for.
+          inFlight.abort();
+          return;
+        }
         const session = takeSession(message.sessionId);
         await endSession(session, 'halted', message.reason, 'POLICY_DENIED');
         return;
@@ -139,7 +162,8 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         const session = takeSession(message.sessionId);
         const job = runSession(session);
         work = work.then(() => job);
-        await job;
+        // Not awaited: a transport hands over one message at a time, and a
+        // session.halt from Cloud must get through while the session runs.
         return;
       }
     }
@@ -178,6 +202,8 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     const planner = createScriptedPlanner({ baselineCommit: session.workspace.baselineCommit });
     const observations: StepObservation[] = [];
     let testResults: TestResults | undefined;
+    const halt = new AbortController();
+    running.set(sessionId, halt);
     try {
       for (let step = planner.next(observations); step !== undefined; step = planner.next(observations)) {
         if (opts.signal?.aborted) throw new RuntimeError('ABORTED', 'the run was interrupted');
@@ -204,7 +230,18 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         }
         const input = describeStepInput(step);
         const startedAt = opts.clock.now();
-        const result = await executeStep(step, session.workspace.dir, opts.signal);
+        const stepTimeout = AbortSignal.timeout(toolTimeoutMs);
+        const stepSignal = AbortSignal.any([stepTimeout, halt.signal, ...(opts.signal ? [opts.signal] : [])]);
+        let result: StepResult;
+        let timedOut = false;
+        try {
+          result = await executeStep(step, session.workspace.dir, stepSignal);
+        } catch (error) {
+          if (opts.signal?.aborted || halt.signal.aborted || !stepTimeout.aborted) throw error;
+          // The call ran past its bound and was killed: it is recorded as failed, then the session ends.
+          timedOut = true;
+          result = { status: 'failed', outputHash: EMPTY_SHA256, exitCode: 124 };
+        }
         const endedAt = opts.clock.now();
         await send({
           type: 'evidence.tool-call',
@@ -245,6 +282,10 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         if (result.patch !== undefined && result.status === 'succeeded' && step.tool === 'git_diff') {
           await send({ type: 'evidence.diff', messageId: messageId(), runId, sessionId, baselineCommit: step.baselineCommit, patch: result.patch });
         }
+        if (timedOut) {
+          await endSession(session, 'failed', `${step.tool} ran longer than ${toolTimeoutMs} ms and was stopped`, 'TOOL_TIMEOUT');
+          return;
+        }
         observations.push({ step, status: result.status, ...(result.text === undefined ? {} : { text: result.text }) });
         if (result.status === 'failed' && step.tool !== 'run_tests') {
           await endSession(session, 'failed', `${step.tool} failed`, 'TOOL_FAILED');
@@ -256,6 +297,8 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       log('runtime.session-failed', { sessionId, code: (error as { code?: unknown }).code ?? 'INTERNAL' });
       const code = error instanceof RuntimeError ? error.code : 'RUNTIME_INTERNAL';
       await endSession(session, 'failed', error instanceof RuntimeError ? error.message : 'the runtime failed', code).catch(() => undefined);
+    } finally {
+      running.delete(sessionId);
     }
   };
 
@@ -264,7 +307,18 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
   return {
     enroll: () =>
       new Promise<void>((resolve, reject) => {
-        enrolled = { resolve, reject };
+        // Cloud sends nothing back for an enrollment it refuses; do not wait for ever.
+        const timer = setTimeout(() => reject(new RuntimeError('ENROLL_TIMEOUT', `Cloud did not confirm the enrollment within ${enrollTimeoutMs} ms`)), enrollTimeoutMs);
+        enrolled = {
+          resolve: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          reject: (e: unknown) => {
+            clearTimeout(timer);
+            reject(e);
+          },
+        };
         enrollMessageId = messageId();
         send({
           type: 'runtime.enroll',
@@ -282,6 +336,8 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     },
   };
 }
+
+const EMPTY_SHA256 = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 function parseCloudRules(value: { fileName: string; document: JsonValue }): RuleSet {
   try {

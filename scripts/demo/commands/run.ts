@@ -52,6 +52,15 @@ export interface ChainInputs {
   signal?: AbortSignal;
   onProgress?: (event: RunProgress) => void;
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /** Bounds on waits that a silent or hung party would otherwise make endless (defaults in the packages). */
+  timeouts?: ChainTimeouts;
+}
+
+/** Milliseconds: the enrollment reply, one tool call, and each wait on the session. */
+export interface ChainTimeouts {
+  enrollMs?: number;
+  toolMs?: number;
+  sessionMs?: number;
 }
 
 /**
@@ -80,17 +89,20 @@ export async function runChain(inputs: ChainInputs): Promise<RunResult> {
     ...(inputs.localRules === undefined ? {} : { localRules: inputs.localRules }),
     fixtureDir: inputs.fixtureDir,
     ...(inputs.signal === undefined ? {} : { signal: inputs.signal }),
+    ...(inputs.timeouts?.enrollMs === undefined ? {} : { enrollTimeoutMs: inputs.timeouts.enrollMs }),
+    ...(inputs.timeouts?.toolMs === undefined ? {} : { toolTimeoutMs: inputs.timeouts.toolMs }),
     log,
   });
   try {
     await runtime.enroll();
-    await cloud.waitForRuntime(inputs.ask.runtimeLabels, inputs.signal);
+    await cloud.waitForRuntime(inputs.ask.runtimeLabels, inputs.signal, inputs.timeouts?.enrollMs);
     return await cloud.run({
       runId: inputs.runId,
       ask: inputs.ask,
       approver: inputs.approver,
       outDir: inputs.outDir,
       replayUrl: inputs.replayUrl,
+      ...(inputs.timeouts?.sessionMs === undefined ? {} : { sessionTimeoutMs: inputs.timeouts.sessionMs }),
       ...(inputs.signal === undefined ? {} : { signal: inputs.signal }),
       ...(inputs.onProgress === undefined ? {} : { onProgress: inputs.onProgress }),
     });
@@ -117,6 +129,7 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
     throw new CliError('APPROVAL_NO_TTY', '--approve prompt needs an interactive terminal on stdin; use --approve auto or reject');
   }
 
+  const timeouts = readTimeouts(process.env);
   const askPath = options.ask ?? join(REPO_ROOT, DEMO_PATHS.asks, `${mode}.json`);
   const ask = await loadAsk(askPath);
   const cloudRules = await loadRules(options.policy ?? DEMO_PATHS.cloudRules, options.policy === undefined ? REPO_ROOT : process.cwd());
@@ -158,6 +171,7 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
       approver: buildApprover(options.approve, printer, controller),
       replayUrl: buildReplayUrl(options.replayBaseUrl ?? process.env['LUMENFLOW_REPLAY_BASE_URL'] ?? DEFAULT_REPLAY_BASE_URL, runId),
       signal: controller.signal,
+      timeouts,
       onProgress: printer.report,
       log: (event, fields) => logger.debug(fields, event),
     });
@@ -204,6 +218,27 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   }
   return intended ? EXIT.ok : EXIT.notAsIntended;
+}
+
+/** Env names of the chain's time bounds, in milliseconds. */
+export const TIMEOUT_ENV = {
+  enrollMs: 'LUMENFLOW_ENROLL_TIMEOUT_MS',
+  toolMs: 'LUMENFLOW_TOOL_TIMEOUT_MS',
+  sessionMs: 'LUMENFLOW_SESSION_TIMEOUT_MS',
+} as const;
+
+function readTimeouts(env: NodeJS.ProcessEnv): ChainTimeouts {
+  const timeouts: ChainTimeouts = {};
+  for (const [key, name] of Object.entries(TIMEOUT_ENV) as Array<[keyof ChainTimeouts, string]>) {
+    const text = env[name];
+    if (text === undefined || text === '') continue;
+    const ms = Number(text);
+    if (!/^[0-9]{1,10}$/.test(text) || !Number.isSafeInteger(ms) || ms < 1) {
+      throw new CliError('TIMEOUT_INVALID', `${name}=${JSON.stringify(text)}: expected a positive whole number of milliseconds`);
+    }
+    timeouts[key] = ms;
+  }
+  return timeouts;
 }
 
 function resolveClock(iso: string | undefined): Clock {

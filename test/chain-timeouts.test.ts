@@ -1,0 +1,114 @@
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { CloudError, createCloud, parseAsk } from '@lumenflow/cloud';
+import { loadRulesFile } from '@lumenflow/policy';
+import { createSequentialIds, createSteppingClock } from '@lumenflow/protocol';
+import type { CloudEndpoint, RuntimeEndpoint } from '@lumenflow/protocol';
+import { RuntimeError, createRuntime } from '@lumenflow/runtime';
+import { generateSigningKeyPem, parseSigningKeyPem, verifyBundle } from '@lumenflow/verifier';
+import { DEMO_PATHS, runChain } from '../scripts/demo/commands/run.js';
+import type { ChainTimeouts } from '../scripts/demo/commands/run.js';
+
+// Before these bounds, a runtime that went silent, a test suite that hung, or
+// an enrollment Cloud refused (it sends no reply) held the run for ever; only
+// Ctrl-C ended it, and then without a bundle. Now each ends with a code and,
+// once a session has started, with a signed bundle that verifies.
+const ROOT = resolve(import.meta.dirname, '..');
+const at = new Date('2026-11-23T10:00:00.000Z');
+let work: string;
+let hanging: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'lumenflow-timeouts-'));
+  hanging = join(work, 'hanging-fixture');
+  await cp(join(ROOT, DEMO_PATHS.fixture), hanging, { recursive: true });
+  // A suite that never finishes: the interval keeps the test process alive.
+  await writeFile(join(hanging, 'test', 'hang.test.js'), "import { test } from 'node:test';\ntest('never ends', () => new Promise(() => setInterval(() => {}, 1000)));\n");
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+async function runHanging(runId: string, timeouts: ChainTimeouts) {
+  return runChain({
+    runId,
+    ask: parseAsk(await readFile(join(ROOT, DEMO_PATHS.asks, 'happy.json'), 'utf8')),
+    cloudRules: await loadRulesFile(join(ROOT, DEMO_PATHS.cloudRules)),
+    localRules: await loadRulesFile(join(ROOT, DEMO_PATHS.localRules)),
+    fixtureDir: hanging,
+    outDir: join(work, 'out'),
+    clock: createSteppingClock(at),
+    signingKey: parseSigningKeyPem(generateSigningKeyPem()),
+    runtimeKey: parseSigningKeyPem(generateSigningKeyPem()),
+    host: { hostname: 'h', os: 'linux', arch: 'x64', nodeVersion: 'v20.20.2' },
+    approver: async () => ({ approver: 'reviewer.test', decision: 'approved', reason: 'ok' }),
+    replayUrl: `http://127.0.0.1:4173/runs/${runId}`,
+    timeouts,
+  });
+}
+
+describe('bounded waits in the chain', () => {
+  test('a hung test suite is stopped at the tool bound, recorded as a failed call, and the bundle verifies', async () => {
+    const result = await runHanging('timeout-tool', { toolMs: 3000 });
+    expect(result).toMatchObject({ ending: 'runtime-failed', approvalStatus: 'not_requested' });
+    const calls = (await readFile(join(result.dir, 'tool-calls.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { tool: string; status: string; exitCode?: number });
+    expect(calls[calls.length - 1]).toMatchObject({ tool: 'run_tests', status: 'failed', exitCode: 124 });
+    expect((await verifyBundle(result.dir)).valid).toBe(true);
+  }, 60_000);
+
+  test('a session that never ends is closed by Cloud at the session bound, and the bundle still verifies', async () => {
+    const result = await runHanging('timeout-session', { toolMs: 600_000, sessionMs: 3000 });
+    expect(result.ending).toBe('runtime-failed');
+    expect(result.summary).toMatch(/SESSION_TIMEOUT/);
+    expect((await verifyBundle(result.dir)).valid).toBe(true);
+  }, 60_000);
+
+  test('an enrollment nobody answers fails with ENROLL_TIMEOUT', async () => {
+    const silent: RuntimeEndpoint = { send: async () => undefined, onMessage: () => undefined, onError: () => undefined, close: () => undefined };
+    const runtime = createRuntime({
+      endpoint: silent,
+      runtimeId: 'rt-silent',
+      signingKey: parseSigningKeyPem(generateSigningKeyPem()),
+      clock: createSteppingClock(at),
+      ids: createSequentialIds(),
+      host: { hostname: 'h', os: 'linux', arch: 'x64', nodeVersion: 'v20.20.2' },
+      labels: ['git', 'node'],
+      fixtureDir: join(ROOT, DEMO_PATHS.fixture),
+      enrollTimeoutMs: 50,
+    });
+    const error: unknown = await runtime.enroll().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RuntimeError);
+    expect((error as RuntimeError).code).toBe('ENROLL_TIMEOUT');
+  });
+
+  test('Cloud waiting for a runtime that never enrolls fails with RUNTIME_TIMEOUT', async () => {
+    const silent: CloudEndpoint = { send: async () => undefined, onMessage: () => undefined, onError: () => undefined, close: () => undefined };
+    const cloud = createCloud({
+      endpoint: silent,
+      clock: createSteppingClock(at),
+      ids: createSequentialIds(),
+      signingKey: parseSigningKeyPem(generateSigningKeyPem()),
+      rules: await loadRulesFile(join(ROOT, DEMO_PATHS.cloudRules)),
+    });
+    const error: unknown = await cloud.waitForRuntime(['git'], undefined, 50).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CloudError);
+    expect((error as CloudError).code).toBe('RUNTIME_TIMEOUT');
+  });
+
+  test('timeouts that are not positive whole milliseconds are API misuse', async () => {
+    const silent: RuntimeEndpoint = { send: async () => undefined, onMessage: () => undefined, onError: () => undefined, close: () => undefined };
+    const base = {
+      endpoint: silent,
+      runtimeId: 'rt-x',
+      signingKey: parseSigningKeyPem(generateSigningKeyPem()),
+      clock: createSteppingClock(at),
+      ids: createSequentialIds(),
+      host: { hostname: 'h', os: 'linux', arch: 'x64', nodeVersion: 'v20.20.2' },
+      labels: ['git'],
+      fixtureDir: join(ROOT, DEMO_PATHS.fixture),
+    };
+    expect(() => createRuntime({ ...base, toolTimeoutMs: 0 })).toThrow(RangeError);
+    expect(() => createRuntime({ ...base, enrollTimeoutMs: Number.NaN })).toThrow(RangeError);
+  });
+});
