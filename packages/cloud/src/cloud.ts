@@ -230,7 +230,7 @@ export function createCloud(opts: CloudOptions): Cloud {
       const timer = setTimeout(() => {
         enrollWaiters.delete(check);
         reject(new CloudError('RUNTIME_TIMEOUT', `no runtime with labels [${labels.join(', ')}] enrolled within ${timeoutMs} ms`));
-      }, timeoutMs);
+      }, timeoutMs).unref();
       const check = (): void => {
         if (selectRuntime(runtimes.values(), labels) !== undefined) {
           enrollWaiters.delete(check);
@@ -590,7 +590,8 @@ function checkTimeout(ms: number): void {
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+    // unref: a bound on a wait must never be what keeps the process alive.
+    timer = setTimeout(() => resolve(TIMED_OUT), ms).unref();
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -308,7 +308,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     enroll: () =>
       new Promise<void>((resolve, reject) => {
         // Cloud sends nothing back for an enrollment it refuses; do not wait for ever.
-        const timer = setTimeout(() => reject(new RuntimeError('ENROLL_TIMEOUT', `Cloud did not confirm the enrollment within ${enrollTimeoutMs} ms`)), enrollTimeoutMs);
+        const timer = setTimeout(() => reject(new RuntimeError('ENROLL_TIMEOUT', `Cloud did not confirm the enrollment within ${enrollTimeoutMs} ms`)), enrollTimeoutMs).unref();
         enrolled = {
           resolve: () => {
             clearTimeout(timer);
