@@ -21,7 +21,7 @@ const DEMO: Array<{ scope: Scope; effect: Effect; by?: string }> = [
   { scope: { kind: 'fs.write', path: 'src/calc.js' }, effect: 'allow', by: 'org.fs.source.write' },
   { scope: { kind: 'shell.exec', program: 'node', args: ['--test'] }, effect: 'allow', by: 'org.shell.node-test' },
   { scope: { kind: 'shell.exec', program: 'node', args: ['--test', '--test-reporter=tap'] }, effect: 'allow', by: 'org.shell.node-test-tap' },
-  { scope: { kind: 'shell.exec', program: 'git', args: ['diff', '--no-color', '--no-ext-diff', SHA] }, effect: 'allow', by: 'org.shell.git-diff' },
+  { scope: { kind: 'shell.exec', program: 'git', args: ['diff', '--no-color', '--no-ext-diff', '--no-textconv', SHA] }, effect: 'allow', by: 'org.shell.git-diff' },
   { scope: { kind: 'pr.create', repository: 'lumenflow-demo/calc', base: 'main' }, effect: 'approval_required', by: 'org.pr.calc.main.approval' },
   { scope: { kind: 'secret.write', environment: 'production', name: 'DATABASE_URL' }, effect: 'deny', by: 'org.secrets.production.deny-write' },
 ];
@@ -42,7 +42,10 @@ const GUARDS: Array<[string, Effect, string]> = [
   ['net.connect:registry.npmjs.org:80', 'deny', 'policy.default.deny'],
   ['net.connect:evil.example:443', 'deny', 'policy.default.deny'],
   ['shell.exec:git diff --no-color --ext-diff 3f786850e387550fdab836ed7e6dc881de23001b', 'deny', 'policy.default.deny'],
-  ['shell.exec:git -c core.pager=sh diff --no-color --no-ext-diff 3f786850e387550fdab836ed7e6dc881de23001b', 'deny', 'policy.default.deny'],
+  // Without --no-textconv a diff driver's textconv command could run.
+  ['shell.exec:git diff --no-color --no-ext-diff 3f786850e387550fdab836ed7e6dc881de23001b', 'deny', 'policy.default.deny'],
+  ['shell.exec:git diff --no-color --no-ext-diff --textconv 3f786850e387550fdab836ed7e6dc881de23001b', 'deny', 'policy.default.deny'],
+  ['shell.exec:git -c core.pager=sh diff --no-color --no-ext-diff --no-textconv 3f786850e387550fdab836ed7e6dc881de23001b', 'deny', 'policy.default.deny'],
   ['shell.exec:cat .env', 'deny', 'org.fs.dotenv.deny-read'],
   ['shell.exec:node --test .env', 'deny', 'org.fs.dotenv.deny-read'],
   ['pr.create:lumenflow-demo/calc@release', 'deny', 'policy.default.deny'],

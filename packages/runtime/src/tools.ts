@@ -14,7 +14,8 @@ export const TEST_COMMAND: readonly string[] = Object.freeze(['node', '--test', 
 
 /** The git diff a tool call runs, against a baseline commit. */
 export function buildDiffCommand(baselineCommit: string): string[] {
-  return ['git', 'diff', '--no-color', '--no-ext-diff', baselineCommit];
+  // --no-textconv: a textconv driver named in .gitattributes would run a command of its own.
+  return ['git', 'diff', '--no-color', '--no-ext-diff', '--no-textconv', baselineCommit];
 }
 
 /** The policy scope a step needs. Shell steps name their exact program and arguments. */
