@@ -21,6 +21,8 @@ import type { ReplayBundleFiles, ReplayManifestInfo, ReplayReadProblem } from '.
 // replay reads proof records whole, so it refuses anything past this size.
 const MAX_FILE_BYTES = 64 * 1024 * 1024;
 const READ_CHUNK_BYTES = 1024 * 1024;
+// Enough to show what is wrong with a file; past it, more findings only cost time.
+const MAX_LINE_PROBLEMS_PER_FILE = 100;
 
 const PROOF_FILES = [
   'ask.json',
@@ -216,20 +218,31 @@ function parseDocument<S extends z.ZodType>(file: string, text: string | null, s
 function parseLines<S extends z.ZodType>(file: string, text: string | null, schema: S, problems: ReplayReadProblem[]): z.infer<S>[] | null {
   if (text === null) return null;
   const records: z.infer<S>[] = [];
-  const lines = text.split('\n');
-  // One trailing newline ends the last record; it does not start an empty one.
-  if (lines.at(-1) === '') lines.pop();
-  lines.forEach((lineText, index) => {
-    const line = index + 1;
+  const before = problems.length;
+  let start = 0;
+  let line = 0;
+  // Walk the text instead of splitting it, and stop after a bounded number of bad
+  // lines: 64 MiB of "1\n" is thirty million lines, and one problem (and one schema
+  // failure) per line would keep replay busy for many minutes and exhaust memory.
+  while (start < text.length) {
+    const newline = text.indexOf('\n', start);
+    const end = newline === -1 ? text.length : newline;
+    const lineText = text.slice(start, end);
+    start = end + 1;
+    line += 1;
+    if (problems.length - before >= MAX_LINE_PROBLEMS_PER_FILE) {
+      problems.push({ file, code: 'JSON_INVALID', line, message: `${file}: more than ${MAX_LINE_PROBLEMS_PER_FILE} bad lines; replay stopped reading at line ${line}` });
+      break;
+    }
     if (lineText.trim() === '') {
       problems.push({ file, code: 'JSON_INVALID', line, message: `${file}:${line}: empty line` });
-      return;
+      continue;
     }
     const value = parseJson(file, lineText, problems, line);
-    if (value === undefined) return;
+    if (value === undefined) continue;
     const record = validate(file, value, schema, problems, line);
     if (record !== null) records.push(record);
-  });
+  }
   return records;
 }
 

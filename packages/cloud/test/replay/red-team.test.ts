@@ -190,3 +190,20 @@ describe('red team: a bundle with many records cannot make replay quadratic', ()
     expect(onCalls).toHaveLength(run.toolCalls.length);
   });
 });
+
+describe('red team: a flood of bad JSONL lines', () => {
+  it('replay records a bounded number of problems per file and stops reading it, instead of one per line', async () => {
+    const dir = await copyGolden();
+    const lines = 200_000;
+    await writeFile(join(dir, 'tool-calls.jsonl'), '1\n'.repeat(lines));
+    await writeFile(join(dir, 'policy-decisions.jsonl'), '\n'.repeat(lines));
+    const files = await readBundleForReplay(dir);
+    for (const name of ['tool-calls.jsonl', 'policy-decisions.jsonl']) {
+      const problems = files.problems.filter((p) => p.file === name);
+      expect(problems.length, name).toBeGreaterThan(0);
+      expect(problems.length, name).toBeLessThanOrEqual(101);
+      expect(problems.every((p) => p.code === 'JSON_INVALID' || p.code === 'SCHEMA_INVALID'), name).toBe(true);
+    }
+    expect(checkChain(assembleChain(files)).find((c) => c.code === 'RECORD_INVALID')?.ok).toBe(false);
+  });
+});
