@@ -207,7 +207,7 @@ function run(layers: PolicyLayers, scope: Scope, context: EvaluationContext, exp
         primary.reason = shellLooseReason(analysis);
       }
       checks.push(primary);
-      addShellChecks(ctx, analysis, context, checks);
+      addShellChecks(ctx, analysis, context, checks, scope.program);
       break;
     }
     case 'secret.read':
@@ -267,7 +267,7 @@ function shellLooseReason(analysis: ShellAnalysis): string {
     : 'Rules cannot map this program’s file access, so only a rule that lists its arguments can allow it; the matching rule allows any arguments';
 }
 
-function addShellChecks(ctx: Ctx, analysis: ShellAnalysis, context: EvaluationContext, checks: CheckResult[]): void {
+function addShellChecks(ctx: Ctx, analysis: ShellAnalysis, context: EvaluationContext, checks: CheckResult[], program: string): void {
   const definite = new Set<string>();
   for (const p of analysis.paths) {
     const label = `${p.kind === 'fs.read' ? 'reads' : 'writes'} ${p.path} (${p.via})`;
@@ -284,7 +284,27 @@ function addShellChecks(ctx: Ctx, analysis: ShellAnalysis, context: EvaluationCo
   const seen = new Set<string>();
   for (const token of analysis.tokens) {
     const resolved = resolveWorkspacePath(token, context);
-    if (!resolved.ok) continue;
+    if (!resolved.ok) {
+      // A word that names a place outside the workspace (`-C ..`, `--output=/etc/x`,
+      // `../secrets`) is refused whatever the rules say, as a path would be; a
+      // program cannot be trusted to leave it alone. The program's own path and
+      // a URL's `//host` are not such words.
+      if (resolved.problem === 'outside' && token !== program && !token.startsWith('//') && !seen.has(`outside\0${token}`)) {
+        seen.add(`outside\0${token}`);
+        checks.push({
+          label: `argument ${quoteWord(token)}`,
+          scope: { kind: 'fs.read', target: token },
+          mode: 'full',
+          effect: 'deny',
+          decidingRuleId: RESERVED_RULE_IDS.outsideWorkspace,
+          reason: `${resolved.detail}; a command may not name a path outside the workspace`,
+          matched: [],
+          warnings: [],
+          considered: [],
+        });
+      }
+      continue;
+    }
     for (const kind of ['fs.read', 'fs.write'] as const) {
       for (const path of [resolved.path, ...resolved.aliases]) {
         const key = `${kind}\0${path}`;

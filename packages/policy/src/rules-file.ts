@@ -315,9 +315,13 @@ function compileRule(rule: Rule, index: number): CompiledRule {
       const program = ci ? m.program.toLowerCase() : m.program;
       const args = m.args?.map((a) => compileArg(a, ci));
       const exact = m.args !== undefined && m.args.every((a) => typeof a === 'string');
+      // A deny on `git` must also stop `/usr/bin/git` and `git.exe`: the same
+      // program by another name. An allow stays exact, so no name widens it.
+      const byName = ci && !/[/\\]/.test(program);
       const matcher: Matcher = (s) => {
         if (s.kind !== 'shell.exec') return false;
-        if ((ci ? s.program.toLowerCase() : s.program) !== program) return false;
+        const given = ci ? s.program.toLowerCase() : s.program;
+        if (given !== program && !(byName && programName(given) === program)) return false;
         if (args === undefined) return true;
         if (s.args.length !== args.length) return false;
         for (let i = 0; i < args.length; i++) if (!(args[i] as (v: string) => boolean)(s.args[i] as string)) return false;
@@ -326,6 +330,11 @@ function compileRule(rule: Rule, index: number): CompiledRule {
       return { rule, index, exact, argsListed: m.args !== undefined, matcher };
     }
   }
+}
+
+function programName(program: string): string {
+  const parts = program.split(/[/\\]/);
+  return (parts[parts.length - 1] ?? program).replace(/\.exe$/, '');
 }
 
 function compileArg(pattern: ArgPattern, ci: boolean): (value: string) => boolean {
