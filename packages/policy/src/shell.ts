@@ -357,7 +357,11 @@ function analyzeInterpreter(name: string, codeFlags: readonly string[], args: re
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     const flag = arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
-    if (codeFlags.includes(flag)) {
+    // Short flags cluster (`perl -ne`, `python3 -Sc`, `node -pe`, `ruby -ane`):
+    // a cluster holding a code letter takes inline code just the same.
+    const codeLetters = codeFlags.filter((f) => /^-[A-Za-z]$/.test(f)).map((f) => f.slice(1));
+    const clustered = /^-[A-Za-z]{2,}$/.test(arg) && [...arg.slice(1)].some((c) => codeLetters.includes(c));
+    if (codeFlags.includes(flag) || clustered) {
       worsen(acc, 'opaque');
       acc.notes.push(`${name} ${flag} runs inline code`);
       const code = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (args[i + 1] ?? '');

@@ -68,3 +68,23 @@ describe('shell options that change what a mapped program touches', () => {
     });
   }
 });
+
+// `perl -e` was opaque but `perl -ne` only unmapped, so a rule listing its
+// arguments by regex could allow inline code that Rules never see into.
+describe('inline code behind clustered interpreter flags is opaque', () => {
+  const interpreters = ruleSet([
+    rule('allow', { kind: 'fs.read', path: 'src/**' }, 'org.src.read'),
+    ...['perl', 'python3', 'node', 'ruby'].map((program) =>
+      rule('allow', { kind: 'shell.exec', program, args: [{ regex: '-.*' }, { regex: '.*' }, 'src/a.ts'] }, `org.sh.${program}-listed`),
+    ),
+  ]);
+  for (const command of ["perl -ne 'print' src/a.ts", "python3 -Sc 'print(1)' src/a.ts", "node -pe '1' src/a.ts", "ruby -ne 'puts 1' src/a.ts"]) {
+    it(command, () => {
+      const decision = evaluateScope({ cloud: interpreters }, parseScope(`shell.exec:${command}`));
+      expect({ effect: decision.effect, by: decision.decidingRuleId }).toEqual({ effect: 'deny', by: RESERVED_RULE_IDS.opaqueCommand });
+    });
+  }
+  it('a plain option cluster with a script is still only unmapped, so a listing rule allows it', () => {
+    expect(evaluateScope({ cloud: interpreters }, parseScope('shell.exec:python3 -Su src/a.ts src/a.ts')).effect).toBe('allow');
+  });
+});
