@@ -1,6 +1,6 @@
 // Attacks found by red-teaming the verifier as a third party would, each pinned
 // by a test that fails without its fix. Codes are asserted, never messages.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -140,5 +140,23 @@ describe('red team: --json keeps stdout parseable on exit-2 paths (real process)
     expect(out.error.code).toBe(code);
     expect(out.error.exitCode).toBe(2);
     expect(run.stderr).toMatch(new RegExp(`^error ${code}: `));
+  });
+});
+
+describe('red team: a reader that closes stdout early (real process)', () => {
+  it('gets no stack trace when the pipe closes before the report is written (`--verify … | head`)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo/trusted-compute.ts', '--verify', valid, '--json'], {
+      cwd: repoRoot,
+      env: { ...process.env, LUMENFLOW_DEBUG: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Close our end at once: every write the CLI makes then fails with EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const code = await new Promise<number | null>((done) => child.on('close', done));
+    expect(stderr).not.toContain('    at ');
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
   });
 });

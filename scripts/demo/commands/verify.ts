@@ -33,6 +33,7 @@ export async function runVerifyCommand(dir: string, options: CliOptions): Promis
  * error is rethrown for the entry point's one-line stderr message and exit code.
  */
 export async function withJsonErrors(options: CliOptions, run: () => Promise<number>): Promise<number> {
+  ignoreClosedStdout();
   try {
     return await run();
   } catch (error) {
@@ -45,6 +46,21 @@ export async function withJsonErrors(options: CliOptions, run: () => Promise<num
     }
     throw error;
   }
+}
+
+/**
+ * A reader that stops early (`--verify … | head`) closes the pipe; the next write
+ * then fails with EPIPE, which Node raises as an unhandled 'error' event and a
+ * stack trace. Nobody is left to read the rest, so it is dropped; the exit code
+ * still carries the verdict.
+ */
+let stdoutGuarded = false;
+function ignoreClosedStdout(): void {
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
 }
 
 /**
