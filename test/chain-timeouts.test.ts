@@ -1,4 +1,5 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -24,7 +25,11 @@ beforeAll(async () => {
   hanging = join(work, 'hanging-fixture');
   await cp(join(ROOT, DEMO_PATHS.fixture), hanging, { recursive: true });
   // A suite that never finishes: the interval keeps the test process alive.
-  await writeFile(join(hanging, 'test', 'hang.test.js'), "import { test } from 'node:test';\ntest('never ends', () => new Promise(() => setInterval(() => {}, 1000)));\n");
+  // It records its pid, so the test can check that stopping the run stopped it too.
+  await writeFile(
+    join(hanging, 'test', 'hang.test.js'),
+    `import { test } from 'node:test';\nimport { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(join(work, 'hang-pids'))}, process.pid + '\\n');\ntest('never ends', () => new Promise(() => setInterval(() => {}, 1000)));\n`,
+  );
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
@@ -54,6 +59,19 @@ describe('bounded waits in the chain', () => {
     expect(result).toMatchObject({ ending: 'runtime-failed', approvalStatus: 'not_requested' });
     const calls = (await readFile(join(result.dir, 'tool-calls.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { tool: string; status: string; exitCode?: number });
     expect(calls[calls.length - 1]).toMatchObject({ tool: 'run_tests', status: 'failed', exitCode: 124 });
+    // `node --test` runs each file in a child of its own; stopping the call must stop that child too.
+    const pids = (await readFile(join(work, 'hang-pids'), 'utf8')).trim().split('\n').map(Number);
+    // SIGKILL is delivered at once, but an orphan is reaped a moment later; allow for that, not for ever.
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 50 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(pids.filter(alive)).toEqual([]);
     expect((await verifyBundle(result.dir)).valid).toBe(true);
   }, 60_000);
 
@@ -111,4 +129,25 @@ describe('bounded waits in the chain', () => {
     expect(() => createRuntime({ ...base, toolTimeoutMs: 0 })).toThrow(RangeError);
     expect(() => createRuntime({ ...base, enrollTimeoutMs: Number.NaN })).toThrow(RangeError);
   });
+});
+
+describe('time bounds from the environment', () => {
+  for (const [name, value] of [
+    ['LUMENFLOW_TOOL_TIMEOUT_MS', 'soon'],
+    ['LUMENFLOW_SESSION_TIMEOUT_MS', '0'],
+    ['LUMENFLOW_ENROLL_TIMEOUT_MS', '-5'],
+  ] as const) {
+    test(`${name}=${value} is refused with TIMEOUT_INVALID before anything runs`, async () => {
+      const out = join(work, `cli-${name}`);
+      const result = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/demo/trusted-compute.ts'), '--mode', 'happy', '--out-dir', out, '--run-id', 'bad-timeout'], {
+        cwd: ROOT,
+        env: { ...process.env, [name]: value, LUMENFLOW_CLOCK: '' },
+        encoding: 'utf8',
+      });
+      expect(result.status).toBe(2);
+      expect(result.stderr).toMatch(/^error TIMEOUT_INVALID: /m);
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+      expect(await readdir(out).catch(() => [])).toEqual([]);
+    }, 60_000);
+  }
 });

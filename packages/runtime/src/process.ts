@@ -20,8 +20,9 @@ export function runProcess(
       reject(abortError());
       return;
     }
-    // Its own process group, so that stopping it also stops what it started:
-    // `node --test` runs each test file in a child that would outlive it.
+    // Its own process group, so that stopping it also stops what it started
+    // (`node --test` runs each test file in a child), whether or not the
+    // program passes the signal on.
     const child = spawn(program, [...args], {
       cwd: opts.cwd,
       env: opts.env,
