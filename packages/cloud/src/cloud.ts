@@ -71,8 +71,6 @@ export interface CloudOptions {
   /** The Cloud rules every requested scope is evaluated against, and that runtimes enforce. */
   rules: RuleSet;
   log?: (event: string, fields: Record<string, unknown>) => void;
-  /** Connections: keep the runtime's key and its signature on each evidence message in node-session.json. */
-  recordRuntimeSignatures?: boolean;
 }
 
 export interface RunRequest {
@@ -159,7 +157,8 @@ export function createCloud(opts: CloudOptions): Cloud {
       failInbox(inbox, new CloudError('MESSAGE_REJECTED', `message ${message.messageId} is not signed by runtime ${inbox.runtime.runtimeId}`));
       return;
     }
-    if (opts.recordRuntimeSignatures) appendReceipt(receipts, message);
+    // Every transport: the runtime's signature is the only thing Cloud cannot forge, so the bundle keeps each one.
+    appendReceipt(receipts, message);
     switch (message.type) {
       case 'session.accepted':
         inbox.accepted.resolve({ startedAt: message.startedAt, baselineCommit: message.baselineCommit });
@@ -382,7 +381,7 @@ export function createCloud(opts: CloudOptions): Cloud {
         labels: [...runtime.labels],
         startedAt: accepted.startedAt,
         endedAt: ended.endedAt,
-        ...(opts.recordRuntimeSignatures ? { runtimeEvidence: { publicKeyPem: encodePublicKeyPem(runtime.publicKey), receipts: receipts.get(sessionId) ?? [] } } : {}),
+        runtimeEvidence: { publicKeyPem: encodePublicKeyPem(runtime.publicKey), receipts: keptReceipts(receipts.get(sessionId) ?? [], patch, inbox.patch) },
       };
 
       // Approvals: only a completed session with passing tests and a change asks for one.
@@ -615,10 +614,17 @@ function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promi
   });
 }
 
-// Connections: what a verifier needs, with the bundle's files, to rebuild each signed evidence message.
+// A diff the bundle does not carry (Cloud halted the run) must not leave a receipt that matches nothing.
+function keptReceipts(list: readonly RuntimeReceipt[], patch: string, received: string | undefined): RuntimeReceipt[] {
+  return list.filter((r) => r.type !== 'evidence.diff' || patch === received);
+}
+
+// What a verifier needs, with the bundle's files, to rebuild each signed evidence message.
 function appendReceipt(receipts: Map<string, RuntimeReceipt[]>, message: RuntimeToCloudMessage): void {
   if (message.type === 'runtime.enroll' || message.type === 'session.accepted' || message.type === 'session.ended') return;
-  const list = receipts.get(message.sessionId) ?? [];
+  // The inbox keeps only the last test results and diff, so only their last receipt matches the bundle.
+  const single = message.type === 'evidence.test-results' || message.type === 'evidence.diff';
+  const list = (receipts.get(message.sessionId) ?? []).filter((r) => !single || r.type !== message.type);
   const base = { type: message.type, messageId: message.messageId, signature: message.signature };
   if (message.type === 'evidence.policy-decision') list.push({ ...base, recordId: message.record.decisionId });
   else if (message.type === 'evidence.tool-call') list.push({ ...base, recordId: message.record.toolCallId });

@@ -140,13 +140,12 @@ export const NodeSessionSchema = z.strictObject({
   startedAt: TimestampSchema,
   endedAt: TimestampSchema,
   /**
-   * Present when the runtime was a connected process: its enrolled public key
-   * and its signature on every evidence message the bundle holds, so the
-   * records can be shown to come from the enrolled machine, not from Cloud alone.
+   * The runtime's enrolled public key and its signature on every evidence
+   * message the bundle holds, so the records can be shown to come from the
+   * enrolled machine, not from Cloud alone. Required: without it, nothing
+   * separates the runtime's records from ones Cloud wrote itself.
    */
-  runtimeEvidence: z
-    .strictObject({ publicKeyPem: z.string().min(1).max(4096), receipts: z.array(RuntimeReceiptSchema) })
-    .optional(),
+  runtimeEvidence: z.strictObject({ publicKeyPem: z.string().min(1).max(4096), receipts: z.array(RuntimeReceiptSchema) }),
 });
 
 export const TestOutcomeSchema = z.strictObject({

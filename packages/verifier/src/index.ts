@@ -27,6 +27,7 @@ export { DsseEnvelopeSchema, InTotoStatementSchema, ManifestArtifactSchema, Mani
 export { buildInTotoStatement, decodeCanonicalBase64, encodeDsseEnvelope, encodeDssePae } from './dsse.js';
 export { buildManifest, encodeManifest, sealManifest, writeBundle } from './write-bundle.js';
 export { CHECK_NAMES, verifyBundle } from './verify-bundle.js';
+export { MAX_RECEIPT_PROBLEMS, createRuntimeReceiptChecker, verifyRuntimeReceipts } from './runtime-receipts.js';
 export { formatVerificationReport } from './format-report.js';
 
 export type { BundleMode } from './constants.js';
@@ -35,4 +36,11 @@ export type { SigningKey } from './keys.js';
 export type { LoadSigningKeyOptions, LoadedSigningKey } from './key-store.js';
 export type { DsseEnvelope, InTotoStatement, Manifest, ManifestArtifact } from './manifest-schema.js';
 export type { WriteBundleOptions } from './write-bundle.js';
+export type {
+  RuntimeReceiptChecker,
+  RuntimeReceiptInputs,
+  RuntimeReceiptProblem,
+  RuntimeReceiptProblemCode,
+  RuntimeReceiptReport,
+} from './runtime-receipts.js';
 export type { CheckCode, CheckName, VerificationCheck, VerificationReport, VerifyBundleOptions } from './verify-bundle.js';

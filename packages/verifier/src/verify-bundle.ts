@@ -2,7 +2,15 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Dirent } from 'node:fs';
-import { ProtocolError, PolicyDecisionRecordSchema, ToolCallRecordSchema, canonicalize, parseStrictJsonBytes } from '@lumenflow/protocol';
+import {
+  NodeSessionSchema,
+  ProtocolError,
+  PolicyDecisionRecordSchema,
+  TestResultsSchema,
+  ToolCallRecordSchema,
+  canonicalize,
+  parseStrictJsonBytes,
+} from '@lumenflow/protocol';
 import type { JsonValue } from '@lumenflow/protocol';
 import {
   BUNDLE_KIND,
@@ -24,6 +32,8 @@ import { JsonlReader } from './jsonl.js';
 import { computeKeyId, encodePublicKeyDer, isCanonicalPublicKeyPem, parsePublicKeyPem, verifyEd25519 } from './keys.js';
 import { DsseEnvelopeSchema, InTotoStatementSchema, ManifestSchema, isPlainFileName } from './manifest-schema.js';
 import type { Manifest } from './manifest-schema.js';
+import { createRuntimeReceiptChecker } from './runtime-receipts.js';
+import type { RuntimeReceiptChecker } from './runtime-receipts.js';
 
 /** Every check the verifier reports, in report order. */
 export const CHECK_NAMES = [
@@ -41,6 +51,7 @@ export const CHECK_NAMES = [
   'artifacts.required',
   'artifacts.digests',
   'mode.rules',
+  'runtime.receipts',
 ] as const;
 export type CheckName = (typeof CHECK_NAMES)[number];
 
@@ -80,6 +91,14 @@ export type CheckCode =
   | 'ARTIFACT_DIGEST_MISMATCH'
   | 'MODE_RECORD_INVALID'
   | 'MODE_RULE_VIOLATED'
+  | 'RECEIPTS_ABSENT'
+  | 'RUNTIME_EVIDENCE_INVALID'
+  | 'RUNTIME_KEY_INVALID'
+  | 'RUNTIME_KEY_MISMATCH'
+  | 'RECEIPT_MISSING'
+  | 'RECEIPT_DUPLICATE'
+  | 'RECEIPT_UNMATCHED'
+  | 'RECEIPT_SIGNATURE_INVALID'
   | 'CHECK_SKIPPED';
 
 export interface VerificationCheck {
@@ -124,6 +143,14 @@ const MAX_LISTED = 10;
 const HASH_BUFFER_BYTES = 2 * 1024 * 1024;
 const DECISIONS_FILE = 'policy-decisions.jsonl';
 const TOOL_CALLS_FILE = 'tool-calls.jsonl';
+const NODE_SESSION_FILE = 'node-session.json';
+const TEST_RESULTS_FILE = 'test-results.json';
+const DIFF_FILE = 'file-diff.patch';
+// The runtime signs the whole diff and test results as one message each, so
+// they are held whole to check; the caps bound what a hostile bundle can make us hold.
+const MAX_NODE_SESSION_BYTES = 16 * 1024 * 1024;
+const MAX_TEST_RESULTS_BYTES = 4 * 1024 * 1024;
+const MAX_DIFF_BYTES = 64 * 1024 * 1024;
 
 /**
  * Verifies an evidence bundle directory offline: strict canonical manifest,
@@ -259,7 +286,7 @@ export async function verifyBundle(dir: string, opts: VerifyBundleOptions = {}):
 
   // --- Artifacts.
   if (!manifest) {
-    for (const name of ['artifacts.paths', 'artifacts.required', 'artifacts.digests', 'mode.rules'] as const) {
+    for (const name of ['artifacts.paths', 'artifacts.required', 'artifacts.digests', 'mode.rules', 'runtime.receipts'] as const) {
       skip(checks, name, 'needs a valid manifest');
     }
   } else {
@@ -463,13 +490,23 @@ async function checkArtifacts(root: string, manifest: Manifest, fail: Fail, pass
   // Digests: one streaming pass per safe, listed file; the JSONL proof files are
   // parsed from the same chunks that are hashed.
   const facts = { deny: false, cloudDeny: false };
+  // node-session.json is hashed first (below), so its receipts are known before any record streams past.
+  const runtime: { checker?: RuntimeReceiptChecker; problem: { code: CheckCode; detail: string } } = {
+    problem: { code: 'RUNTIME_EVIDENCE_INVALID', detail: `${NODE_SESSION_FILE} was not read` },
+  };
   const decisions = JsonlReader.withSchema(DECISIONS_FILE, PolicyDecisionRecordSchema, (r) => {
     if (r.effect === 'deny') {
       facts.deny = true;
       if (r.evaluatedAt === 'cloud') facts.cloudDeny = true;
     }
+    runtime.checker?.addDecision(r);
   });
-  const toolCalls = JsonlReader.withSchema(TOOL_CALLS_FILE, ToolCallRecordSchema, () => undefined);
+  const toolCalls = JsonlReader.withSchema(TOOL_CALLS_FILE, ToolCallRecordSchema, (r) => runtime.checker?.addToolCall(r));
+  const held = new Map<string, HeldBytes>([
+    [NODE_SESSION_FILE, new HeldBytes(MAX_NODE_SESSION_BYTES)],
+    [TEST_RESULTS_FILE, new HeldBytes(MAX_TEST_RESULTS_BYTES)],
+    [DIFF_FILE, new HeldBytes(MAX_DIFF_BYTES)],
+  ]);
   const readers = new Map<string, JsonlReader>([
     [DECISIONS_FILE, decisions],
     [TOOL_CALLS_FILE, toolCalls],
@@ -480,11 +517,23 @@ async function checkArtifacts(root: string, manifest: Manifest, fail: Fail, pass
   const digestMismatch: string[] = [];
   const hashed = new Set<string>();
   const buffer = Buffer.allocUnsafe(HASH_BUFFER_BYTES);
-  for (const a of manifest.artifacts) {
+  const order = [...manifest.artifacts].sort((x, y) => Number(y.path === NODE_SESSION_FILE) - Number(x.path === NODE_SESSION_FILE));
+  for (const a of order) {
     if (!isPlainFileName(a.path) || BUNDLE_METADATA_FILES.includes(a.path) || hashed.has(a.path)) continue;
     hashed.add(a.path);
     const reader = readers.get(a.path);
-    const result = await hashFile(join(root, a.path), reader ? (chunk) => reader.push(chunk) : undefined, buffer);
+    const hold = held.get(a.path);
+    const result = await hashFile(
+      join(root, a.path),
+      reader || hold
+        ? (chunk) => {
+            reader?.push(chunk);
+            hold?.push(chunk);
+          }
+        : undefined,
+      buffer,
+    );
+    if (a.path === NODE_SESSION_FILE && result.ok) readRuntimeEvidence(hold?.bytes(), runtime);
     if (!result.ok) {
       if (result.reason === 'missing') missing.push(a.path);
       else unreadable.push(`${a.path} (${result.detail})`);
@@ -506,6 +555,103 @@ async function checkArtifacts(root: string, manifest: Manifest, fail: Fail, pass
   else pass('artifacts.digests', `${hashed.size} files, SHA-256 and size match`);
 
   checkModeRules(manifest.mode, decisions, toolCalls, facts, fail, pass);
+  checkRuntimeReceipts(runtime, decisions, toolCalls, held, fail, pass);
+}
+
+/** Bytes of one file, kept from the chunks being hashed so the bytes judged are the bytes hashed. */
+class HeldBytes {
+  private parts: Buffer[] = [];
+  private size = 0;
+  overflow = false;
+  constructor(private readonly cap: number) {}
+  push(chunk: Uint8Array): void {
+    if (this.overflow) return;
+    this.size += chunk.length;
+    if (this.size > this.cap) {
+      this.overflow = true;
+      this.parts = [];
+      return;
+    }
+    this.parts.push(Buffer.from(chunk));
+  }
+  bytes(): Buffer | undefined {
+    return this.overflow ? undefined : Buffer.concat(this.parts);
+  }
+}
+
+function parseHeldJson(bytes: Buffer | undefined, name: string): { ok: true; value: JsonValue } | { ok: false; detail: string } {
+  if (bytes === undefined) return { ok: false, detail: `${name} is too large to check` };
+  try {
+    return { ok: true, value: parseStrictJsonBytes(bytes) };
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error;
+    return { ok: false, detail: `${name}: ${error.code}` };
+  }
+}
+
+function readRuntimeEvidence(bytes: Buffer | undefined, runtime: { checker?: RuntimeReceiptChecker; problem: { code: CheckCode; detail: string } }): void {
+  const json = parseHeldJson(bytes, NODE_SESSION_FILE);
+  if (!json.ok) {
+    runtime.problem = { code: 'RUNTIME_EVIDENCE_INVALID', detail: json.detail };
+    return;
+  }
+  const value = json.value;
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && !('runtimeEvidence' in value)) {
+    runtime.problem = { code: 'RECEIPTS_ABSENT', detail: `${NODE_SESSION_FILE} carries no runtime key or receipts` };
+    return;
+  }
+  const session = NodeSessionSchema.safeParse(value);
+  if (!session.success) {
+    const issue = session.error.issues[0];
+    runtime.problem = { code: 'RUNTIME_EVIDENCE_INVALID', detail: `${NODE_SESSION_FILE}: ${formatPath(issue?.path ?? []) || '(root)'} ${issue?.message ?? 'invalid'}` };
+    return;
+  }
+  runtime.checker = createRuntimeReceiptChecker(session.data);
+}
+
+function checkRuntimeReceipts(
+  runtime: { checker?: RuntimeReceiptChecker; problem: { code: CheckCode; detail: string } },
+  decisions: JsonlReader,
+  toolCalls: JsonlReader,
+  held: Map<string, HeldBytes>,
+  fail: Fail,
+  pass: Pass,
+): void {
+  for (const reader of [decisions, toolCalls]) {
+    // Records past a bad line were never fed to the checker; judging the rest would blame the wrong thing.
+    if (!reader.done || reader.error) {
+      fail('runtime.receipts', 'CHECK_SKIPPED', `not run: ${reader.fileName} could not be read in full`);
+      return;
+    }
+  }
+  if (runtime.checker === undefined) {
+    fail('runtime.receipts', runtime.problem.code, runtime.problem.detail);
+    return;
+  }
+  const tests = parseHeldJson(held.get(TEST_RESULTS_FILE)?.bytes(), TEST_RESULTS_FILE);
+  const testResults = tests.ok ? TestResultsSchema.safeParse(tests.value) : undefined;
+  if (!tests.ok || !testResults?.success) {
+    fail('runtime.receipts', 'RUNTIME_EVIDENCE_INVALID', tests.ok ? `${TEST_RESULTS_FILE} does not match its schema` : tests.detail);
+    return;
+  }
+  const diffBytes = held.get(DIFF_FILE)?.bytes();
+  let patch: string;
+  try {
+    if (diffBytes === undefined) throw new RangeError('too large');
+    patch = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(diffBytes);
+  } catch {
+    fail('runtime.receipts', 'RUNTIME_EVIDENCE_INVALID', `${DIFF_FILE} is not UTF-8 text of at most ${MAX_DIFF_BYTES} bytes`);
+    return;
+  }
+  const report = runtime.checker.finish({ testResults: testResults.data, patch });
+  const first = report.problems[0];
+  if (report.ok || first === undefined) {
+    pass('runtime.receipts', `${report.verified} records signed by runtime key ${report.runtimeKeyId ?? '?'}`);
+    return;
+  }
+  const listed = report.problems.map((p) => (p.subject === undefined ? p.code : `${p.code} ${p.subject}`));
+  const more = report.problemCount > listed.length ? ` and ${report.problemCount - listed.length} more` : '';
+  fail('runtime.receipts', first.code, `runtime evidence does not hold: ${listNames(listed)}${more}`);
 }
 
 function checkModeRules(

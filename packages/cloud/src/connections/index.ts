@@ -9,5 +9,6 @@ export type { TokenRecord } from './enroll-token.js';
 export type { NonceCache, RequestAuthContext, RequestAuthFailure, RequestAuthResult, SignedRequest } from './request-auth.js';
 export type { AcceptedRecord, ConnectionsServer, ConnectionsServerOptions, RuntimeStatus, RuntimeSummary, WorkSummary } from './server.js';
 export type { LoadedState, RuntimeRecord, StoredEvidence, WorkRecord, WorkState } from './state-store.js';
-export { verifyRuntimeReceipts } from './runtime-receipts.js';
-export type { RuntimeReceiptInputs, RuntimeReceiptProblem, RuntimeReceiptProblemCode, RuntimeReceiptReport } from './runtime-receipts.js';
+// The check itself lives in the verifier, so a third party runs the same code Cloud does.
+export { verifyRuntimeReceipts } from '@lumenflow/verifier';
+export type { RuntimeReceiptInputs, RuntimeReceiptProblem, RuntimeReceiptProblemCode, RuntimeReceiptReport } from '@lumenflow/verifier';

@@ -60,9 +60,15 @@ const editLines = (a: Artifacts, name: string, edit: (records: Json[]) => void):
   a[name] = toLines(records);
 };
 
-async function failedCodes(dir: string): Promise<{ valid: boolean; signatureValid: boolean; codes: ChainCheck['code'][] }> {
+async function failedCodes(dir: string): Promise<{ valid: boolean; signatureValid: boolean; codes: ChainCheck['code'][]; receipts: string | undefined }> {
   const report = await replayBundle(dir, { expectKeyId: goldenKey.keyId });
-  return { valid: report.valid, signatureValid: report.verification.valid, codes: report.chainChecks.filter((c) => !c.ok).map((c) => c.code) };
+  const receipts = report.verification.checks.find((c) => c.name === 'runtime.receipts');
+  return {
+    valid: report.valid,
+    signatureValid: report.verification.checks.filter((c) => c.name !== 'runtime.receipts').every((c) => c.ok),
+    codes: report.chainChecks.filter((c) => !c.ok).map((c) => c.code),
+    receipts: receipts?.ok ? 'ok' : receipts?.code,
+  };
 }
 
 describe('replay of the golden bundles', () => {
@@ -91,7 +97,8 @@ describe('replay of the golden bundles', () => {
 describe('replay of tampered real bundles, re-signed with the same key', () => {
   it('a diff edited after approval: signature valid, APPROVAL_HASH_MISMATCH', async () => {
     const dir = await resign(GOLDEN_HAPPY, (a) => void (a['file-diff.patch'] = a['file-diff.patch']!.replace(/^\+(.*)$/m, '+$1 // and exfiltrate')));
-    expect(await failedCodes(dir)).toEqual({ valid: false, signatureValid: true, codes: ['APPROVAL_HASH_MISMATCH'] });
+    // The bundle signer re-signed it, but the runtime never signed this diff.
+    expect(await failedCodes(dir)).toEqual({ valid: false, signatureValid: true, codes: ['APPROVAL_HASH_MISMATCH'], receipts: 'RECEIPT_SIGNATURE_INVALID' });
   });
 
   it('a PR text edited after approval: APPROVAL_HASH_MISMATCH', async () => {
@@ -108,6 +115,7 @@ describe('replay of tampered real bundles, re-signed with the same key', () => {
     );
     const result = await failedCodes(dir);
     expect(result.signatureValid).toBe(true);
+    expect(result.receipts).toBe('RECEIPT_SIGNATURE_INVALID');
     expect(result.codes).toContain('TOOL_CALL_WITHOUT_ALLOW');
     expect(result.codes).toContain('TOOL_CALL_AFTER_HALT');
   });

@@ -2,7 +2,12 @@
 // feed the test vectors and the round-trip tests; content is fixed so that the
 // generated corpus is byte-identical on every machine.
 import { createHash } from 'node:crypto';
-import { canonicalize } from '@lumenflow/protocol';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { canonicalize, canonicalizeToBytes } from '@lumenflow/protocol';
+import type { RuntimeReceipt } from '@lumenflow/protocol';
+import { parseSigningKeyPem } from '@lumenflow/verifier';
+import type { SigningKey } from '@lumenflow/verifier';
 
 const RUN_ID = 'run-0001';
 const ASK_ID = 'ask-0001';
@@ -11,6 +16,36 @@ const POLICY_DIGEST = `sha256:${'1'.repeat(64)}`;
 
 const digest = (text: string): string => `sha256:${createHash('sha256').update(text).digest('hex')}`;
 const line = (value: unknown): string => `${canonicalize(value)}\n`;
+
+/** The TEST-ONLY runtime key the sample records' receipts are signed with. */
+export const SAMPLE_RUNTIME_KEY: SigningKey = parseSigningKeyPem(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'TEST-ONLY-runtime-key.pem'), 'utf8'));
+const BASELINE = 'b'.repeat(40);
+const SESSION_ID = 'session-0001';
+
+/**
+ * The proof files with node-session.json's runtime evidence rebuilt over the
+ * other files: one receipt, signed by {@link SAMPLE_RUNTIME_KEY}, for each record
+ * the runtime made, as an enrolled runtime's messages would carry.
+ */
+export function withRuntimeReceipts(files: ProofFiles, key: SigningKey = SAMPLE_RUNTIME_KEY): ProofFiles {
+  const receipts: RuntimeReceipt[] = [];
+  const sign = (type: RuntimeReceipt['type'], extra: Record<string, unknown>, meta: { recordId?: string; baselineCommit?: string }): void => {
+    const messageId = `rmsg-${String(receipts.length + 1).padStart(4, '0')}`;
+    const value = Buffer.from(key.sign(canonicalizeToBytes({ type, messageId, runId: RUN_ID, sessionId: SESSION_ID, ...extra }))).toString('base64');
+    receipts.push({ type, messageId, ...meta, signature: { keyId: key.keyId, value } });
+  };
+  const records = (text: string): Array<Record<string, unknown>> => text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  for (const record of records(files['policy-decisions.jsonl'])) {
+    if (record['evaluatedAt'] === 'runtime') sign('evidence.policy-decision', { record }, { recordId: String(record['decisionId']) });
+  }
+  for (const record of records(files['tool-calls.jsonl'])) sign('evidence.tool-call', { record }, { recordId: String(record['toolCallId']) });
+  const tests = JSON.parse(files['test-results.json']) as Record<string, unknown>;
+  if (tests['status'] === 'completed') sign('evidence.test-results', { record: tests }, {});
+  if (files['file-diff.patch'] !== '') sign('evidence.diff', { baselineCommit: BASELINE, patch: files['file-diff.patch'] }, { baselineCommit: BASELINE });
+  const session = JSON.parse(files['node-session.json']) as { runtime: Record<string, unknown> };
+  const runtime = { ...session.runtime, keyId: key.keyId };
+  return { ...files, 'node-session.json': canonicalize({ ...session, runtime, runtimeEvidence: { publicKeyPem: key.publicKeyPem, receipts } }) };
+}
 
 /** One policy decision line (PolicyDecisionRecordSchema). */
 export function sampleDecision(overrides: { decisionId: string; effect: 'allow' | 'deny' | 'approval_required'; evaluatedAt: 'cloud' | 'runtime' }): string {
@@ -69,7 +104,7 @@ export type ProofFiles = Record<
 
 /** The nine proof files of a happy run. */
 export function sampleHappyArtifacts(): ProofFiles {
-  return {
+  return withRuntimeReceipts({
     'ask.json': canonicalize({
       schemaVersion: 1,
       askId: ASK_ID,
@@ -124,18 +159,19 @@ export function sampleHappyArtifacts(): ProofFiles {
     }),
     'pr-summary.md': summary,
     'replay-link.txt': `http://127.0.0.1:4173/replay/${RUN_ID}\n`,
-  };
+  });
 }
 
 /** The nine proof files of a run Rules stopped before any tool call. */
 export function samplePolicyBlockedArtifacts(): ProofFiles {
-  return {
+  return withRuntimeReceipts({
     ...sampleHappyArtifacts(),
     'policy-decisions.jsonl': sampleDecision({ decisionId: 'dec-0001', effect: 'deny', evaluatedAt: 'cloud' }),
     'tool-calls.jsonl': '',
     'file-diff.patch': '',
     'pr-summary.md': '# No change\n\nRules denied the Ask before any tool call ran.\n',
-  };
+    'test-results.json': canonicalize({ schemaVersion: 1, runId: RUN_ID, status: 'not_run', reason: 'Rules denied the Ask before any tool call ran.' }),
+  });
 }
 
 export const SAMPLE_RUN_ID = RUN_ID;

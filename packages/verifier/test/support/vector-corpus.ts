@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalize, canonicalizeToBytes } from '@lumenflow/protocol';
+import type { NodeSession } from '@lumenflow/protocol';
 import {
   DSSE_FILE,
   DSSE_PAYLOAD_TYPE,
@@ -20,7 +21,16 @@ import {
   parseSigningKeyPem,
 } from '@lumenflow/verifier';
 import type { BundleMode, InTotoStatement, Manifest, SigningKey } from '@lumenflow/verifier';
-import { SAMPLE_CREATED_AT, SAMPLE_RUN_ID, sampleDecision, sampleHappyArtifacts, samplePolicyBlockedArtifacts, sampleToolCall } from './sample-artifacts.js';
+import {
+  SAMPLE_CREATED_AT,
+  SAMPLE_RUNTIME_KEY,
+  SAMPLE_RUN_ID,
+  sampleDecision,
+  sampleHappyArtifacts,
+  samplePolicyBlockedArtifacts,
+  sampleToolCall,
+  withRuntimeReceipts,
+} from './sample-artifacts.js';
 
 export type Entry = { kind: 'file'; bytes: Uint8Array } | { kind: 'symlink'; target: string } | { kind: 'dir'; entries: Tree };
 export type Tree = Record<string, Entry>;
@@ -93,6 +103,10 @@ function bundle(
 ): Tree {
   const manifest = mutate(manifestFor(artifacts, mode, key));
   return { ...artifactEntries(artifacts), ...seal(canonicalizeToBytes(manifest), manifest as Manifest, key) };
+}
+
+function editSession(text: string, edit: (session: NodeSession) => object): string {
+  return canonicalize(edit(JSON.parse(text) as NodeSession));
 }
 
 /** Signs arbitrary manifest text (non-canonical, duplicate keys) over its exact bytes. */
@@ -235,6 +249,13 @@ export async function buildVectors(): Promise<{ valid: Vector[]; invalid: Vector
     ['jsonl-duplicate-key', 'a tool call line with a duplicate key', ['MODE_RECORD_INVALID'], bundle({ ...happy, 'tool-calls.jsonl': sampleToolCall('call-0001').replace('{', '{"tool":"x",') }, 'happy', key)],
     ['jsonl-schema-invalid', 'a policy decision line with an unknown effect', ['MODE_RECORD_INVALID'], bundle({ ...happy, 'policy-decisions.jsonl': happy['policy-decisions.jsonl'].replace('"effect":"allow"', '"effect":"maybe"') }, 'happy', key)],
     ['jsonl-blank-line', 'a blank line between tool calls', ['MODE_RECORD_INVALID'], bundle({ ...happy, 'tool-calls.jsonl': `${sampleToolCall('call-0001')}\n${sampleToolCall('call-0002')}` }, 'happy', key)],
+    // Runtime receipts: the bundle signer alone cannot make the runtime's records.
+    ['runtime-tool-call-edited-resigned', 'tool-calls.jsonl edited and the whole bundle re-signed by its own signer; the runtime never signed the new record', ['RECEIPT_SIGNATURE_INVALID'], bundle({ ...happy, 'tool-calls.jsonl': happy['tool-calls.jsonl'].replace('(fix add)', '(fix add, and more)') }, 'happy', key)],
+    ['runtime-tool-call-unreceipted', 'a second tool call added with no runtime receipt, re-signed by the bundle signer', ['RECEIPT_MISSING'], bundle({ ...happy, 'tool-calls.jsonl': happy['tool-calls.jsonl'] + sampleToolCall('call-0002') }, 'happy', key)],
+    ['runtime-receipts-absent', 'node-session.json carries no runtime evidence', ['RECEIPTS_ABSENT'], bundle({ ...happy, 'node-session.json': editSession(happy['node-session.json'], ({ runtimeEvidence: _, ...rest }) => rest) }, 'happy', key)],
+    ['runtime-key-mismatch', 'node-session.json names an enrolled key id other than the runtime key it carries', ['RUNTIME_KEY_MISMATCH'], bundle({ ...happy, 'node-session.json': happy['node-session.json'].replace(SAMPLE_RUNTIME_KEY.keyId, other.keyId) }, 'happy', key)],
+    ['runtime-receipt-duplicated', 'the tool call receipt listed twice', ['RECEIPT_DUPLICATE'], bundle({ ...happy, 'node-session.json': editSession(happy['node-session.json'], (n) => ({ ...n, runtimeEvidence: { ...n.runtimeEvidence, receipts: [...n.runtimeEvidence.receipts, ...n.runtimeEvidence.receipts.filter((r) => r.type === 'evidence.tool-call')] } })) }, 'happy', key)],
+    ['runtime-cloud-decision-receipted', 'a receipt for a record the bundle does not hold', ['RECEIPT_UNMATCHED'], bundle({ ...withRuntimeReceipts({ ...happy, 'tool-calls.jsonl': happy['tool-calls.jsonl'] + sampleToolCall('call-0002') }), 'tool-calls.jsonl': happy['tool-calls.jsonl'] }, 'happy', key)],
   ];
 
   return {

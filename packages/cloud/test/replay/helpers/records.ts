@@ -13,6 +13,8 @@ import {
   ToolCallRecordSchema,
 } from '@lumenflow/protocol';
 import type { ApprovalRecord, Ask, NodeSession, PolicyDecisionRecord, TestResults, ToolCallRecord } from '@lumenflow/protocol';
+import { canonicalizeToBytes } from '@lumenflow/protocol';
+import type { RuntimeReceipt } from '@lumenflow/protocol';
 import { generateSigningKeyPem, parseSigningKeyPem, writeBundle } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
 import { assembleChain, computeActionHash, hashBytes } from '@lumenflow/cloud';
@@ -31,6 +33,33 @@ export interface RunRecords {
   prSummary: string;
   replayLink: string;
   createdAt: string;
+}
+
+// TEST-ONLY runtime key from a fixed seed: the records' receipts are signed with it, as an enrolled runtime would.
+const RUNTIME_KEY: SigningKey = parseSigningKeyPem(
+  `-----BEGIN PRIVATE KEY-----\n${Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.alloc(32, 7)]).toString('base64')}\n-----END PRIVATE KEY-----\n`,
+);
+const BASELINE = 'b'.repeat(40);
+
+/**
+ * The session with fresh runtime receipts over the run's current records, so a
+ * test that edits a record still gets a bundle whose only fault is the one it made.
+ * A session whose runtime key is not the test key is left as the test set it.
+ */
+export function signRuntimeEvidence(run: RunRecords): NodeSession {
+  if (run.session.runtimeEvidence.publicKeyPem !== RUNTIME_KEY.publicKeyPem) return run.session;
+  const { runId, sessionId } = run.session;
+  const receipts: RuntimeReceipt[] = [];
+  const sign = (type: RuntimeReceipt['type'], extra: Record<string, unknown>, meta: { recordId?: string; baselineCommit?: string }): void => {
+    const messageId = `rmsg_${String(receipts.length + 1).padStart(4, '0')}`;
+    const value = Buffer.from(RUNTIME_KEY.sign(canonicalizeToBytes({ type, messageId, runId, sessionId, ...extra }))).toString('base64');
+    receipts.push({ type, messageId, ...meta, signature: { keyId: RUNTIME_KEY.keyId, value } });
+  };
+  for (const record of run.decisions) if (record.evaluatedAt === 'runtime') sign('evidence.policy-decision', { record }, { recordId: record.decisionId });
+  for (const record of run.toolCalls) sign('evidence.tool-call', { record }, { recordId: record.toolCallId });
+  if (run.testResults.status === 'completed') sign('evidence.test-results', { record: run.testResults }, {});
+  if (run.diff !== '') sign('evidence.diff', { baselineCommit: BASELINE, patch: run.diff }, { baselineCommit: BASELINE });
+  return { ...run.session, runtime: { ...run.session.runtime, keyId: RUNTIME_KEY.keyId }, runtimeEvidence: { publicKeyPem: RUNTIME_KEY.publicKeyPem, receipts } };
 }
 
 const T0 = Date.parse('2026-11-23T10:00:00.000Z');
@@ -132,10 +161,11 @@ export function makeHappyRun(): RunRecords {
       sessionId: 'sess_0001',
       runId: 'run_0001',
       askId: 'ask_0001',
-      runtime: { runtimeId: 'rt_0001', keyId: digest('runtime key'), version: '0.1.0', os: 'linux', arch: 'x64', nodeVersion: 'v20.20.0', hostnameHash: digest('host') },
+      runtime: { runtimeId: 'rt_0001', keyId: RUNTIME_KEY.keyId, version: '0.1.0', os: 'linux', arch: 'x64', nodeVersion: 'v20.20.0', hostnameHash: digest('host') },
       labels: ['linux'],
       startedAt: at(5),
       endedAt: at(50),
+      runtimeEvidence: { publicKeyPem: RUNTIME_KEY.publicKeyPem, receipts: [] },
     },
     decisions,
     toolCalls,
@@ -222,7 +252,7 @@ export function toArtifacts(run: RunRecords, { validate = true } = {}): Record<s
   }
   return {
     'ask.json': `${JSON.stringify(run.ask, null, 2)}\n`,
-    'node-session.json': `${JSON.stringify(run.session, null, 2)}\n`,
+    'node-session.json': `${JSON.stringify(signRuntimeEvidence(run), null, 2)}\n`,
     'policy-decisions.jsonl': jsonl(run.decisions),
     'tool-calls.jsonl': jsonl(run.toolCalls),
     'file-diff.patch': run.diff,
@@ -240,7 +270,7 @@ export function toFiles(run: RunRecords, dir = `/bundles/${run.runId}`): ReplayB
     dir,
     readable: true,
     ask: run.ask,
-    session: run.session,
+    session: signRuntimeEvidence(run),
     decisions: run.decisions,
     toolCalls: run.toolCalls,
     testResults: run.testResults,
