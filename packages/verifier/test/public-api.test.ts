@@ -13,6 +13,8 @@ describe('@lumenflow/verifier public API', () => {
       'writeBundle',
       'verifyBundle',
       'formatVerificationReport',
+      'verifyRuntimeReceipts',
+      'createRuntimeReceiptChecker',
       'VerifierError',
     ] as const;
     for (const name of functions) expect(typeof verifier[name], name).toBe('function');
