@@ -127,6 +127,17 @@ function dsseWithStatement(statement: InTotoStatement, key: SigningKey, sig?: Ui
   );
 }
 
+function dsseWithPayload(payload: Uint8Array, key: SigningKey): Entry {
+  const signature = key.sign(encodeDssePae(DSSE_PAYLOAD_TYPE, payload));
+  return file(
+    canonicalize({
+      payloadType: DSSE_PAYLOAD_TYPE,
+      payload: Buffer.from(payload).toString('base64'),
+      signatures: [{ keyid: key.keyId, sig: Buffer.from(signature).toString('base64') }],
+    }),
+  );
+}
+
 function bytesOf(tree: Tree, name: string): Uint8Array {
   const entry = tree[name];
   if (entry?.kind !== 'file') throw new Error(`${name} is not a file in the vector`);
@@ -240,6 +251,8 @@ export async function buildVectors(): Promise<{ valid: Vector[]; invalid: Vector
     ['dsse-signature-zeroed', 'the DSSE signature is 64 zero bytes', ['DSSE_SIGNATURE_INVALID'], { ...base, [DSSE_FILE]: dsseWithStatement(statement, key, new Uint8Array(64)) }],
     ['dsse-other-key', 'the DSSE envelope is signed by another key', ['DSSE_KEY_ID_MISMATCH'], { ...base, [DSSE_FILE]: dsseWithStatement(statement, other) }],
     ['dsse-not-json', 'manifest.dsse.json is not JSON', ['DSSE_INVALID'], { ...base, [DSSE_FILE]: file('{') }],
+    ['dsse-subjects-unsorted', 'DSSE subjects out of name order, re-signed by the bundle key', ['DSSE_SUBJECTS_MISMATCH'], { ...base, [DSSE_FILE]: dsseWithStatement({ ...statement, subject: [...statement.subject].reverse() }, key) }],
+    ['dsse-payload-not-canonical', 'the DSSE payload is indented JSON, not RFC 8785, re-signed by the bundle key', ['DSSE_INVALID'], { ...base, [DSSE_FILE]: dsseWithPayload(enc(JSON.stringify(statement, null, 2)), key) }],
     // Mode rules.
     ['mode-blocked-with-tool-call', 'policy-blocked, yet tool-calls.jsonl holds a call', ['MODE_RULE_VIOLATED'], bundle({ ...blocked, 'tool-calls.jsonl': sampleToolCall('call-0001') }, 'policy-blocked', key)],
     ['mode-blocked-without-deny', 'policy-blocked, yet no deny decision', ['MODE_RULE_VIOLATED'], bundle({ ...blocked, 'policy-decisions.jsonl': sampleDecision({ decisionId: 'dec-0001', effect: 'allow', evaluatedAt: 'cloud' }) }, 'policy-blocked', key)],
