@@ -42,7 +42,7 @@ function describe(link: ChainLink): TimelineEvent {
     case 'dispatch': {
       const s = link.session;
       const r = s.runtime;
-      return event(s.startedAt, 'dispatch', `session ${s.sessionId} on runtime ${r.runtimeId} (${r.os}/${r.arch}, node ${r.nodeVersion})`, 'opened', span(s.startedAt, s.endedAt), s.sessionId);
+      return event(s.startedAt, 'dispatch', `session ${s.sessionId} on runtime ${r.runtimeId} (${r.os}/${r.arch}, node ${r.nodeVersion}), runtime key ${r.keyId}`, 'opened', span(s.startedAt, s.endedAt), s.sessionId);
     }
     case 'tool_call': {
       const { call, decision } = link.toolCall;

@@ -64,6 +64,11 @@ export function formatReplayReport(report: ReplayReport, options: { color?: bool
   } else {
     lines.push(paint('33', `  signer: ${keyId}, NOT PINNED: this only shows the bundle agrees with itself; pin it with --trusted-key <pem> or --expect-key-id <id>`));
   }
+  // The runtime key is the one Cloud enrolled; its receipts show the records came from that machine, not from Cloud alone.
+  const receipts = report.verification.checks.find((c) => c.name === 'runtime.receipts');
+  const runtimeKey = report.chain.session === null ? 'unknown runtime key' : s(report.chain.session.runtime.keyId);
+  const receiptState = receipts === undefined ? 'not checked' : receipts.ok ? `VALID (${s(receipts.detail ?? '')})` : `FAILED ${receipts.code ?? ''}`;
+  lines.push(`  runtime: ${runtimeKey}, receipts ${receiptState}`);
   lines.push(`  dir:    ${s(report.dir)}`);
 
   if (bundleFailures.length > 0 || chainFailures.length > 0) {

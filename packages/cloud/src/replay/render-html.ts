@@ -121,7 +121,17 @@ function renderVerdict(report: ReplayReport): string {
 <div class="sub">Run <code data-testid="run-id">${e(report.runId ?? 'unknown')}</code>${report.mode === null ? '' : ` · mode <span data-testid="mode">${e(report.mode)}</span>`}</div>
 <div class="sub">${e(sub)}</div>
 </div></header>
-<div class="wrap">${pin}</div>`;
+<div class="wrap">${pin}${renderRuntimeEvidence(report)}</div>`;
+}
+
+// Which machine made the records: the runtime key Cloud enrolled, and whether each runtime record carries its signature.
+function renderRuntimeEvidence(report: ReplayReport): string {
+  const e = escapeHtml;
+  const receipts = report.verification.checks.find((c) => c.name === 'runtime.receipts');
+  const key = report.chain.session?.runtime.keyId ?? 'unknown';
+  const ok = receipts?.ok === true;
+  const state = receipts === undefined ? 'not checked' : ok ? `hold: ${receipts.detail ?? ''}` : `FAILED ${receipts.code ?? ''}: ${receipts.detail ?? ''}`;
+  return `<div class="pin${ok ? ' pinned' : ''}" data-testid="runtime-evidence" data-ok="${ok}">Runtime key <code data-testid="runtime-key-id">${e(key)}</code>; runtime receipts ${e(state)}</div>`;
 }
 
 function renderChecks(report: ReplayReport): string {

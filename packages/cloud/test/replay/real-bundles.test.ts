@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REQUIRED_ARTIFACTS, generateSigningKeyPem, parseSigningKeyPem, writeBundle } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
 import { parseStrictJson } from '@lumenflow/protocol';
-import { replayBundle } from '@lumenflow/cloud';
+import { formatReplayReport, renderReplayHtml, replayBundle } from '@lumenflow/cloud';
 import type { ChainCheck } from '@lumenflow/cloud';
 import { REPO_ROOT, runCli } from './helpers/cli.js';
 import { makeTempRoot } from './helpers/records.js';
@@ -91,6 +91,27 @@ describe('replay of the golden bundles', () => {
     // Untimed steps come after the deny that explains them.
     const steps = report.timeline.map((e) => e.status);
     expect(steps.indexOf('not_run')).toBeGreaterThan(steps.indexOf('deny'));
+  });
+});
+
+describe('replay shows the runtime key and its receipts', () => {
+  it('names the enrolled runtime key on the page, the terminal and the dispatch step, and says the receipts hold', async () => {
+    const report = await replayBundle(GOLDEN_HAPPY, { expectKeyId: goldenKey.keyId });
+    const runtimeKey = report.chain.session?.runtime.keyId ?? 'none';
+    expect(runtimeKey).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(formatReplayReport(report)).toContain(`runtime: ${runtimeKey}, receipts VALID`);
+    const html = renderReplayHtml(report);
+    expect(html).toContain(`data-testid="runtime-evidence" data-ok="true"`);
+    expect(html).toContain(`<code data-testid="runtime-key-id">${runtimeKey}</code>`);
+    expect(report.timeline.find((e) => e.step === 'dispatch')?.what).toContain(`runtime key ${runtimeKey}`);
+  });
+
+  it('an edited tool call re-signed by the bundle signer: INVALID, the receipts FAILED', async () => {
+    const dir = await resign(GOLDEN_HAPPY, (a) => editLines(a, 'tool-calls.jsonl', (records) => void (records[0]!['inputSummary'] = 'read nothing at all')));
+    const report = await replayBundle(dir, { expectKeyId: goldenKey.keyId });
+    expect(report.verdict).toBe('INVALID');
+    expect(formatReplayReport(report)).toContain('receipts FAILED RECEIPT_SIGNATURE_INVALID');
+    expect(renderReplayHtml(report)).toContain(`data-testid="runtime-evidence" data-ok="false"`);
   });
 });
 
