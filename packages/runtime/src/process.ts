@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { delimiter, isAbsolute } from 'node:path';
 
 export interface ProcessResult {
   exitCode: number;
@@ -25,7 +26,7 @@ export function runProcess(
     // program passes the signal on.
     const child = spawn(program, [...args], {
       cwd: opts.cwd,
-      env: opts.env,
+      env: withTrustedPath(opts.env),
       shell: false,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -60,4 +61,15 @@ export function runProcess(
 
 function abortError(): Error {
   return Object.assign(new Error('the process was stopped'), { name: 'AbortError', code: 'ABORT_ERR' });
+}
+
+/**
+ * Drops relative PATH entries (`.`, empty, `bin`). The cwd of every tool call
+ * is the workspace, whose files the agent writes: with a relative entry, a file
+ * named `node` or `git` there would run in place of the program Rules allowed.
+ */
+export function withTrustedPath(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const path = env['PATH'];
+  if (path === undefined) return env;
+  return { ...env, PATH: path.split(delimiter).filter((entry) => entry !== '' && isAbsolute(entry)).join(delimiter) };
 }
