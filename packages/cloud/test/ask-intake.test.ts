@@ -41,4 +41,13 @@ describe('Ask intake', () => {
     expect(error.code).toBe('ASK_INVALID');
     expect(error.line).toBe(1);
   });
+
+  test('more than 256 requested scopes is refused: each one is a decision record', () => {
+    const ask = JSON.parse(happy) as { requestedScopes: unknown[] };
+    const scopes = Array.from({ length: 257 }, (_, i) => ({ kind: 'fs.read', path: `src/f${i}.js` }));
+    const error = errorOf(JSON.stringify({ ...ask, requestedScopes: scopes }));
+    expect(error.code).toBe('ASK_INVALID');
+    expect(error.path).toMatch(/^\$\.requestedScopes/);
+    expect(parseAsk(JSON.stringify({ ...ask, requestedScopes: scopes.slice(0, 256) })).requestedScopes).toHaveLength(256);
+  });
 });

@@ -57,7 +57,8 @@ export const AskSchema = z.strictObject({
     repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected owner/name'),
     baseBranch: z.string().min(1).max(200),
   }),
-  requestedScopes: z.array(ScopeSchema).min(1),
+  // Bounded: each scope becomes a Cloud decision record, so an unbounded list is unbounded work and evidence.
+  requestedScopes: z.array(ScopeSchema).min(1).max(256),
   runtimeLabels: z.array(z.string().min(1).max(100)),
   createdAt: TimestampSchema,
 });
