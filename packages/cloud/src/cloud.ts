@@ -91,6 +91,23 @@ export interface RunRequest {
   sessionTimeoutMs?: number;
   signal?: AbortSignal;
   onProgress?: (event: RunProgress) => void;
+  /**
+   * Called once the run waits on a person, before the approver is asked: every
+   * proof file but approval.json is final. A caller that stores this can finish
+   * the bundle after a restart of this process (see `completePendingApproval`).
+   */
+  onApprovalPending?: (pending: PendingApprovalSnapshot) => Promise<void>;
+}
+
+/** A run paused at its approval gate: all it needs to become a signed bundle, but the answer. */
+export interface PendingApprovalSnapshot {
+  runId: string;
+  askId: string;
+  outDir: string;
+  mode: BundleMode;
+  request: ApprovalRequest;
+  /** The proof files, without approval.json. */
+  artifacts: Record<string, string>;
 }
 
 /** How long Cloud waits on a silent runtime by default: longer than any demo run, short of forever. */
@@ -417,6 +434,16 @@ export function createCloud(opts: CloudOptions): Cloud {
         why = '';
       }
 
+      const proofFiles = (prText: string): Record<string, string> => ({
+        'ask.json': formatJsonFile(ask),
+        'node-session.json': formatJsonFile(nodeSession),
+        'policy-decisions.jsonl': formatJsonLines(decisions),
+        'tool-calls.jsonl': formatJsonLines(inbox.toolCalls),
+        'file-diff.patch': patch,
+        'test-results.json': formatJsonFile(testResults),
+        'pr-summary.md': prText,
+        'replay-link.txt': `${request.replayUrl}\n`,
+      });
       const testResults: TestResults =
         inbox.testResults ?? { schemaVersion: 1, runId, status: 'not_run', reason: `No tests ran: ${why || 'the session ended before the test step.'}` };
 
@@ -459,6 +486,15 @@ export function createCloud(opts: CloudOptions): Cloud {
           ...(request.approvalTtlMs === undefined ? {} : { ttlMs: request.approvalTtlMs }),
         });
         progress({ step: 'approvals', state: 'waiting', detail: `waiting for approval ${approvalId} (pr.create ${action.repository}@${action.base})` });
+        // Everything but the answer is final here, so whoever keeps this can finish the bundle without this process.
+        await request.onApprovalPending?.({
+          runId,
+          askId: ask.askId,
+          outDir: request.outDir,
+          mode: inbox.toolCalls.length === 0 && decisions.some((d) => d.effect === 'deny') ? 'policy-blocked' : 'happy',
+          request: approvalRequest,
+          artifacts: proofFiles(prText),
+        });
         const answer = await waitFor(request.approver(approvalRequest), request.signal);
         checkAbort();
         try {
@@ -480,17 +516,7 @@ export function createCloud(opts: CloudOptions): Cloud {
       const noToolCall = inbox.toolCalls.length === 0;
       const anyDeny = decisions.some((d) => d.effect === 'deny');
       const mode: BundleMode = cloudDeny !== undefined || (noToolCall && anyDeny) ? 'policy-blocked' : 'happy';
-      const artifacts: Record<string, string> = {
-        'ask.json': formatJsonFile(ask),
-        'node-session.json': formatJsonFile(nodeSession),
-        'policy-decisions.jsonl': formatJsonLines(decisions),
-        'tool-calls.jsonl': formatJsonLines(inbox.toolCalls),
-        'file-diff.patch': patch,
-        'test-results.json': formatJsonFile(testResults),
-        'approval.json': formatJsonFile(approval),
-        'pr-summary.md': prText,
-        'replay-link.txt': `${request.replayUrl}\n`,
-      };
+      const artifacts: Record<string, string> = { ...proofFiles(prText), 'approval.json': formatJsonFile(approval) };
       const written = await writeBundle({ outDir: request.outDir, runId, mode, createdAt: now(), artifacts, signingKey: opts.signingKey });
       progress({ step: 'proof', state: 'ok', detail: `signed by ${written.keyId}` });
       return {

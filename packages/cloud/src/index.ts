@@ -64,7 +64,7 @@ export type { CloudErrorCode } from './errors.js';
 export type { ApprovalAction, ApprovalAnswer, ApprovalRequest, Approver } from './approvals.js';
 export type { DiffStat } from './pr-summary.js';
 export type { EnrolledRuntime } from './registry.js';
-export type { Cloud, CloudOptions, RunEnding, RunProgress, RunRequest, RunResult, RunStep } from './cloud.js';
+export type { Cloud, CloudOptions, PendingApprovalSnapshot, RunEnding, RunProgress, RunRequest, RunResult, RunStep } from './cloud.js';
 export type {
   AcceptedRecord,
   ConnectionsServer,
