@@ -28,27 +28,67 @@ export class CliError extends Error {
   }
 }
 
+/** What a failure means for the user: a stable code, one line, and the exit code. */
+export interface CliFailure {
+  code: string;
+  message: string;
+  exitCode: number;
+}
+
 /**
- * The one top-level catch of our CLIs: prints a single line `error <CODE>: …`
- * on stderr and returns the exit code. Bad input never shows a stack trace; a
- * bug shows one only with LUMENFLOW_DEBUG=1.
+ * Classifies any thrown value. Bad input (CliError, commander's usage errors)
+ * keeps its code; anything else is a bug and becomes INTERNAL.
  *
  * @param missingCommandHint what to tell a user who named a command group
  *   without its subcommand (commander reports that as help shown on error).
  */
-export function reportCliError(error: unknown, missingCommandHint = 'choose a command (see --help)'): number {
+export function describeCliError(error: unknown, missingCommandHint = 'choose a command (see --help)'): CliFailure {
   if (error instanceof CommanderError) {
-    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return EXIT.ok;
+    if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version') return { code: 'OK', message: '', exitCode: EXIT.ok };
     const message = error.code === 'commander.help' ? missingCommandHint : error.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ');
-    process.stderr.write(`error USAGE: ${message}\n`);
-    return EXIT.usage;
+    return { code: 'USAGE', message, exitCode: EXIT.usage };
   }
-  if (error instanceof CliError) {
-    process.stderr.write(`error ${error.code}: ${error.message}\n`);
-    return error.exitCode;
-  }
+  if (error instanceof CliError) return { code: error.code, message: error.message, exitCode: error.exitCode };
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`error INTERNAL: ${message.split('\n')[0] ?? ''}\n`);
-  if (process.env['LUMENFLOW_DEBUG'] === '1' && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
-  return EXIT.internal;
+  return { code: 'INTERNAL', message: message.split('\n')[0] ?? '', exitCode: EXIT.internal };
+}
+
+/**
+ * The one top-level catch of our CLIs: prints a single line `error <CODE>: …`
+ * on stderr and returns the exit code. Bad input never shows a stack trace; a
+ * bug shows one only with LUMENFLOW_DEBUG=1.
+ */
+export function reportCliError(error: unknown, missingCommandHint?: string): number {
+  const failure = describeCliError(error, missingCommandHint);
+  if (failure.exitCode === EXIT.ok) return EXIT.ok;
+  process.stderr.write(`error ${failure.code}: ${failure.message}\n`);
+  if (failure.code === 'INTERNAL' && process.env['LUMENFLOW_DEBUG'] === '1' && error instanceof Error) {
+    process.stderr.write(`${error.stack ?? ''}\n`);
+  }
+  return failure.exitCode;
+}
+
+/**
+ * With --json, a failure still prints exactly one JSON document on stdout,
+ * `{ ok: false, error: { code, message, exitCode } }` (plus `valid: false` for
+ * --verify and --replay), so a script that parses stdout never meets an empty
+ * or half-written one.
+ */
+export function writeJsonFailure(error: unknown, verdict: boolean): void {
+  const failure = describeCliError(error);
+  if (failure.exitCode === EXIT.ok) return;
+  const document = verdict ? { ok: false, valid: false, error: failure } : { ok: false, error: failure };
+  process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+}
+
+/**
+ * A reader that stops early (`--verify … | head`) closes the pipe; the next
+ * write then fails with EPIPE, which Node raises as an unhandled 'error' event
+ * and a stack trace. Nobody is left to read the rest, so it is dropped; the
+ * exit code still carries the verdict.
+ */
+export function ignoreClosedStdout(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
 }

@@ -2,7 +2,7 @@
 // The demo CLI: parses flags, picks a command, and owns the one top-level
 // catch. Commands live in ./commands and only wire packages together.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { CliError, reportCliError } from './cli-error.js';
+import { CliError, ignoreClosedStdout, reportCliError, writeJsonFailure } from './cli-error.js';
 import type { CliOptions } from './options.js';
 
 function parsePort(value: string): number {
@@ -64,11 +64,14 @@ async function dispatch(options: CliOptions): Promise<number> {
 
 /** Runs the CLI and returns the exit code. Never throws. */
 export async function main(argv: readonly string[]): Promise<number> {
+  ignoreClosedStdout();
   const program = buildProgram();
   try {
     program.parse([...argv], { from: 'user' });
     return await dispatch(program.opts<CliOptions>());
   } catch (error) {
+    // argv, not parsed options: a usage error can come before there are any.
+    if (argv.includes('--json')) writeJsonFailure(error, argv.includes('--verify') || argv.includes('--replay'));
     return reportCliError(error);
   }
 }

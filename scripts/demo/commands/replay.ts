@@ -7,7 +7,7 @@ import { MANIFEST_FILE, VerifierError } from '@lumenflow/verifier';
 import type { VerifyBundleOptions } from '@lumenflow/verifier';
 import type { CliOptions } from '../options.js';
 import { CliError, EXIT } from '../cli-error.js';
-import { readPin, withJsonErrors } from './verify.js';
+import { readPin } from './verify.js';
 
 /**
  * `--replay <dir> [--html <file>] [--serve [--port N]]`: verifies the bundle,
@@ -15,7 +15,7 @@ import { readPin, withJsonErrors } from './verify.js';
  * optionally writes or serves the Replay page. 0 valid, 1 invalid, 2 usage or unreadable.
  */
 export async function runReplayCommand(dir: string, options: CliOptions): Promise<number> {
-  return withJsonErrors(options, () => replay(dir, options));
+  return replay(dir, options);
 }
 
 async function replay(dir: string, options: CliOptions): Promise<number> {

@@ -10,57 +10,18 @@ const MAX_PIN_BYTES = 64 * 1024;
 
 /** `--verify <dir>`: prints the report (human, or JSON with --json); 0 valid, 1 invalid, 2 usage or I/O. */
 export async function runVerifyCommand(dir: string, options: CliOptions): Promise<number> {
-  return withJsonErrors(options, async () => {
-    const verifyOptions: VerifyBundleOptions = {};
-    if (options.trustedKey !== undefined) verifyOptions.trustedPublicKeyPem = await readPin(options.trustedKey);
-    if (options.expectKeyId !== undefined) verifyOptions.expectKeyId = options.expectKeyId;
-    let report;
-    try {
-      report = await verifyBundle(dir, verifyOptions);
-    } catch (error) {
-      if (error instanceof VerifierError) throw new CliError(error.code, error.message, EXIT.usage, { cause: error });
-      throw error;
-    }
-    process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatVerificationReport(report));
-    return report.valid ? EXIT.ok : EXIT.invalid;
-  });
-}
-
-/**
- * With --json, a command that fails before it has a report still prints one JSON
- * object on stdout, `{ valid: false, error: { code, message, exitCode } }`, so a
- * script that parses stdout never meets an empty or half-written document. The
- * error is rethrown for the entry point's one-line stderr message and exit code.
- */
-export async function withJsonErrors(options: CliOptions, run: () => Promise<number>): Promise<number> {
-  ignoreClosedStdout();
+  const verifyOptions: VerifyBundleOptions = {};
+  if (options.trustedKey !== undefined) verifyOptions.trustedPublicKeyPem = await readPin(options.trustedKey);
+  if (options.expectKeyId !== undefined) verifyOptions.expectKeyId = options.expectKeyId;
+  let report;
   try {
-    return await run();
+    report = await verifyBundle(dir, verifyOptions);
   } catch (error) {
-    if (options.json === true) {
-      const failure =
-        error instanceof CliError
-          ? { code: error.code, message: error.message, exitCode: error.exitCode }
-          : { code: 'INTERNAL', message: (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '', exitCode: EXIT.internal };
-      process.stdout.write(`${JSON.stringify({ valid: false, error: failure }, null, 2)}\n`);
-    }
+    if (error instanceof VerifierError) throw new CliError(error.code, error.message, EXIT.usage, { cause: error });
     throw error;
   }
-}
-
-/**
- * A reader that stops early (`--verify … | head`) closes the pipe; the next write
- * then fails with EPIPE, which Node raises as an unhandled 'error' event and a
- * stack trace. Nobody is left to read the rest, so it is dropped; the exit code
- * still carries the verdict.
- */
-let stdoutGuarded = false;
-function ignoreClosedStdout(): void {
-  if (stdoutGuarded) return;
-  stdoutGuarded = true;
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-  });
+  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatVerificationReport(report));
+  return report.valid ? EXIT.ok : EXIT.invalid;
 }
 
 /**
