@@ -13,6 +13,7 @@ import {
   ToolCallRecordSchema,
   parseStrictJson,
 } from '@lumenflow/protocol';
+import { MANIFEST_FILE, REQUIRED_ARTIFACTS } from '@lumenflow/verifier';
 import type { JsonValue } from '@lumenflow/protocol';
 import type { ReplayBundleFiles, ReplayManifestInfo, ReplayReadProblem } from './types.js';
 
@@ -24,18 +25,8 @@ const READ_CHUNK_BYTES = 1024 * 1024;
 // Enough to show what is wrong with a file; past it, more findings only cost time.
 const MAX_LINE_PROBLEMS_PER_FILE = 100;
 
-const PROOF_FILES = [
-  'ask.json',
-  'node-session.json',
-  'policy-decisions.jsonl',
-  'tool-calls.jsonl',
-  'file-diff.patch',
-  'test-results.json',
-  'approval.json',
-  'pr-summary.md',
-  'replay-link.txt',
-  'manifest.json',
-] as const;
+// The verifier's list is the one source of what a bundle holds.
+const PROOF_FILES: readonly string[] = [...REQUIRED_ARTIFACTS, MANIFEST_FILE];
 
 type ReadOutcome = { ok: true; bytes: Uint8Array } | { ok: false };
 
