@@ -77,3 +77,49 @@ describe('in-process transport', () => {
     }
   });
 });
+
+describe('createMessageInbox: the receiving half every transport shares', () => {
+  test('delivers in order, one at a time, and a bad input or a failing handler does not stop the rest', async () => {
+    const { createMessageInbox } = await import('@lumenflow/protocol');
+    const inbox = createMessageInbox((raw: string) => {
+      const n = Number(raw);
+      if (!Number.isInteger(n)) throw new ProtocolError('SCHEMA_INVALID', `not a number: ${raw}`);
+      return n;
+    });
+    const errors: string[] = [];
+    inbox.onError((error) => errors.push(error instanceof ProtocolError ? error.code : 'OTHER'));
+    const seen: number[] = [];
+    let inFlight = 0;
+    let overlapped = false;
+    let release: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (release = resolve));
+    for (const raw of ['1', 'x', '2', '3']) inbox.push(raw);
+    inbox.onMessage(async (n) => {
+      inFlight++;
+      if (inFlight > 1) overlapped = true;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      seen.push(n);
+      inFlight--;
+      if (n === 2) throw new Error('handler failed');
+      if (n === 3) release();
+    });
+    await done;
+    expect(seen).toEqual([1, 2, 3]);
+    expect(errors).toEqual(['SCHEMA_INVALID', 'OTHER']);
+    expect(overlapped).toBe(false);
+  });
+
+  test('nothing is delivered after close', async () => {
+    const { createMessageInbox } = await import('@lumenflow/protocol');
+    const inbox = createMessageInbox((raw: number) => raw, { yieldBeforeEach: true });
+    const seen: number[] = [];
+    inbox.onMessage((n) => {
+      seen.push(n);
+    });
+    inbox.push(1);
+    inbox.close();
+    inbox.push(2);
+    await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
+    expect(seen).toEqual([]);
+  });
+});

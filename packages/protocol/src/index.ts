@@ -37,6 +37,7 @@ export {
   TestResultsMessageSchema,
   ToolCallMessageSchema,
   createInProcessTransport,
+  createMessageInbox,
   parseTransportMessage,
 } from './transport.js';
 export {
@@ -92,6 +93,7 @@ export type {
   CloudToRuntimeMessage,
   DiffMessage,
   EnrollMessage,
+  MessageInbox,
   MessageSignature,
   RuntimeEndpoint,
   RuntimeHost,

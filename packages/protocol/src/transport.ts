@@ -217,9 +217,55 @@ interface Channel<T> {
 }
 
 function createChannel<T>(schema: z.ZodType<T>): Channel<T> {
+  // Text crosses, and is parsed and validated only on the receiving side.
+  const inbox = createMessageInbox((text: string) => parseTransportMessage(schema, JSON.parse(text)), { yieldBeforeEach: true });
+  let closed = false;
+  return {
+    send: async (message: T) => {
+      if (closed) throw new ProtocolError('TRANSPORT_CLOSED', 'transport is closed');
+      let text: string | undefined;
+      try {
+        text = JSON.stringify(message);
+      } catch (cause) {
+        throw new ProtocolError('SCHEMA_INVALID', 'transport message is not JSON-serialisable', { cause });
+      }
+      if (text === undefined) throw new ProtocolError('SCHEMA_INVALID', 'transport message is not JSON-serialisable');
+      inbox.push(text);
+    },
+    onMessage: inbox.onMessage,
+    onError: inbox.onError,
+    close: () => {
+      closed = true;
+      inbox.close();
+    },
+  };
+}
+
+/** The receiving half of any transport: decodes raw input and hands it to one handler, in order. */
+export interface MessageInbox<Raw, T> {
+  /** Queues raw input; it is decoded when its turn comes. */
+  push(raw: Raw): void;
+  /** Sets the one handler; queued messages start flowing. */
+  onMessage(handler: (message: T) => void | Promise<void>): void;
+  /** Sets the handler for input that fails to decode, and for handler failures. */
+  onError(handler: (error: unknown) => void): void;
+  /** Drops what is queued; nothing more is delivered. */
+  close(): void;
+}
+
+/**
+ * Delivers one message at a time, in arrival order, awaiting the handler
+ * before the next: a session's records must reach Cloud in the order the
+ * runtime made them, whichever transport carries them. A decode failure or a
+ * handler failure goes to the error handler and the next message still flows.
+ *
+ * @param options.yieldBeforeEach hop to a macrotask before each delivery, so a
+ *   delivery never runs inside the sender's call stack (as over a network).
+ */
+export function createMessageInbox<Raw, T>(decode: (raw: Raw) => T, options: { yieldBeforeEach?: boolean } = {}): MessageInbox<Raw, T> {
   let handler: ((message: T) => void | Promise<void>) | undefined;
   let errorHandler: (error: unknown) => void = () => undefined;
-  const pending: string[] = [];
+  const pending: Raw[] = [];
   let closed = false;
   let draining = false;
 
@@ -228,12 +274,11 @@ function createChannel<T>(schema: z.ZodType<T>): Channel<T> {
     draining = true;
     try {
       while (handler !== undefined && pending.length > 0 && !closed) {
-        const text = pending.shift() as string;
-        // A macrotask hop: delivery never happens inside the sender's call stack.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        const raw = pending.shift() as Raw;
+        if (options.yieldBeforeEach === true) await new Promise<void>((resolve) => setImmediate(resolve));
         let message: T;
         try {
-          message = parseTransportMessage(schema, JSON.parse(text));
+          message = decode(raw);
         } catch (error) {
           errorHandler(error);
           continue;
@@ -250,16 +295,9 @@ function createChannel<T>(schema: z.ZodType<T>): Channel<T> {
   };
 
   return {
-    send: async (message: T) => {
-      if (closed) throw new ProtocolError('TRANSPORT_CLOSED', 'transport is closed');
-      let text: string | undefined;
-      try {
-        text = JSON.stringify(message);
-      } catch (cause) {
-        throw new ProtocolError('SCHEMA_INVALID', 'transport message is not JSON-serialisable', { cause });
-      }
-      if (text === undefined) throw new ProtocolError('SCHEMA_INVALID', 'transport message is not JSON-serialisable');
-      pending.push(text);
+    push: (raw) => {
+      if (closed) return;
+      pending.push(raw);
       void drain();
     },
     onMessage: (next) => {

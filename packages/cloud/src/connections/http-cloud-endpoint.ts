@@ -1,5 +1,5 @@
-import { CloudToRuntimeMessageSchema, ProtocolError, RuntimeToCloudMessageSchema, parseTransportMessage } from '@lumenflow/protocol';
-import type { CloudEndpoint, CloudToRuntimeMessage, RuntimeToCloudMessage } from '@lumenflow/protocol';
+import { CloudToRuntimeMessageSchema, ProtocolError, RuntimeToCloudMessageSchema, createMessageInbox, parseTransportMessage } from '@lumenflow/protocol';
+import type { CloudEndpoint, CloudToRuntimeMessage } from '@lumenflow/protocol';
 import type { ConnectionsServer } from './server.js';
 
 /**
@@ -10,39 +10,13 @@ import type { ConnectionsServer } from './server.js';
  */
 export function createHttpCloudEndpoint(server: ConnectionsServer): CloudEndpoint {
   const sessionRuntime = new Map<string, string>();
-  let handler: ((message: RuntimeToCloudMessage) => void | Promise<void>) | undefined;
-  let errorHandler: (error: unknown) => void = () => undefined;
-  const pending: RuntimeToCloudMessage[] = [];
-  let draining = false;
+  // A JSON copy, validated again, as every transport does on receipt.
+  const inbox = createMessageInbox((message: unknown) => parseTransportMessage(RuntimeToCloudMessageSchema, JSON.parse(JSON.stringify(message))));
   let closed = false;
-
-  const drain = async (): Promise<void> => {
-    if (draining) return;
-    draining = true;
-    try {
-      while (handler !== undefined && pending.length > 0 && !closed) {
-        const message = pending.shift() as RuntimeToCloudMessage;
-        try {
-          await handler(message);
-        } catch (error) {
-          errorHandler(error);
-        }
-      }
-    } finally {
-      draining = false;
-    }
-  };
 
   const unsubscribe = server.onRecord(({ record }) => {
     if (closed || record.kind !== 'runtime-message') return;
-    try {
-      // A JSON copy, validated again, as every transport does on receipt.
-      pending.push(parseTransportMessage(RuntimeToCloudMessageSchema, JSON.parse(JSON.stringify(record.message))));
-    } catch (error) {
-      errorHandler(error);
-      return;
-    }
-    void drain();
+    inbox.push(record.message);
   });
 
   return {
@@ -56,16 +30,11 @@ export function createHttpCloudEndpoint(server: ConnectionsServer): CloudEndpoin
       if (runtimeId === undefined) throw new ProtocolError('SCHEMA_INVALID', `no runtime holds session ${checked.type === 'runtime.enrolled' ? '' : checked.sessionId}`);
       await server.dispatch(runtimeId, checked);
     },
-    onMessage: (next) => {
-      handler = next;
-      void drain();
-    },
-    onError: (next) => {
-      errorHandler = next;
-    },
+    onMessage: inbox.onMessage,
+    onError: inbox.onError,
     close: () => {
       closed = true;
-      pending.length = 0;
+      inbox.close();
       unsubscribe();
     },
   };
