@@ -1,12 +1,25 @@
 #!/usr/bin/env tsx
-// The `lumenflow` CLI: `cloud serve`, `cloud enroll-token`, `runtime connect`.
+// The `lumenflow` CLI: `cloud serve`, `cloud enroll-token`, `cloud ask`, `cloud approvals`, `cloud approve`, `runtime connect`.
 // Thin wiring only; Connections live in @lumenflow/cloud and @lumenflow/runtime.
 // One top-level catch; commands throw CliError and only the entry point sets the exit code.
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
-import { createCloud, createEnrollToken, createHttpCloudEndpoint, openConnectionsServer } from '@lumenflow/cloud';
+import {
+  CloudError,
+  createCloud,
+  createEnrollToken,
+  createHttpCloudEndpoint,
+  listPendingApprovals,
+  openConnectionsServer,
+  openOperatorDesk,
+  parseAsk,
+  readPendingApproval,
+  submitApprovalAnswer,
+  submitAsk,
+} from '@lumenflow/cloud';
 import { PolicyError, loadRulesFile } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
 import { systemClock } from '@lumenflow/protocol';
@@ -90,6 +103,7 @@ async function serveCommand(opts: {
   heartbeat: number;
   maxAttempts: number;
   policy?: string;
+  approvalTtl?: number;
   logLevel: LogLevel;
 }): Promise<number> {
   const dataDir = resolve(opts.dataDir);
@@ -109,17 +123,29 @@ async function serveCommand(opts: {
     maxAttempts: opts.maxAttempts,
     log,
   });
-  // The chain's Cloud answers runtime handshakes on the same state; Asks reach it through the demo wiring.
+  // The chain's Cloud answers runtime handshakes on the same state; Asks and approval answers reach it as files (`cloud ask`, `cloud approve`).
   const endpoint = createHttpCloudEndpoint(server);
-  createCloud({ endpoint, clock: systemClock, ids: createBootIds(), signingKey: cloudKey, rules: await loadRules(opts.policy ?? DEFAULTS.cloudRules), log });
+  const ids = createBootIds();
+  const cloud = createCloud({ endpoint, clock: systemClock, ids, signingKey: cloudKey, rules: await loadRules(opts.policy ?? DEFAULTS.cloudRules), log });
   let listening;
   try {
     listening = await server.listen(opts.port);
   } catch (error) {
     throw new CliError('LISTEN_FAILED', `cannot listen on 127.0.0.1:${opts.port} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage, { cause: error });
   }
+  const desk = openOperatorDesk({
+    dataDir,
+    cloud,
+    signingKey: cloudKey,
+    clock: systemClock,
+    ids,
+    replayBaseUrl: 'http://127.0.0.1:4173',
+    ...(opts.approvalTtl === undefined ? {} : { approvalTtlMs: opts.approvalTtl }),
+    log,
+  });
   process.stdout.write(`cloud listening on ${listening.url} (key ${cloudKey.keyId})\n`);
   const signal = await waitForSignal();
+  await Promise.race([desk.close(), new Promise((r) => setTimeout(r, 1000))]);
   endpoint.close();
   await server.close();
   return signal === 'SIGINT' ? EXIT.interrupted : EXIT.ok;
@@ -130,6 +156,65 @@ async function enrollTokenCommand(opts: { dataDir: string; ttl: number }): Promi
   process.stdout.write(`${token}\n`);
   process.stderr.write(`one-time enrollment token; expires ${expiresAt}\n`);
   return EXIT.ok;
+}
+
+async function askCommand(file: string, opts: { dataDir: string }): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(resolve(file), 'utf8');
+  } catch (error) {
+    throw new CliError('ASK_UNREADABLE', `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage, { cause: error });
+  }
+  const ask = parseCloudInput(() => parseAsk(text));
+  if (!(await submitAsk(resolve(opts.dataDir), ask))) throw new CliError('ASK_DUPLICATE', `an Ask with id ${ask.askId} was already submitted`, EXIT.usage);
+  process.stdout.write(`${ask.askId}\n`);
+  process.stderr.write(`queued for cloud serve; its outcome will be in asks/${ask.askId}.result.json\n`);
+  return EXIT.ok;
+}
+
+async function approvalsCommand(opts: { dataDir: string }): Promise<number> {
+  for (const p of await listPendingApprovals(resolve(opts.dataDir))) {
+    const a = p.request.action;
+    process.stdout.write(`${p.request.approvalId}  run ${p.runId}  pr.create ${a.repository}@${a.base} <- ${a.head}  requested by ${p.request.requestedBy}  expires ${p.request.expiresAt}\n`);
+  }
+  return EXIT.ok;
+}
+
+async function approveCommand(approvalId: string, opts: { dataDir: string; approver: string; decision: string; reason: string }): Promise<number> {
+  const dataDir = resolve(opts.dataDir);
+  parseCloudInput(() => checkApprovalId(approvalId));
+  const pending = await readPendingApproval(dataDir, approvalId);
+  if (pending === undefined || pending.state !== 'pending') throw new CliError('APPROVAL_UNKNOWN', `no pending approval ${approvalId} under ${dataDir}`, EXIT.usage);
+  if (Date.now() > Date.parse(pending.request.expiresAt)) throw new CliError('APPROVAL_EXPIRED', `approval ${approvalId} expired at ${pending.request.expiresAt}`, EXIT.usage);
+  if (opts.decision !== 'approved' && opts.decision !== 'rejected') throw new CliError('USAGE', '--decision: approved or rejected', EXIT.usage);
+  const answer = { approver: opts.approver, decision: opts.decision, reason: opts.reason } as const;
+  const accepted = await parseCloudInputAsync(() => submitApprovalAnswer(dataDir, pending, answer));
+  if (!accepted) throw new CliError('APPROVAL_ANSWERED', `approval ${approvalId} already has an answer`, EXIT.usage);
+  process.stdout.write(`${approvalId} ${opts.decision}; cloud serve signs the bundle\n`);
+  return EXIT.ok;
+}
+
+/** An id as given on the command line: checked before it names a file. */
+function checkApprovalId(approvalId: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(approvalId)) throw new CloudError('APPROVAL_INVALID', `${approvalId} is not an approval id`);
+}
+
+function parseCloudInput<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof CloudError) throw new CliError(error.code, error.message, EXIT.usage, { cause: error });
+    throw error;
+  }
+}
+
+async function parseCloudInputAsync<T>(parse: () => Promise<T>): Promise<T> {
+  try {
+    return await parse();
+  } catch (error) {
+    if (error instanceof CloudError) throw new CliError(error.code, error.message, EXIT.usage, { cause: error });
+    throw error;
+  }
 }
 
 async function connectCommand(opts: {
@@ -248,9 +333,33 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .option('--heartbeat <duration>', 'heartbeat interval; a runtime is lost after three missed', parseDuration, 5_000)
     .option('--max-attempts <n>', 'attempts per Ask before it fails', parsePositiveInt, 1)
     .option('--policy <file>', 'the Cloud rules file')
+    .option('--approval-ttl <duration>', 'how long an approval request stays answerable', parseDuration)
     .addOption(logLevel())
     .exitOverride()
     .action((opts) => run(serveCommand(opts)));
+  cloud
+    .command('ask')
+    .description('submit an Ask to cloud serve (it runs it; the outcome lands in asks/<askId>.result.json)')
+    .argument('<ask.json>', 'the Ask')
+    .requiredOption('--data-dir <dir>', 'state directory of the Cloud')
+    .exitOverride()
+    .action((file: string, opts) => run(askCommand(file, opts)));
+  cloud
+    .command('approvals')
+    .description('list approval requests waiting on a person')
+    .requiredOption('--data-dir <dir>', 'state directory of the Cloud')
+    .exitOverride()
+    .action((opts) => run(approvalsCommand(opts)));
+  cloud
+    .command('approve')
+    .description('answer a pending approval (cloud serve settles it and signs the bundle, also after a restart)')
+    .argument('<approvalId>', 'the request, as `cloud approvals` lists it')
+    .requiredOption('--data-dir <dir>', 'state directory of the Cloud')
+    .requiredOption('--approver <id>', 'who answers; never the requester')
+    .option('--decision <decision>', 'approved or rejected', 'approved')
+    .requiredOption('--reason <text>', 'why')
+    .exitOverride()
+    .action((approvalId: string, opts) => run(approveCommand(approvalId, opts)));
   cloud
     .command('enroll-token')
     .description('print a one-time enrollment token (only its hash is stored)')
@@ -282,10 +391,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
   try {
     program.parse([...argv], { from: 'user' });
-    if (work === undefined) throw new CliError('USAGE', 'choose a command: cloud serve | cloud enroll-token | runtime connect');
+    if (work === undefined) throw new CliError('USAGE', 'choose a command: cloud serve | cloud enroll-token | cloud ask | cloud approvals | cloud approve | runtime connect');
     return await work;
   } catch (error) {
-    return reportCliError(error, 'choose a command: cloud serve | cloud enroll-token | runtime connect (see --help)');
+    return reportCliError(error, 'choose a command: cloud serve | cloud enroll-token | cloud ask | cloud approvals | cloud approve | runtime connect (see --help)');
   }
 }
 

@@ -41,6 +41,13 @@ export {
   hashEnrollToken,
   openConnectionsServer,
   verifyRuntimeReceipts,
+  completePendingApproval,
+  listPendingApprovals,
+  openOperatorDesk,
+  readAskOutcome,
+  readPendingApproval,
+  submitApprovalAnswer,
+  submitAsk,
 } from './connections/index.js';
 
 export type {
@@ -81,4 +88,8 @@ export type {
   SignedRequest,
   StoredEvidence,
   WorkSummary,
+  AskOutcome,
+  OperatorDesk,
+  OperatorDeskOptions,
+  PendingApproval,
 } from './connections/index.js';

@@ -3,9 +3,25 @@ export { DEFAULT_ENROLL_TOKEN_TTL_MS, TokenRecordSchema, createEnrollToken, hash
 export { createHttpCloudEndpoint } from './http-cloud-endpoint.js';
 export { authenticateRequest, createNonceCache } from './request-auth.js';
 export { openConnectionsServer } from './server.js';
+export {
+  ApprovalAnswerSchema,
+  PendingApprovalSchema,
+  approvalPaths,
+  completePendingApproval,
+  listPendingApprovals,
+  markApprovalSettled,
+  readApprovalAnswer,
+  readPendingApproval,
+  refuseApprovalAnswer,
+  savePendingApproval,
+  submitApprovalAnswer,
+} from './approval-store.js';
+export { askPaths, openOperatorDesk, readAskOutcome, submitAsk } from './operator-desk.js';
 export { EvidenceBatchFileSchema, RuntimeRecordSchema, WorkRecordSchema, loadState, statePaths } from './state-store.js';
 
 export type { TokenRecord } from './enroll-token.js';
+export type { PendingApproval } from './approval-store.js';
+export type { AskOutcome, OperatorDesk, OperatorDeskOptions } from './operator-desk.js';
 export type { NonceCache, RequestAuthContext, RequestAuthFailure, RequestAuthResult, SignedRequest } from './request-auth.js';
 export type { AcceptedRecord, ConnectionsServer, ConnectionsServerOptions, RuntimeStatus, RuntimeSummary, WorkSummary } from './server.js';
 export type { LoadedState, RuntimeRecord, StoredEvidence, WorkRecord, WorkState } from './state-store.js';

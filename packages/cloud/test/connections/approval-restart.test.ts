@@ -1,0 +1,127 @@
+// Restart Cloud while an approval is pending: `cloud serve` and `runtime
+// connect` as real processes, the Ask submitted with `cloud ask`, Cloud killed
+// (SIGKILL) at its approval gate and started again on the same data directory.
+// The pending approval must survive, refuse self-approval, and still end in a
+// valid bundle, approved or expired.
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '@lumenflow/protocol';
+import { createEnrollToken, listPendingApprovals, readAskOutcome } from '@lumenflow/cloud';
+import type { AskOutcome, PendingApproval } from '@lumenflow/cloud';
+import { verifyBundle } from '@lumenflow/verifier';
+import { createTempDir } from './helpers.js';
+
+const REPO_ROOT = resolve(import.meta.dirname, '../../../..');
+const CLI = ['--import', 'tsx', 'scripts/lumenflow.ts'];
+const HAPPY_ASK = join(REPO_ROOT, 'scripts/demo/asks/happy.json');
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+function startServe(dataDir: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [...CLI, 'cloud', 'serve', '--data-dir', dataDir, '--port', '0', '--log-level', 'silent', ...extra], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  return new Promise((resolveUrl, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /cloud listening on (\S+)/.exec(out);
+      if (match?.[1] !== undefined) resolveUrl({ child, url: match[1] });
+    });
+    child.once('exit', (code) => reject(new Error(`cloud serve exited ${code}: ${err}`)));
+  });
+}
+
+function startRuntime(url: string, stateDir: string, token: string): ChildProcess {
+  const child = spawn(process.execPath, [...CLI, 'runtime', 'connect', '--cloud', url, '--enroll-token', token, '--state-dir', stateDir, '--log-level', 'silent'], { cwd: REPO_ROOT, stdio: 'ignore' });
+  children.push(child);
+  return child;
+}
+
+function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [...CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+async function until<T>(probe: () => Promise<T | undefined>, what: string, limitMs = 60_000): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function killed(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** Runs the happy Ask through `cloud serve` until it waits on its approval, then kills Cloud. */
+async function pauseAtApproval(dataDir: string, serveArgs: string[] = []): Promise<PendingApproval> {
+  const first = await startServe(dataDir, serveArgs);
+  const { token } = await createEnrollToken({ dataDir, clock: systemClock });
+  startRuntime(first.url, await createTempDir('rt'), token);
+  const submitted = cli(['cloud', 'ask', '--data-dir', dataDir, HAPPY_ASK]);
+  expect(submitted.status, submitted.stderr).toBe(0);
+  expect(submitted.stdout.trim()).toBe('ask-calc-add-fix');
+  const pending = await until(async () => (await listPendingApprovals(dataDir))[0], 'a pending approval');
+  await killed(first.child);
+  return pending;
+}
+
+describe('cloud serve restarted while an approval is pending', () => {
+  it('reloads it; self-approval is still refused; the answer settles it into a valid bundle', async () => {
+    const dataDir = await createTempDir('cloud');
+    const pending = await pauseAtApproval(dataDir);
+    const approvalId = pending.request.approvalId;
+    expect(await readAskOutcome(dataDir, 'ask-calc-add-fix')).toBeUndefined();
+
+    await startServe(dataDir);
+    const listed = cli(['cloud', 'approvals', '--data-dir', dataDir]);
+    expect(listed.stdout).toContain(approvalId);
+
+    const self = cli(['cloud', 'approve', approvalId, '--data-dir', dataDir, '--approver', pending.request.requestedBy, '--reason', 'looks fine to me']);
+    expect(self.status).toBe(2);
+    expect(self.stderr).toMatch(/^error APPROVAL_SELF_APPROVAL:/);
+
+    const approved = cli(['cloud', 'approve', approvalId, '--data-dir', dataDir, '--approver', 'reviewer:sam', '--reason', 'diff and tests checked']);
+    expect(approved.status, approved.stderr).toBe(0);
+    const outcome = await until(() => readAskOutcome(dataDir, 'ask-calc-add-fix'), 'the Ask outcome');
+    expect(outcome).toMatchObject({ ok: true, runId: pending.runId, approvalStatus: 'approved' });
+    const dir = (outcome as Extract<AskOutcome, { ok: true }>).dir;
+
+    const report = await verifyBundle(dir);
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(report.valid).toBe(true);
+    const approval = JSON.parse(await readFile(join(dir, 'approval.json'), 'utf8')) as { status: string; request: { actionHash: string }; resolution: { approver: string } };
+    expect(approval.status).toBe('approved');
+    expect(approval.request.actionHash).toBe(pending.request.actionHash);
+    expect(approval.resolution.approver).toBe('reviewer:sam');
+
+    // Settled once: it is no longer pending and a second answer has nothing to settle.
+    expect(await listPendingApprovals(dataDir)).toEqual([]);
+    const again = cli(['cloud', 'approve', approvalId, '--data-dir', dataDir, '--approver', 'reviewer:kim', '--reason', 'late']);
+    expect(again.stderr).toMatch(/^error APPROVAL_UNKNOWN:/);
+  });
+
+  it('still expires: restarted after its expiry, Cloud records it expired in a valid bundle', async () => {
+    const dataDir = await createTempDir('cloud');
+    const pending = await pauseAtApproval(dataDir, ['--approval-ttl', '1s']);
+    await until(async () => (Date.now() > Date.parse(pending.request.expiresAt) ? true : undefined), 'the expiry');
+    await startServe(dataDir);
+    const outcome = await until(() => readAskOutcome(dataDir, 'ask-calc-add-fix'), 'the Ask outcome');
+    expect(outcome).toMatchObject({ ok: true, approvalStatus: 'expired' });
+    const dir = (outcome as Extract<AskOutcome, { ok: true }>).dir;
+    expect((await verifyBundle(dir)).valid).toBe(true);
+    expect((JSON.parse(await readFile(join(dir, 'approval.json'), 'utf8')) as { status: string }).status).toBe('expired');
+  });
+});
