@@ -275,7 +275,11 @@ export function createMessageInbox<Raw, T>(decode: (raw: Raw) => T, options: { y
     try {
       while (handler !== undefined && pending.length > 0 && !closed) {
         const raw = pending.shift() as Raw;
-        if (options.yieldBeforeEach === true) await new Promise<void>((resolve) => setImmediate(resolve));
+        if (options.yieldBeforeEach === true) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          // Closed during the hop: a closed transport delivers nothing more.
+          if (closed) break;
+        }
         let message: T;
         try {
           message = decode(raw);
