@@ -46,6 +46,7 @@ export {
   openOperatorDesk,
   readAskOutcome,
   readPendingApproval,
+  savePendingApproval,
   submitApprovalAnswer,
   submitAsk,
 } from './connections/index.js';

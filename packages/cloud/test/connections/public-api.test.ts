@@ -12,6 +12,13 @@ test('the cloud package exports the Connections API', () => {
     'hashEnrollToken',
     'openConnectionsServer',
     'verifyRuntimeReceipts',
+    'completePendingApproval',
+    'listPendingApprovals',
+    'openOperatorDesk',
+    'readAskOutcome',
+    'readPendingApproval',
+    'submitApprovalAnswer',
+    'submitAsk',
   ]) {
     expect(cloud, name).toHaveProperty(name);
   }
