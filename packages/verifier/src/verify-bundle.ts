@@ -523,6 +523,8 @@ async function checkArtifacts(root: string, manifest: Manifest, fail: Fail, pass
     hashed.add(a.path);
     const reader = readers.get(a.path);
     const hold = held.get(a.path);
+    // A file the manifest already lists as past the cap is never held at all: memory stays flat for it.
+    if (hold !== undefined && a.size > hold.cap) hold.overflow = true;
     const result = await hashFile(
       join(root, a.path),
       reader || hold
@@ -563,7 +565,7 @@ class HeldBytes {
   private parts: Buffer[] = [];
   private size = 0;
   overflow = false;
-  constructor(private readonly cap: number) {}
+  constructor(readonly cap: number) {}
   push(chunk: Uint8Array): void {
     if (this.overflow) return;
     this.size += chunk.length;
