@@ -106,6 +106,13 @@ export function openOperatorDesk(opts: OperatorDeskOptions): OperatorDesk {
         await markApprovalSettled(opts.dataDir, approvalId, { status: result.approvalStatus, dir: result.dir });
       }
     } catch (error) {
+      // Stopped while waiting on a person: the stored approval, not this run, finishes the Ask after a restart.
+      if (approvalId !== undefined && controller.signal.aborted) {
+        owned.delete(approvalId);
+        live.delete(approvalId);
+        log('desk.ask-paused', { askId: ask.askId, runId, approvalId });
+        return;
+      }
       const code = error instanceof CloudError || (error instanceof Error && typeof (error as { code?: unknown }).code === 'string') ? String((error as { code: string }).code) : 'INTERNAL';
       outcome = { askId: ask.askId, ok: false, runId, code, message: error instanceof Error ? error.message : String(error) };
     } finally {

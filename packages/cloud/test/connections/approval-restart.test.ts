@@ -59,14 +59,14 @@ async function until<T>(probe: () => Promise<T | undefined>, what: string, limit
   }
 }
 
-async function killed(child: ChildProcess): Promise<void> {
+async function killed(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
+  child.kill(signal);
   await exited;
 }
 
 /** Runs the happy Ask through `cloud serve` until it waits on its approval, then kills Cloud. */
-async function pauseAtApproval(dataDir: string, serveArgs: string[] = []): Promise<PendingApproval> {
+async function pauseAtApproval(dataDir: string, serveArgs: string[] = [], signal: NodeJS.Signals = 'SIGKILL'): Promise<PendingApproval> {
   const first = await startServe(dataDir, serveArgs);
   const { token } = await createEnrollToken({ dataDir, clock: systemClock });
   startRuntime(first.url, await createTempDir('rt'), token);
@@ -74,7 +74,7 @@ async function pauseAtApproval(dataDir: string, serveArgs: string[] = []): Promi
   expect(submitted.status, submitted.stderr).toBe(0);
   expect(submitted.stdout.trim()).toBe('ask-calc-add-fix');
   const pending = await until(async () => (await listPendingApprovals(dataDir))[0], 'a pending approval');
-  await killed(first.child);
+  await killed(first.child, signal);
   return pending;
 }
 
@@ -111,6 +111,18 @@ describe('cloud serve restarted while an approval is pending', () => {
     expect(await listPendingApprovals(dataDir)).toEqual([]);
     const again = cli(['cloud', 'approve', approvalId, '--data-dir', dataDir, '--approver', 'reviewer:kim', '--reason', 'late']);
     expect(again.stderr).toMatch(/^error APPROVAL_UNKNOWN:/);
+  });
+
+  it('stopped with SIGTERM at the gate: no failure is recorded, and the restarted Cloud settles it', async () => {
+    const dataDir = await createTempDir('cloud');
+    const pending = await pauseAtApproval(dataDir, [], 'SIGTERM');
+    expect(await readAskOutcome(dataDir, 'ask-calc-add-fix')).toBeUndefined();
+    await startServe(dataDir);
+    const answered = cli(['cloud', 'approve', pending.request.approvalId, '--data-dir', dataDir, '--approver', 'reviewer:sam', '--decision', 'rejected', '--reason', 'not this week']);
+    expect(answered.status, answered.stderr).toBe(0);
+    const outcome = await until(() => readAskOutcome(dataDir, 'ask-calc-add-fix'), 'the Ask outcome');
+    expect(outcome).toMatchObject({ ok: true, approvalStatus: 'rejected' });
+    expect((await verifyBundle((outcome as Extract<AskOutcome, { ok: true }>).dir)).valid).toBe(true);
   });
 
   it('still expires: restarted after its expiry, Cloud records it expired in a valid bundle', async () => {
