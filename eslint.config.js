@@ -14,6 +14,8 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', { selector: 'ExportDefaultDeclaration', message: 'Use named exports.' }],
     },
   },
+  // Plain-JS entry points run on Node directly.
+  { files: ['**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
   // Tool configs are the exception: vitest and eslint load a default export.
   { files: ['vitest.config.ts'], rules: { 'no-restricted-syntax': 'off' } },
 );

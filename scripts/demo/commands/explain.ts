@@ -4,9 +4,10 @@ import { PolicyError, explainScope, formatExplanation, loadRulesFile, parseScope
 import type { PolicyLayers } from '@lumenflow/policy';
 import type { CliOptions } from '../options.js';
 import { CliError, EXIT } from '../cli-error.js';
+import { REPO_ROOT } from '../paths.js';
 
 /** The Cloud policy `--explain` uses when `--policy` is not given. */
-export const DEFAULT_CLOUD_POLICY = resolve(import.meta.dirname, '..', 'rules', 'cloud-policy.yaml');
+export const DEFAULT_CLOUD_POLICY = resolve(REPO_ROOT, 'scripts', 'demo', 'rules', 'cloud-policy.yaml');
 
 /**
  * `--explain '<scope>' [--policy <file>] [--local-policy <file>] [--json]`:

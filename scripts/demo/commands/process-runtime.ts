@@ -5,15 +5,15 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CloudError, createCloud, createEnrollToken, createHttpCloudEndpoint, openConnectionsServer } from '@lumenflow/cloud';
 import type { RunResult } from '@lumenflow/cloud';
 import { canonicalize, createSequentialIds, systemClock } from '@lumenflow/protocol';
 import { loadOrCreateSigningKey } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
+import { REPO_ROOT } from '../paths.js';
 import type { ChainInputs } from './run.js';
 
-const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
 /**
  * Runs an Ask with the runtime as a child process over loopback Connections.

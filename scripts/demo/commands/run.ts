@@ -19,10 +19,10 @@ import type { HostFacts } from '@lumenflow/runtime';
 import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
+import { REPO_ROOT } from '../paths.js';
 import { runChainOverConnections } from './process-runtime.js';
 import type { CliOptions } from '../options.js';
 
-const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 /** Repo-relative defaults; repo-relative so that evidence never carries a machine's paths. */
 export const DEMO_PATHS = {
   asks: 'scripts/demo/asks',

@@ -1,0 +1,59 @@
+// `pnpm demo:trusted-compute` runs scripts/demo/launch.mjs: both modes through
+// it as a user would, and its bundle is rebuilt whenever it is older than a source.
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSigningKeyPem } from '@lumenflow/verifier';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const LAUNCHER = join(ROOT, 'scripts/demo/launch.mjs');
+const BUNDLE = join(ROOT, '.lumenflow/build/trusted-compute.mjs');
+
+let work: string;
+let env: NodeJS.ProcessEnv;
+
+function launch(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [LAUNCHER, ...args], { cwd: ROOT, env, encoding: 'utf8' });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'lumenflow-launcher-'));
+  const signer = join(work, 'signer.pem');
+  const runtimeKey = join(work, 'runtime.pem');
+  await writeFile(signer, generateSigningKeyPem(), { mode: 0o600 });
+  await writeFile(runtimeKey, generateSigningKeyPem(), { mode: 0o600 });
+  env = { ...process.env, LUMENFLOW_SIGNING_KEY: signer, LUMENFLOW_RUNTIME_KEY: runtimeKey, LUMENFLOW_DEBUG: '' };
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('the demo launcher', () => {
+  it.each(['happy', 'policy-blocked'])('runs --mode %s and its bundle verifies through the same command', (mode) => {
+    const run = launch('--mode', mode, '--out-dir', join(work, 'out'), '--run-id', `launcher-${mode}`, '--json');
+    expect(run.status).toBe(0);
+    const summary = JSON.parse(run.stdout) as { bundleMode: string; bundleDir: string; signerKeyId: string };
+    expect(summary.bundleMode).toBe(mode);
+    const verify = launch('--verify', summary.bundleDir, '--expect-key-id', summary.signerKeyId, '--json');
+    expect(verify.status).toBe(0);
+    expect((JSON.parse(verify.stdout) as { valid: boolean; signerPinned: boolean })).toMatchObject({ valid: true, signerPinned: true });
+  });
+
+  it('rebuilds a bundle that is older than its sources before running it', async () => {
+    expect(launch('--help').status).toBe(0);
+    const longAgo = new Date('2001-01-01T00:00:00Z');
+    await utimes(BUNDLE, longAgo, longAgo);
+    const run = launch('--explain', 'fs.read:.env');
+    expect(run.status).toBe(0);
+    expect((await stat(BUNDLE)).mtime.getTime()).toBeGreaterThan(longAgo.getTime());
+  });
+
+  it('keeps the CLI contract: a usage error is one line and exit 2', () => {
+    const run = launch('--no-such-flag');
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error USAGE: /)]);
+  });
+});
