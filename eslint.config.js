@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', 'evidence/**', '**/fixtures/**/repo/**', '**/vectors/**', '.tmp/**', 'test-artifacts/**'] },
+  { ignores: ['**/node_modules/**', 'evidence/**', '**/fixtures/**/repo/**', '**/vectors/**', '.tmp/**', 'test-artifacts/**', '.lumenflow/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
