@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   // Plain-JS entry points run on Node directly.
-  { files: ['**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
+  { files: ['**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } } },
   // Tool configs are the exception: vitest and eslint load a default export.
   { files: ['vitest.config.ts'], rules: { 'no-restricted-syntax': 'off' } },
 );

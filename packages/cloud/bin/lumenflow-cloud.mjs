@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // `lumenflow-cloud <args>` is `lumenflow cloud <args>`: the one CLI lives in the workspace's
 // scripts/lumenflow.ts (it wires several packages, and packages never import each other).
-/* global process, URL */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
