@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ConnectionErrorBodySchema, EnrollResponseSchema, IdSchema, Sha256DigestSchema, parseStrictJson } from '@lumenflow/protocol';
+import { ConnectionErrorBodySchema, EnrollResponseSchema, parseStrictJson } from '@lumenflow/protocol';
 import type { RuntimeHost } from '@lumenflow/protocol';
 import { loadOrCreateSigningKey, parsePublicKeyPem } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
@@ -12,12 +12,8 @@ import { postEnrollment } from './http-client.js';
 export const RuntimeStateSchema = z.strictObject({
   schemaVersion: z.literal(1),
   cloudUrl: z.string().url(),
-  runtimeId: IdSchema,
-  keyId: Sha256DigestSchema,
-  cloudPublicKeyPem: z.string().min(1),
-  cloudKeyId: Sha256DigestSchema,
-  heartbeatIntervalMs: z.number().int().positive(),
-  leaseMs: z.number().int().positive(),
+  // Everything Cloud answered at enrollment, kept as it came.
+  ...EnrollResponseSchema.shape,
   /** The last dispatch sequence number handled, so a restart does not act on one twice. */
   lastSeq: z.number().int().nonnegative(),
 });
