@@ -2,13 +2,13 @@ import { appendFile, cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseAsk } from '@lumenflow/cloud';
 import type { Approver } from '@lumenflow/cloud';
-import { loadRulesFile } from '@lumenflow/policy';
 import { createSteppingClock } from '@lumenflow/protocol';
 import type { Clock } from '@lumenflow/protocol';
-import { generateSigningKeyPem, parseSigningKeyPem, verifyBundle } from '@lumenflow/verifier';
+import { verifyBundle } from '@lumenflow/verifier';
 import { DEMO_PATHS, runChain } from '../scripts/demo/commands/run.js';
+import type { ChainInputs } from '../scripts/demo/commands/run.js';
+import { demoChainInputs } from './support/demo-chain.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 let work: string;
@@ -20,20 +20,11 @@ afterAll(async () => {
 });
 
 async function run(runId: string, opts: { fixtureDir?: string; approver?: Approver; clock?: Clock }) {
-  return runChain({
-    runId,
-    ask: parseAsk(await readFile(join(ROOT, DEMO_PATHS.asks, 'happy.json'), 'utf8')),
-    cloudRules: await loadRulesFile(join(ROOT, DEMO_PATHS.cloudRules)),
-    localRules: await loadRulesFile(join(ROOT, DEMO_PATHS.localRules)),
-    fixtureDir: opts.fixtureDir ?? join(ROOT, DEMO_PATHS.fixture),
-    outDir: join(work, 'out'),
-    clock: opts.clock ?? createSteppingClock(new Date('2026-11-23T10:00:00.000Z')),
-    signingKey: parseSigningKeyPem(generateSigningKeyPem()),
-    runtimeKey: parseSigningKeyPem(generateSigningKeyPem()),
-    host: { hostname: 'h', os: 'linux', arch: 'x64', nodeVersion: 'v20.20.2' },
-    approver: opts.approver ?? (async () => ({ approver: 'reviewer.test', decision: 'approved', reason: 'ok' })),
-    replayUrl: `http://127.0.0.1:4173/runs/${runId}`,
-  });
+  const overrides: Partial<ChainInputs> = {};
+  if (opts.fixtureDir !== undefined) overrides.fixtureDir = opts.fixtureDir;
+  if (opts.approver !== undefined) overrides.approver = opts.approver;
+  if (opts.clock !== undefined) overrides.clock = opts.clock;
+  return runChain(await demoChainInputs({ runId, outDir: join(work, 'out') }, overrides));
 }
 
 describe('how a run can end', () => {

@@ -3,7 +3,7 @@ import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CloudError, createCloud, parseAsk } from '@lumenflow/cloud';
+import { CloudError, createCloud } from '@lumenflow/cloud';
 import { loadRulesFile } from '@lumenflow/policy';
 import { createSequentialIds, createSteppingClock } from '@lumenflow/protocol';
 import type { CloudEndpoint, RuntimeEndpoint } from '@lumenflow/protocol';
@@ -11,6 +11,7 @@ import { RuntimeError, createRuntime } from '@lumenflow/runtime';
 import { generateSigningKeyPem, parseSigningKeyPem, verifyBundle } from '@lumenflow/verifier';
 import { DEMO_PATHS, runChain } from '../scripts/demo/commands/run.js';
 import type { ChainTimeouts } from '../scripts/demo/commands/run.js';
+import { demoChainInputs } from './support/demo-chain.js';
 
 // Before these bounds, a runtime that went silent, a test suite that hung, or
 // an enrollment Cloud refused (it sends no reply) held the run for ever; only
@@ -36,21 +37,7 @@ afterAll(async () => {
 });
 
 async function runHanging(runId: string, timeouts: ChainTimeouts) {
-  return runChain({
-    runId,
-    ask: parseAsk(await readFile(join(ROOT, DEMO_PATHS.asks, 'happy.json'), 'utf8')),
-    cloudRules: await loadRulesFile(join(ROOT, DEMO_PATHS.cloudRules)),
-    localRules: await loadRulesFile(join(ROOT, DEMO_PATHS.localRules)),
-    fixtureDir: hanging,
-    outDir: join(work, 'out'),
-    clock: createSteppingClock(at),
-    signingKey: parseSigningKeyPem(generateSigningKeyPem()),
-    runtimeKey: parseSigningKeyPem(generateSigningKeyPem()),
-    host: { hostname: 'h', os: 'linux', arch: 'x64', nodeVersion: 'v20.20.2' },
-    approver: async () => ({ approver: 'reviewer.test', decision: 'approved', reason: 'ok' }),
-    replayUrl: `http://127.0.0.1:4173/runs/${runId}`,
-    timeouts,
-  });
+  return runChain(await demoChainInputs({ runId, outDir: join(work, 'out') }, { fixtureDir: hanging, clock: createSteppingClock(at), timeouts }));
 }
 
 describe('bounded waits in the chain', () => {

@@ -1,17 +1,15 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { parseAsk } from '@lumenflow/cloud';
-import { createRuleSet, loadRulesFile } from '@lumenflow/policy';
-import { createSteppingClock } from '@lumenflow/protocol';
+import { createRuleSet } from '@lumenflow/policy';
 import type { PolicyDecisionRecord, ToolCallRecord } from '@lumenflow/protocol';
-import { generateSigningKeyPem, parseSigningKeyPem, verifyBundle } from '@lumenflow/verifier';
-import { DEMO_PATHS, runChain } from '../scripts/demo/commands/run.js';
+import { verifyBundle } from '@lumenflow/verifier';
+import { runChain } from '../scripts/demo/commands/run.js';
+import { demoChainInputs } from './support/demo-chain.js';
 
 // The runtime enforces Rules on every step itself: a local deny stops the session
 // at that step, the denied call never runs, and the Proof still verifies.
-const ROOT = resolve(import.meta.dirname, '..');
 let out: string;
 beforeAll(async () => {
   out = await mkdtemp(join(tmpdir(), 'lumenflow-runtime-rules-'));
@@ -21,21 +19,12 @@ afterAll(async () => {
 });
 
 async function runWithLocalDeny(runId: string, match: Record<string, unknown>) {
-  const askPath = join(ROOT, DEMO_PATHS.asks, 'happy.json');
-  const result = await runChain({
-    runId,
-    ask: parseAsk(await readFile(askPath, 'utf8')),
-    cloudRules: await loadRulesFile(join(ROOT, DEMO_PATHS.cloudRules)),
-    localRules: createRuleSet({ version: 1, rules: [{ id: 'runtime.test.deny', effect: 'deny', match, reason: 'denied by the test' }] }, 'local-test'),
-    fixtureDir: join(ROOT, DEMO_PATHS.fixture),
-    outDir: out,
-    clock: createSteppingClock(new Date('2026-11-23T10:00:00.000Z')),
-    signingKey: parseSigningKeyPem(generateSigningKeyPem()),
-    runtimeKey: parseSigningKeyPem(generateSigningKeyPem()),
-    host: { hostname: 'h', os: 'linux', arch: 'x64', nodeVersion: 'v20.20.2' },
-    approver: async () => ({ approver: 'reviewer.test', decision: 'approved', reason: 'ok' }),
-    replayUrl: `http://127.0.0.1:4173/runs/${runId}`,
-  });
+  const result = await runChain(
+    await demoChainInputs(
+      { runId, outDir: out },
+      { localRules: createRuleSet({ version: 1, rules: [{ id: 'runtime.test.deny', effect: 'deny', match, reason: 'denied by the test' }] }, 'local-test') },
+    ),
+  );
   const lines = async (name: string) =>
     (await readFile(join(result.dir, name), 'utf8'))
       .split('\n')

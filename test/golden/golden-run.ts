@@ -3,12 +3,11 @@
 // golden test and by `pnpm exec tsx test/golden/regenerate.ts`.
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseAsk } from '@lumenflow/cloud';
 import type { RunResult } from '@lumenflow/cloud';
-import { loadRulesFile } from '@lumenflow/policy';
 import { createSteppingClock } from '@lumenflow/protocol';
 import { parseSigningKeyPem } from '@lumenflow/verifier';
-import { DEMO_PATHS, SCRIPTED_APPROVER, runChain } from '../../scripts/demo/commands/run.js';
+import { SCRIPTED_APPROVER, runChain } from '../../scripts/demo/commands/run.js';
+import { demoChainInputs } from '../support/demo-chain.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const GOLDEN_DIR = resolve(import.meta.dirname);
@@ -19,19 +18,16 @@ export const GOLDEN_MODES = ['happy', 'policy-blocked'] as const;
 /** Runs the demo chain with every input fixed, writing `<outDir>/golden-<mode>`. */
 export async function runGoldenChain(mode: (typeof GOLDEN_MODES)[number], outDir: string): Promise<RunResult> {
   const keyDir = join(GOLDEN_DIR, 'keys');
-  const askPath = join(REPO_ROOT, DEMO_PATHS.asks, `${mode}.json`);
-  return runChain({
-    runId: `golden-${mode}`,
-    ask: parseAsk(await readFile(askPath, 'utf8'), askPath),
-    cloudRules: await loadRulesFile(join(REPO_ROOT, DEMO_PATHS.cloudRules)),
-    localRules: await loadRulesFile(join(REPO_ROOT, DEMO_PATHS.localRules)),
-    fixtureDir: join(REPO_ROOT, DEMO_PATHS.fixture),
-    outDir,
-    clock: createSteppingClock(new Date(GOLDEN_CLOCK)),
-    signingKey: parseSigningKeyPem(await readFile(join(keyDir, 'bundle-signer.TEST-ONLY.pem'), 'utf8')),
-    runtimeKey: parseSigningKeyPem(await readFile(join(keyDir, 'runtime.TEST-ONLY.pem'), 'utf8')),
-    host: { ...GOLDEN_HOST },
-    approver: async () => ({ approver: SCRIPTED_APPROVER, decision: 'approved', reason: 'Golden run: scripted approval.' }),
-    replayUrl: `http://127.0.0.1:4173/runs/golden-${mode}`,
-  });
+  return runChain(
+    await demoChainInputs(
+      { runId: `golden-${mode}`, outDir, mode },
+      {
+        clock: createSteppingClock(new Date(GOLDEN_CLOCK)),
+        signingKey: parseSigningKeyPem(await readFile(join(keyDir, 'bundle-signer.TEST-ONLY.pem'), 'utf8')),
+        runtimeKey: parseSigningKeyPem(await readFile(join(keyDir, 'runtime.TEST-ONLY.pem'), 'utf8')),
+        host: { ...GOLDEN_HOST },
+        approver: async () => ({ approver: SCRIPTED_APPROVER, decision: 'approved', reason: 'Golden run: scripted approval.' }),
+      },
+    ),
+  );
 }
