@@ -12,6 +12,7 @@ import { canonicalize, createSequentialIds, systemClock } from '@lumenflow/proto
 import { loadOrCreateSigningKey } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
 import { REPO_ROOT } from '../paths.js';
+import { buildRunRequest } from './run.js';
 import type { ChainInputs } from './run.js';
 
 
@@ -63,15 +64,7 @@ export async function runChainOverConnections(inputs: ChainInputs): Promise<RunR
     });
     log('connections.runtime-started', { url, pid: child.pid ?? null });
     await cloud.waitForRuntime(inputs.ask.runtimeLabels, controller.signal);
-    return await cloud.run({
-      runId: inputs.runId,
-      ask: inputs.ask,
-      approver: inputs.approver,
-      outDir: inputs.outDir,
-      replayUrl: inputs.replayUrl,
-      signal: controller.signal,
-      ...(inputs.onProgress === undefined ? {} : { onProgress: inputs.onProgress }),
-    });
+    return await cloud.run(buildRunRequest(inputs, controller.signal, undefined));
   } catch (error) {
     // Our own abort (lease lost, runtime gone) explains the ABORTED the chain reports; the user's Ctrl-C does not.
     if (failure !== undefined && !inputs.signal?.aborted && error instanceof CloudError && error.code === 'ABORTED') throw failure;

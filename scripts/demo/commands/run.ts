@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline/promises';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { CloudError, createCloud, buildReplayUrl, DEFAULT_REPLAY_BASE_URL, parseAsk } from '@lumenflow/cloud';
-import type { ApprovalAnswer, ApprovalRequest, Approver, RunProgress, RunResult, RunStep } from '@lumenflow/cloud';
+import type { ApprovalAnswer, ApprovalRequest, Approver, RunProgress, RunRequest, RunResult, RunStep } from '@lumenflow/cloud';
 import { PolicyError, loadRulesFile } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
 import { IdSchema, createInProcessTransport, createSequentialIds, createSteppingClock, systemClock } from '@lumenflow/protocol';
@@ -96,20 +96,25 @@ export async function runChain(inputs: ChainInputs): Promise<RunResult> {
   try {
     await runtime.enroll();
     await cloud.waitForRuntime(inputs.ask.runtimeLabels, inputs.signal, inputs.timeouts?.enrollMs);
-    return await cloud.run({
-      runId: inputs.runId,
-      ask: inputs.ask,
-      approver: inputs.approver,
-      outDir: inputs.outDir,
-      replayUrl: inputs.replayUrl,
-      ...(inputs.timeouts?.sessionMs === undefined ? {} : { sessionTimeoutMs: inputs.timeouts.sessionMs }),
-      ...(inputs.signal === undefined ? {} : { signal: inputs.signal }),
-      ...(inputs.onProgress === undefined ? {} : { onProgress: inputs.onProgress }),
-    });
+    return await cloud.run(buildRunRequest(inputs, inputs.signal, inputs.timeouts?.sessionMs));
   } finally {
     await runtime.idle().catch(() => undefined);
     transport.cloud.close();
   }
+}
+
+/** The request both chains hand `cloud.run`; the caller picks the signal it may abort and the session bound. */
+export function buildRunRequest(inputs: ChainInputs, signal: AbortSignal | undefined, sessionTimeoutMs: number | undefined): RunRequest {
+  return {
+    runId: inputs.runId,
+    ask: inputs.ask,
+    approver: inputs.approver,
+    outDir: inputs.outDir,
+    replayUrl: inputs.replayUrl,
+    ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
+    ...(signal === undefined ? {} : { signal }),
+    ...(inputs.onProgress === undefined ? {} : { onProgress: inputs.onProgress }),
+  };
 }
 
 /** The CLI's `--mode` command. Returns the exit code; throws CliError for bad input. */
