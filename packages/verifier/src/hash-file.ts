@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 
 // 1 MiB reads: large enough that syscalls cost nothing next to SHA-256, small
 // enough that memory stays flat (two such buffers) however large the file.
@@ -11,7 +12,9 @@ export interface HashedFile {
   size: number;
 }
 
-export type HashFileResult = { ok: true; file: HashedFile } | { ok: false; reason: 'missing' | 'not-regular' | 'unreadable'; detail: string };
+type OpenFailure = { ok: false; reason: 'missing' | 'not-regular' | 'unreadable'; detail: string };
+
+export type HashFileResult = { ok: true; file: HashedFile } | OpenFailure;
 
 /**
  * Hashes one file with node:crypto SHA-256 in a single streaming pass, never
@@ -19,15 +22,9 @@ export type HashFileResult = { ok: true; file: HashedFile } | { ok: false; reaso
  * so callers can parse the same bytes they hash instead of reading the file twice.
  */
 export async function hashFile(path: string, onChunk?: (chunk: Uint8Array) => void, buffer?: Buffer): Promise<HashFileResult> {
-  let handle;
-  try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { ok: false, reason: 'missing', detail: 'no such file' };
-    if (code === 'ELOOP') return { ok: false, reason: 'not-regular', detail: 'is a symbolic link' };
-    return { ok: false, reason: 'unreadable', detail: code ?? 'open failed' };
-  }
+  const opened = await openNoFollow(path);
+  if (!opened.ok) return opened;
+  const { handle } = opened;
   let pending: Promise<{ bytesRead: number }> | undefined;
   try {
     // fstat on the open descriptor: the thing hashed is the thing checked, even if the path is swapped.
@@ -64,6 +61,19 @@ export async function hashFile(path: string, onChunk?: (chunk: Uint8Array) => vo
   }
 }
 
+// O_NOFOLLOW: a bundle is attacker-controlled, and a link could point the check at a file outside it.
+// O_NONBLOCK: opening a FIFO planted in its place must not hang; fstat then rejects it.
+async function openNoFollow(path: string): Promise<{ ok: true; handle: FileHandle } | OpenFailure> {
+  try {
+    return { ok: true, handle: await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK) };
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { ok: false, reason: 'missing', detail: 'no such file' };
+    if (code === 'ELOOP') return { ok: false, reason: 'not-regular', detail: 'is a symbolic link' };
+    return { ok: false, reason: 'unreadable', detail: code ?? 'open failed' };
+  }
+}
+
 function splitBuffer(buffer: Buffer): readonly [Buffer, Buffer] {
   const half = Math.floor(buffer.length / 2);
   return [buffer.subarray(0, half), buffer.subarray(half, half * 2)];
@@ -74,15 +84,9 @@ export async function readSmallFile(
   path: string,
   maxBytes: number,
 ): Promise<{ ok: true; bytes: Uint8Array } | { ok: false; reason: 'missing' | 'not-regular' | 'unreadable' | 'too-large'; detail: string }> {
-  let handle;
-  try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (cause) {
-    const code = (cause as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { ok: false, reason: 'missing', detail: 'no such file' };
-    if (code === 'ELOOP') return { ok: false, reason: 'not-regular', detail: 'is a symbolic link' };
-    return { ok: false, reason: 'unreadable', detail: code ?? 'open failed' };
-  }
+  const opened = await openNoFollow(path);
+  if (!opened.ok) return opened;
+  const { handle } = opened;
   try {
     const stat = await handle.stat();
     if (!stat.isFile()) return { ok: false, reason: 'not-regular', detail: 'is not a regular file' };
