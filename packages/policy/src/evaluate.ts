@@ -84,16 +84,9 @@ interface MatchedRule {
   layer: Layer;
   compiled: CompiledRule;
 }
-interface CheckResult {
-  label: string;
-  scope: ScopeRef;
-  mode: 'full' | 'tighten-only';
-  effect: Effect | null;
-  decidingRuleId: string | null;
-  reason: string;
+interface CheckResult extends ExplanationCheck {
   matched: MatchedRule[];
   warnings: string[];
-  considered: RuleConsideration[];
 }
 type Eligibility = 'any' | 'args-listed' | 'literal';
 
