@@ -6,7 +6,7 @@ import { appendFile, chmod, cp, mkdtemp, readFile, readdir, rm, stat, writeFile 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { generateSigningKeyPem } from '@lumenflow/verifier';
+import { writeThrowawayKeys } from './support/demo-chain.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CLI = join(ROOT, 'scripts/demo/trusted-compute.ts');
@@ -44,11 +44,7 @@ async function hashTree(dir: string): Promise<Record<string, string>> {
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'lumenflow-cli-test-'));
   outDir = join(work, 'evidence');
-  const signer = join(work, 'signer.pem');
-  const runtimeKey = join(work, 'runtime.pem');
-  await writeFile(signer, generateSigningKeyPem(), { mode: 0o600 });
-  await writeFile(runtimeKey, generateSigningKeyPem(), { mode: 0o600 });
-  env = { ...process.env, LUMENFLOW_SIGNING_KEY: signer, LUMENFLOW_RUNTIME_KEY: runtimeKey, LUMENFLOW_CLOCK: '', NO_COLOR: '1' };
+  env = { ...process.env, ...(await writeThrowawayKeys(work)), LUMENFLOW_CLOCK: '', NO_COLOR: '1' };
   delete env['LUMENFLOW_DEMO_FIXTURE'];
 });
 

@@ -1,11 +1,11 @@
 // `pnpm demo:trusted-compute` runs scripts/demo/launch.mjs: both modes through
 // it as a user would, and its bundle is rebuilt whenever it is older than a source.
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSigningKeyPem } from '@lumenflow/verifier';
+import { writeThrowawayKeys } from './support/demo-chain.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const LAUNCHER = join(ROOT, 'scripts/demo/launch.mjs');
@@ -21,11 +21,7 @@ function launch(...args: string[]): { status: number | null; stdout: string; std
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'lumenflow-launcher-'));
-  const signer = join(work, 'signer.pem');
-  const runtimeKey = join(work, 'runtime.pem');
-  await writeFile(signer, generateSigningKeyPem(), { mode: 0o600 });
-  await writeFile(runtimeKey, generateSigningKeyPem(), { mode: 0o600 });
-  env = { ...process.env, LUMENFLOW_SIGNING_KEY: signer, LUMENFLOW_RUNTIME_KEY: runtimeKey, LUMENFLOW_DEBUG: '' };
+  env = { ...process.env, ...(await writeThrowawayKeys(work)), LUMENFLOW_DEBUG: '' };
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });

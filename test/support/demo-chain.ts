@@ -1,5 +1,5 @@
 // The checked-in demo as runChain inputs, so each test states only what it changes.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseAsk } from '@lumenflow/cloud';
 import { loadRulesFile } from '@lumenflow/policy';
@@ -37,4 +37,16 @@ export async function demoChainInputs(
     replayUrl: `http://127.0.0.1:4173/runs/${run.runId}`,
     ...overrides,
   };
+}
+
+/**
+ * Writes a throwaway bundle signer and runtime key (0600, as the key loader
+ * demands) into `dir`, and returns the environment that points the CLI at them.
+ */
+export async function writeThrowawayKeys(dir: string): Promise<{ LUMENFLOW_SIGNING_KEY: string; LUMENFLOW_RUNTIME_KEY: string }> {
+  const signer = join(dir, 'signer.pem');
+  const runtimeKey = join(dir, 'runtime.pem');
+  await writeFile(signer, generateSigningKeyPem(), { mode: 0o600 });
+  await writeFile(runtimeKey, generateSigningKeyPem(), { mode: 0o600 });
+  return { LUMENFLOW_SIGNING_KEY: signer, LUMENFLOW_RUNTIME_KEY: runtimeKey };
 }
