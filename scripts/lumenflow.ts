@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import {
   CloudError,
+  DEFAULT_REPLAY_BASE_URL,
   createCloud,
   createEnrollToken,
   createHttpCloudEndpoint,
@@ -139,7 +140,7 @@ async function serveCommand(opts: {
     signingKey: cloudKey,
     clock: systemClock,
     ids,
-    replayBaseUrl: 'http://127.0.0.1:4173',
+    replayBaseUrl: DEFAULT_REPLAY_BASE_URL,
     ...(opts.approvalTtl === undefined ? {} : { approvalTtlMs: opts.approvalTtl }),
     log,
   });

@@ -7,6 +7,7 @@ import { resolveApproval } from '../approvals.js';
 import type { ApprovalAnswer, ApprovalRequest } from '../approvals.js';
 import type { Cloud, RunResult } from '../cloud.js';
 import { CloudError } from '../errors.js';
+import { buildReplayUrl } from '../replay/serve-replay.js';
 import { createFileExclusive, listJsonFiles, readFileIfExists, writeFileAtomic } from './atomic-file.js';
 import {
   completePendingApproval,
@@ -90,7 +91,7 @@ export function openOperatorDesk(opts: OperatorDeskOptions): OperatorDesk {
         runId,
         ask,
         outDir: join(opts.dataDir, 'bundles'),
-        replayUrl: `${opts.replayBaseUrl}/runs/${runId}`,
+        replayUrl: buildReplayUrl(opts.replayBaseUrl, runId),
         signal: controller.signal,
         ...(opts.approvalTtlMs === undefined ? {} : { approvalTtlMs: opts.approvalTtlMs }),
         onApprovalPending: async (pending) => {
