@@ -369,11 +369,7 @@ function valueAt(value: unknown, path: ReadonlyArray<string | number>): unknown 
 }
 
 function isKindProblem(value: unknown, path: Array<string | number>): boolean {
-  let node: unknown = value;
-  for (const p of path) {
-    if (node === null || typeof node !== 'object') return false;
-    node = (node as Record<string | number, unknown>)[p];
-  }
+  const node = valueAt(value, path);
   return path[path.length - 1] === 'match' && node !== null && typeof node === 'object';
 }
 
