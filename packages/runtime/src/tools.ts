@@ -46,21 +46,23 @@ export function describeStepInput(step: AgentStep): { summary: string; hash: str
       summary = `read ${step.path}`;
       break;
     case 'write_file': {
-      const contentSha256 = sha256Hex(Buffer.from(step.content, 'utf8'));
-      input = { tool: step.tool, path: step.path, contentSha256: `sha256:${contentSha256}` };
-      summary = `write ${step.path} (${Buffer.byteLength(step.content, 'utf8')} bytes)`;
+      const content = Buffer.from(step.content, 'utf8');
+      input = { tool: step.tool, path: step.path, contentSha256: digest(content) };
+      summary = `write ${step.path} (${content.length} bytes)`;
       break;
     }
     case 'run_tests':
       input = { tool: step.tool, command: [...TEST_COMMAND] };
       summary = TEST_COMMAND.join(' ');
       break;
-    case 'git_diff':
-      input = { tool: step.tool, command: buildDiffCommand(step.baselineCommit) };
-      summary = buildDiffCommand(step.baselineCommit).join(' ');
+    case 'git_diff': {
+      const command = buildDiffCommand(step.baselineCommit);
+      input = { tool: step.tool, command };
+      summary = command.join(' ');
       break;
+    }
   }
-  return { summary, hash: `sha256:${sha256Hex(Buffer.from(canonicalize(input), 'utf8'))}` };
+  return { summary, hash: digest(Buffer.from(canonicalize(input), 'utf8')) };
 }
 
 /** What one executed step produced. */
