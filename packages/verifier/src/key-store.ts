@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { link, mkdir, open, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, basename } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { fsyncDirectory } from './durable-file.js';
 import { VerifierError } from './errors.js';
 import { generateSigningKeyPem, parseSigningKeyPem } from './keys.js';
 import type { SigningKey } from './keys.js';
@@ -123,7 +124,7 @@ async function createSigningKeyFile(path: string): Promise<{ key: SigningKey; ra
       if ((cause as NodeJS.ErrnoException).code === 'EEXIST') return { key: await readSigningKeyFile(path), raced: true };
       throw cause;
     }
-    await syncDirectory(dir);
+    await fsyncDirectory(dir);
     return { key, raced: false };
   } catch (cause) {
     if (cause instanceof VerifierError) throw cause;
@@ -131,14 +132,5 @@ async function createSigningKeyFile(path: string): Promise<{ key: SigningKey; ra
     throw new VerifierError('SIGNING_KEY_CREATE_FAILED', `cannot create signing key at ${path} (${code ?? 'error'})`, { cause });
   } finally {
     await unlink(temp).catch(() => undefined);
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY);
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

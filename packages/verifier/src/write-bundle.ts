@@ -15,6 +15,7 @@ import {
 } from './constants.js';
 import type { BundleMode } from './constants.js';
 import { buildInTotoStatement, encodeDsseEnvelope } from './dsse.js';
+import { fsyncDirectory } from './durable-file.js';
 import { VerifierError } from './errors.js';
 import type { SigningKey } from './keys.js';
 import { isPlainFileName } from './manifest-schema.js';
@@ -109,7 +110,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
   }
   try {
     for (const [name, bytes] of files) await writeFileDurably(join(tempDir, name), bytes);
-    await syncDirectory(tempDir);
+    await fsyncDirectory(tempDir);
     await refuseExisting(finalDir);
     try {
       // rename(2) refuses a non-empty target, so a bundle that appeared since the check survives.
@@ -121,7 +122,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       }
       throw cause;
     }
-    await syncDirectory(outDir);
+    await fsyncDirectory(outDir);
   } catch (cause) {
     await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
     if (cause instanceof VerifierError) throw cause;
@@ -174,15 +175,6 @@ async function writeFileDurably(path: string, bytes: Uint8Array): Promise<void> 
   const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
   try {
     await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY);
-  try {
     await handle.sync();
   } finally {
     await handle.close();

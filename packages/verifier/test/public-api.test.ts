@@ -15,6 +15,8 @@ describe('@lumenflow/verifier public API', () => {
       'formatVerificationReport',
       'verifyRuntimeReceipts',
       'createRuntimeReceiptChecker',
+      'fsyncDirectory',
+      'writeFileAtomic',
       'VerifierError',
     ] as const;
     for (const name of functions) expect(typeof verifier[name], name).toBe('function');

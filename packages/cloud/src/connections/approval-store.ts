@@ -3,14 +3,14 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ApprovalRecordSchema, IdSchema, parseStrictJson } from '@lumenflow/protocol';
 import type { ApprovalRecord } from '@lumenflow/protocol';
-import { BUNDLE_MODES, VerifierError, writeBundle } from '@lumenflow/verifier';
+import { BUNDLE_MODES, VerifierError, writeBundle, writeFileAtomic } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
 import { resolveApproval } from '../approvals.js';
 import type { ApprovalAnswer } from '../approvals.js';
 import type { PendingApprovalSnapshot } from '../cloud.js';
 import { formatJsonFile } from '../cloud.js';
 import { CloudError } from '../errors.js';
-import { createFileExclusive, listJsonFiles, readFileIfExists, writeFileAtomic } from './atomic-file.js';
+import { createFileExclusive, listJsonFiles, readFileIfExists } from './atomic-file.js';
 
 // A run paused at its approval gate, kept in Cloud's data directory so that a
 // restarted Cloud can still finish it. By then the runtime's session is over

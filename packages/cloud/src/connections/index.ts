@@ -1,4 +1,4 @@
-export { createFileExclusive, listJsonFiles, readFileIfExists, writeFileAtomic } from './atomic-file.js';
+export { createFileExclusive, listJsonFiles, readFileIfExists } from './atomic-file.js';
 export { DEFAULT_ENROLL_TOKEN_TTL_MS, TokenRecordSchema, createEnrollToken, hashEnrollToken, tokenRecordPath } from './enroll-token.js';
 export { createHttpCloudEndpoint } from './http-cloud-endpoint.js';
 export { authenticateRequest, createNonceCache } from './request-auth.js';

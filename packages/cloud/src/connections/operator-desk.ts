@@ -2,13 +2,14 @@ import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AskSchema, IdSchema, parseStrictJson } from '@lumenflow/protocol';
 import type { Ask, Clock, IdSource } from '@lumenflow/protocol';
+import { writeFileAtomic } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
 import { resolveApproval } from '../approvals.js';
 import type { ApprovalAnswer, ApprovalRequest } from '../approvals.js';
 import type { Cloud, RunResult } from '../cloud.js';
 import { CloudError } from '../errors.js';
 import { buildReplayUrl } from '../replay/serve-replay.js';
-import { createFileExclusive, listJsonFiles, readFileIfExists, writeFileAtomic } from './atomic-file.js';
+import { createFileExclusive, listJsonFiles, readFileIfExists } from './atomic-file.js';
 import {
   completePendingApproval,
   listPendingApprovals,

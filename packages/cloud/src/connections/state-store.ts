@@ -11,7 +11,8 @@ import {
   parseStrictJson,
 } from '@lumenflow/protocol';
 import type { EvidenceRecord } from '@lumenflow/protocol';
-import { listJsonFiles, readFileIfExists, writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '@lumenflow/verifier';
+import { listJsonFiles, readFileIfExists } from './atomic-file.js';
 
 // Cloud's Connections state, one small JSON file per thing, each replaced
 // atomically. A file that does not parse is skipped and reported rather than

@@ -3,9 +3,8 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ConnectionErrorBodySchema, EnrollResponseSchema, parseStrictJson } from '@lumenflow/protocol';
 import type { RuntimeHost } from '@lumenflow/protocol';
-import { loadOrCreateSigningKey, parsePublicKeyPem } from '@lumenflow/verifier';
+import { loadOrCreateSigningKey, parsePublicKeyPem, writeFileAtomic } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
-import { writeFileAtomic } from './atomic-file.js';
 import { postEnrollment } from './http-client.js';
 
 /** runtime.json in the state directory: who this runtime is to which Cloud. No secret lives here. */

@@ -1,4 +1,3 @@
-export { writeFileAtomic } from './atomic-file.js';
 export { RUNTIME_STATE_FILES, RuntimeStateSchema, connectRuntime } from './connect.js';
 export { checkDispatch } from './dispatch-check.js';
 export { createConnectionsClient, postEnrollment, signRequestHeaders } from './http-client.js';

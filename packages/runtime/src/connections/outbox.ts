@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EvidenceRecordSchema, parseStrictJson } from '@lumenflow/protocol';
 import type { EvidenceRecord } from '@lumenflow/protocol';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '@lumenflow/verifier';
 
 /** Evidence waiting for Cloud's acknowledgement, on disk, in the order it was made. */
 export interface Outbox {
