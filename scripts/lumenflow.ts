@@ -23,7 +23,7 @@ import {
 } from '@lumenflow/cloud';
 import { PolicyError, loadRulesFile } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
-import { systemClock } from '@lumenflow/protocol';
+import { IdSchema, systemClock } from '@lumenflow/protocol';
 import type { IdSource } from '@lumenflow/protocol';
 import {
   RUNTIME_VERSION,
@@ -197,7 +197,7 @@ async function approveCommand(approvalId: string, opts: { dataDir: string; appro
 
 /** An id as given on the command line: checked before it names a file. */
 function checkApprovalId(approvalId: string): void {
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(approvalId)) throw new CloudError('APPROVAL_INVALID', `${approvalId} is not an approval id`);
+  if (!IdSchema.safeParse(approvalId).success) throw new CloudError('APPROVAL_INVALID', `${approvalId} is not an approval id`);
 }
 
 function parseCloudInput<T>(parse: () => T): T {
