@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import { arch, hostname, platform } from 'node:os';
+import { computeSha256Digest } from '@lumenflow/protocol';
 
 /** Facts about the machine a runtime reports. Injected, so a golden run can fix them. */
 export interface HostFacts {
@@ -16,7 +16,7 @@ export function readHostFacts(): HostFacts {
 
 /** `sha256:` of the host name: enough to tell runs on the same host apart, without naming it. */
 export function hashHostname(name: string): string {
-  return `sha256:${createHash('sha256').update(name, 'utf8').digest('hex')}`;
+  return computeSha256Digest(Buffer.from(name, 'utf8'));
 }
 
 /** Labels a runtime offers for dispatch: what it can run, and its OS. */

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { canonicalize } from '@lumenflow/protocol';
+import { canonicalizeToBytes, computeSha256Digest } from '@lumenflow/protocol';
 import type { Scope, TestOutcome } from '@lumenflow/protocol';
 import { runProcess } from './process.js';
 import type { AgentStep } from './scripted-planner.js';
@@ -47,7 +46,7 @@ export function describeStepInput(step: AgentStep): { summary: string; hash: str
       break;
     case 'write_file': {
       const content = Buffer.from(step.content, 'utf8');
-      input = { tool: step.tool, path: step.path, contentSha256: digest(content) };
+      input = { tool: step.tool, path: step.path, contentSha256: computeSha256Digest(content) };
       summary = `write ${step.path} (${content.length} bytes)`;
       break;
     }
@@ -62,7 +61,7 @@ export function describeStepInput(step: AgentStep): { summary: string; hash: str
       break;
     }
   }
-  return { summary, hash: digest(Buffer.from(canonicalize(input), 'utf8')) };
+  return { summary, hash: computeSha256Digest(canonicalizeToBytes(input)) };
 }
 
 /** What one executed step produced. */
@@ -90,7 +89,7 @@ export async function executeStep(step: AgentStep, workspaceDir: string, signal?
       if (path === undefined) return failed();
       const bytes = await readFile(path).catch(() => undefined);
       if (bytes === undefined) return failed();
-      return { status: 'succeeded', outputHash: digest(bytes), text: bytes.toString('utf8') };
+      return { status: 'succeeded', outputHash: computeSha256Digest(bytes), text: bytes.toString('utf8') };
     }
     case 'write_file': {
       const path = await resolveInside(workspaceDir, step.path);
@@ -100,7 +99,7 @@ export async function executeStep(step: AgentStep, workspaceDir: string, signal?
         () => true,
         () => false,
       );
-      return ok ? { status: 'succeeded', outputHash: digest(bytes) } : failed();
+      return ok ? { status: 'succeeded', outputHash: computeSha256Digest(bytes) } : failed();
     }
     case 'run_tests': {
       const [program, ...args] = TEST_COMMAND as [string, ...string[]];
@@ -112,7 +111,7 @@ export async function executeStep(step: AgentStep, workspaceDir: string, signal?
       return {
         status: result.exitCode === 0 ? 'succeeded' : 'failed',
         exitCode: result.exitCode,
-        outputHash: digest(Buffer.from(canonicalize(testRun), 'utf8')),
+        outputHash: computeSha256Digest(canonicalizeToBytes(testRun)),
         testRun,
       };
     }
@@ -123,7 +122,7 @@ export async function executeStep(step: AgentStep, workspaceDir: string, signal?
       return {
         status: result.exitCode === 0 ? 'succeeded' : 'failed',
         exitCode: result.exitCode,
-        outputHash: digest(bytes),
+        outputHash: computeSha256Digest(bytes),
         patch: result.stdout,
       };
     }
@@ -143,7 +142,7 @@ async function writeNoFollow(path: string, bytes: Uint8Array): Promise<void> {
 }
 
 function failed(): StepResult {
-  return { status: 'failed', outputHash: digest(new Uint8Array()) };
+  return { status: 'failed', outputHash: computeSha256Digest(new Uint8Array()) };
 }
 
 // Rules judged the path as written; this keeps the effect inside the workspace
@@ -156,12 +155,4 @@ async function resolveInside(root: string, path: string): Promise<string | undef
   if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
   const real = await realpath(target).catch(() => target);
   return real.startsWith(realRoot + sep) ? real : undefined;
-}
-
-function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-function digest(bytes: Uint8Array): string {
-  return `sha256:${sha256Hex(bytes)}`;
 }
