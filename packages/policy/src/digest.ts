@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { canonicalize } from '@lumenflow/protocol';
+import { canonicalizeToBytes, computeSha256Digest } from '@lumenflow/protocol';
 import type { RuleSet } from './rules-file.js';
 
 /** The rules in force: the organisation's Cloud policy and, optionally, a runtime-local one that may only tighten. */
@@ -27,8 +26,7 @@ export function computePolicyDigest(layers: PolicyLayers): string {
   const key = layers.local ?? null;
   let digest = byLocal.get(key);
   if (digest === undefined) {
-    const canonical = canonicalize({ cloud: layers.cloud.document, local: layers.local?.document });
-    digest = `sha256:${createHash('sha256').update(canonical).digest('hex')}`;
+    digest = computeSha256Digest(canonicalizeToBytes({ cloud: layers.cloud.document, local: layers.local?.document }));
     byLocal.set(key, digest);
   }
   return digest;

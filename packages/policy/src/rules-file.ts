@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isNode, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
-import { ProtocolError, canonicalize, parseStrictJson } from '@lumenflow/protocol';
+import { ProtocolError, canonicalizeToBytes, computeSha256Digest, parseStrictJson } from '@lumenflow/protocol';
 import type { Effect } from '@lumenflow/protocol';
 import { PolicyError } from './errors.js';
 import type { PolicyErrorCode } from './errors.js';
@@ -201,7 +200,7 @@ export function parseRuleSet(value: unknown, fileName = 'cloud-dispatch'): RuleS
 }
 
 function buildRuleSet(document: RulesDocument, fileName: string): RuleSet {
-  const digest = `sha256:${createHash('sha256').update(canonicalize(document)).digest('hex')}`;
+  const digest = computeSha256Digest(canonicalizeToBytes(document));
   const ruleSet: RuleSet = Object.freeze({ fileName, document, rules: document.rules, digest });
   deepFreeze(document);
   compiledSets.set(ruleSet, compileRuleSet(document.rules));
