@@ -38,8 +38,8 @@ import {
 } from '@lumenflow/runtime';
 import { VerifierError, loadOrCreateSigningKey } from '@lumenflow/verifier';
 import { CliError, EXIT, reportCliError } from './demo/cli-error.js';
+import { REPO_ROOT } from './demo/paths.js';
 
-const REPO_ROOT = resolve(import.meta.dirname, '..');
 const DEFAULTS = {
   cloudRules: 'scripts/demo/rules/cloud-policy.yaml',
   fixture: 'scripts/demo/fixtures/calc',
