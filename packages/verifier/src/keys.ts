@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
+import { computeSha256Digest } from '@lumenflow/protocol';
 import { VerifierError } from './errors.js';
 
 // noble needs a synchronous SHA-512 for sign/verify; set once at module load.
@@ -38,7 +39,7 @@ export function encodePublicKeyPem(publicKey: Uint8Array): string {
 /** `sha256:` plus the lowercase hex SHA-256 of DER SPKI, recomputable with `openssl pkey -pubin -outform DER | sha256sum`. */
 export function computeKeyId(spkiDer: Uint8Array): string {
   assertBytes(spkiDer, 'spkiDer');
-  return `sha256:${createHash('sha256').update(spkiDer).digest('hex')}`;
+  return computeSha256Digest(spkiDer);
 }
 
 /**
