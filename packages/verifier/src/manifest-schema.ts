@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { IdSchema, TimestampSchema } from '@lumenflow/protocol';
+import { IdSchema, Sha256DigestSchema, TimestampSchema } from '@lumenflow/protocol';
 import { BUNDLE_MODES, BUNDLE_SCHEMA_VERSION } from './constants.js';
 
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
-const KEY_ID = /^sha256:[0-9a-f]{64}$/;
 
 /** One file of the bundle as the manifest commits to it. */
 export const ManifestArtifactSchema = z.strictObject({
@@ -24,7 +23,7 @@ export const ManifestSchema = z.strictObject({
   requiredArtifacts: z.array(z.string().min(1)),
   artifacts: z.array(ManifestArtifactSchema),
   signer: z.strictObject({
-    keyId: z.string().regex(KEY_ID, 'expected sha256:<64 lowercase hex>'),
+    keyId: Sha256DigestSchema,
     algorithm: z.literal('ed25519'),
   }),
 });
