@@ -6,6 +6,7 @@ import {
   NodeSessionSchema,
   ProtocolError,
   PolicyDecisionRecordSchema,
+  Sha256DigestSchema,
   TestResultsSchema,
   ToolCallRecordSchema,
   canonicalize,
@@ -276,8 +277,8 @@ export async function verifyBundle(dir: string, opts: VerifyBundleOptions = {}):
   }
 
   // --- DSSE envelope.
-  if (manifest && manifestBytes && bundleKey && bundleKeyId) {
-    await checkDsse(root, manifest, manifestBytes, bundleKey, bundleKeyId, fail, pass);
+  if (manifest && report.manifestSha256 !== undefined && bundleKey && bundleKeyId) {
+    await checkDsse(root, manifest, report.manifestSha256, bundleKey, bundleKeyId, fail, pass);
   } else {
     const dsseRead = await readSmallFile(join(root, DSSE_FILE), MAX_DSSE_BYTES);
     if (!dsseRead.ok && dsseRead.reason === 'missing') fail('dsse.envelope', 'DSSE_MISSING', `${DSSE_FILE}: no such file`);
@@ -326,7 +327,7 @@ function parsePins(opts: VerifyBundleOptions): { pinned: boolean; publicKey?: Ui
     out.pinned = true;
   }
   if (opts.expectKeyId !== undefined) {
-    if (!/^sha256:[0-9a-f]{64}$/.test(opts.expectKeyId)) {
+    if (!Sha256DigestSchema.safeParse(opts.expectKeyId).success) {
       throw new VerifierError('EXPECTED_KEY_ID_INVALID', 'expected key id must be sha256:<64 lowercase hex>');
     }
     out.keyId = opts.expectKeyId;
@@ -381,7 +382,7 @@ function checkManifestSchema(parsed: JsonValue, fail: Fail, pass: Pass): Manifes
   return result.data;
 }
 
-async function checkDsse(root: string, manifest: Manifest, manifestBytes: Uint8Array, key: Uint8Array, keyId: string, fail: Fail, pass: Pass): Promise<void> {
+async function checkDsse(root: string, manifest: Manifest, manifestSha256: string, key: Uint8Array, keyId: string, fail: Fail, pass: Pass): Promise<void> {
   const read = await readSmallFile(join(root, DSSE_FILE), MAX_DSSE_BYTES);
   if (!read.ok) {
     fail('dsse.envelope', read.reason === 'missing' ? 'DSSE_MISSING' : 'DSSE_INVALID', `${DSSE_FILE}: ${read.detail}`);
@@ -442,7 +443,7 @@ async function checkDsse(root: string, manifest: Manifest, manifestBytes: Uint8A
   // The statement must say exactly what the manifest says: every artifact and
   // the manifest itself, no more, no less, with the same digests.
   const expected = new Map<string, string>(manifest.artifacts.map((a) => [a.path, a.sha256]));
-  expected.set(MANIFEST_FILE, createHash('sha256').update(manifestBytes).digest('hex'));
+  expected.set(MANIFEST_FILE, manifestSha256);
   const seen = new Set<string>();
   const problems: string[] = [];
   let previous: string | undefined;
