@@ -2,19 +2,10 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ProtocolError, canonicalize, canonicalizeToBytes, parseStrictJson } from '@lumenflow/protocol';
+import { canonicalize, canonicalizeToBytes, parseStrictJson } from '@lumenflow/protocol';
+import { codeOf, hasUnsafeInteger } from './support/json-helpers.js';
 
 const vectors = join(import.meta.dirname, 'vectors', 'jcs');
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ProtocolError) return error.code;
-    throw error;
-  }
-  return undefined;
-}
 
 describe('canonicalize: published JCS vectors (cyberphone testdata)', () => {
   const cases = readdirSync(vectors).filter((name) => statSync(join(vectors, name)).isDirectory());
@@ -111,10 +102,3 @@ describe('canonicalize: properties', () => {
     );
   });
 });
-
-function hasUnsafeInteger(value: unknown): boolean {
-  if (typeof value === 'number') return Number.isInteger(value) && !Number.isSafeInteger(value);
-  if (Array.isArray(value)) return value.some(hasUnsafeInteger);
-  if (value !== null && typeof value === 'object') return Object.values(value).some(hasUnsafeInteger);
-  return false;
-}

@@ -1,16 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ProtocolError, parseStrictJson, parseStrictJsonBytes } from '@lumenflow/protocol';
-
-function errorOf(fn: () => unknown): ProtocolError | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ProtocolError) return error;
-    throw error;
-  }
-  return undefined;
-}
+import { parseStrictJson, parseStrictJsonBytes } from '@lumenflow/protocol';
+import { errorOf, hasUnsafeInteger } from './support/json-helpers.js';
 
 describe('parseStrictJson: rejects what JSON.parse silently accepts', () => {
   it('rejects a duplicate key, with its position', () => {
@@ -111,10 +102,3 @@ describe('parseStrictJson: agrees with JSON.parse on documents it accepts', () =
     );
   });
 });
-
-function hasUnsafeInteger(value: unknown): boolean {
-  if (typeof value === 'number') return Number.isInteger(value) && !Number.isSafeInteger(value);
-  if (Array.isArray(value)) return value.some(hasUnsafeInteger);
-  if (value !== null && typeof value === 'object') return Object.values(value).some(hasUnsafeInteger);
-  return false;
-}
