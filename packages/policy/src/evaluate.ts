@@ -1,5 +1,5 @@
 import { PolicyDecisionRecordSchema } from '@lumenflow/protocol';
-import type { Effect, PolicyDecisionRecord, Scope, ScopeKind, ScopeRef } from '@lumenflow/protocol';
+import type { Effect, PolicyDecisionRecord, Scope, ScopeRef } from '@lumenflow/protocol';
 import { computePolicyDigest } from './digest.js';
 import type { PolicyLayers } from './digest.js';
 import { resolveWorkspacePath } from './paths.js';
@@ -8,7 +8,7 @@ import { canonicalizeHost } from './hosts.js';
 import { getCompiledRuleSet } from './rules-file.js';
 import type { CompiledRule, NormalizedScope, RuleSet } from './rules-file.js';
 import type { RuleMatch } from './rules-schema.js';
-import { assertScope, quoteWord, toScopeRef } from './scope.js';
+import { assertScope, formatTarget, quoteWord, toScopeRef } from './scope.js';
 import { analyzeShellCommand } from './shell.js';
 import type { ShellAnalysis } from './shell.js';
 
@@ -440,21 +440,9 @@ function isFallbackId(id: string | null): boolean {
 }
 
 function normalizedRef(scope: NormalizedScope): ScopeRef {
-  const kind: ScopeKind = scope.kind;
-  switch (scope.kind) {
-    case 'fs.read':
-    case 'fs.write':
-      return { kind, target: scope.path };
-    case 'shell.exec':
-      return { kind, target: [scope.program, ...scope.args].map(quoteWord).join(' ') };
-    case 'secret.read':
-    case 'secret.write':
-      return { kind, target: `${scope.environment}/${scope.name}` };
-    case 'net.connect':
-      return { kind, target: `${scope.host.includes(':') ? `[${scope.host}]` : scope.host}:${scope.port}` };
-    case 'pr.create':
-      return { kind, target: `${scope.repository}@${scope.base}` };
-  }
+  // A canonical IPv6 host comes without brackets; they go back so the port stays apart from it.
+  if (scope.kind === 'net.connect' && scope.host.includes(':')) return { kind: scope.kind, target: `[${scope.host}]:${scope.port}` };
+  return { kind: scope.kind, target: formatTarget(scope) };
 }
 
 /** A rule's match in words, for explanations. */

@@ -1,6 +1,7 @@
 import { ScopeSchema } from '@lumenflow/protocol';
 import type { Scope, ScopeKind, ScopeRef } from '@lumenflow/protocol';
 import { PolicyError } from './errors.js';
+import type { NormalizedScope } from './rules-file.js';
 
 const KINDS: readonly ScopeKind[] = ['fs.read', 'fs.write', 'shell.exec', 'secret.read', 'secret.write', 'net.connect', 'pr.create'];
 
@@ -83,7 +84,8 @@ export function formatScope(scope: Scope): string {
   return `${scope.kind}:${formatTarget(scope)}`;
 }
 
-function formatTarget(scope: Scope): string {
+/** The target words of a scope, requested or normalised, as {@link parseScope} reads them. */
+export function formatTarget(scope: Scope | NormalizedScope): string {
   switch (scope.kind) {
     case 'fs.read':
     case 'fs.write':
