@@ -354,12 +354,12 @@ function analyzeInterpreter(name: string, codeFlags: readonly string[], args: re
   worsen(acc, 'unmapped');
   const isNode = name === 'node';
   const testMode = isNode && args.includes('--test');
+  // Short flags cluster (`perl -ne`, `python3 -Sc`, `node -pe`, `ruby -ane`):
+  // a cluster holding a code letter takes inline code just the same.
+  const codeLetters = codeFlags.filter((f) => /^-[A-Za-z]$/.test(f)).map((f) => f.slice(1));
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     const flag = arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
-    // Short flags cluster (`perl -ne`, `python3 -Sc`, `node -pe`, `ruby -ane`):
-    // a cluster holding a code letter takes inline code just the same.
-    const codeLetters = codeFlags.filter((f) => /^-[A-Za-z]$/.test(f)).map((f) => f.slice(1));
     const clustered = /^-[A-Za-z]{2,}$/.test(arg) && [...arg.slice(1)].some((c) => codeLetters.includes(c));
     if (codeFlags.includes(flag) || clustered) {
       worsen(acc, 'opaque');
