@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { canonicalize } from '@lumenflow/protocol';
+import { canonicalize, computeSha256Digest } from '@lumenflow/protocol';
 import type { ApprovalRecord } from '@lumenflow/protocol';
 import { CloudError } from './errors.js';
 
@@ -19,9 +18,9 @@ export interface ApprovalAnswer {
 /** Produces an answer for a pending request (a scripted identity, a terminal prompt, a test). */
 export type Approver = (request: ApprovalRequest) => Promise<ApprovalAnswer>;
 
-/** `sha256:` hex of the bytes. */
+/** `sha256:` hex of the bytes; a string is hashed as its UTF-8 bytes. */
 export function sha256Digest(bytes: Uint8Array | string): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  return computeSha256Digest(typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes);
 }
 
 /**

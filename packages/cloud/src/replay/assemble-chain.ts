@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
+import { computeSha256Digest } from '@lumenflow/protocol';
 import type { PolicyDecisionRecord } from '@lumenflow/protocol';
 import type { ChainLink, ChainText, ChainToolCall, ReplayBundleFiles, ReplayChain } from './types.js';
 
-/** `sha256:` plus the lowercase hex SHA-256 of the bytes. */
+/** `sha256:` plus the lowercase hex SHA-256 of the bytes (the protocol's digest, named for replay's public API). */
 export function hashBytes(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  return computeSha256Digest(bytes);
 }
 
 /**

@@ -1,6 +1,6 @@
-import { canonicalize } from '@lumenflow/protocol';
-import type { ApprovalRecord, PolicyDecisionRecord } from '@lumenflow/protocol';
-import { hashBytes } from './assemble-chain.js';
+import type { PolicyDecisionRecord } from '@lumenflow/protocol';
+import { computeApprovalActionHash } from '../approvals.js';
+import type { ApprovalAction } from '../approvals.js';
 import type { ChainCheck, ChainCheckCode, ChainFinding, ReplayChain } from './types.js';
 
 /** Every chain check, in the order replay runs and reports them. */
@@ -63,17 +63,9 @@ export function checkChain(chain: ReplayChain, verified: { manifestSha256?: stri
   });
 }
 
-/**
- * The approval's action hash: `sha256:` plus the hex SHA-256 of the RFC 8785
- * form of `{ action, diffSha256, prTextSha256 }`.
- */
-export function computeActionHash(input: {
-  action: NonNullable<ApprovalRecord['request']>['action'];
-  diffSha256: string;
-  prTextSha256: string;
-}): string {
-  const canonical = canonicalize({ action: input.action, diffSha256: input.diffSha256, prTextSha256: input.prTextSha256 });
-  return hashBytes(new TextEncoder().encode(canonical));
+/** The approval's action hash of a stored request, by the rule Cloud bound it with ({@link computeApprovalActionHash}). */
+export function computeActionHash(input: { action: ApprovalAction; diffSha256: string; prTextSha256: string }): string {
+  return computeApprovalActionHash(input.action, input.diffSha256, input.prTextSha256);
 }
 
 function ms(timestamp: string): number {
