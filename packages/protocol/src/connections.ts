@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalizeToBytes } from './canonical-json.js';
-import { IdSchema, Sha256DigestSchema, TimestampSchema } from './schemas.js';
-import { CloudToRuntimeMessageSchema, MessageSignatureSchema, RuntimeHostSchema, RuntimeToCloudMessageSchema } from './transport.js';
+import { IdSchema, MessageSignatureSchema, Sha256DigestSchema, TimestampSchema } from './schemas.js';
+import { CloudToRuntimeMessageSchema, RuntimeHostSchema, RuntimeToCloudMessageSchema } from './transport.js';
 
 // Connections: the HTTP contract between `cloud serve` and `runtime connect`.
 // Every byte a runtime sends after enrollment is signed with its own key, and

@@ -105,6 +105,13 @@ export const ToolCallRecordSchema = z.strictObject({
   exitCode: z.number().int().optional(),
 });
 
+/** Ed25519 signature of a runtime message: over the RFC 8785 form of the message without `signature`. */
+export const MessageSignatureSchema = z.strictObject({
+  keyId: Sha256DigestSchema,
+  /** Base64 of the 64-byte raw signature. */
+  value: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'expected base64 of 64 bytes'),
+});
+
 /**
  * A runtime's signature over one evidence message, kept so a verifier can
  * rebuild the message from the bundle's files and check it against the
@@ -119,7 +126,7 @@ export const RuntimeReceiptSchema = z.strictObject({
   recordId: IdSchema.optional(),
   /** Only for `evidence.diff`. */
   baselineCommit: z.string().regex(/^[0-9a-f]{40}$/).optional(),
-  signature: z.strictObject({ keyId: Sha256DigestSchema, value: z.string().regex(/^[A-Za-z0-9+/]{86}==$/) }),
+  signature: MessageSignatureSchema,
 });
 
 /** node-session.json: where the work ran. Nothing secret; the host name only as a hash. */

@@ -3,6 +3,7 @@ import { ProtocolError } from './errors.js';
 import {
   AskSchema,
   IdSchema,
+  MessageSignatureSchema,
   PolicyDecisionRecordSchema,
   Sha256DigestSchema,
   TestResultsSchema,
@@ -14,13 +15,6 @@ import {
 // JSON, carries its own ids, and is validated on receipt, so that the
 // in-process transport of today and a network transport later are the same
 // contract: nothing but data crosses, and neither side trusts the other's bytes.
-
-/** Ed25519 signature of a runtime message: over the RFC 8785 form of the message without `signature`. */
-export const MessageSignatureSchema = z.strictObject({
-  keyId: Sha256DigestSchema,
-  /** Base64 of the 64-byte raw signature. */
-  value: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'expected base64 of 64 bytes'),
-});
 
 const base = { messageId: IdSchema };
 const inRun = { ...base, runId: IdSchema, sessionId: IdSchema };
