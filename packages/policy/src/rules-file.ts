@@ -9,6 +9,7 @@ import { compileGlob, findGlobProblem } from './glob.js';
 import { normalizeHostPattern } from './hosts.js';
 import type { CompiledGlob } from './glob.js';
 import { RESERVED_ID_PREFIX, RulesDocumentSchema } from './rules-schema.js';
+import { toProgramName } from './shell.js';
 import type { ArgPattern, Rule, RuleMatch, RulesDocument } from './rules-schema.js';
 
 /** Validated rules from one file, with the file's name and the digest of its canonical form. */
@@ -320,7 +321,7 @@ function compileRule(rule: Rule, index: number): CompiledRule {
       const matcher: Matcher = (s) => {
         if (s.kind !== 'shell.exec') return false;
         const given = ci ? s.program.toLowerCase() : s.program;
-        if (given !== program && !(byName && programName(given) === program)) return false;
+        if (given !== program && !(byName && toProgramName(given) === program)) return false;
         if (args === undefined) return true;
         if (s.args.length !== args.length) return false;
         for (let i = 0; i < args.length; i++) if (!(args[i] as (v: string) => boolean)(s.args[i] as string)) return false;
@@ -329,11 +330,6 @@ function compileRule(rule: Rule, index: number): CompiledRule {
       return { rule, index, exact, argsListed: m.args !== undefined, matcher };
     }
   }
-}
-
-function programName(program: string): string {
-  const parts = program.split(/[/\\]/);
-  return (parts[parts.length - 1] ?? program).replace(/\.exe$/, '');
 }
 
 function compileArg(pattern: ArgPattern, ci: boolean): (value: string) => boolean {

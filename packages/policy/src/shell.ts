@@ -109,7 +109,8 @@ function addCodeTokens(acc: Acc, code: string): void {
   for (const piece of code.split(/[\s'"`;|&<>(){}[\],=+]+/)) if (piece !== '') addToken(acc, piece);
 }
 
-function basename(program: string): string {
+/** A program's name as Rules map it: last path segment, lowercased, without `.exe` (`/usr/bin/GIT.exe` is `git`). */
+export function toProgramName(program: string): string {
   const parts = program.replace(/\\/g, '/').split('/');
   return (parts[parts.length - 1] ?? program).toLowerCase().replace(/\.exe$/, '');
 }
@@ -175,7 +176,7 @@ function pathBasename(path: string): string {
 }
 
 function analyze(program: string, args: readonly string[], acc: Acc, depth: number): void {
-  const name = basename(program);
+  const name = toProgramName(program);
   const via = [program, ...args].join(' ');
   for (const arg of args) addToken(acc, arg);
   if (program.includes('/') || program.includes('\\')) addToken(acc, program);
