@@ -3,22 +3,6 @@ import { computeApprovalActionHash } from '../approvals.js';
 import type { ApprovalAction } from '../approvals.js';
 import type { ChainCheck, ChainCheckCode, ChainFinding, ReplayChain } from './types.js';
 
-/** Every chain check, in the order replay runs and reports them. */
-export const CHAIN_CHECK_CODES: readonly ChainCheckCode[] = Object.freeze([
-  'RECORD_INVALID',
-  'ID_MISMATCH',
-  'ID_DUPLICATE',
-  'TIMESTAMPS_UNORDERED',
-  'TOOL_CALL_WITHOUT_ALLOW',
-  'TOOL_CALL_AFTER_HALT',
-  'APPROVAL_STATUS_INCONSISTENT',
-  'APPROVAL_HASH_MISMATCH',
-  'APPROVAL_ORDER',
-  'APPROVAL_EXPIRED',
-  'SELF_APPROVAL',
-  'TEST_COUNTS_MISMATCH',
-] as const);
-
 // What the verifier saw (`VerificationReport.manifestSha256`), so replay can bind
 // what it shows to what was verified.
 interface VerifiedBundleFacts {
@@ -41,6 +25,9 @@ const RULES: Record<ChainCheckCode, { name: string; rule: Rule }> = {
   SELF_APPROVAL: { name: 'approver is not the requester', rule: checkSelfApproval },
   TEST_COUNTS_MISMATCH: { name: 'test counts agree with the per-test list', rule: checkTestCounts },
 };
+
+/** Every chain check, in the order replay runs and reports them: the order of the table above. */
+export const CHAIN_CHECK_CODES: readonly ChainCheckCode[] = Object.freeze(Object.keys(RULES) as ChainCheckCode[]);
 
 /**
  * Runs every chain check over an assembled chain and returns one result per
