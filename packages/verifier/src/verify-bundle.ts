@@ -201,7 +201,7 @@ export async function verifyBundle(dir: string, opts: VerifyBundleOptions = {}):
       fail('manifest.strict-json', error.code === 'JSON_DUPLICATE_KEY' ? 'MANIFEST_DUPLICATE_KEY' : 'MANIFEST_INVALID_JSON', `${MANIFEST_FILE}: ${error.message}`);
     }
     if (parsed !== undefined) {
-      if (Buffer.from(manifestBytes).equals(Buffer.from(canonicalize(parsed), 'utf8'))) pass('manifest.canonical');
+      if (isCanonicalJson(manifestBytes, parsed)) pass('manifest.canonical');
       else fail('manifest.canonical', 'MANIFEST_NOT_CANONICAL', `${MANIFEST_FILE} is not RFC 8785 canonical JSON (UTF-8, no BOM, no trailing newline)`);
       manifest = checkManifestSchema(parsed, fail, pass);
     }
@@ -396,7 +396,7 @@ async function checkDsse(root: string, manifest: Manifest, manifestSha256: strin
     fail('dsse.envelope', 'DSSE_INVALID', `${DSSE_FILE}: ${error.message}`);
     return;
   }
-  if (!Buffer.from(read.bytes).equals(Buffer.from(canonicalize(envelopeJson), 'utf8'))) {
+  if (!isCanonicalJson(read.bytes, envelopeJson)) {
     fail('dsse.envelope', 'DSSE_INVALID', `${DSSE_FILE} is not RFC 8785 canonical JSON`);
     return;
   }
@@ -431,7 +431,7 @@ async function checkDsse(root: string, manifest: Manifest, manifestSha256: strin
   }
   // One statement has one signed spelling (RFC 8785), as the manifest does: a
   // second spelling of the same claims is a second document to reason about.
-  if (!Buffer.from(payloadBytes).equals(Buffer.from(canonicalize(statementJson), 'utf8'))) {
+  if (!isCanonicalJson(payloadBytes, statementJson)) {
     fail('dsse.envelope', 'DSSE_INVALID', `${DSSE_FILE} payload is not RFC 8785 canonical JSON`);
     return;
   }
@@ -685,6 +685,11 @@ function checkModeRules(
   if (toolCalls.lines === 0) fail('mode.rules', 'MODE_RULE_VIOLATED', `happy: ${TOOL_CALLS_FILE} holds no tool call`);
   else if (cloudDeny) fail('mode.rules', 'MODE_RULE_VIOLATED', `happy: ${DECISIONS_FILE} holds a Cloud deny decision`);
   else pass('mode.rules', `happy: ${toolCalls.lines} tool calls, no Cloud deny`);
+}
+
+/** True when `bytes` are exactly the RFC 8785 form of the value parsed from them. */
+function isCanonicalJson(bytes: Uint8Array, parsed: JsonValue): boolean {
+  return Buffer.from(bytes).equals(Buffer.from(canonicalize(parsed), 'utf8'));
 }
 
 function hexEqual(a: string, b: string): boolean {
