@@ -6,6 +6,7 @@ import { IdSchema, TimestampSchema, canonicalizeToBytes } from '@lumenflow/proto
 import {
   BUNDLE_KIND,
   BUNDLE_METADATA_FILES,
+  BUNDLE_MODES,
   BUNDLE_SCHEMA_VERSION,
   DSSE_FILE,
   MANIFEST_FILE,
@@ -138,7 +139,7 @@ function prepareFiles(opts: WriteBundleOptions): Array<[string, Uint8Array]> {
   if (!TimestampSchema.safeParse(opts.createdAt).success) {
     throw new VerifierError('BUNDLE_INPUT_INVALID', 'createdAt must be an RFC 3339 UTC timestamp');
   }
-  if (opts.mode !== 'happy' && opts.mode !== 'policy-blocked') {
+  if (!BUNDLE_MODES.includes(opts.mode)) {
     throw new VerifierError('BUNDLE_INPUT_INVALID', "mode must be 'happy' or 'policy-blocked'");
   }
   const encoder = new TextEncoder();
