@@ -217,12 +217,12 @@ function escapeRegex(text: string): string {
   return text.replace(/[\\^$.*+?()[\]{}|/]/g, (c) => `\\${c}`);
 }
 
+// Only for patterns without braces (see compileGlob): `{`, `}` and `,` never reach here as syntax.
 function globToRegexSource(pattern: string, separator: string): string {
   const sep = escapeRegex(separator);
   const notSep = `[^${sep}]`;
   let out = '';
   let i = 0;
-  let inBraces = false;
   while (i < pattern.length) {
     const c = pattern[i] as string;
     if (c === '*' && pattern[i + 1] === '*') {
@@ -242,14 +242,6 @@ function globToRegexSource(pattern: string, separator: string): string {
       out += `${notSep}*`;
     } else if (c === '?') {
       out += notSep;
-    } else if (c === '{') {
-      inBraces = true;
-      out += '(?:';
-    } else if (c === '}' && inBraces) {
-      inBraces = false;
-      out += ')';
-    } else if (c === ',' && inBraces) {
-      out += '|';
     } else {
       out += escapeRegex(c);
     }
