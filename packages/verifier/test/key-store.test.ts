@@ -1,20 +1,12 @@
 import { chmod, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { VerifierError, generateSigningKeyPem, loadOrCreateSigningKey, parseSigningKeyPem } from '@lumenflow/verifier';
+import { generateSigningKeyPem, loadOrCreateSigningKey, parseSigningKeyPem } from '@lumenflow/verifier';
+import type { VerifierError } from '@lumenflow/verifier';
+import { codeOf } from './support/code-of.js';
 import { useTempDirs } from './support/temp-dir.js';
 
 const tempDir = useTempDirs();
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof VerifierError) return error.code;
-    throw error;
-  }
-  return undefined;
-}
 
 async function keyFile(dir: string, name: string, mode = 0o600, text = generateSigningKeyPem()): Promise<string> {
   const path = join(dir, name);

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { cp, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { VerifierError, formatVerificationReport, verifyBundle } from '@lumenflow/verifier';
+import { formatVerificationReport, verifyBundle } from '@lumenflow/verifier';
+import { codeOf } from './support/code-of.js';
 import { useTempDirs } from './support/temp-dir.js';
 
 const tempDir = useTempDirs();
@@ -12,16 +13,6 @@ async function copyValid(): Promise<string> {
   const dir = join(await tempDir(), 'bundle');
   await cp(valid, dir, { recursive: true });
   return dir;
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof VerifierError) return error.code;
-    throw error;
-  }
-  return undefined;
 }
 
 const failing = (report: Awaited<ReturnType<typeof verifyBundle>>): Array<string | undefined> =>

@@ -6,13 +6,13 @@ import { describe, expect, it } from 'vitest';
 import {
   BUNDLE_METADATA_FILES,
   REQUIRED_ARTIFACTS,
-  VerifierError,
   parseSigningKeyPem,
   verifyBundle,
   writeBundle,
 } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
 import { canonicalize, parseStrictJsonBytes } from '@lumenflow/protocol';
+import { codeOf } from './support/code-of.js';
 import { useTempDirs } from './support/temp-dir.js';
 import { sampleHappyArtifacts, samplePolicyBlockedArtifacts } from './support/sample-artifacts.js';
 
@@ -24,16 +24,6 @@ const PKCS8_PEM = `-----BEGIN PRIVATE KEY-----\n${PKCS8_DER.toString('base64')}\
 const key: SigningKey = parseSigningKeyPem(PKCS8_PEM);
 const AT = '2026-11-23T10:00:00.000Z';
 const hasOpenssl = spawnSync('openssl', ['version']).status === 0;
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof VerifierError) return error.code;
-    throw error;
-  }
-  return undefined;
-}
 
 describe('writeBundle then verifyBundle', () => {
   for (const [mode, artifacts] of [
