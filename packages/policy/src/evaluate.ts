@@ -168,7 +168,7 @@ function run(layers: PolicyLayers, scope: Scope, context: EvaluationContext, exp
   const ctx: Ctx = { layers, explain };
 
   const reserved = (id: string, reason: string): { decision: PolicyDecision; checks: CheckResult[]; notes: string[] } => {
-    checks.push({ label: 'requested scope', scope: ref, mode: 'full', effect: 'deny', decidingRuleId: id, reason, matched: [], warnings: [], considered: [] });
+    checks.push(reservedDeny('requested scope', ref, id, reason));
     return { decision: { scope: ref, effect: 'deny', matchedRuleIds: [], decidingRuleId: id, reason, policyDigest, warnings: [] }, checks, notes };
   };
 
@@ -267,7 +267,7 @@ function addShellChecks(ctx: Ctx, analysis: ShellAnalysis, context: EvaluationCo
     const resolved = resolveWorkspacePath(p.path, context);
     if (!resolved.ok) {
       const id = resolved.problem === 'outside' ? RESERVED_RULE_IDS.outsideWorkspace : RESERVED_RULE_IDS.invalidInput;
-      checks.push({ label, scope: { kind: p.kind, target: p.path }, mode: 'full', effect: 'deny', decidingRuleId: id, reason: resolved.detail, matched: [], warnings: [], considered: [] });
+      checks.push(reservedDeny(label, { kind: p.kind, target: p.path }, id, resolved.detail));
       continue;
     }
     definite.add(`${p.kind}\0${resolved.path}`);
@@ -284,17 +284,14 @@ function addShellChecks(ctx: Ctx, analysis: ShellAnalysis, context: EvaluationCo
       // a URL's `//host` are not such words.
       if (resolved.problem === 'outside' && token !== program && !token.startsWith('//') && !seen.has(`outside\0${token}`)) {
         seen.add(`outside\0${token}`);
-        checks.push({
-          label: `argument ${quoteWord(token)}`,
-          scope: { kind: 'fs.read', target: token },
-          mode: 'full',
-          effect: 'deny',
-          decidingRuleId: RESERVED_RULE_IDS.outsideWorkspace,
-          reason: `${resolved.detail}; a command may not name a path outside the workspace`,
-          matched: [],
-          warnings: [],
-          considered: [],
-        });
+        checks.push(
+          reservedDeny(
+            `argument ${quoteWord(token)}`,
+            { kind: 'fs.read', target: token },
+            RESERVED_RULE_IDS.outsideWorkspace,
+            `${resolved.detail}; a command may not name a path outside the workspace`,
+          ),
+        );
       }
       continue;
     }
@@ -309,6 +306,11 @@ function addShellChecks(ctx: Ctx, analysis: ShellAnalysis, context: EvaluationCo
       }
     }
   }
+}
+
+// A deny the engine makes itself, before any rule is consulted.
+function reservedDeny(label: string, scope: ScopeRef, id: string, reason: string): CheckResult {
+  return { label, scope, mode: 'full', effect: 'deny', decidingRuleId: id, reason, matched: [], warnings: [], considered: [] };
 }
 
 interface Ctx {
