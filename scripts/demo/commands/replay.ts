@@ -4,10 +4,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { formatReplayReport, renderReplayHtml, replayBundle, startReplayServer } from '@lumenflow/cloud';
 import type { ReplayReport, ReplayServer } from '@lumenflow/cloud';
 import { MANIFEST_FILE, VerifierError } from '@lumenflow/verifier';
-import type { VerifyBundleOptions } from '@lumenflow/verifier';
 import type { CliOptions } from '../options.js';
 import { CliError, EXIT } from '../cli-error.js';
-import { readPin } from './verify.js';
+import { readVerifyOptions } from './verify.js';
 
 /**
  * `--replay <dir> [--html <file>] [--serve [--port N]]`: verifies the bundle,
@@ -15,14 +14,8 @@ import { readPin } from './verify.js';
  * optionally writes or serves the Replay page. 0 valid, 1 invalid, 2 usage or unreadable.
  */
 export async function runReplayCommand(dir: string, options: CliOptions): Promise<number> {
-  return replay(dir, options);
-}
-
-async function replay(dir: string, options: CliOptions): Promise<number> {
   if (options.port !== undefined && options.serve !== true) throw new CliError('USAGE', '--port only goes with --serve');
-  const verifyOptions: VerifyBundleOptions = {};
-  if (options.trustedKey !== undefined) verifyOptions.trustedPublicKeyPem = await readPin(options.trustedKey);
-  if (options.expectKeyId !== undefined) verifyOptions.expectKeyId = options.expectKeyId;
+  const verifyOptions = await readVerifyOptions(options);
   // Refuse a page that would land in the evidence before doing any work.
   if (options.html !== undefined) await assertHtmlTargetOutsideBundle(options.html, dir);
 

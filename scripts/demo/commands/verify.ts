@@ -10,9 +10,7 @@ const MAX_PIN_BYTES = 64 * 1024;
 
 /** `--verify <dir>`: prints the report (human, or JSON with --json); 0 valid, 1 invalid, 2 usage or I/O. */
 export async function runVerifyCommand(dir: string, options: CliOptions): Promise<number> {
-  const verifyOptions: VerifyBundleOptions = {};
-  if (options.trustedKey !== undefined) verifyOptions.trustedPublicKeyPem = await readPin(options.trustedKey);
-  if (options.expectKeyId !== undefined) verifyOptions.expectKeyId = options.expectKeyId;
+  const verifyOptions = await readVerifyOptions(options);
   let report;
   try {
     report = await verifyBundle(dir, verifyOptions);
@@ -25,13 +23,25 @@ export async function runVerifyCommand(dir: string, options: CliOptions): Promis
 }
 
 /**
+ * The key pin of `--trusted-key` and `--expect-key-id`, as `--verify` and `--replay` both pass it to the verifier.
+ *
+ * @throws {CliError} TRUSTED_KEY_UNREADABLE or TRUSTED_KEY_INVALID (exit 2).
+ */
+export async function readVerifyOptions(options: CliOptions): Promise<VerifyBundleOptions> {
+  const verifyOptions: VerifyBundleOptions = {};
+  if (options.trustedKey !== undefined) verifyOptions.trustedPublicKeyPem = await readPin(options.trustedKey);
+  if (options.expectKeyId !== undefined) verifyOptions.expectKeyId = options.expectKeyId;
+  return verifyOptions;
+}
+
+/**
  * Reads a `--trusted-key` file with a size cap. Opened non-blocking and checked
  * with fstat, so a FIFO, a device such as /dev/zero, or a directory is refused
  * instead of hanging the verifier or filling its memory.
  *
  * @throws {CliError} TRUSTED_KEY_UNREADABLE or TRUSTED_KEY_INVALID (exit 2).
  */
-export async function readPin(path: string): Promise<string> {
+async function readPin(path: string): Promise<string> {
   const unreadable = (code: string, cause?: unknown): CliError =>
     new CliError('TRUSTED_KEY_UNREADABLE', `cannot read --trusted-key ${path} (${code})`, EXIT.usage, { cause });
   let handle;
