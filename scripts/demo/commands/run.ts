@@ -300,7 +300,7 @@ function toCliError(error: unknown): unknown {
   if (error instanceof PolicyError) return new CliError(error.code, error.message, EXIT.usage, { cause: error });
   if (error instanceof VerifierError) {
     const code = error.code === 'BUNDLE_EXISTS' ? 'RUN_EXISTS' : error.code;
-    return new CliError(code, error.message, error.code === 'BUNDLE_WRITE_FAILED' ? EXIT.usage : EXIT.usage, { cause: error });
+    return new CliError(code, error.message, EXIT.usage, { cause: error });
   }
   if (error instanceof RuntimeError) {
     return new CliError(error.code, error.message, error.code === 'FIXTURE_MISSING' ? EXIT.usage : EXIT.internal, { cause: error });
