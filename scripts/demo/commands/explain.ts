@@ -7,7 +7,7 @@ import { CliError, EXIT } from '../cli-error.js';
 import { REPO_ROOT } from '../paths.js';
 
 /** The Cloud policy `--explain` uses when `--policy` is not given. */
-export const DEFAULT_CLOUD_POLICY = resolve(REPO_ROOT, 'scripts', 'demo', 'rules', 'cloud-policy.yaml');
+const DEFAULT_CLOUD_POLICY = resolve(REPO_ROOT, 'scripts', 'demo', 'rules', 'cloud-policy.yaml');
 
 /**
  * `--explain '<scope>' [--policy <file>] [--local-policy <file>] [--json]`:
