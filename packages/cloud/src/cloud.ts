@@ -169,7 +169,7 @@ export function createCloud(opts: CloudOptions): Cloud {
       log('cloud.reject', { messageId: message.messageId, why: 'unknown session' });
       return;
     }
-    if (!checkSignature(message, inbox.runtime)) {
+    if (!checkMessageSignature(message, inbox.runtime)) {
       // An unsigned or wrongly signed record never enters evidence; the session fails instead.
       failInbox(inbox, new CloudError('MESSAGE_REJECTED', `message ${message.messageId} is not signed by runtime ${inbox.runtime.runtimeId}`));
       return;
@@ -226,7 +226,7 @@ export function createCloud(opts: CloudOptions): Cloud {
       host: message.host,
     };
     // Proof of possession: the enrollment must be signed by the key it enrolls.
-    if (message.signature.keyId !== keyId || !checkSignature(message, runtime)) {
+    if (!checkMessageSignature(message, runtime)) {
       log('cloud.enroll-refused', { runtimeId: message.runtimeId, why: 'bad signature' });
       return;
     }
@@ -539,7 +539,8 @@ export function createCloud(opts: CloudOptions): Cloud {
   return { waitForRuntime, run };
 }
 
-function checkSignature(message: RuntimeToCloudMessage, runtime: EnrolledRuntime): boolean {
+/** Whether a runtime message is signed, over its RFC 8785 form without `signature`, by this runtime's enrolled key. */
+export function checkMessageSignature(message: RuntimeToCloudMessage, runtime: Pick<EnrolledRuntime, 'keyId' | 'publicKey'>): boolean {
   if (message.signature.keyId !== runtime.keyId) return false;
   const { signature, ...unsigned } = message;
   const bytes = Buffer.from(signature.value, 'base64');

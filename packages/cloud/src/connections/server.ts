@@ -32,6 +32,7 @@ import type {
 } from '@lumenflow/protocol';
 import { computeKeyId, encodePublicKeyDer, parsePublicKeyPem, verifyEd25519 } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
+import { checkMessageSignature } from '../cloud.js';
 import { readFileIfExists } from './atomic-file.js';
 import { TokenRecordSchema, hashEnrollToken, tokenRecordPath } from './enroll-token.js';
 import type { TokenRecord } from './enroll-token.js';
@@ -470,9 +471,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
     }
     const message = record.message;
     if (record.recordId !== message.messageId) return 'WRONG_RUNTIME';
-    if (message.signature.keyId !== runtime.keyId) return 'BAD_RECORD_SIGNATURE';
-    const { signature, ...unsigned } = message;
-    if (!verifyEd25519(new Uint8Array(Buffer.from(signature.value, 'base64')), canonicalizeToBytes(unsigned), runtime.publicKey)) return 'BAD_RECORD_SIGNATURE';
+    if (!checkMessageSignature(message, runtime)) return 'BAD_RECORD_SIGNATURE';
     if (message.type === 'runtime.enroll') {
       // The handshake message must speak for the runtime this connection enrolled, with that same key.
       if (message.runtimeId !== runtime.runtimeId || message.publicKeyPem !== runtime.publicKeyPem) return 'WRONG_RUNTIME';
