@@ -1,7 +1,7 @@
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ApprovalRecordSchema, IdSchema, parseStrictJson } from '@lumenflow/protocol';
+import { ApprovalRecordSchema, IdSchema } from '@lumenflow/protocol';
 import type { ApprovalRecord } from '@lumenflow/protocol';
 import { BUNDLE_MODES, VerifierError, writeBundle, writeFileAtomic } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
@@ -11,6 +11,7 @@ import type { PendingApprovalSnapshot } from '../cloud.js';
 import { formatJsonFile } from '../cloud.js';
 import { CloudError } from '../errors.js';
 import { createFileExclusive, listJsonFiles, readFileIfExists } from './atomic-file.js';
+import { parseStateFile } from './state-store.js';
 
 // A run paused at its approval gate, kept in Cloud's data directory so that a
 // restarted Cloud can still finish it. By then the runtime's session is over
@@ -54,14 +55,7 @@ export async function savePendingApproval(dataDir: string, snapshot: PendingAppr
 
 /** Reads one stored approval; undefined when absent or unreadable (an unreadable one fails closed: it cannot be answered). */
 export async function readPendingApproval(dataDir: string, approvalId: string): Promise<PendingApproval | undefined> {
-  const text = await readFileIfExists(approvalPaths(dataDir, approvalId).pending);
-  if (text === undefined) return undefined;
-  try {
-    const parsed = PendingApprovalSchema.safeParse(parseStrictJson(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return parseStateFile(await readFileIfExists(approvalPaths(dataDir, approvalId).pending), PendingApprovalSchema);
 }
 
 /** Every stored approval still waiting on a person. */
@@ -92,14 +86,7 @@ export async function submitApprovalAnswer(dataDir: string, pending: PendingAppr
 
 /** The answer waiting for a stored approval, if one was submitted and parses. */
 export async function readApprovalAnswer(dataDir: string, approvalId: string): Promise<ApprovalAnswer | undefined> {
-  const text = await readFileIfExists(approvalPaths(dataDir, approvalId).answer);
-  if (text === undefined) return undefined;
-  try {
-    const parsed = ApprovalAnswerSchema.safeParse(parseStrictJson(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+  return parseStateFile(await readFileIfExists(approvalPaths(dataDir, approvalId).answer), ApprovalAnswerSchema);
 }
 
 /** Moves an answer Cloud would not accept out of the way, so a valid one can still be given. */

@@ -37,7 +37,7 @@ import { readFileIfExists } from './atomic-file.js';
 import { TokenRecordSchema, hashEnrollToken, tokenRecordPath } from './enroll-token.js';
 import type { TokenRecord } from './enroll-token.js';
 import { authenticateRequest, createNonceCache } from './request-auth.js';
-import { loadState, saveStateFile, statePaths } from './state-store.js';
+import { loadState, parseStateFile, saveStateFile, statePaths } from './state-store.js';
 import type { RuntimeRecord, StoredEvidence, WorkRecord } from './state-store.js';
 
 export interface ConnectionsServerOptions {
@@ -350,7 +350,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
     pendingTokens.add(tokenHash);
     try {
       const text = await readFileIfExists(tokenRecordPath(opts.dataDir, tokenHash));
-      const token = parseToken(text);
+      const token = parseStateFile(text, TokenRecordSchema);
       if (token === undefined) return fail(401, 'TOKEN_INVALID', 'unknown enrollment token');
       if (token.usedAt !== null) return fail(401, 'TOKEN_USED', 'the enrollment token was already used');
       if (Date.parse(token.expiresAt) <= nowMs()) return fail(401, 'TOKEN_EXPIRED', 'the enrollment token expired');
@@ -655,16 +655,6 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
 function decodeDispatch(item: WorkItem): DispatchBody | undefined {
   try {
     return parseStrictJson(Buffer.from(item.payload, 'base64').toString('utf8')) as unknown as DispatchBody;
-  } catch {
-    return undefined;
-  }
-}
-
-function parseToken(text: string | undefined): TokenRecord | undefined {
-  if (text === undefined) return undefined;
-  try {
-    const result = TokenRecordSchema.safeParse(parseStrictJson(text));
-    return result.success ? result.data : undefined;
   } catch {
     return undefined;
   }

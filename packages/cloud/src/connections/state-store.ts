@@ -94,7 +94,7 @@ export async function loadState(dataDir: string): Promise<LoadedState> {
     const out: T[] = [];
     for (const name of await listJsonFiles(dir)) {
       const path = join(dir, name);
-      const parsed = parseFile(await readFileIfExists(path), schema);
+      const parsed = parseStateFile(await readFileIfExists(path), schema);
       if (parsed === undefined) skipped.push(path);
       else out.push(parsed);
     }
@@ -118,7 +118,8 @@ export async function saveStateFile(path: string, value: unknown): Promise<void>
   await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-function parseFile<T>(text: string | undefined, schema: z.ZodType<T>): T | undefined {
+/** A stored JSON file read as `schema`; undefined when absent, not strict JSON, or off-schema, so damage fails closed. */
+export function parseStateFile<T>(text: string | undefined, schema: z.ZodType<T>): T | undefined {
   if (text === undefined) return undefined;
   try {
     const result = schema.safeParse(parseStrictJson(text));
