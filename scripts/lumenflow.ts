@@ -166,7 +166,7 @@ async function askCommand(file: string, opts: { dataDir: string }): Promise<numb
   } catch (error) {
     throw new CliError('ASK_UNREADABLE', `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage, { cause: error });
   }
-  const ask = parseCloudInput(() => parseAsk(text));
+  const ask = await parseCloudInput(() => parseAsk(text));
   if (!(await submitAsk(resolve(opts.dataDir), ask))) throw new CliError('ASK_DUPLICATE', `an Ask with id ${ask.askId} was already submitted`, EXIT.usage);
   process.stdout.write(`${ask.askId}\n`);
   process.stderr.write(`queued for cloud serve; its outcome will be in asks/${ask.askId}.result.json\n`);
@@ -183,13 +183,13 @@ async function approvalsCommand(opts: { dataDir: string }): Promise<number> {
 
 async function approveCommand(approvalId: string, opts: { dataDir: string; approver: string; decision: string; reason: string }): Promise<number> {
   const dataDir = resolve(opts.dataDir);
-  parseCloudInput(() => checkApprovalId(approvalId));
+  await parseCloudInput(() => checkApprovalId(approvalId));
   const pending = await readPendingApproval(dataDir, approvalId);
   if (pending === undefined || pending.state !== 'pending') throw new CliError('APPROVAL_UNKNOWN', `no pending approval ${approvalId} under ${dataDir}`, EXIT.usage);
   if (Date.now() > Date.parse(pending.request.expiresAt)) throw new CliError('APPROVAL_EXPIRED', `approval ${approvalId} expired at ${pending.request.expiresAt}`, EXIT.usage);
   if (opts.decision !== 'approved' && opts.decision !== 'rejected') throw new CliError('USAGE', '--decision: approved or rejected', EXIT.usage);
   const answer = { approver: opts.approver, decision: opts.decision, reason: opts.reason } as const;
-  const accepted = await parseCloudInputAsync(() => submitApprovalAnswer(dataDir, pending, answer));
+  const accepted = await parseCloudInput(() => submitApprovalAnswer(dataDir, pending, answer));
   if (!accepted) throw new CliError('APPROVAL_ANSWERED', `approval ${approvalId} already has an answer`, EXIT.usage);
   process.stdout.write(`${approvalId} ${opts.decision}; cloud serve signs the bundle\n`);
   return EXIT.ok;
@@ -200,16 +200,8 @@ function checkApprovalId(approvalId: string): void {
   if (!IdSchema.safeParse(approvalId).success) throw new CloudError('APPROVAL_INVALID', `${approvalId} is not an approval id`);
 }
 
-function parseCloudInput<T>(parse: () => T): T {
-  try {
-    return parse();
-  } catch (error) {
-    if (error instanceof CloudError) throw new CliError(error.code, error.message, EXIT.usage, { cause: error });
-    throw error;
-  }
-}
-
-async function parseCloudInputAsync<T>(parse: () => Promise<T>): Promise<T> {
+/** Runs a Cloud input check; its CloudError is the user's input error (exit 2). */
+async function parseCloudInput<T>(parse: () => T | Promise<T>): Promise<T> {
   try {
     return await parse();
   } catch (error) {
