@@ -135,6 +135,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
   const paths = statePaths(opts.dataDir);
   const nowMs = (): number => clock.now().getTime();
   const iso = (ms: number): string => new Date(ms).toISOString();
+  const isLost = (lastSeenMs: number, now: number): boolean => now - lastSeenMs > heartbeatIntervalMs * missedHeartbeats;
 
   const loaded = await loadState(opts.dataDir);
   for (const path of loaded.skipped) log('state.file-skipped', { path });
@@ -286,7 +287,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
   const sweep = async (): Promise<void> => {
     const now = nowMs();
     for (const [runtimeId, seen] of lastSeen) {
-      const lost = now - seen > heartbeatIntervalMs * missedHeartbeats;
+      const lost = isLost(seen, now);
       if (lost && !lostNow.has(runtimeId)) log('runtime.lost', { runtimeId, lastSeenAt: iso(seen) });
       if (lost) lostNow.add(runtimeId);
       else lostNow.delete(runtimeId);
@@ -639,7 +640,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
           keyId: r.keyId,
           publicKeyPem: r.publicKeyPem,
           labels: [...r.labels],
-          status: nowMs() - seen > heartbeatIntervalMs * missedHeartbeats ? 'lost' : 'online',
+          status: isLost(seen, nowMs()) ? 'lost' : 'online',
           lastSeenAt: iso(seen),
         };
       }),
