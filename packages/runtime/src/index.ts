@@ -5,6 +5,7 @@ export { createScriptedPlanner, fixAdd } from './scripted-planner.js';
 export { parseTapResults } from './tap.js';
 export { TEST_COMMAND, buildDiffCommand, describeStepInput, executeStep, scopeOfStep } from './tools.js';
 export { BASELINE_AUTHOR, buildGitEnv, isWorkspaceUnchanged, prepareWorkspace, runGit } from './workspace.js';
+export { createWorkspaceContext } from './workspace-context.js';
 
 export {
   RUNTIME_STATE_FILES,

@@ -1,4 +1,3 @@
-import { readlinkSync, realpathSync } from 'node:fs';
 import { canonicalizeToBytes } from '@lumenflow/protocol';
 import type {
   Ask,
@@ -22,6 +21,7 @@ import type { StepObservation } from './scripted-planner.js';
 import { TEST_COMMAND, describeStepInput, executeStep, scopeOfStep } from './tools.js';
 import type { StepResult } from './tools.js';
 import { isWorkspaceUnchanged, prepareWorkspace } from './workspace.js';
+import { createWorkspaceContext } from './workspace-context.js';
 import type { Workspace } from './workspace.js';
 
 /** The version a runtime reports at enrollment and in node-session.json. */
@@ -212,7 +212,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         const decision = evaluateScope(
           { cloud: session.cloudRules, ...(opts.localRules === undefined ? {} : { local: opts.localRules }) },
           scope,
-          { workspaceRoot: session.workspace.dir, realpath: resolveRealpath, readlink: readLinkTarget },
+          createWorkspaceContext(session.workspace.dir),
         );
         const record = toDecisionRecord(decision, {
           decisionId: opts.ids.next('rdec'),
@@ -344,23 +344,5 @@ function parseCloudRules(value: { fileName: string; document: JsonValue }): Rule
     return parseRuleSet(value.document, value.fileName);
   } catch (cause) {
     throw new RuntimeError('RULES_INVALID', 'the Cloud rules sent with the dispatch are not a valid rule set', { cause });
-  }
-}
-
-// Rules follow symlinks through this, so a link in the workspace cannot smuggle a path past them.
-function resolveRealpath(path: string): string | undefined {
-  try {
-    return realpathSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
-// A dangling symlink leads where a write through it would create a file; Rules judge that target.
-function readLinkTarget(path: string): string | undefined {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return undefined;
   }
 }

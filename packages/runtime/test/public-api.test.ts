@@ -13,6 +13,7 @@ test('the runtime package exports its session and tool API', () => {
     'buildGitEnv',
     'createRuntime',
     'createScriptedPlanner',
+    'createWorkspaceContext',
     'deriveRuntimeLabels',
     'describeStepInput',
     'executeStep',

@@ -1,7 +1,7 @@
 import { relative, resolve } from 'node:path';
-import { readlinkSync, realpathSync } from 'node:fs';
 import { PolicyError, explainScope, formatExplanation, loadRulesFile, parseScope } from '@lumenflow/policy';
 import type { PolicyLayers } from '@lumenflow/policy';
+import { createWorkspaceContext } from '@lumenflow/runtime';
 import type { CliOptions } from '../options.js';
 import { CliError, EXIT } from '../cli-error.js';
 import { REPO_ROOT } from '../paths.js';
@@ -20,8 +20,7 @@ export async function runExplainCommand(scopeText: string, options: CliOptions):
     const cloud = await loadRulesFile(options.policy ?? displayPath(DEFAULT_CLOUD_POLICY));
     const layers: PolicyLayers = options.localPolicy === undefined ? { cloud } : { cloud, local: await loadRulesFile(options.localPolicy) };
     // Judge paths as the runtime would: against the current directory, with symlinks followed.
-    const workspaceRoot = process.cwd();
-    const explanation = explainScope(layers, scope, { workspaceRoot, realpath: realpathOrUndefined, readlink: readlinkOrUndefined });
+    const explanation = explainScope(layers, scope, createWorkspaceContext(process.cwd()));
     process.stdout.write(options.json === true ? `${JSON.stringify(explanation, null, 2)}\n` : formatExplanation(explanation));
     return EXIT.ok;
   } catch (error) {
@@ -33,20 +32,4 @@ export async function runExplainCommand(scopeText: string, options: CliOptions):
 function displayPath(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel.startsWith('..') ? path : rel;
-}
-
-function realpathOrUndefined(path: string): string | undefined {
-  try {
-    return realpathSync(path);
-  } catch {
-    return undefined;
-  }
-}
-
-function readlinkOrUndefined(path: string): string | undefined {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return undefined;
-  }
 }
