@@ -37,6 +37,7 @@ import {
   readHostFacts,
 } from '@lumenflow/runtime';
 import { VerifierError, loadOrCreateSigningKey } from '@lumenflow/verifier';
+import { parsePort } from './demo/cli-args.js';
 import { CliError, EXIT, reportCliError } from './demo/cli-error.js';
 import { REPO_ROOT } from './demo/paths.js';
 
@@ -56,12 +57,6 @@ export function parseDuration(value: string): number {
   const ms = n * unit;
   if (!Number.isSafeInteger(ms) || ms <= 0) throw new InvalidArgumentError('expected a positive duration');
   return ms;
-}
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^[0-9]+$/.test(value) || port > 65535) throw new InvalidArgumentError('expected an integer port from 0 to 65535');
-  return port;
 }
 
 function parsePositiveInt(value: string): number {

@@ -1,18 +1,10 @@
 #!/usr/bin/env tsx
 // The demo CLI: parses flags, picks a command, and owns the one top-level
 // catch. Commands live in ./commands and only wire packages together.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { parsePort } from './cli-args.js';
 import { CliError, ignoreClosedStdout, reportCliError, writeJsonFailure } from './cli-error.js';
 import type { CliOptions } from './options.js';
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!/^[0-9]+$/.test(value) || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidArgumentError('expected an integer port from 0 to 65535');
-  }
-  return port;
-}
-
 
 function buildProgram(): Command {
   return new Command('trusted-compute')
