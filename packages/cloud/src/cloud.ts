@@ -242,23 +242,28 @@ export function createCloud(opts: CloudOptions): Cloud {
   const waitForRuntime = (labels: readonly string[], signal?: AbortSignal, timeoutMs: number = DEFAULT_SESSION_TIMEOUT_MS): Promise<void> =>
     new Promise((resolve, reject) => {
       checkTimeout(timeoutMs);
-      // A refused enrollment gets no reply, so without a bound this would wait forever.
-      const timer = setTimeout(() => {
-        enrollWaiters.delete(check);
-        reject(new CloudError('RUNTIME_TIMEOUT', `no runtime with labels [${labels.join(', ')}] enrolled within ${timeoutMs} ms`));
-      }, timeoutMs).unref();
-      const check = (): void => {
-        if (selectRuntime(runtimes.values(), labels) !== undefined) {
-          enrollWaiters.delete(check);
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      signal?.addEventListener('abort', () => {
+      if (signal?.aborted) {
+        reject(new CloudError('ABORTED', 'the run was interrupted'));
+        return;
+      }
+      // Every way out releases the timer, the waiter and the abort listener.
+      const finish = (error?: CloudError): void => {
         enrollWaiters.delete(check);
         clearTimeout(timer);
-        reject(new CloudError('ABORTED', 'the run was interrupted'));
-      });
+        signal?.removeEventListener('abort', onAbort);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      // A refused enrollment gets no reply, so without a bound this would wait forever.
+      const timer = setTimeout(
+        () => finish(new CloudError('RUNTIME_TIMEOUT', `no runtime with labels [${labels.join(', ')}] enrolled within ${timeoutMs} ms`)),
+        timeoutMs,
+      ).unref();
+      const check = (): void => {
+        if (selectRuntime(runtimes.values(), labels) !== undefined) finish();
+      };
+      const onAbort = (): void => finish(new CloudError('ABORTED', 'the run was interrupted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
       enrollWaiters.add(check);
       check();
     });

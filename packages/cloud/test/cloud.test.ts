@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -73,5 +74,28 @@ describe('Cloud trusts only what the enrolled runtime signed', () => {
     await expect(
       cloud.run({ runId: 'run-none', ask, approver: async () => ({ approver: 'x', decision: 'approved', reason: 'x' }), outDir: out, replayUrl: 'http://x/runs/run-none' }),
     ).rejects.toMatchObject({ code: 'NO_MATCHING_RUNTIME' });
+  });
+});
+
+describe('waiting for a runtime', () => {
+  test('a signal that is already aborted stops the wait at once with ABORTED', async () => {
+    const cloud = await createTestCloud(createInProcessTransport().cloud);
+    const controller = new AbortController();
+    controller.abort();
+    // Without the early check this waits out the 5 s bound and reports RUNTIME_TIMEOUT instead.
+    await expect(cloud.waitForRuntime(['node'], controller.signal, 5_000)).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+
+  test('a wait that ends because a runtime enrolled leaves no listener on the signal', async () => {
+    const transport = createInProcessTransport();
+    const cloud = await createTestCloud(transport.cloud);
+    const controller = new AbortController();
+    const key = createKey();
+    const waiting = cloud.waitForRuntime(['node'], controller.signal, 5_000);
+    await transport.runtime.send(
+      signMessage({ type: 'runtime.enroll', messageId: 'rmsg_0001', runtimeId: 'rt-1', publicKeyPem: key.publicKeyPem, labels: ['node'], version: '0.1.0', host: HOST }, key),
+    );
+    await waiting;
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 });
