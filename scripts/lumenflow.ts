@@ -38,6 +38,7 @@ import {
 } from '@lumenflow/runtime';
 import { VerifierError, loadOrCreateSigningKey } from '@lumenflow/verifier';
 import { parsePort } from './demo/cli-args.js';
+import { readTimeouts } from './demo/timeouts.js';
 import { CliError, EXIT, reportCliError } from './demo/cli-error.js';
 import { REPO_ROOT } from './demo/paths.js';
 
@@ -222,6 +223,8 @@ async function connectCommand(opts: {
   if (url.protocol !== 'http:' || !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
     throw new CliError('USAGE', '--cloud: this cut connects over loopback http only');
   }
+  // The same bounds as an in-process runtime; a bad value fails before anything connects.
+  const timeouts = readTimeouts(process.env);
   const log = createLog(opts.logLevel);
   const host = readHostFacts();
   const labels = deriveRuntimeLabels(host);
@@ -269,6 +272,8 @@ async function connectCommand(opts: {
     labels,
     ...(localRules === undefined ? {} : { localRules }),
     fixtureDir: resolve(REPO_ROOT, opts.workspace ?? DEFAULTS.fixture),
+    ...(timeouts.enrollMs === undefined ? {} : { enrollTimeoutMs: timeouts.enrollMs }),
+    ...(timeouts.toolMs === undefined ? {} : { toolTimeoutMs: timeouts.toolMs }),
     signal: controller.signal,
     log,
   });

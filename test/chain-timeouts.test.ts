@@ -10,8 +10,9 @@ import type { CloudEndpoint, RuntimeEndpoint } from '@lumenflow/protocol';
 import { RuntimeError, createRuntime } from '@lumenflow/runtime';
 import { generateSigningKeyPem, parseSigningKeyPem, verifyBundle } from '@lumenflow/verifier';
 import { DEMO_PATHS, runChain } from '../scripts/demo/commands/run.js';
-import type { ChainTimeouts } from '../scripts/demo/commands/run.js';
+import type { ChainTimeouts } from '../scripts/demo/timeouts.js';
 import { demoChainInputs } from './support/demo-chain.js';
+import { runChainOverConnections } from '../scripts/demo/commands/process-runtime.js';
 
 // Before these bounds, a runtime that went silent, a test suite that hung, or
 // an enrollment Cloud refused (it sends no reply) held the run for ever; only
@@ -41,6 +42,15 @@ async function runHanging(runId: string, timeouts: ChainTimeouts) {
 }
 
 describe('bounded waits in the chain', () => {
+  test('with the runtime as a separate process, the same tool bound applies and the bundle verifies', async () => {
+    const inputs = await demoChainInputs({ runId: 'timeout-tool-process', outDir: join(work, 'out') }, { fixtureDir: hanging, clock: createSteppingClock(at), timeouts: { toolMs: 3000 } });
+    const result = await runChainOverConnections(inputs);
+    expect(result).toMatchObject({ ending: 'runtime-failed', approvalStatus: 'not_requested' });
+    const calls = (await readFile(join(result.dir, 'tool-calls.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { tool: string; status: string; exitCode?: number });
+    expect(calls[calls.length - 1]).toMatchObject({ tool: 'run_tests', status: 'failed', exitCode: 124 });
+    expect((await verifyBundle(result.dir)).valid).toBe(true);
+  }, 60_000);
+
   test('a hung test suite is stopped at the tool bound, recorded as a failed call, and the bundle verifies', async () => {
     const result = await runHanging('timeout-tool', { toolMs: 3000 });
     expect(result).toMatchObject({ ending: 'runtime-failed', approvalStatus: 'not_requested' });

@@ -12,6 +12,7 @@ import { canonicalize, createSequentialIds, systemClock } from '@lumenflow/proto
 import { loadOrCreateSigningKey } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
 import { REPO_ROOT } from '../paths.js';
+import { timeoutsToEnv } from '../timeouts.js';
 import { buildRunRequest } from './run.js';
 import type { ChainInputs } from './run.js';
 
@@ -54,7 +55,8 @@ export async function runChainOverConnections(inputs: ChainInputs): Promise<RunR
       await writeFile(localPath, canonicalize(inputs.localRules.document));
       args.push('--local-policy', localPath);
     }
-    child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    // The runtime process applies the same bounds on enrollment and each tool call as an in-process one.
+    child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...timeoutsToEnv(inputs.timeouts) }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       stderr = `${stderr}${chunk.toString()}`.slice(-2000);
@@ -63,8 +65,8 @@ export async function runChainOverConnections(inputs: ChainInputs): Promise<RunR
       failWith('RUNTIME_PROCESS_FAILED', `the runtime process exited (${code ?? 'signal'}) before the run ended${stderr === '' ? '' : `: ${stderr.trim().split('\n').pop() ?? ''}`}`);
     });
     log('connections.runtime-started', { url, pid: child.pid ?? null });
-    await cloud.waitForRuntime(inputs.ask.runtimeLabels, controller.signal);
-    return await cloud.run(buildRunRequest(inputs, controller.signal, undefined));
+    await cloud.waitForRuntime(inputs.ask.runtimeLabels, controller.signal, inputs.timeouts?.enrollMs);
+    return await cloud.run(buildRunRequest(inputs, controller.signal, inputs.timeouts?.sessionMs));
   } catch (error) {
     // Our own abort (lease lost, runtime gone) explains the ABORTED the chain reports; the user's Ctrl-C does not.
     if (failure !== undefined && !inputs.signal?.aborted && error instanceof CloudError && error.code === 'ABORTED') throw failure;

@@ -20,6 +20,8 @@ import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey } from 
 import type { SigningKey } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
 import { REPO_ROOT } from '../paths.js';
+import { readTimeouts } from '../timeouts.js';
+import type { ChainTimeouts } from '../timeouts.js';
 import { runChainOverConnections } from './process-runtime.js';
 import type { CliOptions } from '../options.js';
 
@@ -54,13 +56,6 @@ export interface ChainInputs {
   log?: (event: string, fields: Record<string, unknown>) => void;
   /** Bounds on waits that a silent or hung party would otherwise make endless (defaults in the packages). */
   timeouts?: ChainTimeouts;
-}
-
-/** Milliseconds: the enrollment reply, one tool call, and each wait on the session. */
-export interface ChainTimeouts {
-  enrollMs?: number;
-  toolMs?: number;
-  sessionMs?: number;
 }
 
 /**
@@ -223,27 +218,6 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   }
   return intended ? EXIT.ok : EXIT.notAsIntended;
-}
-
-/** Env names of the chain's time bounds, in milliseconds. */
-export const TIMEOUT_ENV = {
-  enrollMs: 'LUMENFLOW_ENROLL_TIMEOUT_MS',
-  toolMs: 'LUMENFLOW_TOOL_TIMEOUT_MS',
-  sessionMs: 'LUMENFLOW_SESSION_TIMEOUT_MS',
-} as const;
-
-function readTimeouts(env: NodeJS.ProcessEnv): ChainTimeouts {
-  const timeouts: ChainTimeouts = {};
-  for (const [key, name] of Object.entries(TIMEOUT_ENV) as Array<[keyof ChainTimeouts, string]>) {
-    const text = env[name];
-    if (text === undefined || text === '') continue;
-    const ms = Number(text);
-    if (!/^[0-9]{1,10}$/.test(text) || !Number.isSafeInteger(ms) || ms < 1) {
-      throw new CliError('TIMEOUT_INVALID', `${name}=${JSON.stringify(text)}: expected a positive whole number of milliseconds`);
-    }
-    timeouts[key] = ms;
-  }
-  return timeouts;
 }
 
 function resolveClock(iso: string | undefined): Clock {
