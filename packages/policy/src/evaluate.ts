@@ -27,6 +27,10 @@ export const RESERVED_RULE_IDS = {
   unmappedProgram: 'policy.shell.unmapped-program',
   /** Inline code or shell syntax, allowed only by a rule that spells out every argument literally. */
   opaqueCommand: 'policy.shell.opaque-command',
+  /** A write into git metadata (`.git` at any depth): hooks, config and refs are never a tool's to change. */
+  gitMetadata: 'policy.boundary.git-metadata',
+  /** A tool process changed more workspace paths than the runtime judges one by one; every change was reverted. */
+  tooManyChanges: 'policy.boundary.too-many-changes',
 } as const;
 
 /** One Rules decision on one scope. */
@@ -158,6 +162,11 @@ export function toDecisionRecord(
   return result.data;
 }
 
+// Any path segment `.git`, in any case: a case-insensitive file system would take `.GIT/hooks` as `.git/hooks`.
+function isGitMetadata(path: string): boolean {
+  return path.split('/').some((segment) => segment.toLowerCase() === '.git');
+}
+
 function run(layers: PolicyLayers, scope: Scope, context: EvaluationContext, explain: boolean): { decision: PolicyDecision; checks: CheckResult[]; notes: string[] } {
   if (layers === null || typeof layers !== 'object' || layers.cloud === undefined) throw new TypeError('evaluateScope: layers.cloud is required');
   assertScope(scope);
@@ -180,6 +189,9 @@ function run(layers: PolicyLayers, scope: Scope, context: EvaluationContext, exp
         return resolved.problem === 'outside'
           ? reserved(RESERVED_RULE_IDS.outsideWorkspace, `${resolved.detail}; Rules never allow a path outside the workspace`)
           : reserved(RESERVED_RULE_IDS.invalidInput, `${resolved.detail}; such a path is always denied`);
+      }
+      if (scope.kind === 'fs.write' && [resolved.path, ...resolved.aliases].some(isGitMetadata)) {
+        return reserved(RESERVED_RULE_IDS.gitMetadata, `${resolved.path} is git metadata; no tool call may write it`);
       }
       notes.push(...resolved.notes);
       checks.push(check(ctx, 'requested scope', { kind: scope.kind, path: resolved.path }, 'full', 'any'));

@@ -161,7 +161,7 @@ export function makeHappyRun(): RunRecords {
       sessionId: 'sess_0001',
       runId: 'run_0001',
       askId: 'ask_0001',
-      runtime: { runtimeId: 'rt_0001', keyId: RUNTIME_KEY.keyId, version: '0.1.0', os: 'linux', arch: 'x64', nodeVersion: 'v20.20.0', hostnameHash: digest('host') },
+      runtime: { runtimeId: 'rt_0001', keyId: RUNTIME_KEY.keyId, version: '0.1.0', os: 'linux', arch: 'x64', nodeVersion: 'v20.20.0', hostnameHash: digest('host'), sandbox: { kind: 'bubblewrap', version: '0.8.0', profileDigest: digest('profile') } },
       labels: ['linux'],
       startedAt: at(5),
       endedAt: at(50),
