@@ -412,7 +412,7 @@ export function createCloud(opts: CloudOptions): Cloud {
       // Only a pull request into the Ask's own workspace and base can be proposed.
       const prTarget = `${ask.workspace.repository}@${ask.workspace.baseBranch}`;
       const prDecision = cloudDecisions.find((d) => d.scope.kind === 'pr.create' && d.scope.target === prTarget);
-      const runtimeDeny = inbox.decisions.find((d) => d.effect !== 'allow');
+      const runtimeDeny = inbox.decisions.find((d) => d.effect !== 'allow' && d.attribution === undefined);
       let ending: RunEnding;
       let why: string;
       if (cloudDeny !== undefined) {

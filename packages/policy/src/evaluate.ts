@@ -175,6 +175,8 @@ function run(layers: PolicyLayers, scope: Scope, context: EvaluationContext, exp
   const notes: string[] = [];
   const checks: CheckResult[] = [];
   const ctx: Ctx = { layers, explain };
+  // A write into git metadata that the rule files would allow is denied all the same.
+  let gitWrite: string | undefined;
 
   const reserved = (id: string, reason: string): { decision: PolicyDecision; checks: CheckResult[]; notes: string[] } => {
     checks.push(reservedDeny('requested scope', ref, id, reason));
@@ -190,9 +192,7 @@ function run(layers: PolicyLayers, scope: Scope, context: EvaluationContext, exp
           ? reserved(RESERVED_RULE_IDS.outsideWorkspace, `${resolved.detail}; Rules never allow a path outside the workspace`)
           : reserved(RESERVED_RULE_IDS.invalidInput, `${resolved.detail}; such a path is always denied`);
       }
-      if (scope.kind === 'fs.write' && [resolved.path, ...resolved.aliases].some(isGitMetadata)) {
-        return reserved(RESERVED_RULE_IDS.gitMetadata, `${resolved.path} is git metadata; no tool call may write it`);
-      }
+      if (scope.kind === 'fs.write' && [resolved.path, ...resolved.aliases].some(isGitMetadata)) gitWrite = resolved.path;
       notes.push(...resolved.notes);
       checks.push(check(ctx, 'requested scope', { kind: scope.kind, path: resolved.path }, 'full', 'any'));
       for (const alias of resolved.aliases) checks.push(check(ctx, `symlink target ${alias}`, { kind: scope.kind, path: alias }, 'full', 'any'));
@@ -243,7 +243,9 @@ function run(layers: PolicyLayers, scope: Scope, context: EvaluationContext, exp
       break;
     }
   }
-  return { decision: combineChecks(ref, checks, policyDigest), checks, notes };
+  const decision = combineChecks(ref, checks, policyDigest);
+  if (gitWrite !== undefined && decision.effect === 'allow') return reserved(RESERVED_RULE_IDS.gitMetadata, `${gitWrite} is git metadata; no tool call may write it`);
+  return { decision, checks, notes };
 }
 
 // Secret names and environments are identifiers; anything else is refused outright.

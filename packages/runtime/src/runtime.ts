@@ -25,7 +25,7 @@ import { createScriptedPlanner } from './scripted-planner.js';
 import type { StepObservation } from './scripted-planner.js';
 import { TEST_COMMAND, describeStepInput, executeStep, scopeOfStep } from './tools.js';
 import type { StepResult } from './tools.js';
-import { isWorkspaceUnchanged, prepareWorkspace } from './workspace.js';
+import { isWorkspaceUnchanged, markNewFiles, prepareWorkspace } from './workspace.js';
 import { createWorkspaceContext } from './workspace-context.js';
 import type { Workspace } from './workspace.js';
 
@@ -258,6 +258,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         const input = describeStepInput(step);
         const runsProcess = scope.kind === 'shell.exec';
         // The workspace as it was, so every change the process makes can be judged and, if need be, undone.
+        if (step.tool === 'git_diff') await markNewFiles(session.workspace.dir);
         const before = runsProcess ? await session.snapshotter.take() : undefined;
         const startedAt = opts.clock.now();
         const stepTimeout = AbortSignal.timeout(toolTimeoutMs);

@@ -118,6 +118,18 @@ export async function prepareWorkspace(opts: { fixtureDir: string; clock: Clock;
   }
 }
 
+/**
+ * Marks every new, not ignored file as intent-to-add, so that the diff
+ * against the baseline shows files a tool call created, not only the ones it
+ * changed. Runs as the runtime's own bookkeeping, outside the sandbox, where
+ * `.git` is writable.
+ */
+export async function markNewFiles(dir: string): Promise<void> {
+  const listed = await runGit(dir, ['ls-files', '-z', '--others', '--exclude-standard']);
+  const paths = listed.split('\0').filter((p) => p !== '');
+  for (let i = 0; i < paths.length; i += 500) await runGit(dir, ['add', '--intent-to-add', '--', ...paths.slice(i, i + 500)]);
+}
+
 /** True when the working tree equals the baseline commit: nothing modified, added or deleted. */
 export async function isWorkspaceUnchanged(workspace: Workspace): Promise<boolean> {
   const status = await runGit(workspace.dir, ['status', '--porcelain', '--untracked-files=all']);

@@ -117,9 +117,10 @@ describe('replay shows the runtime key and its receipts', () => {
 
 describe('replay of tampered real bundles, re-signed with the same key', () => {
   it('a diff edited after approval: signature valid, APPROVAL_HASH_MISMATCH', async () => {
+    // The first added line is the +++ header: the edit also names a path no allowed write covers.
     const dir = await resign(GOLDEN_HAPPY, (a) => void (a['file-diff.patch'] = a['file-diff.patch']!.replace(/^\+(.*)$/m, '+$1 // and exfiltrate')));
     // The bundle signer re-signed it, but the runtime never signed this diff.
-    expect(await failedCodes(dir)).toEqual({ valid: false, signatureValid: true, codes: ['APPROVAL_HASH_MISMATCH'], receipts: 'RECEIPT_SIGNATURE_INVALID' });
+    expect(await failedCodes(dir)).toEqual({ valid: false, signatureValid: true, codes: ['APPROVAL_HASH_MISMATCH', 'WRITE_UNATTRIBUTED'], receipts: 'RECEIPT_SIGNATURE_INVALID' });
   });
 
   it('a PR text edited after approval: APPROVAL_HASH_MISMATCH', async () => {

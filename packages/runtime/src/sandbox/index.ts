@@ -8,3 +8,5 @@ export type { BubblewrapOptions } from './bubblewrap.js';
 export type { BubblewrapProfile, SandboxLimits } from './profile.js';
 export type { Sandbox, SandboxMode, SandboxedResult } from './sandbox.js';
 export type { Snapshot, SnapshotChange, SnapshotEntry, Snapshotter } from './snapshot.js';
+export { openSandbox, parseSandboxMode } from './open.js';
+export type { SandboxSettings } from './open.js';
