@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { constants as fsConstants, createReadStream } from 'node:fs';
 import { access, chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readlink, rm, symlink, unlink } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,7 +82,7 @@ export async function createSnapshotter(workspaceDir: string): Promise<Snapshott
     await pipeline(createReadStream(abs, { flags: 'r' }), hash);
     const sha256 = hash.digest('hex');
     if (!stored.has(sha256)) {
-      await copyFile(abs, join(blobs, sha256));
+      await copyFile(abs, join(blobs, sha256), fsConstants.COPYFILE_FICLONE);
       stored.add(sha256);
     }
     known.set(key, sha256);
@@ -140,7 +140,7 @@ export async function createSnapshotter(workspaceDir: string): Promise<Snapshott
     } else {
       const blob = join(blobs, entry.sha256);
       await access(blob);
-      await copyFile(blob, abs);
+      await copyFile(blob, abs, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
       await chmod(abs, entry.mode);
     }
   };
