@@ -9,6 +9,8 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createBubblewrapSandbox, createUnsandboxed } from '@lumenflow/runtime';
+import type { Sandbox } from '@lumenflow/runtime';
 import { generateSigningKeyPem } from '@lumenflow/verifier';
 
 const ROUNDS = 5;
@@ -31,8 +33,35 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+const SANDBOX_STARTS = 30;
+const SANDBOX_TARGET_MS = 30;
+
+/** Median wall time of starting `true` through a sandbox, as a tool call starts its process. */
+async function startCost(sandbox: Sandbox, workspaceDir: string): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < SANDBOX_STARTS; i++) {
+    const t0 = performance.now();
+    const result = await sandbox.run('true', [], { workspaceDir, env: {} });
+    times.push(performance.now() - t0);
+    if (result.exitCode !== 0) throw new Error(`true exited ${result.exitCode} in the sandbox`);
+  }
+  return median(times);
+}
+
 const work = await mkdtemp(join(tmpdir(), 'lumenflow-bench-demo-'));
 try {
+  // The boundary's own cost: one process start under bubblewrap against a bare spawn.
+  const bare = await startCost(createUnsandboxed('bench'), work);
+  const boxed = await startCost(await createBubblewrapSandbox(), work);
+  process.stdout.write(
+    [
+      `process start, bare spawn (median of ${SANDBOX_STARTS}):        ${bare.toFixed(1)} ms`,
+      `process start, bubblewrap sandbox (median of ${SANDBOX_STARTS}): ${boxed.toFixed(1)} ms`,
+      `sandbox cost per process:                     ${(boxed - bare).toFixed(1)} ms (target < ${SANDBOX_TARGET_MS} ms) ${boxed - bare < SANDBOX_TARGET_MS ? 'MET' : 'NOT MET'}`,
+      '',
+    ].join('\n'),
+  );
+
   const empty = join(work, 'empty.ts');
   await writeFile(empty, 'export {};\n');
   const fixture = join(work, 'fixture');
