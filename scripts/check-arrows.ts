@@ -9,7 +9,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   verifier: ['protocol'],
   policy: ['protocol'],
   runtime: ['protocol', 'policy', 'verifier'],
-  cloud: ['protocol', 'policy', 'verifier'],
+  replay: ['protocol', 'verifier'],
+  cloud: ['protocol', 'policy', 'verifier', 'replay'],
 };
 
 const root = resolve(import.meta.dirname, '..');

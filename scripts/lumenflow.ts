@@ -7,20 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
-import {
-  CloudError,
-  DEFAULT_REPLAY_BASE_URL,
-  createCloud,
-  createEnrollToken,
-  createHttpCloudEndpoint,
-  listPendingApprovals,
-  openConnectionsServer,
-  openOperatorDesk,
-  parseAsk,
-  readPendingApproval,
-  submitApprovalAnswer,
-  submitAsk,
-} from '@lumenflow/cloud';
+import { CloudError, createCloud, createEnrollToken, createHttpCloudEndpoint, listPendingApprovals, openConnectionsServer, openOperatorDesk, parseAsk, readPendingApproval, submitApprovalAnswer, submitAsk } from '@lumenflow/cloud';
+import { DEFAULT_REPLAY_BASE_URL } from '@lumenflow/replay';
 import { PolicyError, loadRulesFile } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
 import { IdSchema, systemClock } from '@lumenflow/protocol';

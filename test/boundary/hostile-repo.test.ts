@@ -5,7 +5,7 @@ import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { replayBundle } from '@lumenflow/cloud';
+import { replayBundle } from '@lumenflow/replay';
 import type { PolicyDecisionRecord, ToolCallRecord } from '@lumenflow/protocol';
 import { openSandbox } from '@lumenflow/runtime';
 import { generateSigningKeyPem, parseSigningKeyPem, verifyBundle } from '@lumenflow/verifier';

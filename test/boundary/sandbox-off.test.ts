@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { formatReplayReport, replayBundle } from '@lumenflow/cloud';
+import { formatReplayReport, replayBundle } from '@lumenflow/replay';
 import type { NodeSession, ToolCallRecord } from '@lumenflow/protocol';
 import { createUnsandboxed } from '@lumenflow/runtime';
 import { runChain } from '../../scripts/demo/commands/run.js';

@@ -1,12 +1,12 @@
-import { canonicalize, computeSha256Digest } from '@lumenflow/protocol';
-import type { ApprovalRecord } from '@lumenflow/protocol';
+import { computeApprovalActionHash, computeSha256Digest } from '@lumenflow/protocol';
+import type { ApprovalAction, ApprovalRecord } from '@lumenflow/protocol';
 import { CloudError } from './errors.js';
 
 /** How long an approval request stays answerable unless told otherwise. */
 export const DEFAULT_APPROVAL_TTL_MS = 24 * 60 * 60 * 1000;
 
 export type ApprovalRequest = NonNullable<ApprovalRecord['request']>;
-export type ApprovalAction = ApprovalRequest['action'];
+export type { ApprovalAction };
 
 /** An approver's answer, before Cloud checks it. */
 export interface ApprovalAnswer {
@@ -21,16 +21,6 @@ export type Approver = (request: ApprovalRequest) => Promise<ApprovalAnswer>;
 /** `sha256:` hex of the bytes; a string is hashed as its UTF-8 bytes. */
 export function sha256Digest(bytes: Uint8Array | string): string {
   return computeSha256Digest(typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes);
-}
-
-/**
- * The hash that binds an approval to one exact action: the RFC 8785 form of
- * `{ action, diffSha256, prTextSha256 }`. Changing the diff, the PR text, the
- * repository, the base or the head gives a different hash, so an approval
- * cannot be replayed onto something else.
- */
-export function computeApprovalActionHash(action: ApprovalAction, diffSha256: string, prTextSha256: string): string {
-  return sha256Digest(canonicalize({ action, diffSha256, prTextSha256 }));
 }
 
 /** Builds a pending request bound to the exact diff and PR text bytes. */

@@ -2,7 +2,6 @@ export { CloudError } from './errors.js';
 export { parseAsk, locateJsonPath } from './ask-intake.js';
 export {
   DEFAULT_APPROVAL_TTL_MS,
-  computeApprovalActionHash,
   createApprovalRequest,
   resolveApproval,
   sha256Digest,
@@ -10,28 +9,6 @@ export {
 export { computeDiffStat, derivePrTitle, renderNoPrSummary, renderPrSummary } from './pr-summary.js';
 export { selectRuntime } from './registry.js';
 export { DEFAULT_SESSION_TIMEOUT_MS, RUN_STEPS, createCloud, formatJsonFile, formatJsonLines } from './cloud.js';
-export {
-  CHAIN_CHECK_CODES,
-  DEFAULT_REPLAY_BASE_URL,
-  DEFAULT_REPLAY_PORT,
-  REPLAY_PAGE_CSP,
-  STEP_LABELS,
-  assembleChain,
-  buildReplayReport,
-  buildReplayUrl,
-  buildTimeline,
-  checkChain,
-  computeActionHash,
-  escapeHtml,
-  formatDuration,
-  formatReplayReport,
-  hashBytes,
-  readBundleForReplay,
-  renderReplayHtml,
-  replayBundle,
-  sanitizeForTerminal,
-  startReplayServer,
-} from './replay/index.js';
 export {
   DEFAULT_ENROLL_TOKEN_TTL_MS,
   authenticateRequest,
@@ -51,23 +28,6 @@ export {
   submitAsk,
 } from './connections/index.js';
 
-export type {
-  ChainCheck,
-  ChainCheckCode,
-  ChainFinding,
-  ChainLink,
-  ChainStep,
-  ChainText,
-  ChainToolCall,
-  ReplayBundleFiles,
-  ReplayChain,
-  ReplayManifestInfo,
-  ReplayReadProblem,
-  ReplayReadProblemCode,
-  ReplayReport,
-  ReplayServer,
-  TimelineEvent,
-} from './replay/index.js';
 export type { CloudErrorCode } from './errors.js';
 export type { ApprovalAction, ApprovalAnswer, ApprovalRequest, Approver } from './approvals.js';
 export type { DiffStat } from './pr-summary.js';

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { CloudError, computeActionHash, computeApprovalActionHash, createApprovalRequest, resolveApproval } from '@lumenflow/cloud';
+import { CloudError, createApprovalRequest, resolveApproval } from '@lumenflow/cloud';
+import { computeActionHash } from '@lumenflow/replay';
+import { computeApprovalActionHash } from '@lumenflow/protocol';
 
 const action = { kind: 'pr.create' as const, repository: 'lumenflow-demo/calc', base: 'main', head: 'lumenflow/run-1' };
 const requestedAt = new Date('2026-11-23T10:00:00.000Z');

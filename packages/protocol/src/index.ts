@@ -1,4 +1,6 @@
 export { canonicalize, canonicalizeToBytes } from './canonical-json.js';
+export { computeApprovalActionHash } from './approval-hash.js';
+export type { ApprovalAction } from './approval-hash.js';
 export { parseStrictJson, parseStrictJsonBytes } from './strict-json.js';
 export { ProtocolError } from './errors.js';
 export { isWellFormedUtf16 } from './unicode.js';

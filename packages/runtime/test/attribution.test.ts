@@ -103,6 +103,23 @@ describe('attribution', () => {
     await snap.dispose();
   });
 
+  test('a new directory that leads to an allowed file is part of that write; one that leads nowhere allowed is reverted', async () => {
+    const snap = await createSnapshotter(ws);
+    const before = await snap.take();
+    await mkdir(join(ws, 'notes/deep'), { recursive: true });
+    await writeFile(join(ws, 'notes/deep/a.md'), 'ok\n');
+    await mkdir(join(ws, 'empty'));
+    const mdOnly = (path: string): PolicyDecision => decision(path, path.endsWith('.md') ? 'allow' : 'deny');
+    const { changes } = await attributeChanges({ snapshotter: snap, before, judge: mdOnly, tooMany: (_n, p) => decision(p, 'deny') });
+    expect(changes.map((c) => [c.path, c.reverted])).toEqual([
+      ['empty', true],
+      ['notes/deep/a.md', false],
+    ]);
+    expect(await readFile(join(ws, 'notes/deep/a.md'), 'utf8')).toBe('ok\n');
+    await expect(stat(join(ws, 'empty'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await snap.dispose();
+  });
+
   test('more changes than the bound: all are reverted under one deny', async () => {
     const snap = await createSnapshotter(ws);
     const before = await snap.take();

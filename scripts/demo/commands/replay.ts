@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { formatReplayReport, renderReplayHtml, replayBundle, startReplayServer } from '@lumenflow/cloud';
-import type { ReplayReport, ReplayServer } from '@lumenflow/cloud';
+import { formatReplayReport, renderReplayHtml, replayBundle, startReplayServer } from '@lumenflow/replay';
+import type { ReplayReport, ReplayServer } from '@lumenflow/replay';
 import { MANIFEST_FILE, VerifierError } from '@lumenflow/verifier';
 import type { CliOptions } from '../options.js';
 import { CliError, EXIT } from '../cli-error.js';

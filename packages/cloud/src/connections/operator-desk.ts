@@ -8,7 +8,7 @@ import { resolveApproval } from '../approvals.js';
 import type { ApprovalAnswer, ApprovalRequest } from '../approvals.js';
 import type { Cloud, RunResult } from '../cloud.js';
 import { CloudError } from '../errors.js';
-import { buildReplayUrl } from '../replay/serve-replay.js';
+import { buildReplayUrl } from '@lumenflow/replay';
 import { createFileExclusive, listJsonFiles, readFileIfExists } from './atomic-file.js';
 import {
   completePendingApproval,

@@ -39,10 +39,17 @@ export async function attributeChanges(opts: {
     changes = [{ ...first, decision: opts.tooMany(raw.length, first.path), reverted: true }];
     await revert(snapshotter, before, raw);
   } else {
-    changes = raw.map((change) => {
+    const judged = (change: SnapshotChange): AttributedChange => {
       const decision = opts.judge(change.path);
       return { ...change, decision, reverted: decision.effect !== 'allow' };
-    });
+    };
+    // A new directory is judged only on its own: git tracks no directories, so
+    // one that leads to an allowed file is part of that write, not a change of its own.
+    const isNewDir = (c: SnapshotChange): boolean => c.change === 'added' && seen.get(c.path)?.type === 'dir';
+    const files = raw.filter((c) => !isNewDir(c)).map(judged);
+    const allowed = files.filter((c) => !c.reverted).map((c) => c.path);
+    const dirs = raw.filter(isNewDir).filter((d) => !allowed.some((p) => p.startsWith(`${d.path}/`))).map(judged);
+    changes = [...files, ...dirs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     await revert(snapshotter, before, changes.filter((c) => c.reverted));
   }
   const after = await snapshotter.take();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PolicyDecisionRecord, ToolCallRecord } from '@lumenflow/protocol';
 import { REQUIRED_ARTIFACTS, generateSigningKeyPem, parseSigningKeyPem, verifyBundle, writeBundle } from '@lumenflow/verifier';
-import { assembleChain, buildReplayReport, checkChain, readBundleForReplay } from '@lumenflow/cloud';
+import { assembleChain, buildReplayReport, checkChain, readBundleForReplay } from '@lumenflow/replay';
 import { REPO_ROOT, runCli } from './helpers/cli.js';
 import { makeHappyRun, makeTempRoot, toChain, toFiles } from './helpers/records.js';
 

@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REQUIRED_ARTIFACTS, generateSigningKeyPem, parseSigningKeyPem, writeBundle } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
 import { parseStrictJson } from '@lumenflow/protocol';
-import { formatReplayReport, renderReplayHtml, replayBundle } from '@lumenflow/cloud';
-import type { ChainCheck } from '@lumenflow/cloud';
+import { formatReplayReport, renderReplayHtml, replayBundle } from '@lumenflow/replay';
+import type { ChainCheck } from '@lumenflow/replay';
 import { REPO_ROOT, runCli } from './helpers/cli.js';
 import { makeTempRoot } from './helpers/records.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CHAIN_CHECK_CODES, assembleChain, checkChain } from '@lumenflow/cloud';
-import type { ChainCheckCode } from '@lumenflow/cloud';
+import { CHAIN_CHECK_CODES, assembleChain, checkChain } from '@lumenflow/replay';
+import type { ChainCheckCode } from '@lumenflow/replay';
 import { at, makeHappyRun, makePolicyBlockedRun, sealApproval, toChain, toFiles } from './helpers/records.js';
 import type { RunRecords } from './helpers/records.js';
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import * as cloud from '@lumenflow/cloud';
-import { REPLAY_PAGE_CSP, buildReplayReport, buildReplayUrl, buildTimeline, escapeHtml, formatDuration, formatReplayReport, renderReplayHtml, sanitizeForTerminal } from '@lumenflow/cloud';
+import * as replay from '@lumenflow/replay';
+import { REPLAY_PAGE_CSP, buildReplayReport, buildReplayUrl, buildTimeline, escapeHtml, formatDuration, formatReplayReport, renderReplayHtml, sanitizeForTerminal } from '@lumenflow/replay';
 import type { VerificationReport } from '@lumenflow/verifier';
 import { makeHappyRun, makePolicyBlockedRun, toChain } from './helpers/records.js';
 import type { RunRecords } from './helpers/records.js';
@@ -20,12 +20,12 @@ const verified = (valid = true, signerPinned = false): VerificationReport => ({
 const reportOf = (run: RunRecords, verification = verified()) => buildReplayReport(toChain(run), verification);
 
 describe('public API', () => {
-  it('exports every replay function from @lumenflow/cloud', () => {
+  it('exports every replay function from @lumenflow/replay', () => {
     for (const name of ['readBundleForReplay', 'assembleChain', 'checkChain', 'buildTimeline', 'buildReplayReport', 'replayBundle', 'formatReplayReport', 'renderReplayHtml', 'startReplayServer', 'computeActionHash', 'escapeHtml', 'sanitizeForTerminal', 'buildReplayUrl']) {
-      expect(typeof (cloud as Record<string, unknown>)[name], name).toBe('function');
+      expect(typeof (replay as Record<string, unknown>)[name], name).toBe('function');
     }
-    expect(cloud.CHAIN_CHECK_CODES).toHaveLength(14);
-    expect(cloud.DEFAULT_REPLAY_BASE_URL).toBe('http://127.0.0.1:4173');
+    expect(replay.CHAIN_CHECK_CODES).toHaveLength(14);
+    expect(replay.DEFAULT_REPLAY_BASE_URL).toBe('http://127.0.0.1:4173');
   });
 });
 

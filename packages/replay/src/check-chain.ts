@@ -1,6 +1,5 @@
-import type { PolicyDecisionRecord } from '@lumenflow/protocol';
-import { computeApprovalActionHash } from '../approvals.js';
-import type { ApprovalAction } from '../approvals.js';
+import { computeApprovalActionHash } from '@lumenflow/protocol';
+import type { ApprovalAction, PolicyDecisionRecord } from '@lumenflow/protocol';
 import { listPatchPaths } from './patch-paths.js';
 import type { ChainCheck, ChainCheckCode, ChainFinding, ReplayChain } from './types.js';
 

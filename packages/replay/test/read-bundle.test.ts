@@ -1,7 +1,7 @@
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readBundleForReplay } from '@lumenflow/cloud';
+import { readBundleForReplay } from '@lumenflow/replay';
 import { makeHappyRun, makeTempRoot, toArtifacts, writeRunBundle } from './helpers/records.js';
 
 let root: string;

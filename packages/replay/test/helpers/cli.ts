@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 
-export const REPO_ROOT = resolve(import.meta.dirname, '../../../../..');
+export const REPO_ROOT = resolve(import.meta.dirname, '../../../..');
 // `node --import tsx`, not the tsx CLI: the CLI is a parent process that relays
 // SIGINT to its child, waits only 30 ms for an acknowledgement, and otherwise
 // SIGKILLs the child and exits 130, which a loaded CI machine can trip.

@@ -17,8 +17,8 @@ import { canonicalizeToBytes } from '@lumenflow/protocol';
 import type { RuntimeReceipt } from '@lumenflow/protocol';
 import { generateSigningKeyPem, parseSigningKeyPem, writeBundle } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
-import { assembleChain, computeActionHash, hashBytes } from '@lumenflow/cloud';
-import type { ReplayBundleFiles, ReplayChain } from '@lumenflow/cloud';
+import { assembleChain, computeActionHash, hashBytes } from '@lumenflow/replay';
+import type { ReplayBundleFiles, ReplayChain } from '@lumenflow/replay';
 
 export interface RunRecords {
   mode: 'happy' | 'policy-blocked';

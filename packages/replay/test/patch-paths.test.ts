@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { listPatchPaths, unquote } from '../../src/replay/patch-paths.js';
+import { listPatchPaths, unquote } from '../src/patch-paths.js';
 
 describe('listPatchPaths', () => {
   test('modified, added, deleted, renamed and mode-only files', () => {
