@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, sign as nodeSign } from 'node:crypto';
 import { inspect } from 'node:util';
-import * as ed from '@noble/ed25519';
+import { ed } from './support/noble.js';
 import { describe, expect, it } from 'vitest';
 import {
   VerifierError,
