@@ -40,6 +40,18 @@ export function computeKeyId(spkiDer: Uint8Array): string {
 }
 
 /**
+ * The DSSE `keyid` for a key id: the same SHA-256 of DER SPKI as bare lowercase hex,
+ * the form securesystemslib's key-id schema (hex only) and @sigstore/verify's key
+ * hint use. The `sha256:` prefix stays in the manifest.
+ *
+ * @throws {RangeError} when `keyId` is not `sha256:<64 lowercase hex>`.
+ */
+export function computeDsseKeyId(keyId: string): string {
+  if (typeof keyId !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(keyId)) throw new RangeError('keyId must be sha256:<64 lowercase hex>');
+  return keyId.slice('sha256:'.length);
+}
+
+/**
  * Parses an SPKI PEM Ed25519 public key (RFC 8410) and returns its 32 raw bytes.
  * Refuses non-canonical point encodings, small-order points (which admit
  * signatures that verify for every message) and mixed-order points (on which

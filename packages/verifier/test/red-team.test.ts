@@ -6,7 +6,8 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canonicalize } from '@lumenflow/protocol';
-import { DSSE_PAYLOAD_TYPE, encodeDssePae, formatVerificationReport, verifyBundle } from '@lumenflow/verifier';
+import type { JsonValue } from '@lumenflow/protocol';
+import { DSSE_PAYLOAD_TYPE, computeDsseKeyId, encodeDssePae, formatVerificationReport, verifyBundle } from '@lumenflow/verifier';
 import type { SigningKey, VerificationReport } from '@lumenflow/verifier';
 import { useTempDirs } from './support/temp-dir.js';
 import { loadTestKeys } from './support/vector-corpus.js';
@@ -40,7 +41,7 @@ async function resignDsse(dir: string, key: SigningKey, payload: Uint8Array): Pr
   const envelope = {
     payloadType: DSSE_PAYLOAD_TYPE,
     payload: Buffer.from(payload).toString('base64'),
-    signatures: [{ keyid: key.keyId, sig: Buffer.from(sig).toString('base64') }],
+    signatures: [{ keyid: computeDsseKeyId(key.keyId), sig: Buffer.from(sig).toString('base64') }],
   };
   await writeFile(join(dir, 'manifest.dsse.json'), canonicalize(envelope));
 }
@@ -92,6 +93,39 @@ describe('red team: DSSE envelope has one signed spelling', () => {
     const report = await verifyBundle(dir);
     expect(report.valid).toBe(false);
     expect(dsseCode(report)).toBe('DSSE_SUBJECTS_MISMATCH');
+  });
+});
+
+describe('DSSE keyid: bare hex, and the sha256: spelling of earlier bundles', () => {
+  async function setKeyid(dir: string, keyid: string): Promise<void> {
+    const envelope = JSON.parse(await readFile(join(dir, 'manifest.dsse.json'), 'utf8')) as { signatures: Array<{ keyid: string }> };
+    const first = envelope.signatures[0];
+    if (first) first.keyid = keyid;
+    await writeFile(join(dir, 'manifest.dsse.json'), canonicalize(envelope as unknown as JsonValue));
+  }
+
+  it('writes the key id as bare lowercase hex and accepts the legacy sha256: spelling of the same key', async () => {
+    const { key } = await loadTestKeys();
+    const envelope = JSON.parse(await readFile(join(valid, 'manifest.dsse.json'), 'utf8')) as { signatures: Array<{ keyid: string }> };
+    expect(envelope.signatures[0]?.keyid).toBe(key.keyId.slice('sha256:'.length));
+    const dir = await copyValid();
+    await setKeyid(dir, key.keyId);
+    const report = await verifyBundle(dir);
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+  });
+
+  it.each([
+    ['upper-case hex', (id: string) => id.slice(7).toUpperCase()],
+    ['another prefix', (id: string) => `sha512:${id.slice(7)}`],
+    ['a truncated id', (id: string) => id.slice(7, 39)],
+    ['another key', () => 'ab'.repeat(32)],
+  ])('refuses %s as DSSE_KEY_ID_MISMATCH', async (_label, spell) => {
+    const { key } = await loadTestKeys();
+    const dir = await copyValid();
+    await setKeyid(dir, spell(key.keyId));
+    const report = await verifyBundle(dir);
+    expect(report.valid).toBe(false);
+    expect(dsseCode(report)).toBe('DSSE_KEY_ID_MISMATCH');
   });
 });
 
