@@ -111,7 +111,7 @@ const VERIFYING_KEY_CACHE_SIZE = 1024;
 const verifyingKeys = new Map<string, KeyObject | null>();
 
 function verifyingKeyFor(publicKey: Uint8Array): KeyObject | undefined {
-  const id = Buffer.from(publicKey).toString('hex');
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex');
   const cached = verifyingKeys.get(id);
   if (cached !== undefined) {
     verifyingKeys.delete(id);
