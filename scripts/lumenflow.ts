@@ -27,6 +27,7 @@ import { IdSchema, systemClock } from '@lumenflow/protocol';
 import type { IdSource } from '@lumenflow/protocol';
 import {
   RUNTIME_VERSION,
+  RuntimeError,
   connectRuntime,
   createConnectionsClient,
   createHttpRuntimeEndpoint,
@@ -34,6 +35,8 @@ import {
   deriveRuntimeLabels,
   hashHostname,
   openOutbox,
+  openSandbox,
+  parseSandboxMode,
   readHostFacts,
 } from '@lumenflow/runtime';
 import { VerifierError, loadOrCreateSigningKey } from '@lumenflow/verifier';
@@ -212,8 +215,11 @@ async function connectCommand(opts: {
   stateDir: string;
   workspace?: string;
   localPolicy?: string;
+  sandbox?: string;
   logLevel: LogLevel;
 }): Promise<number> {
+  const sandboxMode = parseSandboxMode(opts.sandbox ?? process.env['LUMENFLOW_SANDBOX']);
+  if (sandboxMode === undefined) throw new CliError('SANDBOX_INVALID', `sandbox ${JSON.stringify(opts.sandbox ?? process.env['LUMENFLOW_SANDBOX'])}: expected bubblewrap or off`);
   let url: URL;
   try {
     url = new URL(opts.cloud);
@@ -239,6 +245,11 @@ async function connectCommand(opts: {
   });
   if (!connected.ok) throw new CliError(connected.code, connected.message, EXIT.usage);
   const { state, signingKey } = connected;
+  // Before serving anything: a runtime that cannot bound its tool processes says so now, not mid-Ask.
+  const sandbox = await openSandbox({ mode: sandboxMode, hide: [stateDir, join(REPO_ROOT, '.lumenflow')] }).catch((error: unknown) => {
+    if (error instanceof RuntimeError) throw new CliError(error.code, error.message, EXIT.usage, { cause: error });
+    throw error;
+  });
   const outbox = await openOutbox(join(stateDir, 'outbox'));
   const controller = new AbortController();
   let leaseLost = false;
@@ -272,6 +283,7 @@ async function connectCommand(opts: {
     labels,
     ...(localRules === undefined ? {} : { localRules }),
     fixtureDir: resolve(REPO_ROOT, opts.workspace ?? DEFAULTS.fixture),
+    sandbox,
     ...(timeouts.enrollMs === undefined ? {} : { enrollTimeoutMs: timeouts.enrollMs }),
     ...(timeouts.toolMs === undefined ? {} : { toolTimeoutMs: timeouts.toolMs }),
     signal: controller.signal,
@@ -370,6 +382,7 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .option('--state-dir <dir>', 'key, enrollment and outbox', DEFAULTS.stateDir)
     .option('--workspace <dir>', 'the repository the runtime works on a copy of')
     .option('--local-policy <file>', 'runtime-local rules; they may only tighten')
+    .addOption(new Option('--sandbox <kind>', 'where tool processes run: bubblewrap (default) or off, recorded in the Proof (or LUMENFLOW_SANDBOX)').choices(['bubblewrap', 'off']))
     .addOption(logLevel())
     .exitOverride()
     .action((opts) => run(connectCommand(opts)));

@@ -199,7 +199,7 @@ async function runRuntime(url: string, token: string, index: number, onReady: ()
       if (claimed.status !== 201) throw new Error(`claim HTTP ${claimed.status}`);
       const { runId, sessionId } = message;
       const id = (): string => `rmsg-${index}-${++n}`;
-      const records: RuntimeToCloudMessage[] = [sign({ type: 'session.accepted', messageId: id(), runId, sessionId, startedAt: new Date().toISOString(), baselineCommit: '0'.repeat(40) }, key)];
+      const records: RuntimeToCloudMessage[] = [sign({ type: 'session.accepted', messageId: id(), runId, sessionId, startedAt: new Date().toISOString(), sandbox: { kind: 'bubblewrap', version: '0.8.0', profileDigest: `sha256:${'b'.repeat(64)}` }, baselineCommit: '0'.repeat(40) }, key)];
       for (let r = 0; r < RECORDS_PER_ASK; r++) {
         const record: PolicyDecisionRecord = {
           schemaVersion: 1,

@@ -19,6 +19,7 @@ export interface CliOptions {
   clock?: string;
   replayBaseUrl?: string;
   runtime: 'in-process' | 'process';
+  sandbox?: 'bubblewrap' | 'off';
   json?: boolean;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
 }

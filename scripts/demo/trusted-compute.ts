@@ -28,6 +28,7 @@ function buildProgram(): Command {
     .option('--clock <iso>', 'fix the clock at this instant (or LUMENFLOW_CLOCK), for reproducible bundles')
     .option('--replay-base-url <url>', 'base URL written to replay-link.txt (default http://127.0.0.1:4173)')
     .addOption(new Option('--runtime <kind>', 'where the runtime runs').choices(['in-process', 'process']).default('in-process'))
+    .addOption(new Option('--sandbox <kind>', "where tool processes run: bubblewrap (default) or off, recorded in the Proof (or LUMENFLOW_SANDBOX)").choices(['bubblewrap', 'off']))
     .option('--json', 'machine-readable output on stdout')
     .addOption(
       new Option('--log-level <level>', 'pino log level; debug also logs to stderr')

@@ -1,6 +1,7 @@
 import { canonicalize, canonicalizeToBytes } from '@lumenflow/protocol';
 import type {
   ApprovalRecord,
+  SandboxInfo,
   Ask,
   Clock,
   CloudEndpoint,
@@ -139,7 +140,7 @@ interface SessionInbox {
   toolCalls: ToolCallRecord[];
   testResults: TestResults | undefined;
   patch: string | undefined;
-  accepted: Deferred<{ startedAt: string; baselineCommit: string } | SessionEndedMessage>;
+  accepted: Deferred<{ startedAt: string; baselineCommit: string; sandbox: SandboxInfo } | SessionEndedMessage>;
   ended: Deferred<SessionEndedMessage>;
   rejection: CloudError | undefined;
   onItem: ((detail: string) => void) | undefined;
@@ -178,7 +179,7 @@ export function createCloud(opts: CloudOptions): Cloud {
     appendReceipt(receipts, message);
     switch (message.type) {
       case 'session.accepted':
-        inbox.accepted.resolve({ startedAt: message.startedAt, baselineCommit: message.baselineCommit });
+        inbox.accepted.resolve({ startedAt: message.startedAt, baselineCommit: message.baselineCommit, sandbox: message.sandbox });
         return;
       case 'evidence.policy-decision':
         if (!belongs(message.record, inbox)) return reject(inbox, message.messageId);
@@ -399,6 +400,7 @@ export function createCloud(opts: CloudOptions): Cloud {
           arch: runtime.host.arch,
           nodeVersion: runtime.host.nodeVersion,
           hostnameHash: runtime.host.hostnameHash,
+          sandbox: accepted.sandbox,
         },
         labels: [...runtime.labels],
         startedAt: accepted.startedAt,
@@ -410,7 +412,7 @@ export function createCloud(opts: CloudOptions): Cloud {
       // Only a pull request into the Ask's own workspace and base can be proposed.
       const prTarget = `${ask.workspace.repository}@${ask.workspace.baseBranch}`;
       const prDecision = cloudDecisions.find((d) => d.scope.kind === 'pr.create' && d.scope.target === prTarget);
-      const runtimeDeny = inbox.decisions.find((d) => d.effect !== 'allow');
+      const runtimeDeny = inbox.decisions.find((d) => d.effect !== 'allow' && d.attribution === undefined);
       let ending: RunEnding;
       let why: string;
       if (cloudDeny !== undefined) {

@@ -42,7 +42,7 @@ describe('Cloud trusts only what the enrolled runtime signed', () => {
       // Claims the session, but with a key Cloud never enrolled.
       await transport.runtime.send(
         signMessage(
-          { type: 'session.accepted', messageId: 'rmsg_0002', runId: message.runId, sessionId: message.sessionId, startedAt: '2026-11-23T10:00:00.000Z', baselineCommit: 'a'.repeat(40) },
+          { type: 'session.accepted', messageId: 'rmsg_0002', runId: message.runId, sessionId: message.sessionId, startedAt: '2026-11-23T10:00:00.000Z', sandbox: { kind: 'bubblewrap', version: '0.8.0', profileDigest: `sha256:${'b'.repeat(64)}` }, baselineCommit: 'a'.repeat(40) },
           intruder,
         ),
       );

@@ -27,6 +27,10 @@ export const RESERVED_RULE_IDS = {
   unmappedProgram: 'policy.shell.unmapped-program',
   /** Inline code or shell syntax, allowed only by a rule that spells out every argument literally. */
   opaqueCommand: 'policy.shell.opaque-command',
+  /** A write into git metadata (`.git` at any depth): hooks, config and refs are never a tool's to change. */
+  gitMetadata: 'policy.boundary.git-metadata',
+  /** A tool process changed more workspace paths than the runtime judges one by one; every change was reverted. */
+  tooManyChanges: 'policy.boundary.too-many-changes',
 } as const;
 
 /** One Rules decision on one scope. */
@@ -158,6 +162,11 @@ export function toDecisionRecord(
   return result.data;
 }
 
+// Any path segment `.git`, in any case: a case-insensitive file system would take `.GIT/hooks` as `.git/hooks`.
+function isGitMetadata(path: string): boolean {
+  return path.split('/').some((segment) => segment.toLowerCase() === '.git');
+}
+
 function run(layers: PolicyLayers, scope: Scope, context: EvaluationContext, explain: boolean): { decision: PolicyDecision; checks: CheckResult[]; notes: string[] } {
   if (layers === null || typeof layers !== 'object' || layers.cloud === undefined) throw new TypeError('evaluateScope: layers.cloud is required');
   assertScope(scope);
@@ -166,6 +175,8 @@ function run(layers: PolicyLayers, scope: Scope, context: EvaluationContext, exp
   const notes: string[] = [];
   const checks: CheckResult[] = [];
   const ctx: Ctx = { layers, explain };
+  // A write into git metadata that the rule files would allow is denied all the same.
+  let gitWrite: string | undefined;
 
   const reserved = (id: string, reason: string): { decision: PolicyDecision; checks: CheckResult[]; notes: string[] } => {
     checks.push(reservedDeny('requested scope', ref, id, reason));
@@ -181,6 +192,7 @@ function run(layers: PolicyLayers, scope: Scope, context: EvaluationContext, exp
           ? reserved(RESERVED_RULE_IDS.outsideWorkspace, `${resolved.detail}; Rules never allow a path outside the workspace`)
           : reserved(RESERVED_RULE_IDS.invalidInput, `${resolved.detail}; such a path is always denied`);
       }
+      if (scope.kind === 'fs.write' && [resolved.path, ...resolved.aliases].some(isGitMetadata)) gitWrite = resolved.path;
       notes.push(...resolved.notes);
       checks.push(check(ctx, 'requested scope', { kind: scope.kind, path: resolved.path }, 'full', 'any'));
       for (const alias of resolved.aliases) checks.push(check(ctx, `symlink target ${alias}`, { kind: scope.kind, path: alias }, 'full', 'any'));
@@ -231,7 +243,9 @@ function run(layers: PolicyLayers, scope: Scope, context: EvaluationContext, exp
       break;
     }
   }
-  return { decision: combineChecks(ref, checks, policyDigest), checks, notes };
+  const decision = combineChecks(ref, checks, policyDigest);
+  if (gitWrite !== undefined && decision.effect === 'allow') return reserved(RESERVED_RULE_IDS.gitMetadata, `${gitWrite} is git metadata; no tool call may write it`);
+  return { decision, checks, notes };
 }
 
 // Secret names and environments are identifiers; anything else is refused outright.

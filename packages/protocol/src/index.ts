@@ -12,6 +12,7 @@ export {
   NodeSessionSchema,
   PolicyDecisionRecordSchema,
   RuntimeReceiptSchema,
+  SandboxInfoSchema,
   ScopeKindSchema,
   ScopeRefSchema,
   ScopeSchema,
@@ -20,6 +21,8 @@ export {
   TestResultsSchema,
   TimestampSchema,
   ToolCallRecordSchema,
+  ToolCallSandboxSchema,
+  WorkspaceChangeSchema,
 } from './schemas.js';
 export {
   CloudToRuntimeMessageSchema,
@@ -80,6 +83,7 @@ export type {
   NodeSession,
   PolicyDecisionRecord,
   RuntimeReceipt,
+  SandboxInfo,
   Scope,
   ScopeKind,
   ScopeRef,
@@ -87,6 +91,8 @@ export type {
   TestOutcome,
   TestResults,
   ToolCallRecord,
+  ToolCallSandbox,
+  WorkspaceChange,
 } from './schemas.js';
 export type {
   CloudEndpoint,

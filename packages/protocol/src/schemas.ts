@@ -63,6 +63,26 @@ export const AskSchema = z.strictObject({
   createdAt: TimestampSchema,
 });
 
+/**
+ * The OS boundary a runtime ran its tool processes in. `bubblewrap`: the
+ * sandbox described by `profileDigest` (sha256 of the RFC 8785 form of the
+ * profile, docs/sandbox.md); `none`: the runtime's local configuration opted
+ * out, which Replay shows as a warning.
+ */
+export const SandboxInfoSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('bubblewrap'), version: z.string().min(1).max(100), profileDigest: Sha256DigestSchema }),
+  z.strictObject({ kind: z.literal('none'), reason: z.string().min(1).max(500) }),
+]);
+
+/** Which boundary one tool call's process ran in: the session's, named by kind and profile digest. */
+export const ToolCallSandboxSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('bubblewrap'), profileDigest: Sha256DigestSchema }),
+  z.strictObject({ kind: z.literal('none') }),
+]);
+
+/** How a workspace path changed while a tool call's process ran. */
+export const WorkspaceChangeSchema = z.enum(['added', 'modified', 'deleted']);
+
 /** One line of policy-decisions.jsonl. */
 export const PolicyDecisionRecordSchema = z.strictObject({
   schemaVersion: z.literal(1),
@@ -83,6 +103,15 @@ export const PolicyDecisionRecordSchema = z.strictObject({
   toolCallId: IdSchema.optional(),
   /** e.g. a local rule that tried to loosen a Cloud decision. */
   warnings: z.array(z.string()),
+  /**
+   * Present on an fs.write decision the runtime made after a process ran: the
+   * change it judged, the tool call whose process made it, and whether it was
+   * reverted (every change that is not allowed is). Such a decision does not
+   * gate a call, so it has no `toolCallId`.
+   */
+  attribution: z
+    .strictObject({ toolCallId: IdSchema, change: WorkspaceChangeSchema, reverted: z.boolean() })
+    .optional(),
 });
 
 /** One line of tool-calls.jsonl: a call the runtime actually executed. */
@@ -103,6 +132,10 @@ export const ToolCallRecordSchema = z.strictObject({
   status: z.enum(['succeeded', 'failed']),
   outputHash: Sha256DigestSchema,
   exitCode: z.number().int().optional(),
+  /** The boundary the call's process ran in; present exactly when the call ran a process (a shell.exec scope). */
+  sandbox: ToolCallSandboxSchema.optional(),
+  /** The bound that stopped the process, when one did. */
+  limit: z.enum(['wall-time', 'cpu-time', 'output', 'file-size', 'memory']).optional(),
 });
 
 /** Ed25519 signature of a runtime message: over the RFC 8785 form of the message without `signature`. */
@@ -143,6 +176,8 @@ export const NodeSessionSchema = z.strictObject({
     arch: z.string().min(1),
     nodeVersion: z.string().min(1),
     hostnameHash: Sha256DigestSchema,
+    /** The boundary every tool process of this session ran in. */
+    sandbox: SandboxInfoSchema,
   }),
   labels: z.array(z.string()),
   startedAt: TimestampSchema,
@@ -235,6 +270,9 @@ export type Ask = z.infer<typeof AskSchema>;
 export type PolicyDecisionRecord = z.infer<typeof PolicyDecisionRecordSchema>;
 export type ToolCallRecord = z.infer<typeof ToolCallRecordSchema>;
 export type NodeSession = z.infer<typeof NodeSessionSchema>;
+export type SandboxInfo = z.infer<typeof SandboxInfoSchema>;
+export type ToolCallSandbox = z.infer<typeof ToolCallSandboxSchema>;
+export type WorkspaceChange = z.infer<typeof WorkspaceChangeSchema>;
 export type RuntimeReceipt = z.infer<typeof RuntimeReceiptSchema>;
 export type TestOutcome = z.infer<typeof TestOutcomeSchema>;
 export type TestResults = z.infer<typeof TestResultsSchema>;

@@ -5,6 +5,7 @@ import {
   IdSchema,
   MessageSignatureSchema,
   PolicyDecisionRecordSchema,
+  SandboxInfoSchema,
   Sha256DigestSchema,
   TestResultsSchema,
   TimestampSchema,
@@ -46,6 +47,8 @@ export const SessionAcceptedMessageSchema = z.strictObject({
   ...inRun,
   startedAt: TimestampSchema,
   baselineCommit: z.string().regex(/^[0-9a-f]{40}$/, 'expected a 40-hex git commit'),
+  /** The boundary the session's tool processes will run in. */
+  sandbox: SandboxInfoSchema,
   ...signed,
 });
 

@@ -10,6 +10,9 @@
  * - TOOL_TIMEOUT: a tool call ran past its bound and was stopped (a session.ended code).
  * - RULES_INVALID: the Cloud rules sent with a dispatch are not a valid rule set.
  * - ABORTED: the run was interrupted.
+ * - SANDBOX_UNAVAILABLE: no OS sandbox can be had here (not Linux, bwrap missing, user namespaces off) and the local configuration did not opt out.
+ * - SANDBOX_FAILED: the sandbox could not start a tool process.
+ * - ATTRIBUTION_FAILED: a workspace change that Rules did not allow could not be reverted.
  */
 export type RuntimeErrorCode =
   | 'FIXTURE_MISSING'
@@ -20,7 +23,10 @@ export type RuntimeErrorCode =
   | 'ENROLL_TIMEOUT'
   | 'TOOL_TIMEOUT'
   | 'RULES_INVALID'
-  | 'ABORTED';
+  | 'ABORTED'
+  | 'SANDBOX_UNAVAILABLE'
+  | 'SANDBOX_FAILED'
+  | 'ATTRIBUTION_FAILED';
 
 /** A coded runtime failure. Never carries key material or file contents in its message. */
 export class RuntimeError extends Error {

@@ -6,6 +6,17 @@ export { parseTapResults } from './tap.js';
 export { TEST_COMMAND, buildDiffCommand, describeStepInput, executeStep, scopeOfStep } from './tools.js';
 export { BASELINE_AUTHOR, buildGitEnv, isWorkspaceUnchanged, prepareWorkspace, runGit } from './workspace.js';
 export { createWorkspaceContext } from './workspace-context.js';
+export {
+  DEFAULT_SANDBOX_LIMITS,
+  attributeChanges,
+  createBubblewrapSandbox,
+  createSnapshotter,
+  createUnsandboxed,
+  diffSnapshots,
+  openSandbox,
+  parseSandboxMode,
+} from './sandbox/index.js';
+export type { AttributedChange, Sandbox, SandboxLimits, SandboxMode, SandboxSettings, SandboxedResult, Snapshot, SnapshotChange } from './sandbox/index.js';
 
 export {
   RUNTIME_STATE_FILES,
@@ -23,7 +34,7 @@ export type { HostFacts } from './host.js';
 export type { Runtime, RuntimeOptions } from './runtime.js';
 export type { AgentPlanner, AgentStep, StepObservation } from './scripted-planner.js';
 export type { ParsedTestRun } from './tap.js';
-export type { StepResult } from './tools.js';
+export type { StepContext, StepResult } from './tools.js';
 export type { Workspace } from './workspace.js';
 export type {
   ConnectFailure,

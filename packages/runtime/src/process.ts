@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { delimiter, isAbsolute } from 'node:path';
 
 export interface ProcessResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** Set when the process was stopped because a stream passed `maxOutputBytes`. */
+  outputLimited?: true;
 }
 
 /**
@@ -14,8 +17,9 @@ export interface ProcessResult {
 export function runProcess(
   program: string,
   args: readonly string[],
-  opts: { cwd: string; env: NodeJS.ProcessEnv; signal?: AbortSignal },
+  opts: { cwd: string; env: NodeJS.ProcessEnv; signal?: AbortSignal; maxOutputBytes?: number },
 ): Promise<ProcessResult> {
+  const cap = opts.maxOutputBytes ?? Number.POSITIVE_INFINITY;
   return new Promise((resolve, reject) => {
     if (opts.signal?.aborted) {
       reject(abortError());
@@ -31,19 +35,40 @@ export function runProcess(
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const onAbort = (): void => {
+    const killGroup = (): void => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
       } catch {
         // Already gone.
       }
+    };
+    const onAbort = (): void => {
+      killGroup();
       reject(abortError());
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // Output is kept up to the cap; past it the process is stopped, so that
+    // endless output costs neither memory nor time.
+    let limited = false;
+    const collect = (into: Buffer[]): ((chunk: Buffer) => void) => {
+      let size = 0;
+      return (chunk) => {
+        if (limited) return;
+        const room = cap - size;
+        if (chunk.length > room) {
+          into.push(chunk.subarray(0, Math.max(0, room)));
+          limited = true;
+          killGroup();
+          return;
+        }
+        size += chunk.length;
+        into.push(chunk);
+      };
+    };
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+    child.stdout.on('data', collect(out));
+    child.stderr.on('data', collect(err));
     child.on('error', (error) => {
       opts.signal?.removeEventListener('abort', onAbort);
       reject(error);
@@ -51,9 +76,10 @@ export function runProcess(
     child.on('close', (code, signal) => {
       opts.signal?.removeEventListener('abort', onAbort);
       resolve({
-        exitCode: code ?? (signal === null ? 1 : 128 + 15),
+        exitCode: code ?? (signal === null ? 1 : 128 + (osConstants.signals[signal] ?? 15)),
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
+        ...(limited ? { outputLimited: true as const } : {}),
       });
     });
   });

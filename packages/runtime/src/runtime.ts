@@ -10,17 +10,22 @@ import type {
   TestResults,
   UnsignedRuntimeMessage,
 } from '@lumenflow/protocol';
-import { evaluateScope, parseRuleSet, toDecisionRecord } from '@lumenflow/policy';
-import type { RuleSet } from '@lumenflow/policy';
+import { RESERVED_RULE_IDS, evaluateScope, parseRuleSet, toDecisionRecord } from '@lumenflow/policy';
+import type { PolicyDecision, RuleSet } from '@lumenflow/policy';
 import type { SigningKey } from '@lumenflow/verifier';
 import { RuntimeError } from './errors.js';
 import { hashHostname } from './host.js';
 import type { HostFacts } from './host.js';
+import { attributeChanges } from './sandbox/attribute.js';
+import { createBubblewrapSandbox } from './sandbox/bubblewrap.js';
+import type { Sandbox } from './sandbox/sandbox.js';
+import { createSnapshotter } from './sandbox/snapshot.js';
+import type { Snapshotter } from './sandbox/snapshot.js';
 import { createScriptedPlanner } from './scripted-planner.js';
 import type { StepObservation } from './scripted-planner.js';
 import { TEST_COMMAND, describeStepInput, executeStep, scopeOfStep } from './tools.js';
 import type { StepResult } from './tools.js';
-import { isWorkspaceUnchanged, prepareWorkspace } from './workspace.js';
+import { isWorkspaceUnchanged, markNewFiles, prepareWorkspace } from './workspace.js';
 import { createWorkspaceContext } from './workspace-context.js';
 import type { Workspace } from './workspace.js';
 
@@ -48,6 +53,12 @@ export interface RuntimeOptions {
   enrollTimeoutMs?: number;
   /** Longest a single tool call may run (default {@link DEFAULT_TOOL_TIMEOUT_MS}); a hung test suite must not hold the session forever. */
   toolTimeoutMs?: number;
+  /**
+   * Where tool processes run. Default: a bubblewrap sandbox made at the first
+   * session (a session fails with SANDBOX_UNAVAILABLE where none can be had).
+   * `createUnsandboxed` is the explicit opt-out, recorded in the Proof.
+   */
+  sandbox?: Sandbox;
 }
 
 /** Default bound on the wait for Cloud's enrollment reply. */
@@ -69,6 +80,8 @@ interface SessionState {
   ask: Ask;
   cloudRules: RuleSet;
   workspace: Workspace;
+  sandbox: Sandbox;
+  snapshotter: Snapshotter;
 }
 
 /**
@@ -86,6 +99,13 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
   const running = new Map<string, AbortController>();
   const enrollTimeoutMs = opts.enrollTimeoutMs ?? DEFAULT_ENROLL_TIMEOUT_MS;
   const toolTimeoutMs = opts.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
+  // Made once, on the first session: a host without a sandbox fails that session, not the enrollment.
+  let sandbox: Promise<Sandbox> | undefined;
+  const getSandbox = (): Promise<Sandbox> => {
+    if (opts.sandbox !== undefined) return Promise.resolve(opts.sandbox);
+    sandbox ??= createBubblewrapSandbox();
+    return sandbox;
+  };
   for (const [name, ms] of [['enrollTimeoutMs', enrollTimeoutMs], ['toolTimeoutMs', toolTimeoutMs]] as const) {
     if (!Number.isSafeInteger(ms) || ms < 1) throw new RangeError(`createRuntime: ${name} must be a positive whole number of milliseconds`);
   }
@@ -112,15 +132,20 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       }
       case 'session.open': {
         let cloudRules: RuleSet;
-        let workspace: Workspace;
+        let workspace: Workspace | undefined;
+        let boundary: Sandbox;
+        let snapshotter: Snapshotter;
         try {
           cloudRules = parseCloudRules(message.cloudRules);
+          boundary = await getSandbox();
           workspace = await prepareWorkspace({
             fixtureDir: opts.fixtureDir,
             clock: opts.clock,
             ...(opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot }),
           });
+          snapshotter = await createSnapshotter(workspace.dir);
         } catch (error) {
+          await workspace?.dispose();
           // Cloud waits on this session; tell it why it will not start rather than go silent.
           const code = error instanceof RuntimeError ? error.code : 'RUNTIME_INTERNAL';
           await send({
@@ -136,7 +161,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
           });
           return;
         }
-        sessions.set(message.sessionId, { runId: message.runId, sessionId: message.sessionId, ask: message.ask, cloudRules, workspace });
+        sessions.set(message.sessionId, { runId: message.runId, sessionId: message.sessionId, ask: message.ask, cloudRules, workspace, sandbox: boundary, snapshotter });
         await send({
           type: 'session.accepted',
           messageId: messageId(),
@@ -144,6 +169,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
           sessionId: message.sessionId,
           startedAt: now(),
           baselineCommit: workspace.baselineCommit,
+          sandbox: boundary.info,
         });
         return;
       }
@@ -183,6 +209,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       if (outcome !== 'completed') unchanged = await isWorkspaceUnchanged(session.workspace);
     } finally {
       await session.workspace.dispose();
+      await session.snapshotter.dispose();
     }
     await send({
       type: 'session.ended',
@@ -229,13 +256,17 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
           return;
         }
         const input = describeStepInput(step);
+        const runsProcess = scope.kind === 'shell.exec';
+        // The workspace as it was, so every change the process makes can be judged and, if need be, undone.
+        if (step.tool === 'git_diff') await markNewFiles(session.workspace.dir);
+        const before = runsProcess ? await session.snapshotter.take() : undefined;
         const startedAt = opts.clock.now();
         const stepTimeout = AbortSignal.timeout(toolTimeoutMs);
         const stepSignal = AbortSignal.any([stepTimeout, halt.signal, ...(opts.signal ? [opts.signal] : [])]);
         let result: StepResult;
         let timedOut = false;
         try {
-          result = await executeStep(step, session.workspace.dir, stepSignal);
+          result = await executeStep(step, session.workspace.dir, { sandbox: session.sandbox, signal: stepSignal });
         } catch (error) {
           if (opts.signal?.aborted || halt.signal.aborted || !stepTimeout.aborted) throw error;
           // The call ran past its bound and was killed: it is recorded as failed, then the session ends.
@@ -243,6 +274,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
           result = { status: 'failed', outputHash: EMPTY_SHA256, exitCode: 124 };
         }
         const endedAt = opts.clock.now();
+        if (before !== undefined) await attribute(session, before, toolCallId);
         await send({
           type: 'evidence.tool-call',
           messageId: messageId(),
@@ -264,6 +296,8 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
             status: result.status,
             outputHash: result.outputHash,
             ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }),
+            ...(runsProcess ? { sandbox: session.sandbox.callInfo } : {}),
+            ...(timedOut ? { limit: 'wall-time' as const } : result.limit === undefined ? {} : { limit: result.limit }),
           },
         });
         if (result.testRun !== undefined) {
@@ -299,6 +333,34 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       await endSession(session, 'failed', error instanceof RuntimeError ? error.message : 'the runtime failed', code).catch(() => undefined);
     } finally {
       running.delete(sessionId);
+    }
+  };
+
+  // Judges every change a tool process made as an fs.write of that call,
+  // reverts what Rules do not allow, and records one decision per change.
+  const attribute = async (session: SessionState, before: Awaited<ReturnType<Snapshotter['take']>>, toolCallId: string): Promise<void> => {
+    const layers = { cloud: session.cloudRules, ...(opts.localRules === undefined ? {} : { local: opts.localRules }) };
+    const judge = (path: string): PolicyDecision => evaluateScope(layers, { kind: 'fs.write', path }, createWorkspaceContext(session.workspace.dir));
+    const { changes } = await attributeChanges({
+      snapshotter: session.snapshotter,
+      before,
+      judge,
+      tooMany: (count, firstPath) => ({
+        ...judge(firstPath),
+        effect: 'deny',
+        matchedRuleIds: [],
+        decidingRuleId: RESERVED_RULE_IDS.tooManyChanges,
+        reason: `the call changed ${count} workspace paths, more than the runtime judges one by one; every change was reverted`,
+        warnings: [],
+      }),
+    });
+    for (const change of changes) {
+      const record = {
+        ...toDecisionRecord(change.decision, { decisionId: opts.ids.next('rdec'), timestamp: now(), runId: session.runId, askId: session.ask.askId, evaluatedAt: 'runtime' }),
+        attribution: { toolCallId, change: change.change, reverted: change.reverted },
+      };
+      log('runtime.attributed-write', { toolCallId, effect: record.effect, reverted: change.reverted });
+      await send({ type: 'evidence.policy-decision', messageId: messageId(), runId: session.runId, sessionId: session.sessionId, record });
     }
   };
 

@@ -3,10 +3,11 @@ import { open, readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { canonicalizeToBytes, computeSha256Digest } from '@lumenflow/protocol';
 import type { Scope, TestOutcome } from '@lumenflow/protocol';
-import { runProcess } from './process.js';
+import { RuntimeError } from './errors.js';
+import type { Sandbox, SandboxedResult } from './sandbox/sandbox.js';
 import type { AgentStep } from './scripted-planner.js';
 import { parseTapResults } from './tap.js';
-import { buildGitEnv } from './workspace.js';
+import { TOOL_GIT_ENV } from './workspace.js';
 
 /** The exact command the runtime runs the fixture's tests with. */
 export const TEST_COMMAND: readonly string[] = Object.freeze(['node', '--test', '--test-reporter=tap']);
@@ -75,14 +76,29 @@ export interface StepResult {
   testRun?: { exitCode: number; counts: { total: number; passed: number; failed: number; skipped: number }; tests: TestOutcome[] };
   /** The patch of a diff. */
   patch?: string;
+  /** The bound that stopped the call's process, when one did. */
+  limit?: SandboxedResult['limit'];
+}
+
+/** Where a step runs: the workspace, and the sandbox for steps that start a process. */
+export interface StepContext {
+  sandbox?: Sandbox;
+  signal?: AbortSignal;
 }
 
 /**
  * Executes one step in the workspace. Runs only after Rules allowed its scope.
- * Processes run without a shell and with a minimal environment, so no secret in
- * the runtime's own environment reaches the tool.
+ * Processes run in the sandbox, without a shell and with a minimal environment,
+ * so no secret in the runtime's own environment reaches the tool.
+ *
+ * @throws {RuntimeError} SANDBOX_UNAVAILABLE for a process step without a sandbox.
  */
-export async function executeStep(step: AgentStep, workspaceDir: string, signal?: AbortSignal): Promise<StepResult> {
+export async function executeStep(step: AgentStep, workspaceDir: string, context: StepContext = {}): Promise<StepResult> {
+  const run = (command: readonly string[], env: Readonly<Record<string, string>>): Promise<SandboxedResult> => {
+    if (context.sandbox === undefined) throw new RuntimeError('SANDBOX_UNAVAILABLE', `${step.tool} starts a process and no sandbox was given`);
+    const [program, ...args] = command as [string, ...string[]];
+    return context.sandbox.run(program, args, { workspaceDir, env, ...(context.signal === undefined ? {} : { signal: context.signal }) });
+  };
   switch (step.tool) {
     case 'read_file': {
       const path = await resolveInside(workspaceDir, step.path);
@@ -102,9 +118,7 @@ export async function executeStep(step: AgentStep, workspaceDir: string, signal?
       return ok ? { status: 'succeeded', outputHash: computeSha256Digest(bytes) } : failed();
     }
     case 'run_tests': {
-      const [program, ...args] = TEST_COMMAND as [string, ...string[]];
-      const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] ?? '', NO_COLOR: '1', LC_ALL: 'C' };
-      const result = await runProcess(program, args, { cwd: workspaceDir, env, ...(signal ? { signal } : {}) });
+      const result = await run(TEST_COMMAND, { NO_COLOR: '1', LC_ALL: 'C' });
       const parsed = parseTapResults(result.stdout);
       const testRun = { exitCode: result.exitCode, counts: parsed.counts, tests: parsed.tests };
       // Hash the parsed results, not the raw TAP: TAP carries timings and paths that differ run to run.
@@ -113,17 +127,18 @@ export async function executeStep(step: AgentStep, workspaceDir: string, signal?
         exitCode: result.exitCode,
         outputHash: computeSha256Digest(canonicalizeToBytes(testRun)),
         testRun,
+        ...(result.limit === undefined ? {} : { limit: result.limit }),
       };
     }
     case 'git_diff': {
-      const [program, ...args] = buildDiffCommand(step.baselineCommit) as [string, ...string[]];
-      const result = await runProcess(program, args, { cwd: workspaceDir, env: buildGitEnv(), ...(signal ? { signal } : {}) });
+      const result = await run(buildDiffCommand(step.baselineCommit), TOOL_GIT_ENV);
       const bytes = Buffer.from(result.stdout, 'utf8');
       return {
         status: result.exitCode === 0 ? 'succeeded' : 'failed',
         exitCode: result.exitCode,
         outputHash: computeSha256Digest(bytes),
         patch: result.stdout,
+        ...(result.limit === undefined ? {} : { limit: result.limit }),
       };
     }
   }

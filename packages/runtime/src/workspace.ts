@@ -44,6 +44,27 @@ export function buildGitEnv(at?: Date): NodeJS.ProcessEnv {
 }
 
 /**
+ * The environment of a git a tool call runs, inside the sandbox: no system or
+ * global config, no optional locks (it must not write `.git`, which is
+ * read-only there), and hooks and fsmonitor off whatever the repository's
+ * config says. (textconv and external diff are off by the command's own flags.)
+ */
+export const TOOL_GIT_ENV: Readonly<Record<string, string>> = Object.freeze({
+  LC_ALL: 'C',
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_TERMINAL_PROMPT: '0',
+  GIT_OPTIONAL_LOCKS: '0',
+  GIT_CONFIG_COUNT: '3',
+  GIT_CONFIG_KEY_0: 'core.hooksPath',
+  GIT_CONFIG_VALUE_0: '/dev/null',
+  GIT_CONFIG_KEY_1: 'core.fsmonitor',
+  GIT_CONFIG_VALUE_1: 'false',
+  GIT_CONFIG_KEY_2: 'diff.external',
+  GIT_CONFIG_VALUE_2: '',
+});
+
+/**
  * Runs git for the runtime's own bookkeeping (not an agent tool call).
  *
  * @throws {RuntimeError} GIT_FAILED on a non-zero exit or when git cannot start.
@@ -97,6 +118,18 @@ export async function prepareWorkspace(opts: { fixtureDir: string; clock: Clock;
   }
 }
 
+/**
+ * Marks every new, not ignored file as intent-to-add, so that the diff
+ * against the baseline shows files a tool call created, not only the ones it
+ * changed. Runs as the runtime's own bookkeeping, outside the sandbox, where
+ * `.git` is writable.
+ */
+export async function markNewFiles(dir: string): Promise<void> {
+  const listed = await runGit(dir, ['ls-files', '-z', '--others', '--exclude-standard']);
+  const paths = listed.split('\0').filter((p) => p !== '');
+  for (let i = 0; i < paths.length; i += 500) await runGit(dir, ['add', '--intent-to-add', '--', ...paths.slice(i, i + 500)]);
+}
+
 /** True when the working tree equals the baseline commit: nothing modified, added or deleted. */
 export async function isWorkspaceUnchanged(workspace: Workspace): Promise<boolean> {
   const status = await runGit(workspace.dir, ['status', '--porcelain', '--untracked-files=all']);
@@ -108,7 +141,8 @@ export async function isWorkspaceUnchanged(workspace: Workspace): Promise<boolea
 async function copyTree(from: string, to: string): Promise<void> {
   const entries = (await readdir(from, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
-    if (entry.name === '.git' || entry.name === 'node_modules') continue;
+    // .lumenflow holds the runtime's keys and state when the workspace is the user's own checkout.
+    if (entry.name === '.git' || entry.name === 'node_modules' || entry.name === '.lumenflow') continue;
     const source = join(from, entry.name);
     const target = join(to, entry.name);
     if (entry.isDirectory()) {

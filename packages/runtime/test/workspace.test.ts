@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createSteppingClock } from '@lumenflow/protocol';
-import { RuntimeError, executeStep, isWorkspaceUnchanged, prepareWorkspace } from '@lumenflow/runtime';
+import { RuntimeError, executeStep, isWorkspaceUnchanged, openSandbox, prepareWorkspace } from '@lumenflow/runtime';
 
 const FIXTURE = resolve(import.meta.dirname, '../../../scripts/demo/fixtures/calc');
 const at = '2026-11-23T10:00:00.000Z';
@@ -55,11 +55,21 @@ describe('workspace and tools', () => {
   test('run_tests runs the real fixture suite and hashes parsed results, not raw TAP', async () => {
     const ws = await prepareWorkspace({ fixtureDir: FIXTURE, clock: createSteppingClock(new Date(at)), tmpRoot });
     try {
-      const first = await executeStep({ tool: 'run_tests' }, ws.dir);
-      const second = await executeStep({ tool: 'run_tests' }, ws.dir);
+      const sandbox = await openSandbox({ mode: 'bubblewrap' });
+      const first = await executeStep({ tool: 'run_tests' }, ws.dir, { sandbox });
+      const second = await executeStep({ tool: 'run_tests' }, ws.dir, { sandbox });
       expect(first).toMatchObject({ status: 'failed', exitCode: 1 });
       expect(first.testRun?.counts).toEqual({ total: 3, passed: 1, failed: 2, skipped: 0 });
       expect(second.outputHash).toBe(first.outputHash);
+    } finally {
+      await ws.dispose();
+    }
+  });
+
+  test('a step that starts a process refuses to run without a sandbox', async () => {
+    const ws = await prepareWorkspace({ fixtureDir: FIXTURE, clock: createSteppingClock(new Date(at)), tmpRoot });
+    try {
+      await expect(executeStep({ tool: 'run_tests' }, ws.dir)).rejects.toMatchObject({ code: 'SANDBOX_UNAVAILABLE' });
     } finally {
       await ws.dispose();
     }

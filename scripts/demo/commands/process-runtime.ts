@@ -50,6 +50,7 @@ export async function runChainOverConnections(inputs: ChainInputs): Promise<RunR
     const cloud = createCloud({ endpoint, clock: inputs.clock, ids: createSequentialIds(), signingKey: inputs.signingKey, rules: inputs.cloudRules, log });
     const { token } = await createEnrollToken({ dataDir, clock: systemClock, ttlMs: 60_000 });
     const args = ['--import', 'tsx', join(REPO_ROOT, 'scripts/lumenflow.ts'), 'runtime', 'connect', '--cloud', url, '--enroll-token', token, '--state-dir', stateDir, '--workspace', inputs.fixtureDir, '--log-level', 'silent'];
+    if (inputs.sandbox?.info.kind === 'none') args.push('--sandbox', 'off');
     if (inputs.localRules !== undefined) {
       const localPath = join(work, 'runtime-local.json');
       await writeFile(localPath, canonicalize(inputs.localRules.document));

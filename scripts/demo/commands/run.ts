@@ -14,8 +14,8 @@ import { PolicyError, loadRulesFile } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
 import { IdSchema, createInProcessTransport, createSequentialIds, createSteppingClock, systemClock } from '@lumenflow/protocol';
 import type { Ask, Clock } from '@lumenflow/protocol';
-import { RuntimeError, createRuntime, deriveRuntimeLabels, readHostFacts } from '@lumenflow/runtime';
-import type { HostFacts } from '@lumenflow/runtime';
+import { RuntimeError, createRuntime, deriveRuntimeLabels, openSandbox, parseSandboxMode, readHostFacts } from '@lumenflow/runtime';
+import type { HostFacts, Sandbox, SandboxMode } from '@lumenflow/runtime';
 import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
@@ -56,6 +56,8 @@ export interface ChainInputs {
   log?: (event: string, fields: Record<string, unknown>) => void;
   /** Bounds on waits that a silent or hung party would otherwise make endless (defaults in the packages). */
   timeouts?: ChainTimeouts;
+  /** Where tool processes run (default: a bubblewrap sandbox the runtime makes itself). */
+  sandbox?: Sandbox;
 }
 
 /**
@@ -83,6 +85,7 @@ export async function runChain(inputs: ChainInputs): Promise<RunResult> {
     labels: deriveRuntimeLabels(inputs.host),
     ...(inputs.localRules === undefined ? {} : { localRules: inputs.localRules }),
     fixtureDir: inputs.fixtureDir,
+    ...(inputs.sandbox === undefined ? {} : { sandbox: inputs.sandbox }),
     ...(inputs.signal === undefined ? {} : { signal: inputs.signal }),
     ...(inputs.timeouts?.enrollMs === undefined ? {} : { enrollTimeoutMs: inputs.timeouts.enrollMs }),
     ...(inputs.timeouts?.toolMs === undefined ? {} : { toolTimeoutMs: inputs.timeouts.toolMs }),
@@ -148,6 +151,8 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
   await mkdir(outDir, { recursive: true }).catch((cause: unknown) => {
     throw new CliError('OUT_DIR_UNWRITABLE', `cannot create ${outDir}`, EXIT.usage, { cause });
   });
+  // Keys and evidence stay out of the tool processes' sight, wherever they live.
+  const sandbox = await loadSandbox(options.sandbox ?? process.env['LUMENFLOW_SANDBOX'], [signing.path, runtimeKey.path, outDir, join(REPO_ROOT, '.lumenflow')]);
   const logger = createLogger(join(outDir, `${runId}.log`), options.logLevel);
   const printer = createProgressPrinter();
   const controller = new AbortController();
@@ -165,6 +170,7 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
       fixtureDir,
       outDir,
       clock,
+      sandbox,
       signingKey: signing.key,
       runtimeKey: runtimeKey.key,
       host: readHostFacts(),
@@ -218,6 +224,17 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   }
   return intended ? EXIT.ok : EXIT.notAsIntended;
+}
+
+async function loadSandbox(value: string | undefined, hide: ReadonlyArray<string | undefined>): Promise<Sandbox> {
+  const mode: SandboxMode | undefined = parseSandboxMode(value);
+  if (mode === undefined) throw new CliError('SANDBOX_INVALID', `LUMENFLOW_SANDBOX=${JSON.stringify(value)}: expected bubblewrap or off`);
+  try {
+    return await openSandbox({ mode, hide: hide.filter((p): p is string => p !== undefined) });
+  } catch (error) {
+    if (error instanceof RuntimeError) throw new CliError(error.code, error.message, EXIT.usage, { cause: error });
+    throw error;
+  }
 }
 
 function resolveClock(iso: string | undefined): Clock {

@@ -23,10 +23,18 @@ export function assembleChain(files: ReplayBundleFiles): ReplayChain {
   // hundred thousand of each would otherwise keep replay busy for minutes.
   const byId = new Map<string, PolicyDecisionRecord>();
   const byCall = new Map<string, PolicyDecisionRecord[]>();
+  // Changes a call's process made, judged after it ran: shown right after the call.
+  const byAttribution = new Map<string, PolicyDecisionRecord[]>();
   const order = new Map<PolicyDecisionRecord, number>();
   decisions.forEach((decision, index) => {
     order.set(decision, index);
     if (!byId.has(decision.decisionId)) byId.set(decision.decisionId, decision);
+    const owner = decision.attribution?.toolCallId;
+    if (owner !== undefined) {
+      const list = byAttribution.get(owner);
+      if (list === undefined) byAttribution.set(owner, [decision]);
+      else list.push(decision);
+    }
     if (decision.toolCallId !== undefined) {
       const list = byCall.get(decision.toolCallId);
       if (list === undefined) byCall.set(decision.toolCallId, [decision]);
@@ -60,6 +68,11 @@ export function assembleChain(files: ReplayBundleFiles): ReplayChain {
       placed.add(decision);
     }
     links.push({ step: 'tool_call', toolCall });
+    for (const decision of byAttribution.get(toolCall.call.toolCallId) ?? []) {
+      if (placed.has(decision)) continue;
+      links.push({ step: 'policy', decision });
+      placed.add(decision);
+    }
   }
   for (const decision of decisions) {
     if (!placed.has(decision) && decision.decisionId !== approvalDecisionId) {

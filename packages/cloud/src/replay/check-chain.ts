@@ -1,6 +1,7 @@
 import type { PolicyDecisionRecord } from '@lumenflow/protocol';
 import { computeApprovalActionHash } from '../approvals.js';
 import type { ApprovalAction } from '../approvals.js';
+import { listPatchPaths } from './patch-paths.js';
 import type { ChainCheck, ChainCheckCode, ChainFinding, ReplayChain } from './types.js';
 
 // What the verifier saw (`VerificationReport.manifestSha256`), so replay can bind
@@ -24,6 +25,8 @@ const RULES: Record<ChainCheckCode, { name: string; rule: Rule }> = {
   APPROVAL_EXPIRED: { name: 'approval was given before it expired', rule: checkApprovalExpiry },
   SELF_APPROVAL: { name: 'approver is not the requester', rule: checkSelfApproval },
   TEST_COUNTS_MISMATCH: { name: 'test counts agree with the per-test list', rule: checkTestCounts },
+  SANDBOX_MISMATCH: { name: "every tool process ran in the session's recorded sandbox", rule: checkSandbox },
+  WRITE_UNATTRIBUTED: { name: 'every path in the diff is covered by an allowed fs.write, and every denied change was reverted', rule: checkAttribution },
 };
 
 /** Every chain check, in the order replay runs and reports them: the order of the table above. */
@@ -210,7 +213,8 @@ function checkToolCallAllows(chain: ReplayChain, out: ChainFinding[]): void {
 }
 
 function checkHalts(chain: ReplayChain, out: ChainFinding[]): void {
-  const denies = chain.decisions.filter((d) => d.effect === 'deny');
+  // A deny on a change a process made reverts that change; it does not halt the run.
+  const denies = chain.decisions.filter((d) => d.effect === 'deny' && d.attribution === undefined);
   // Each call is judged once, against the first deny that halted the run before it:
   // a deny at Cloud refuses the Ask itself, so no tool call may exist at all; a
   // runtime deny fails closed from that moment on. (One pass over the calls, not
@@ -359,4 +363,57 @@ function checkTestCounts(chain: ReplayChain, out: ChainFinding[]): void {
   }
   if (counts.passed + counts.failed + counts.skipped !== counts.total) say('passed + failed + skipped is not total');
   if (counts.failed > 0 && results.exitCode === 0) say(`exit code 0 with ${counts.failed} failed tests`);
+}
+
+function checkSandbox(chain: ReplayChain, out: ChainFinding[]): void {
+  const session = chain.session;
+  if (session === null) return;
+  const boundary = session.runtime.sandbox;
+  for (const { call } of chain.toolCalls) {
+    const where = `tool-calls.jsonl#${call.toolCallId}`;
+    const refs = [call.toolCallId];
+    if (call.scope.kind !== 'shell.exec') {
+      if (call.sandbox !== undefined) out.push({ where, message: `names a sandbox, but a ${call.scope.kind} call runs no process`, refs });
+      continue;
+    }
+    if (call.sandbox === undefined) {
+      out.push({ where, message: 'ran a process but names no sandbox', refs });
+      continue;
+    }
+    if (call.sandbox.kind !== boundary.kind) out.push({ where, message: `ran in ${call.sandbox.kind}, but node-session.json records ${boundary.kind}`, refs });
+    else if (call.sandbox.kind === 'bubblewrap' && boundary.kind === 'bubblewrap' && call.sandbox.profileDigest !== boundary.profileDigest) {
+      out.push({ where, message: `ran under profile ${call.sandbox.profileDigest}, but node-session.json records ${boundary.profileDigest}`, refs });
+    }
+  }
+}
+
+function checkAttribution(chain: ReplayChain, out: ChainFinding[]): void {
+  const calls = new Map(chain.toolCalls.map((t) => [t.call.toolCallId, t]));
+  const covered = new Set<string>();
+  // A write_file call: its own allow decision covers its path.
+  for (const { call, decision } of chain.toolCalls) {
+    if (call.scope.kind === 'fs.write' && call.status === 'succeeded' && decision?.effect === 'allow') covered.add(call.scope.target);
+  }
+  for (const d of chain.decisions) {
+    const attribution = d.attribution;
+    if (attribution === undefined) continue;
+    const where = decisionWhere(d);
+    const refs = [d.decisionId, attribution.toolCallId];
+    const owner = calls.get(attribution.toolCallId);
+    if (d.scope.kind !== 'fs.write' || d.evaluatedAt !== 'runtime') out.push({ where, message: `an attributed change must be a runtime fs.write decision, not ${d.evaluatedAt} ${d.scope.kind}`, refs });
+    if (d.toolCallId !== undefined) out.push({ where, message: 'an attributed change may not also gate a tool call', refs });
+    if (owner === undefined) {
+      out.push({ where, message: `attributes a change to ${attribution.toolCallId}, which is not in tool-calls.jsonl`, refs });
+      continue;
+    }
+    if (owner.call.scope.kind !== 'shell.exec') out.push({ where, message: `attributes a change to ${attribution.toolCallId}, a ${owner.call.scope.kind} call that runs no process`, refs });
+    if (ms(d.timestamp) < ms(owner.call.startedAt)) out.push({ where, message: `was judged before ${attribution.toolCallId} started`, refs });
+    if (d.effect !== 'allow' && !attribution.reverted) out.push({ where, message: `${d.scope.target} was ${d.effect === 'deny' ? 'denied' : 'held'} but not reverted`, refs });
+    if (d.effect === 'allow' && attribution.reverted) out.push({ where, message: `${d.scope.target} was allowed yet recorded as reverted`, refs });
+    if (d.effect === 'allow' && !attribution.reverted && d.scope.kind === 'fs.write') covered.add(d.scope.target);
+  }
+  if (chain.diff === null) return;
+  for (const path of listPatchPaths(chain.diff.text)) {
+    if (!covered.has(path)) out.push({ where: 'file-diff.patch', message: `${path} changed, but no allowed fs.write covers it (no write_file call, no attributed process write)`, refs: [] });
+  }
 }

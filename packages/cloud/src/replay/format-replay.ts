@@ -48,10 +48,11 @@ export function formatReplayReport(report: ReplayReport, options: { color?: bool
   const bundleFailures = report.verification.checks.filter((c) => !c.ok);
   const chainFailures = report.chainChecks.filter((c) => !c.ok);
 
+  const warned = report.warnings.map((w) => `  ⚠ ${s(w)}`).join('');
   if (report.valid) {
-    lines.push(paint('1;32', `VALID  ${run}${report.signerPinned ? '' : '  (signer NOT pinned)'}`));
+    lines.push(paint('1;32', `VALID  ${run}${report.signerPinned ? '' : '  (signer NOT pinned)'}`) + paint('1;33', warned));
   } else {
-    lines.push(paint('1;31', `INVALID  ${run}  ✗✗✗ do not trust this run's story ✗✗✗`));
+    lines.push(paint('1;31', `INVALID  ${run}  ✗✗✗ do not trust this run's story ✗✗✗`) + paint('1;33', warned));
   }
   const bundleState = report.verification.valid
     ? `signature and files VALID (${report.verification.checks.length} checks)`

@@ -120,6 +120,7 @@ function renderVerdict(report: ReplayReport): string {
 <div class="word" data-testid="verdict">${report.verdict}</div>
 <div class="sub">Run <code data-testid="run-id">${e(report.runId ?? 'unknown')}</code>${report.mode === null ? '' : ` · mode <span data-testid="mode">${e(report.mode)}</span>`}</div>
 <div class="sub">${e(sub)}</div>
+${report.warnings.map((w) => `<div class="sub" data-testid="warning">⚠ ${e(w)}</div>`).join('')}
 </div></header>
 <div class="wrap">${pin}${renderRuntimeEvidence(report)}</div>`;
 }

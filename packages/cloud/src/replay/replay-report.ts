@@ -19,6 +19,11 @@ export interface ReplayReport {
   keyId: string | null;
   /** Whether the signer was checked against a key the caller trusts, not just the bundle's own PEM. */
   signerPinned: boolean;
+  /**
+   * What a VALID verdict does not cover, shown on the verdict line: e.g. the
+   * runtime opted out of the sandbox, so its tool processes ran unbounded.
+   */
+  warnings: string[];
   verification: VerificationReport;
   chainChecks: ChainCheck[];
   timeline: TimelineEvent[];
@@ -43,6 +48,9 @@ export function buildReplayReport(chain: ReplayChain, verification: Verification
     if (event.ref !== null) event.problemCodes = [...(codesByRef.get(event.ref) ?? [])];
   }
   const valid = verification.valid && chainChecks.every((c) => c.ok);
+  const warnings: string[] = [];
+  const boundary = chain.session?.runtime.sandbox;
+  if (boundary?.kind === 'none') warnings.push(`NO SANDBOX: the runtime ran tool processes without one (${boundary.reason})`);
   return {
     valid,
     verdict: valid ? 'VALID' : 'INVALID',
@@ -52,6 +60,7 @@ export function buildReplayReport(chain: ReplayChain, verification: Verification
     mode: chain.mode ?? verification.mode ?? null,
     keyId: verification.keyId ?? chain.manifest?.keyId ?? null,
     signerPinned: verification.signerPinned,
+    warnings,
     verification,
     chainChecks,
     timeline,

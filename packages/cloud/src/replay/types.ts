@@ -132,7 +132,9 @@ export type ChainCheckCode =
   | 'APPROVAL_ORDER'
   | 'APPROVAL_EXPIRED'
   | 'SELF_APPROVAL'
-  | 'TEST_COUNTS_MISMATCH';
+  | 'TEST_COUNTS_MISMATCH'
+  | 'SANDBOX_MISMATCH'
+  | 'WRITE_UNATTRIBUTED';
 
 /** One reason a chain check failed. */
 export interface ChainFinding {

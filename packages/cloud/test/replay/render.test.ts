@@ -24,7 +24,7 @@ describe('public API', () => {
     for (const name of ['readBundleForReplay', 'assembleChain', 'checkChain', 'buildTimeline', 'buildReplayReport', 'replayBundle', 'formatReplayReport', 'renderReplayHtml', 'startReplayServer', 'computeActionHash', 'escapeHtml', 'sanitizeForTerminal', 'buildReplayUrl']) {
       expect(typeof (cloud as Record<string, unknown>)[name], name).toBe('function');
     }
-    expect(cloud.CHAIN_CHECK_CODES).toHaveLength(12);
+    expect(cloud.CHAIN_CHECK_CODES).toHaveLength(14);
     expect(cloud.DEFAULT_REPLAY_BASE_URL).toBe('http://127.0.0.1:4173');
   });
 });

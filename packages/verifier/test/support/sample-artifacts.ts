@@ -128,6 +128,7 @@ export function sampleHappyArtifacts(): ProofFiles {
         arch: 'x64',
         nodeVersion: 'v20.20.0',
         hostnameHash: digest('host'),
+        sandbox: { kind: 'bubblewrap', version: '0.8.0', profileDigest: digest('profile') },
       },
       labels: ['linux'],
       startedAt: AT,

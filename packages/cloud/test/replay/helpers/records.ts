@@ -150,7 +150,7 @@ export function makeHappyRun(): RunRecords {
   const toolCalls = [
     toolCall('tc_0001', 'dec_0004', 6, 'fs.read', { kind: 'fs.read', target: 'src/calc.js' }, 'read src/calc.js'),
     toolCall('tc_0002', 'dec_0005', 8, 'fs.write', { kind: 'fs.write', target: 'src/calc.js' }, 'write src/calc.js (1 line changed)'),
-    { ...toolCall('tc_0003', 'dec_0006', 10, 'shell.exec', { kind: 'shell.exec', target: 'node --test' }, 'node --test'), endedAt: at(12), exitCode: 0 },
+    { ...toolCall('tc_0003', 'dec_0006', 10, 'shell.exec', { kind: 'shell.exec', target: 'node --test' }, 'node --test'), endedAt: at(12), exitCode: 0, sandbox: { kind: 'bubblewrap' as const, profileDigest: digest('profile') } },
   ];
   const run: RunRecords = {
     mode: 'happy',
@@ -161,7 +161,7 @@ export function makeHappyRun(): RunRecords {
       sessionId: 'sess_0001',
       runId: 'run_0001',
       askId: 'ask_0001',
-      runtime: { runtimeId: 'rt_0001', keyId: RUNTIME_KEY.keyId, version: '0.1.0', os: 'linux', arch: 'x64', nodeVersion: 'v20.20.0', hostnameHash: digest('host') },
+      runtime: { runtimeId: 'rt_0001', keyId: RUNTIME_KEY.keyId, version: '0.1.0', os: 'linux', arch: 'x64', nodeVersion: 'v20.20.0', hostnameHash: digest('host'), sandbox: { kind: 'bubblewrap', version: '0.8.0', profileDigest: digest('profile') } },
       labels: ['linux'],
       startedAt: at(5),
       endedAt: at(50),

@@ -1,0 +1,129 @@
+import { access, constants, lstat, mkdtemp, readlink, realpath, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, isAbsolute, join } from 'node:path';
+import { RuntimeError } from '../errors.js';
+import { runProcess } from '../process.js';
+import { openPidsCgroup } from './cgroup.js';
+import { DEFAULT_SANDBOX_LIMITS, buildBwrapArgs, computeProfileDigest } from './profile.js';
+import type { BubblewrapProfile, SandboxLimits } from './profile.js';
+import type { Sandbox, SandboxedResult } from './sandbox.js';
+
+/** System directories a tool may read (bound read-only when they are directories, recreated when they are symlinks). */
+const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc'];
+/** Files and directories under /etc that a tool never needs and must not read. */
+const SYSTEM_SECRETS = ['/etc/shadow', '/etc/gshadow', '/etc/shadow-', '/etc/gshadow-', '/etc/ssh', '/etc/ssl/private', '/etc/sudoers', '/etc/sudoers.d'];
+
+export interface BubblewrapOptions {
+  /** Host paths that must not be visible inside at all: key files, data directories, evidence output. */
+  hide?: readonly string[];
+  limits?: Partial<SandboxLimits>;
+}
+
+/**
+ * Finds bubblewrap, builds the profile and checks once, by running `true` in
+ * it, that this host can really make the sandbox.
+ *
+ * @throws {RuntimeError} SANDBOX_UNAVAILABLE when it cannot, with the reason.
+ */
+export async function createBubblewrapSandbox(options: BubblewrapOptions = {}): Promise<Sandbox> {
+  if (process.platform !== 'linux') throw unavailable(`bubblewrap needs Linux, this is ${process.platform}`);
+  const bwrap = await findProgram('bwrap');
+  if (bwrap === undefined) throw unavailable('bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)');
+  const version = (await runProcess(bwrap, ['--version'], { cwd: '/', env: {} }).catch(() => undefined))?.stdout.trim().replace(/^bubblewrap\s+/, '');
+  if (version === undefined || version === '') throw unavailable(`${bwrap} --version did not answer`);
+  const limits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, ...options.limits };
+  const probeCgroup = await openPidsCgroup(limits.processes);
+  await probeCgroup?.dispose();
+  const profile = await buildProfile(limits, options.hide ?? [], probeCgroup === undefined ? 'rlimit' : 'cgroup');
+  const profileDigest = computeProfileDigest(profile);
+
+  const run: Sandbox['run'] = async (program, args, opts) => {
+    const bwrapArgs = buildBwrapArgs(profile, { workspaceDir: opts.workspaceDir, program, args, env: opts.env });
+    const cgroup = profile.processBound === 'cgroup' ? await openPidsCgroup(limits.processes) : undefined;
+    if (profile.processBound === 'cgroup' && cgroup === undefined) throw new RuntimeError('SANDBOX_FAILED', 'cannot make the pids cgroup that bounds the tool process');
+    // The wrapper joins the cgroup, then becomes bwrap: nothing runs outside the bound first.
+    const [command, argv] =
+      cgroup === undefined ? [bwrap, bwrapArgs] : ['/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', cgroup.procsFile, bwrap, ...bwrapArgs]];
+    try {
+      const result = await runProcess(command, argv, {
+        cwd: opts.workspaceDir,
+        env: {},
+        maxOutputBytes: limits.outputBytes,
+        ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      });
+      return toSandboxedResult(result);
+    } catch (error) {
+      if ((error as { name?: unknown }).name === 'AbortError') throw error;
+      throw new RuntimeError('SANDBOX_FAILED', `cannot start ${program} in the sandbox`, { cause: error });
+    } finally {
+      await cgroup?.dispose();
+    }
+  };
+
+  // Probe: a sandbox that cannot start `true` here will not start a test suite either.
+  const scratch = await mkdtemp(join(tmpdir(), 'lumenflow-probe-'));
+  try {
+    const probe = await run('true', [], { workspaceDir: scratch, env: {} }).catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: String(error) }));
+    if (probe.exitCode !== 0) throw unavailable(`bwrap cannot make the sandbox here: ${firstLine(probe.stderr) || `exit ${probe.exitCode}`}`);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  return { info: { kind: 'bubblewrap', version, profileDigest }, callInfo: { kind: 'bubblewrap', profileDigest }, run };
+}
+
+function toSandboxedResult(result: { exitCode: number; stdout: string; stderr: string; outputLimited?: true }): SandboxedResult {
+  const base = { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr };
+  if (result.outputLimited === true) return { ...base, limit: 'output' };
+  // bwrap passes a child's death by signal on as 128 + n: SIGXCPU is 24, SIGXFSZ 25.
+  if (result.exitCode === 128 + 24) return { ...base, limit: 'cpu-time' };
+  if (result.exitCode === 128 + 25) return { ...base, limit: 'file-size' };
+  return base;
+}
+
+async function buildProfile(limits: SandboxLimits, hide: readonly string[], processBound: 'cgroup' | 'rlimit'): Promise<BubblewrapProfile> {
+  const readOnly: string[] = [];
+  const symlinks: Array<[string, string]> = [];
+  for (const dir of SYSTEM_DIRS) {
+    const info = await lstat(dir).catch(() => undefined);
+    if (info?.isSymbolicLink()) symlinks.push([dir, await readlink(dir)]);
+    else if (info?.isDirectory()) readOnly.push(dir);
+  }
+  // Node itself, where it is not a system package (nvm, a tarball under /opt or HOME).
+  const pathDirs = ['/usr/local/bin', '/usr/bin', '/bin'];
+  const nodeBin = dirname(await realpath(process.execPath));
+  if (!isUnder(nodeBin, readOnly)) {
+    readOnly.push(dirname(nodeBin));
+  }
+  if (!pathDirs.includes(nodeBin)) pathDirs.unshift(nodeBin);
+  const masked: Array<{ path: string; type: 'file' | 'dir' }> = [];
+  for (const candidate of [...SYSTEM_SECRETS, ...hide]) {
+    if (!isAbsolute(candidate)) continue;
+    const real = await realpath(candidate).catch(() => undefined);
+    if (real === undefined || !isUnder(real, readOnly)) continue;
+    const info = await lstat(real);
+    if (!masked.some((m) => m.path === real)) masked.push({ path: real, type: info.isDirectory() ? 'dir' : 'file' });
+  }
+  masked.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { readOnly: readOnly.sort(), symlinks, masked, path: pathDirs.join(':'), limits, processBound };
+}
+
+function isUnder(path: string, dirs: readonly string[]): boolean {
+  return dirs.some((dir) => path === dir || path.startsWith(`${dir}/`));
+}
+
+async function findProgram(name: string): Promise<string | undefined> {
+  const entries = (process.env['PATH'] ?? '').split(delimiter).filter((entry) => isAbsolute(entry));
+  for (const dir of [...entries, '/usr/bin', '/bin', '/usr/local/bin']) {
+    const candidate = join(dir, name);
+    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+  }
+  return undefined;
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0] ?? '';
+}
+
+function unavailable(reason: string): RuntimeError {
+  return new RuntimeError('SANDBOX_UNAVAILABLE', `no sandbox for tool processes: ${reason}; set the runtime's sandbox to "off" to run without one (recorded in the Proof)`);
+}

@@ -1,0 +1,12 @@
+export { attributeChanges, MAX_ATTRIBUTED_CHANGES } from './attribute.js';
+export { createBubblewrapSandbox } from './bubblewrap.js';
+export { DEFAULT_SANDBOX_LIMITS, buildBwrapArgs, computeProfileDigest, describeProfile } from './profile.js';
+export { createSnapshotter, diffSnapshots } from './snapshot.js';
+export { createUnsandboxed } from './unsandboxed.js';
+export type { AttributedChange } from './attribute.js';
+export type { BubblewrapOptions } from './bubblewrap.js';
+export type { BubblewrapProfile, SandboxLimits } from './profile.js';
+export type { Sandbox, SandboxMode, SandboxedResult } from './sandbox.js';
+export type { Snapshot, SnapshotChange, SnapshotEntry, Snapshotter } from './snapshot.js';
+export { openSandbox, parseSandboxMode } from './open.js';
+export type { SandboxSettings } from './open.js';

@@ -1,0 +1,56 @@
+import { describe, expect, test } from 'vitest';
+import { DEFAULT_SANDBOX_LIMITS, buildBwrapArgs, computeProfileDigest } from '../src/sandbox/profile.js';
+import type { BubblewrapProfile } from '../src/sandbox/profile.js';
+
+const profile: BubblewrapProfile = {
+  readOnly: ['/etc', '/usr'],
+  symlinks: [['/bin', 'usr/bin']],
+  masked: [{ path: '/etc/shadow', type: 'file' }, { path: '/etc/ssh', type: 'dir' }],
+  path: '/usr/local/bin:/usr/bin:/bin',
+  limits: DEFAULT_SANDBOX_LIMITS,
+  processBound: 'cgroup',
+};
+
+describe('the bubblewrap profile', () => {
+  const args = buildBwrapArgs(profile, { workspaceDir: '/tmp/ws', program: 'node', args: ['--test'], env: { LC_ALL: 'C', PATH: '/evil' } });
+  const pairAt = (flag: string, value: string): boolean => args.some((a, i) => a === flag && args[i + 1] === value);
+
+  test('new namespaces, no capabilities, dies with its parent, new session', () => {
+    for (const flag of ['--unshare-all', '--die-with-parent', '--new-session', '--clearenv']) expect(args).toContain(flag);
+    expect(pairAt('--cap-drop', 'ALL')).toBe(true);
+    expect(args).not.toContain('--share-net');
+  });
+
+  test('the workspace is the only writable bind, its .git read-only after it, the root read-only', () => {
+    const binds = args.flatMap((a, i) => (a === '--bind' ? [args[i + 1]] : []));
+    expect(binds).toEqual(['/tmp/ws']);
+    expect(args.indexOf('--ro-bind-try')).toBeGreaterThan(args.indexOf('--bind'));
+    expect(args[args.indexOf('--ro-bind-try') + 1]).toBe('/tmp/ws/.git');
+    expect(pairAt('--remount-ro', '/')).toBe(true);
+    expect(args.indexOf('--bind')).toBeGreaterThan(args.lastIndexOf('--tmpfs'));
+  });
+
+  test('masked paths are covered after their read-only bind; /proc is the sandbox own', () => {
+    expect(args.indexOf('/dev/null')).toBeGreaterThan(args.indexOf('/etc'));
+    expect(pairAt('--tmpfs', '/etc/ssh')).toBe(true);
+    expect(pairAt('--proc', '/proc')).toBe(true);
+  });
+
+  test('the program runs under prlimit with every bound, and the profile PATH wins over the caller', () => {
+    const tail = args.slice(args.indexOf('--') + 1);
+    expect(tail[0]).toBe('prlimit');
+    expect(tail).toContain(`--nproc=${DEFAULT_SANDBOX_LIMITS.processes}`);
+    expect(tail).toContain(`--fsize=${DEFAULT_SANDBOX_LIMITS.fileSizeBytes}`);
+    expect(tail.slice(-2)).toEqual(['node', '--test']);
+    const pathAt = args.findIndex((a, i) => a === '--setenv' && args[i + 1] === 'PATH');
+    expect(args[pathAt + 2]).toBe(profile.path);
+  });
+
+  test('the digest changes with any part of the profile', () => {
+    const base = computeProfileDigest(profile);
+    expect(computeProfileDigest({ ...profile })).toBe(base);
+    expect(computeProfileDigest({ ...profile, processBound: 'rlimit' })).not.toBe(base);
+    expect(computeProfileDigest({ ...profile, readOnly: ['/usr'] })).not.toBe(base);
+    expect(computeProfileDigest({ ...profile, limits: { ...DEFAULT_SANDBOX_LIMITS, processes: 9 } })).not.toBe(base);
+  });
+});
