@@ -1,6 +1,7 @@
 import { canonicalizeToBytes } from '@lumenflow/protocol';
 import { DSSE_PAYLOAD_TYPE, IN_TOTO_STATEMENT_TYPE, PREDICATE_TYPE } from './constants.js';
 import type { DsseEnvelope, InTotoStatement, Manifest } from './manifest-schema.js';
+import { computeDsseKeyId } from './keys.js';
 import type { SigningKey } from './keys.js';
 
 /**
@@ -40,7 +41,7 @@ export function encodeDsseEnvelope(statement: InTotoStatement, signingKey: Signi
   const envelope: DsseEnvelope = {
     payloadType: DSSE_PAYLOAD_TYPE,
     payload: Buffer.from(payload).toString('base64'),
-    signatures: [{ keyid: signingKey.keyId, sig: Buffer.from(sig).toString('base64') }],
+    signatures: [{ keyid: computeDsseKeyId(signingKey.keyId), sig: Buffer.from(sig).toString('base64') }],
   };
   return canonicalizeToBytes(envelope);
 }

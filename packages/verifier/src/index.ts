@@ -15,6 +15,7 @@ export {
 export { fsyncDirectory, writeFileAtomic } from './durable-file.js';
 export { VerifierError } from './errors.js';
 export {
+  computeDsseKeyId,
   computeKeyId,
   encodePublicKeyDer,
   encodePublicKeyPem,

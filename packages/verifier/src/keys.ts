@@ -1,12 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
-import * as ed from '@noble/ed25519';
-import { sha512 } from '@noble/hashes/sha2.js';
 import { computeSha256Digest } from '@lumenflow/protocol';
+import { isStrictSignatureEncoding, judgePublicKey } from './ed25519-strict.js';
 import { VerifierError } from './errors.js';
-
-// noble needs a synchronous SHA-512 for sign/verify; set once at module load.
-ed.hashes.sha512 = sha512;
 
 // RFC 8410 DER prefixes for Ed25519; the 32-byte key or seed follows each.
 const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
@@ -16,7 +13,7 @@ const PKCS8_PREFIX = Uint8Array.from([
 const KEY_LENGTH = 32;
 const SIGNATURE_LENGTH = 64;
 
-/** A persistent Ed25519 signing key. The seed lives only in a closure; nothing enumerable exposes it. */
+/** A persistent Ed25519 signing key. The private key lives only in a KeyObject in a closure; nothing enumerable exposes it. */
 export interface SigningKey {
   readonly keyId: string;
   readonly publicKeyPem: string;
@@ -43,12 +40,25 @@ export function computeKeyId(spkiDer: Uint8Array): string {
 }
 
 /**
+ * The DSSE `keyid` for a key id: the same SHA-256 of DER SPKI as bare lowercase hex,
+ * the form securesystemslib's key-id schema (hex only) and @sigstore/verify's key
+ * hint use. The `sha256:` prefix stays in the manifest.
+ *
+ * @throws {RangeError} when `keyId` is not `sha256:<64 lowercase hex>`.
+ */
+export function computeDsseKeyId(keyId: string): string {
+  if (typeof keyId !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(keyId)) throw new RangeError('keyId must be sha256:<64 lowercase hex>');
+  return keyId.slice('sha256:'.length);
+}
+
+/**
  * Parses an SPKI PEM Ed25519 public key (RFC 8410) and returns its 32 raw bytes.
- * Refuses non-canonical point encodings and small-order points: a small-order
- * key admits signatures that verify for every message.
+ * Refuses non-canonical point encodings, small-order points (which admit
+ * signatures that verify for every message) and mixed-order points (on which
+ * cofactored and cofactorless verifiers disagree).
  *
  * @throws {VerifierError} PUBLIC_KEY_INVALID for anything but one well-formed
- *   Ed25519 SPKI block; PUBLIC_KEY_WEAK for a small-order key.
+ *   Ed25519 SPKI block; PUBLIC_KEY_WEAK for a small-order or mixed-order key.
  */
 export function parsePublicKeyPem(spkiPem: string): Uint8Array {
   if (typeof spkiPem !== 'string') throw new TypeError('spkiPem must be a string');
@@ -57,14 +67,11 @@ export function parsePublicKeyPem(spkiPem: string): Uint8Array {
     throw new VerifierError('PUBLIC_KEY_INVALID', 'not an Ed25519 SubjectPublicKeyInfo');
   }
   const publicKey = der.slice(SPKI_PREFIX.length);
-  let point: ed.Point;
-  try {
-    // zip215=false: RFC 8032 canonical encoding (y < p), as strict verification requires.
-    point = ed.Point.fromBytes(publicKey, false);
-  } catch (cause) {
-    throw new VerifierError('PUBLIC_KEY_INVALID', 'public key is not a valid Ed25519 point', { cause });
+  const verdict = judgePublicKey(publicKey);
+  if (verdict === 'small-order' || verdict === 'mixed-order') {
+    throw new VerifierError('PUBLIC_KEY_WEAK', `public key is a ${verdict} point`);
   }
-  if (point.isSmallOrder()) throw new VerifierError('PUBLIC_KEY_WEAK', 'public key is a small-order point');
+  if (verdict !== 'ok') throw new VerifierError('PUBLIC_KEY_INVALID', `public key is not a valid Ed25519 point (${verdict})`);
   return publicKey;
 }
 
@@ -74,8 +81,11 @@ export function isCanonicalPublicKeyPem(publicKeyPem: string, publicKey: Uint8Ar
 }
 
 /**
- * Verifies a pure Ed25519 signature strictly per RFC 8032 (no ZIP-215 leniency,
- * small-order keys refused). Returns false for any bad signature or key; never throws on them.
+ * Verifies a pure Ed25519 signature (RFC 8032) with OpenSSL through node:crypto,
+ * which checks S < L and the cofactorless equation [S]B = R + [k]A, after the
+ * checks OpenSSL lacks: canonical A and R, no small-order A or R, A in the
+ * prime-order subgroup. What it accepts, OpenSSL, libsodium and @sigstore/verify
+ * all accept (ADR 0026). Returns false for any bad signature or key; never throws on them.
  *
  * @throws {TypeError} when an argument is not a Uint8Array.
  */
@@ -84,11 +94,44 @@ export function verifyEd25519(signature: Uint8Array, message: Uint8Array, public
   assertBytes(message, 'message');
   assertBytes(publicKey, 'publicKey');
   if (signature.length !== SIGNATURE_LENGTH || publicKey.length !== KEY_LENGTH) return false;
+  if (!isStrictSignatureEncoding(signature)) return false;
+  const key = verifyingKeyFor(publicKey);
+  if (key === undefined) return false;
   try {
-    return ed.verify(signature, message, publicKey, { zip215: false });
+    return cryptoVerify(null, message, key, signature);
   } catch {
     return false;
   }
+}
+
+// Importing a key and judging its point costs far more than one verification, so
+// both are done once per key. Bounded, so a stream of fresh hostile keys costs time,
+// never memory; the oldest entry goes first. A refused key is cached as `null`.
+const VERIFYING_KEY_CACHE_SIZE = 1024;
+const verifyingKeys = new Map<string, KeyObject | null>();
+
+function verifyingKeyFor(publicKey: Uint8Array): KeyObject | undefined {
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex');
+  const cached = verifyingKeys.get(id);
+  if (cached !== undefined) {
+    verifyingKeys.delete(id);
+    verifyingKeys.set(id, cached);
+    return cached ?? undefined;
+  }
+  let key: KeyObject | null = null;
+  if (judgePublicKey(publicKey) === 'ok') {
+    try {
+      key = createPublicKey({ key: Buffer.from(encodePublicKeyDer(publicKey)), format: 'der', type: 'spki' });
+    } catch {
+      key = null;
+    }
+  }
+  if (verifyingKeys.size >= VERIFYING_KEY_CACHE_SIZE) {
+    const oldest = verifyingKeys.keys().next();
+    if (!oldest.done) verifyingKeys.delete(oldest.value);
+  }
+  verifyingKeys.set(id, key);
+  return key ?? undefined;
 }
 
 /** Generates a new Ed25519 key as PKCS#8 PEM (RFC 8410), the form `openssl genpkey -algorithm ed25519` writes. */
@@ -114,13 +157,22 @@ export function parseSigningKeyPem(pkcs8Pem: string): SigningKey {
     der.fill(0);
     throw new VerifierError('SIGNING_KEY_INVALID', 'not an unencrypted Ed25519 PKCS#8 v1 private key');
   }
-  const seed = der.slice(PKCS8_PREFIX.length);
-  der.fill(0);
-  return createSigningKey(seed);
+  return createSigningKey(der);
 }
 
-function createSigningKey(seed: Uint8Array): SigningKey {
-  const publicKey = ed.getPublicKey(seed);
+function createSigningKey(pkcs8Der: Uint8Array): SigningKey {
+  // One KeyObject per key, made here and kept in this closure: OpenSSL signs with
+  // it directly, and the DER bytes holding the seed are wiped once it has them.
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey({ key: Buffer.from(pkcs8Der.buffer, pkcs8Der.byteOffset, pkcs8Der.byteLength), format: 'der', type: 'pkcs8' });
+  } catch (cause) {
+    throw new VerifierError('SIGNING_KEY_INVALID', 'not an unencrypted Ed25519 PKCS#8 v1 private key', { cause });
+  } finally {
+    pkcs8Der.fill(0);
+  }
+  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  const publicKey = new Uint8Array(spki.subarray(SPKI_PREFIX.length));
   const publicKeyPem = encodePublicKeyPem(publicKey);
   const keyId = computeKeyId(encodePublicKeyDer(publicKey));
   const describe = (): { keyId: string; algorithm: 'ed25519' } => ({ keyId, algorithm: 'ed25519' });
@@ -133,10 +185,10 @@ function createSigningKey(seed: Uint8Array): SigningKey {
     },
     sign(message: Uint8Array): Uint8Array {
       assertBytes(message, 'message');
-      return ed.sign(message, seed);
+      return new Uint8Array(cryptoSign(null, message, privateKey));
     },
   };
-  // The seed is only in this closure; these keep logs and JSON to public facts even if a
+  // The key is only in this closure; these keep logs and JSON to public facts even if a
   // future field were added by mistake.
   Object.defineProperty(key, 'toJSON', { value: describe, enumerable: false });
   Object.defineProperty(key, inspect.custom, { value: () => `SigningKey ${keyId}`, enumerable: false });

@@ -30,7 +30,7 @@ import { decodeCanonicalBase64, encodeDssePae } from './dsse.js';
 import { VerifierError } from './errors.js';
 import { hashFile, readSmallFile } from './hash-file.js';
 import { JsonlReader } from './jsonl.js';
-import { computeKeyId, encodePublicKeyDer, isCanonicalPublicKeyPem, parsePublicKeyPem, verifyEd25519 } from './keys.js';
+import { computeDsseKeyId, computeKeyId, encodePublicKeyDer, isCanonicalPublicKeyPem, parsePublicKeyPem, verifyEd25519 } from './keys.js';
 import { DsseEnvelopeSchema, InTotoStatementSchema, ManifestSchema, isPlainFileName } from './manifest-schema.js';
 import type { Manifest } from './manifest-schema.js';
 import { createRuntimeReceiptChecker } from './runtime-receipts.js';
@@ -413,8 +413,10 @@ async function checkDsse(root: string, manifest: Manifest, manifestSha256: strin
     fail('dsse.envelope', 'DSSE_INVALID', `${DSSE_FILE}: payloadType must be ${DSSE_PAYLOAD_TYPE} and payload/sig canonical base64`);
     return;
   }
-  if (signature.keyid !== keyId) {
-    fail('dsse.envelope', 'DSSE_KEY_ID_MISMATCH', `${DSSE_FILE}: keyid ${signature.keyid} is not the bundle signer ${keyId}`);
+  // keyid is an unsigned hint, but it must name the signer: as bare hex (written since
+  // ADR 0026), or with the sha256: prefix that bundles written before carry.
+  if (signature.keyid !== computeDsseKeyId(keyId) && signature.keyid !== keyId) {
+    fail('dsse.envelope', 'DSSE_KEY_ID_MISMATCH', `${DSSE_FILE}: keyid ${signature.keyid} is not the bundle signer ${computeDsseKeyId(keyId)}`);
     return;
   }
   if (!verifyEd25519(sigBytes, encodeDssePae(payloadType, payloadBytes), key)) {

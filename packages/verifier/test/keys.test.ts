@@ -1,9 +1,10 @@
-import { createPrivateKey, createPublicKey, sign as nodeSign } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign as nodeSign } from 'node:crypto';
 import { inspect } from 'node:util';
-import * as ed from '@noble/ed25519';
+import { ed } from './support/noble.js';
 import { describe, expect, it } from 'vitest';
 import {
   VerifierError,
+  computeDsseKeyId,
   computeKeyId,
   encodePublicKeyDer,
   encodePublicKeyPem,
@@ -162,6 +163,15 @@ describe('public keys', () => {
     const key = parseSigningKeyPem(pkcs8Pem(hex(RFC8032[0]?.seed ?? '')));
     expect(computeKeyId(encodePublicKeyDer(key.publicKey))).toBe(key.keyId);
     expect(key.keyId).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('spells the DSSE keyid as the same digest in bare hex, and refuses anything but a key id', () => {
+    const key = parseSigningKeyPem(pkcs8Pem(hex(RFC8032[0]?.seed ?? '')));
+    const der = Buffer.from(encodePublicKeyDer(key.publicKey));
+    expect(computeDsseKeyId(key.keyId)).toBe(createHash('sha256').update(der).digest('hex'));
+    for (const bad of ['', 'ab'.repeat(32), `sha256:${'AB'.repeat(32)}`, `sha256:${'ab'.repeat(31)}`]) {
+      expect(() => computeDsseKeyId(bad)).toThrow(RangeError);
+    }
   });
 });
 

@@ -8,6 +8,7 @@ describe('@lumenflow/verifier public API', () => {
       'generateSigningKeyPem',
       'parsePublicKeyPem',
       'computeKeyId',
+      'computeDsseKeyId',
       'verifyEd25519',
       'loadOrCreateSigningKey',
       'writeBundle',

@@ -6,14 +6,17 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canonicalize } from '@lumenflow/protocol';
-import { DSSE_PAYLOAD_TYPE, encodeDssePae, formatVerificationReport, verifyBundle } from '@lumenflow/verifier';
+import type { JsonValue } from '@lumenflow/protocol';
+import { DSSE_PAYLOAD_TYPE, computeDsseKeyId, encodeDssePae, formatVerificationReport, verifyBundle } from '@lumenflow/verifier';
 import type { SigningKey, VerificationReport } from '@lumenflow/verifier';
 import { useTempDirs } from './support/temp-dir.js';
+import { ed } from './support/noble.js';
 import { loadTestKeys } from './support/vector-corpus.js';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
 const valid = join(import.meta.dirname, 'vectors', 'valid', 'happy', 'bundle');
 const tempDir = useTempDirs();
+const ORDER_8_POINT = 'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a';
 
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/demo/trusted-compute.ts', ...args], {
@@ -40,7 +43,7 @@ async function resignDsse(dir: string, key: SigningKey, payload: Uint8Array): Pr
   const envelope = {
     payloadType: DSSE_PAYLOAD_TYPE,
     payload: Buffer.from(payload).toString('base64'),
-    signatures: [{ keyid: key.keyId, sig: Buffer.from(sig).toString('base64') }],
+    signatures: [{ keyid: computeDsseKeyId(key.keyId), sig: Buffer.from(sig).toString('base64') }],
   };
   await writeFile(join(dir, 'manifest.dsse.json'), canonicalize(envelope));
 }
@@ -92,6 +95,70 @@ describe('red team: DSSE envelope has one signed spelling', () => {
     const report = await verifyBundle(dir);
     expect(report.valid).toBe(false);
     expect(dsseCode(report)).toBe('DSSE_SUBJECTS_MISMATCH');
+  });
+});
+
+describe('red team: a signature only the cofactored equation accepts', () => {
+  // The signer's own key makes a signature whose R carries an order-8 component:
+  // [8][S]B = [8]R + [8][k]A holds, [S]B = R + [k]A does not, so OpenSSL refuses it.
+  // The verifier before ADR 0026 (noble, cofactored) passed such a bundle with exit 0.
+  async function cofactoredOnly(message: Uint8Array): Promise<Uint8Array> {
+    const pem = await readFile(join(import.meta.dirname, 'fixtures', 'TEST-ONLY-signing-key.pem'), 'utf8');
+    const seed = Buffer.from(pem.split('\n')[1] ?? '', 'base64').subarray(16);
+    const { scalar, pointBytes } = ed.utils.getExtendedPublicKey(Uint8Array.from(seed));
+    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+    const r = 0x1234567890abcdefn;
+    const R = ed.Point.BASE.multiply(r).add(ed.Point.fromBytes(Uint8Array.from(Buffer.from(ORDER_8_POINT, 'hex')))).toBytes();
+    const k = BigInt(`0x${Buffer.from(createHash('sha512').update(R).update(pointBytes).update(message).digest()).reverse().toString('hex')}`) % L;
+    const S = (r + k * scalar) % L;
+    return Uint8Array.from([...R, ...Buffer.from(S.toString(16).padStart(64, '0'), 'hex').reverse()]);
+  }
+
+  it('fails signature.valid, and --verify --expect-key-id exits 1, as openssl pkeyutl refuses it', async () => {
+    const { key } = await loadTestKeys();
+    const dir = await copyValid();
+    const manifest = await readFile(join(dir, 'manifest.json'));
+    const signature = await cofactoredOnly(manifest);
+    expect(ed.verify(signature, manifest, key.publicKey, { zip215: false })).toBe(true);
+    await writeFile(join(dir, 'manifest.sig'), signature);
+    const report = await verifyBundle(dir, { expectKeyId: key.keyId });
+    expect(report.checks.find((c) => c.name === 'signature.valid')?.code).toBe('SIGNATURE_INVALID');
+    expect(cli('--verify', dir, '--expect-key-id', key.keyId).status).toBe(1);
+    const openssl = spawnSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', join(dir, 'verifier-public-key.pem'), '-rawin', '-in', join(dir, 'manifest.json'), '-sigfile', join(dir, 'manifest.sig')], { encoding: 'utf8' });
+    expect(openssl.stdout).toContain('Signature Verification Failure');
+  });
+});
+
+describe('DSSE keyid: bare hex, and the sha256: spelling of earlier bundles', () => {
+  async function setKeyid(dir: string, keyid: string): Promise<void> {
+    const envelope = JSON.parse(await readFile(join(dir, 'manifest.dsse.json'), 'utf8')) as { signatures: Array<{ keyid: string }> };
+    const first = envelope.signatures[0];
+    if (first) first.keyid = keyid;
+    await writeFile(join(dir, 'manifest.dsse.json'), canonicalize(envelope as unknown as JsonValue));
+  }
+
+  it('writes the key id as bare lowercase hex and accepts the legacy sha256: spelling of the same key', async () => {
+    const { key } = await loadTestKeys();
+    const envelope = JSON.parse(await readFile(join(valid, 'manifest.dsse.json'), 'utf8')) as { signatures: Array<{ keyid: string }> };
+    expect(envelope.signatures[0]?.keyid).toBe(key.keyId.slice('sha256:'.length));
+    const dir = await copyValid();
+    await setKeyid(dir, key.keyId);
+    const report = await verifyBundle(dir);
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+  });
+
+  it.each([
+    ['upper-case hex', (id: string) => id.slice(7).toUpperCase()],
+    ['another prefix', (id: string) => `sha512:${id.slice(7)}`],
+    ['a truncated id', (id: string) => id.slice(7, 39)],
+    ['another key', () => 'ab'.repeat(32)],
+  ])('refuses %s as DSSE_KEY_ID_MISMATCH', async (_label, spell) => {
+    const { key } = await loadTestKeys();
+    const dir = await copyValid();
+    await setKeyid(dir, spell(key.keyId));
+    const report = await verifyBundle(dir);
+    expect(report.valid).toBe(false);
+    expect(dsseCode(report)).toBe('DSSE_KEY_ID_MISMATCH');
   });
 });
 

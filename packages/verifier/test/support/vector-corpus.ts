@@ -15,6 +15,7 @@ import {
   SIGNATURE_FILE,
   buildInTotoStatement,
   buildManifest,
+  computeDsseKeyId,
   encodeDssePae,
   encodeDsseEnvelope,
   encodePublicKeyPem,
@@ -122,7 +123,7 @@ function dsseWithStatement(statement: InTotoStatement, key: SigningKey, sig?: Ui
     canonicalize({
       payloadType: DSSE_PAYLOAD_TYPE,
       payload: Buffer.from(payload).toString('base64'),
-      signatures: [{ keyid: key.keyId, sig: Buffer.from(signature).toString('base64') }],
+      signatures: [{ keyid: computeDsseKeyId(key.keyId), sig: Buffer.from(signature).toString('base64') }],
     }),
   );
 }
@@ -133,7 +134,7 @@ function dsseWithPayload(payload: Uint8Array, key: SigningKey): Entry {
     canonicalize({
       payloadType: DSSE_PAYLOAD_TYPE,
       payload: Buffer.from(payload).toString('base64'),
-      signatures: [{ keyid: key.keyId, sig: Buffer.from(signature).toString('base64') }],
+      signatures: [{ keyid: computeDsseKeyId(key.keyId), sig: Buffer.from(signature).toString('base64') }],
     }),
   );
 }
