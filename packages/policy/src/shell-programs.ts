@@ -7,7 +7,7 @@ import { isPlainSedScript } from './sed-script.js';
  * GNU coreutils / grep / sed program Debian ships; the options are those its
  * `--help` lists (checked against coreutils 9.1, grep 3.8, sed 4.9). An option
  * not listed makes the command unmapped. Why the list is this short, and why
- * `diff`, `xxd`, `file`, `install`, `ln`, `chmod`, `dd`… are not on it:
+ * `mv`, `diff`, `xxd`, `file`, `install`, `ln`, `chmod`, `dd`… are not on it:
  * docs/rules.md and ADR 0025.
  */
 export interface ProgramModel {
@@ -69,8 +69,8 @@ function basename(path: string): string {
   return parts[parts.length - 1] ?? path;
 }
 
-// cp and mv: SOURCE... DEST, or -t DIR SOURCE...; a source lands in a directory as DIR/<its name>.
-function copier(kind: 'copy' | 'move', entries: Readonly<Record<string, OptionSpec>>): ProgramModel {
+// cp: SOURCE... DEST, or -t DIR SOURCE...; a source lands in a directory as DIR/<its name>.
+function copier(entries: Readonly<Record<string, OptionSpec>>): ProgramModel {
   return {
     options: defineOptions(entries),
     touches: (options, operands) => {
@@ -89,7 +89,7 @@ function copier(kind: 'copy' | 'move', entries: Readonly<Record<string, OptionSp
         if (sources.length > 1 && !noTarget) writes.push(...inside);
         else if (!noTarget) maybe.push(...inside);
       }
-      return kind === 'copy' ? { reads: sources, writes, maybe } : { reads: [], writes: [...sources, ...writes], maybe };
+      return { reads: sources, writes, maybe };
     },
   };
 }
@@ -106,7 +106,7 @@ export const PROGRAMS: ReadonlyMap<string, ProgramModel> = new Map<string, Progr
   [
     'head',
     // `head -5` / `head -5c`: the obsolete count form, only as the first word.
-    reader({ 'c|bytes': VALUE, 'n|lines': VALUE, 'q|quiet|silent': FLAG, 'v|verbose': FLAG, 'z|zero-terminated': FLAG }, { obsolete: (args, i) => i === 0 && /^-[0-9]+[bkm]?[cqvlz]*$/.test(args[0] as string) }),
+    reader({ 'c|bytes': VALUE, 'n|lines': VALUE, 'q|quiet|silent': FLAG, 'v|verbose': FLAG, 'z|zero-terminated': FLAG }, { obsolete: (args, i) => i === 0 && /^-[0-9]+[cbkmlqvz]*$/.test(args[0] as string) }),
   ],
   [
     'tail',
@@ -130,7 +130,7 @@ export const PROGRAMS: ReadonlyMap<string, ProgramModel> = new Map<string, Progr
     reader(
       {
         'a|all': FLAG, 'A|almost-all': FLAG, author: FLAG, 'b|escape': FLAG, 'block-size': VALUE, 'B|ignore-backups': FLAG, c: FLAG, C: FLAG, color: OPTIONAL,
-        'd|directory': FLAG, 'D|dired': FLAG, f: FLAG, 'F|classify': OPTIONAL, 'file-type': FLAG, format: VALUE, 'full-time': FLAG, g: FLAG,
+        'd|directory': FLAG, 'D|dired': FLAG, f: FLAG, F: FLAG, classify: OPTIONAL, 'file-type': FLAG, format: VALUE, 'full-time': FLAG, g: FLAG,
         'group-directories-first': FLAG, 'G|no-group': FLAG, 'h|human-readable': FLAG, si: FLAG, 'H|dereference-command-line': FLAG,
         'dereference-command-line-symlink-to-dir': FLAG, hide: VALUE, hyperlink: OPTIONAL, 'indicator-style': VALUE, 'i|inode': FLAG,
         'I|ignore': VALUE, 'k|kibibytes': FLAG, l: FLAG, 'L|dereference': FLAG, m: FLAG, 'n|numeric-uid-gid': FLAG, 'N|literal': FLAG, o: FLAG,
@@ -216,19 +216,12 @@ export const PROGRAMS: ReadonlyMap<string, ProgramModel> = new Map<string, Progr
   ],
   [
     'cp',
-    copier('copy', {
+    copier({
       'a|archive': UNMAPPED_FLAG, 'attributes-only': FLAG, ...BACKUP, 'copy-contents': FLAG, d: FLAG, 'f|force': FLAG, 'i|interactive': FLAG, H: FLAG,
-      'l|link': FLAG, 'L|dereference': FLAG, 'n|no-clobber': FLAG, 'P|no-dereference': FLAG, p: FLAG, preserve: OPTIONAL, 'no-preserve': VALUE,
+      'l|link': UNMAPPED_FLAG, 'L|dereference': FLAG, 'n|no-clobber': FLAG, 'P|no-dereference': FLAG, p: FLAG, preserve: OPTIONAL, 'no-preserve': VALUE,
       parents: UNMAPPED_FLAG, 'R|r|recursive': UNMAPPED_FLAG, reflink: OPTIONAL, 'remove-destination': FLAG, sparse: VALUE,
-      'strip-trailing-slashes': FLAG, 's|symbolic-link': FLAG, 't|target-directory': TARGET, 'T|no-target-directory': NO_TARGET, 'u|update': FLAG,
+      'strip-trailing-slashes': FLAG, 's|symbolic-link': UNMAPPED_FLAG, 't|target-directory': TARGET, 'T|no-target-directory': NO_TARGET, 'u|update': FLAG,
       'v|verbose': FLAG, 'x|one-file-system': FLAG, Z: FLAG, context: OPTIONAL,
-    }),
-  ],
-  [
-    'mv',
-    copier('move', {
-      ...BACKUP, 'f|force': FLAG, 'i|interactive': FLAG, 'n|no-clobber': FLAG, 'strip-trailing-slashes': FLAG, 't|target-directory': TARGET,
-      'T|no-target-directory': NO_TARGET, 'u|update': FLAG, 'v|verbose': FLAG, 'Z|context': FLAG,
     }),
   ],
   [

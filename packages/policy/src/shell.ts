@@ -50,6 +50,8 @@ const WRAPPERS: ReadonlyMap<string, OptionTable> = new Map([
   ['command', defineOptions({ p: FLAG, v: FLAG, V: FLAG }, { stopAtOperand: true, common: false })],
   ['exec', defineOptions({ a: VALUE, c: FLAG, l: FLAG }, { stopAtOperand: true, common: false })],
 ]);
+// Variables that change only messages, formats and time zones.
+const SAFE_ENV = /^(?:LANG|LANGUAGE|LC_[A-Z]+|TZ|NO_COLOR|COLUMNS|LINES|TERM)$/;
 const INLINE_CODE_FLAGS: Record<string, readonly string[]> = {
   node: ['-e', '--eval', '-p', '--print'],
   python: ['-c'],
@@ -228,7 +230,15 @@ function analyzeWrapper(name: string, table: OptionTable, args: readonly string[
   let rest = parsed.operands;
   if (name === 'env') {
     const at = rest.findIndex((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
+    const assignments = at < 0 ? rest : rest.slice(0, at);
     rest = at < 0 ? [] : rest.slice(at);
+    // PATH, LD_PRELOAD, TMPDIR, POSIXLY_CORRECT, BASH_ENV… change which program
+    // runs, what it loads or how it reads its options: the words no longer say.
+    const unsafe = assignments.filter((w) => !SAFE_ENV.test(w.slice(0, w.indexOf('='))));
+    if (unsafe.length > 0) {
+      worsen(acc, 'unmapped');
+      acc.notes.push(`env ${unsafe.join(' ')} changes how the command runs, beyond what Rules map`);
+    }
   }
   if (name === 'timeout') rest = rest.slice(1); // the duration
   const [inner, ...innerArgs] = rest;

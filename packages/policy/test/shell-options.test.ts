@@ -43,7 +43,7 @@ const CASES: Array<{ command: string; effect: Effect; by: string; why: string }>
   { command: 'cp --target-directory=docs src/a.ts', effect: 'deny', by: RESERVED_RULE_IDS.defaultDeny, why: 'cp --target-directory= writes into its value' },
   { command: 'cp src/a.ts src/b.ts', effect: 'allow', by: 'org.sh.cp', why: 'an ordinary copy inside allowed paths' },
   { command: 'cp src/.env.example src/x', effect: 'deny', by: 'org.env.read', why: 'cp still reads its source' },
-  { command: 'mv -t src/.env.d src/a.ts', effect: 'deny', by: 'org.env.write', why: 'mv -t writes into a denied directory' },
+  { command: 'cp -t src/.env.d src/a.ts', effect: 'deny', by: 'org.env.write', why: 'cp -t writes into a denied directory' },
   { command: 'rm -r src', effect: 'deny', by: RESERVED_RULE_IDS.unmappedProgram, why: 'a recursive removal' },
   { command: 'chmod -R 777 src', effect: 'deny', by: RESERVED_RULE_IDS.unmappedProgram, why: 'a recursive chmod' },
   { command: 'diff -r src src2', effect: 'deny', by: RESERVED_RULE_IDS.unmappedProgram, why: 'a recursive diff' },

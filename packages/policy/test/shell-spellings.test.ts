@@ -66,8 +66,14 @@ const DENIED: Array<{ command: string; by: string; why: string }> = [
   { command: 'cp src/a.ts src/b.ts docs', by: DEFAULT, why: 'several sources land in the last operand' },
   { command: 'cp -b src/a.ts src/b.ts', by: UNMAPPED, why: 'backups are written beside the destination' },
   { command: 'cp --parents src/a.ts src/b', by: UNMAPPED, why: '--parents recreates the source path under the destination' },
-  { command: 'mv -ft docs src/a.ts', by: DEFAULT, why: 'mv -t in a cluster' },
-  { command: 'mv src/a.ts docs/a.ts', by: DEFAULT, why: 'mv writes its destination' },
+  { command: 'mv -ft src/dir src/a.ts', by: UNMAPPED, why: 'mv is not mapped: moving a directory moves what is inside it' },
+  { command: 'mv src/dir src/dir2', by: UNMAPPED, why: 'mv is not mapped: a source may be a directory holding denied files' },
+  { command: 'cp -l docs/x.md src/h.md', by: UNMAPPED, why: 'a hard link makes a later write to src/h.md change docs/x.md' },
+  { command: 'cp -s docs/x.md src/h.md', by: UNMAPPED, why: 'a symlink, the same' },
+  { command: 'env PATH=src cat src/a.ts', by: UNMAPPED, why: 'PATH=src runs src/cat, not the system cat' },
+  { command: 'env LD_PRELOAD=src/x.so cat src/a.ts', by: UNMAPPED, why: 'a preloaded library can do anything' },
+  { command: 'env POSIXLY_CORRECT=1 rm src/a.ts -f', by: UNMAPPED, why: 'changes how options are read (rm would remove a file named -f)' },
+  { command: 'ls -FR', by: UNMAPPED, why: '-F takes no value, so R is recursion' },
   { command: 'tee -a docs/x', by: DEFAULT, why: 'tee writes its operands' },
   { command: 'touch -r src/a.ts docs/x', by: DEFAULT, why: 'the value of -r is read; the operand is written' },
   { command: 'truncate -s0 docs/x', by: DEFAULT, why: 'truncate writes its operands' },
@@ -105,6 +111,7 @@ const ALLOWED: Array<{ command: string; why: string }> = [
   { command: 'mkdir -p src/new/deep', why: 'parents created on the way to an allowed path' },
   { command: 'grep -e TOKEN -f docs/p docs/a.txt', why: 'reads' },
   { command: 'ls -la --color=never docs', why: 'a listing' },
+  { command: 'env LC_ALL=C TZ=UTC sort -o src/out.txt docs/a.txt', why: 'locale and time zone change no file access' },
 ];
 
 describe('spellings that hide a write or a command are no longer allowed', () => {
@@ -139,7 +146,7 @@ describe('what the mapping says is touched', () => {
     ['sort -k2,2 --random-source=R IN', ['r R', 'r IN']],
     ['uniq -w3 IN OUT', ['r IN', 'w OUT']],
     ['cp -vtDIR a b/c', ['r a', 'r b/c', 'w DIR', 'w DIR/a', 'w DIR/c']],
-    ['mv -T a b', ['w a', 'w b']],
+    ['cp -T a b', ['r a', 'w b']],
     ['touch -d 2020-01-01 -r REF f', ['r REF', 'w f']],
     ['grep -A 3 -e p a b', ['r a', 'r b']],
     ['grep -3 p a', ['r a']],
