@@ -224,7 +224,7 @@ describe('mapped programs run for real never change a path their decision did no
         }
       }),
       {
-        numRuns: 150,
+        numRuns: 110,
         // The issue's spellings, pointed at allowed paths, always run as well.
         examples: [
           ['sort', '-uo', 'src/out.txt', 'src/a.txt'],
@@ -242,7 +242,7 @@ describe('mapped programs run for real never change a path their decision did no
       },
     );
     // The property says nothing if nothing ran or nothing changed.
-    expect(ran, 'commands that were allowed and run').toBeGreaterThan(50);
-    expect(changedRuns, 'runs that changed the scratch workspace').toBeGreaterThan(10);
+    expect(ran, 'commands that were allowed and run').toBeGreaterThan(40);
+    expect(changedRuns, 'runs that changed the scratch workspace').toBeGreaterThan(8);
   });
 });
