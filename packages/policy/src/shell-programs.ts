@@ -54,7 +54,7 @@ function writer(entries: Readonly<Record<string, OptionSpec>>, parents: 'created
 }
 
 /** `a/b/c` → `a`, `a/b`: the directories leading to a path, as written. */
-export function ancestors(path: string): string[] {
+function ancestors(path: string): string[] {
   const parts = path.split('/');
   const out: string[] = [];
   for (let k = 1; k < parts.length; k++) {
