@@ -1,4 +1,8 @@
 import { scanCommandLine } from './scope.js';
+import { FLAG, OPAQUE_VALUE, OPTIONAL, VALUE, WRITES, defineOptions, parseOptions } from './shell-options.js';
+import type { OptionTable } from './shell-options.js';
+import { PROGRAMS } from './shell-programs.js';
+import type { ProgramModel } from './shell-programs.js';
 
 /**
  * What a shell.exec scope touches, as far as the engine can tell. See ADR 0006.
@@ -19,54 +23,35 @@ export interface ShellAnalysis {
   readonly notes: readonly string[];
 }
 
-// Pagers (less, more, bat) are left out on purpose: they can run commands
-// (`!cmd`, LESSOPEN, --pager), so no word list says what they do.
-const READERS = new Set([
-  'cat', 'head', 'tail', 'wc', 'nl', 'od', 'hexdump', 'strings', 'base64',
-  'md5sum', 'sha1sum', 'sha256sum', 'sha512sum', 'shasum', 'file', 'stat', 'ls', 'du', 'tac', 'cmp', 'diff',
-  'realpath', 'readlink', 'cut', 'paste', 'fold', 'rev',
-]);
-// Options that make a mapped program read a list of file names from a file, or
-// run another program: what they touch is not in the word list.
-const UNMAPPABLE_OPTIONS: Record<string, readonly string[]> = {
-  sort: ['--files0-from', '--compress-program'],
-  wc: ['--files0-from'],
-  du: ['--files0-from'],
-  md5sum: ['-c', '--check'],
-  sha1sum: ['-c', '--check'],
-  sha256sum: ['-c', '--check'],
-  sha512sum: ['-c', '--check'],
-  shasum: ['-c', '--check'],
-  file: ['-f', '--files-from'],
-  diff: ['-r', '--recursive', '--from-file', '--to-file'],
-  grep: ['-r', '-R', '--recursive', '--dereference-recursive', '-d', '--directories'],
-  cp: ['-r', '-R', '-a', '--recursive', '--archive'],
-  rm: ['-r', '-R', '--recursive'],
-  chmod: ['-R', '--recursive'],
-  chown: ['-R', '--recursive'],
-  chgrp: ['-R', '--recursive'],
-};
-const WRITERS = new Set(['touch', 'rm', 'rmdir', 'mkdir', 'tee', 'truncate', 'shred', 'unlink']);
+// Only the programs in PROGRAMS (shell-programs.ts) are mapped. Pagers (less,
+// more, bat) run commands, rg recurses and runs --pre programs, and diff, xxd,
+// file, install, ln, chmod, dd… have syntax or side effects the table does not
+// model; all of them are unmapped and need a rule that lists their arguments.
 const SHELLS = new Set(['sh', 'bash', 'zsh', 'dash', 'ksh', 'ash', 'fish', 'busybox']);
-// Programs that run the rest of their words as a command.
-const WRAPPERS = new Set(['env', 'nice', 'nohup', 'time', 'command', 'exec', 'timeout', 'stdbuf']);
-// Options whose value is the next word, so the value is not mistaken for a path operand.
-const VALUE_OPTIONS: Record<string, readonly string[]> = {
-  head: ['-n', '-c', '--lines', '--bytes'],
-  tail: ['-n', '-c', '--lines', '--bytes'],
-  cut: ['-d', '-f', '-c', '-b'],
-  sort: ['-k', '-t', '-S', '-T', '-o', '--output'],
-  grep: ['-m', '-A', '-B', '-C', '-e', '-f', '-d', '-D'],
-  du: ['-d'],
-  nice: ['-n'],
-  timeout: ['-s', '-k', '--signal', '--kill-after'],
-  env: ['-u', '--unset'],
-  stdbuf: ['-i', '-o', '-e'],
-  cp: ['-t', '-S'],
-  mv: ['-t', '-S'],
-  ln: ['-t', '-S'],
-  install: ['-t', '-S', '-m', '-o', '-g'],
-};
+// Programs that run the rest of their words as a command. Their options end at
+// the first operand (getopt's `+`), so `env -i cat -n x` gives -n to cat.
+const WRAPPERS: ReadonlyMap<string, OptionTable> = new Map([
+  [
+    'env',
+    defineOptions(
+      {
+        'i|ignore-environment': FLAG, '0|null': FLAG, 'u|unset': VALUE, 'C|chdir': OPAQUE_VALUE, 'S|split-string': OPAQUE_VALUE, 'v|debug': FLAG,
+        'block-signal': OPTIONAL, 'default-signal': OPTIONAL, 'ignore-signal': OPTIONAL, 'list-signal-handling': FLAG,
+      },
+      { stopAtOperand: true },
+    ),
+  ],
+  ['nice', defineOptions({ 'n|adjustment': VALUE }, { stopAtOperand: true })],
+  ['timeout', defineOptions({ 's|signal': VALUE, 'k|kill-after': VALUE, foreground: FLAG, 'preserve-status': FLAG, 'v|verbose': FLAG }, { stopAtOperand: true })],
+  ['stdbuf', defineOptions({ 'i|input': VALUE, 'o|output': VALUE, 'e|error': VALUE }, { stopAtOperand: true })],
+  // GNU time: -o FILE writes the report to FILE.
+  ['time', defineOptions({ 'a|append': FLAG, 'f|format': VALUE, 'o|output': WRITES, 'p|portability': FLAG, 'q|quiet': FLAG, 'v|verbose': FLAG, h: FLAG, V: FLAG }, { stopAtOperand: true })],
+  // Shell builtins, met inside `sh -c`.
+  ['command', defineOptions({ p: FLAG, v: FLAG, V: FLAG }, { stopAtOperand: true, common: false })],
+  ['exec', defineOptions({ a: VALUE, c: FLAG, l: FLAG }, { stopAtOperand: true, common: false })],
+]);
+// Variables that change only messages, formats and time zones.
+const SAFE_ENV = /^(?:LANG|LANGUAGE|LC_[A-Z]+|TZ|NO_COLOR|COLUMNS|LINES|TERM)$/;
 const INLINE_CODE_FLAGS: Record<string, readonly string[]> = {
   node: ['-e', '--eval', '-p', '--print'],
   python: ['-c'],
@@ -115,64 +100,10 @@ export function toProgramName(program: string): string {
   return (parts[parts.length - 1] ?? program).toLowerCase().replace(/\.exe$/, '');
 }
 
-function splitOptions(name: string, args: readonly string[]): { options: string[]; operands: string[]; values: string[] } {
-  const valueOptions = VALUE_OPTIONS[name] ?? [];
-  const options: string[] = [];
-  const operands: string[] = [];
-  const values: string[] = [];
-  let endOfOptions = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (endOfOptions || !arg.startsWith('-') || arg === '-') {
-      operands.push(arg);
-      continue;
-    }
-    if (arg === '--') {
-      endOfOptions = true;
-      continue;
-    }
-    options.push(arg);
-    if (valueOptions.includes(arg) && i + 1 < args.length) values.push(args[++i] as string);
-  }
-  return { options, operands, values };
-}
-
-/** True when `args` (before any `--`) use one of `names`: `-r`, `--long`, `--long=value`, or a short cluster such as `-rn`. */
-function usesOption(args: readonly string[], names: readonly string[]): boolean {
-  const shortLetters = names.filter((n) => /^-[A-Za-z]$/.test(n)).map((n) => n.slice(1));
-  for (const arg of args) {
-    if (arg === '--') return false;
-    if (arg.startsWith('--')) {
-      const bare = arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
-      if (names.includes(bare)) return true;
-    } else if (/^-[A-Za-z0-9]+/.test(arg)) {
-      // The letters of a cluster up to the first one that takes a value; checking them all is the fail-closed reading.
-      if ([...arg.slice(1)].some((c) => shortLetters.includes(c))) return true;
-    }
-  }
-  return false;
-}
-
-/** Values of `-x V`, `-xV`, `--long V` and `--long=V` for the given spellings. */
-function optionValues(args: readonly string[], short: string, long: string): string[] {
-  const values: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (arg === '--') break;
-    if (arg === short || arg === long) {
-      if (i + 1 < args.length) values.push(args[++i] as string);
-    } else if (arg.startsWith(`${long}=`)) {
-      values.push(arg.slice(long.length + 1));
-    } else if (short !== '' && arg.startsWith(short) && !arg.startsWith('--') && arg.length > short.length) {
-      values.push(arg.slice(short.length));
-    }
-  }
-  return values;
-}
-
-function pathBasename(path: string): string {
-  const parts = path.replace(/\\/g, '/').replace(/\/+$/, '').split('/');
-  return parts[parts.length - 1] ?? path;
+// A program spelt with a path is mapped only when the path is the system's own
+// copy: `./cat` or `src/sed` is a file in the workspace that can do anything.
+function isSystemProgram(program: string): boolean {
+  return /^(?:\/usr)?\/bin\/[^/\\]+$/.test(program) || !/[/\\]/.test(program);
 }
 
 function analyze(program: string, args: readonly string[], acc: Acc, depth: number): void {
@@ -185,99 +116,19 @@ function analyze(program: string, args: readonly string[], acc: Acc, depth: numb
     acc.notes.push('commands nested too deeply to map');
     return;
   }
-  const family = name === 'egrep' || name === 'fgrep' ? 'grep' : name;
-  const unmappable = UNMAPPABLE_OPTIONS[family];
-  if (unmappable !== undefined && usesOption(args, unmappable)) {
-    // Recursion, a list of names read from a file, or a helper program: the
-    // files touched are not the words given. The operands are still judged.
-    worsen(acc, 'unmapped');
-    acc.notes.push(`${name} with ${unmappable.join('/')} touches files (or runs programs) its words do not name`);
-  }
-  if (READERS.has(name) || WRITERS.has(name)) {
-    const kind = WRITERS.has(name) ? 'fs.write' : 'fs.read';
-    for (const operand of splitOptions(name, args).operands) acc.paths.push({ kind, path: operand, via });
+  const system = isSystemProgram(program);
+  const model = system ? PROGRAMS.get(name) : undefined;
+  if (model !== undefined) {
+    analyzeMapped(name, model, args, acc, via);
     return;
   }
-  switch (name) {
-    case 'sort': {
-      for (const operand of splitOptions(name, args).operands) acc.paths.push({ kind: 'fs.read', path: operand, via });
-      // `sort -o FILE` writes FILE (and reads it first when it is also an input).
-      for (const out of optionValues(args, '-o', '--output')) acc.paths.push({ kind: 'fs.write', path: out, via });
-      return;
-    }
-    case 'uniq':
-    case 'xxd': {
-      // `uniq IN OUT` and `xxd IN OUT` write their second operand.
-      splitOptions(name, args).operands.forEach((p, i) => acc.paths.push({ kind: i === 1 ? 'fs.write' : 'fs.read', path: p, via }));
-      return;
-    }
-    case 'cp':
-    case 'install':
-    case 'mv':
-    case 'ln': {
-      const { operands } = splitOptions(name, args);
-      const targets = [...optionValues(args, '-t', '--target-directory')];
-      // Without -t the last operand is the destination (a file, or a directory the sources land in).
-      const sources = targets.length > 0 ? operands : operands.slice(0, -1);
-      if (targets.length === 0 && operands.length > 0) targets.push(operands[operands.length - 1] as string);
-      for (const p of sources) acc.paths.push({ kind: name === 'cp' || name === 'install' ? 'fs.read' : 'fs.write', path: p, via });
-      for (const t of targets) {
-        acc.paths.push({ kind: 'fs.write', path: t, via });
-        // Into a directory, each source lands as DIR/<its name>; a deny on that name must hold.
-        for (const p of sources) acc.tokens.push(`${t}/${pathBasename(p)}`);
-      }
-      return;
-    }
-    case 'chmod':
-    case 'chown':
-    case 'chgrp': {
-      // The first operand is a mode or owner, not a path.
-      for (const p of splitOptions(name, args).operands.slice(1)) acc.paths.push({ kind: 'fs.write', path: p, via });
-      return;
-    }
-    case 'grep':
-    case 'egrep':
-    case 'fgrep': {
-      const { operands } = splitOptions('grep', args);
-      const patterns = [...optionValues(args, '-e', '--regexp')];
-      const patternFiles = optionValues(args, '-f', '--file');
-      // With -e/-f the pattern is an option value, so every operand is a file.
-      const files = patterns.length > 0 || patternFiles.length > 0 ? operands : operands.slice(1);
-      for (const p of [...patternFiles, ...files]) acc.paths.push({ kind: 'fs.read', path: p, via });
-      return;
-    }
-    case 'sed': {
-      const { options, operands } = splitOptions(name, args);
-      const inPlace = options.some((o) => o.startsWith('-i') || o.startsWith('--in-place'));
-      const scripts = optionValues(args, '-e', '--expression');
-      const scriptFiles = optionValues(args, '-f', '--file');
-      const files = scripts.length > 0 || scriptFiles.length > 0 ? operands : operands.slice(1);
-      if (scripts.length === 0 && scriptFiles.length === 0 && operands[0] !== undefined) scripts.push(operands[0]);
-      for (const p of files) acc.paths.push({ kind: inPlace ? 'fs.write' : 'fs.read', path: p, via });
-      for (const f of scriptFiles) acc.paths.push({ kind: 'fs.read', path: f, via });
-      for (const script of scripts) addCodeTokens(acc, script);
-      // sed's r/R read files, w/W write them and e runs commands: such a script is a
-      // program of its own. Outside /…/ sections any of those letters counts (fail closed).
-      if (scriptFiles.length > 0 || scripts.some((script) => /[rRwWeE]/.test(script.replace(/\/(?:[^/\\\n]|\\.)*\//g, '')))) {
-        worsen(acc, 'opaque');
-        acc.notes.push('the sed script can read or write files or run commands');
-      }
-      return;
-    }
-    case 'dd': {
-      for (const arg of args) {
-        if (arg.startsWith('if=')) acc.paths.push({ kind: 'fs.read', path: arg.slice(3), via });
-        else if (arg.startsWith('of=')) acc.paths.push({ kind: 'fs.write', path: arg.slice(3), via });
-      }
-      return;
-    }
-  }
-  if (SHELLS.has(name)) {
+  if (system && SHELLS.has(name)) {
     analyzeShell(args, acc, depth, via);
     return;
   }
-  if (WRAPPERS.has(name)) {
-    analyzeWrapper(name, args, acc, depth);
+  const wrapper = system ? WRAPPERS.get(name) : undefined;
+  if (wrapper !== undefined) {
+    analyzeWrapper(name, wrapper, args, acc, depth, via);
     return;
   }
   const codeFlags = INLINE_CODE_FLAGS[name];
@@ -286,7 +137,45 @@ function analyze(program: string, args: readonly string[], acc: Acc, depth: numb
     return;
   }
   worsen(acc, 'unmapped');
-  acc.notes.push(`${name} is not a program whose file arguments Rules understand`);
+  acc.notes.push(system ? `${name} is not a program whose file arguments Rules understand` : `${program} is not a system program, so Rules cannot know what it does`);
+}
+
+function analyzeMapped(name: string, model: ProgramModel, args: readonly string[], acc: Acc, via: string): void {
+  const parsed = parseOptions(model.options, args);
+  if (!parsed.ok) {
+    // An option the table does not know may write, read a list of names or run
+    // a program; every word is still judged as a token.
+    worsen(acc, 'unmapped');
+    acc.notes.push(`${name} ${parsed.problem}`);
+    return;
+  }
+  for (const option of parsed.options) {
+    if (option.role === 'read' && option.value !== undefined && option.value !== '-') acc.paths.push({ kind: 'fs.read', path: option.value, via });
+    if (option.role === 'write' && option.value !== undefined) acc.paths.push({ kind: 'fs.write', path: option.value, via });
+    if (option.role === 'unmapped') {
+      // Recursion, names read from a file, backups or a helper program: the files
+      // touched are not the words given. The operands are still judged.
+      worsen(acc, 'unmapped');
+      acc.notes.push(`${name} ${option.spelling} touches files (or runs programs) its words do not name`);
+    }
+    if (option.role === 'opaque') {
+      worsen(acc, 'opaque');
+      acc.notes.push(`${name} ${option.spelling} takes a program Rules cannot read`);
+    }
+  }
+  const touches = model.touches(parsed.options, parsed.operands);
+  for (const path of touches.reads) acc.paths.push({ kind: 'fs.read', path, via });
+  for (const path of touches.writes) acc.paths.push({ kind: 'fs.write', path, via });
+  acc.tokens.push(...(touches.maybe ?? []));
+  for (const code of touches.code ?? []) addCodeTokens(acc, code);
+  if (touches.unmapped !== undefined) {
+    worsen(acc, 'unmapped');
+    acc.notes.push(touches.unmapped);
+  }
+  if (touches.opaque !== undefined) {
+    worsen(acc, 'opaque');
+    acc.notes.push(touches.opaque);
+  }
 }
 
 function analyzeShell(args: readonly string[], acc: Acc, depth: number, via: string): void {
@@ -322,31 +211,39 @@ function analyzeShell(args: readonly string[], acc: Acc, depth: number, via: str
   acc.notes.push('a shell without -c reads its commands from elsewhere');
 }
 
-function analyzeWrapper(name: string, args: readonly string[], acc: Acc, depth: number): void {
-  const valueOptions = VALUE_OPTIONS[name] ?? [];
-  let i = 0;
-  for (; i < args.length; i++) {
-    const arg = args[i] as string;
-    if (arg === '--') {
-      i++;
-      break;
-    }
-    if (name === 'env' && (arg === '-S' || arg.startsWith('--split-string') || arg === '-C' || arg.startsWith('--chdir'))) {
+function analyzeWrapper(name: string, table: OptionTable, args: readonly string[], acc: Acc, depth: number, via: string): void {
+  const parsed = parseOptions(table, args);
+  if (!parsed.ok) {
+    worsen(acc, 'unmapped');
+    acc.notes.push(`${name} ${parsed.problem}`);
+    return;
+  }
+  for (const option of parsed.options) {
+    if (option.role === 'write' && option.value !== undefined) acc.paths.push({ kind: 'fs.write', path: option.value, via });
+    if (option.role === 'opaque') {
+      // `env -S` re-splits a string into words, `env -C` moves the working directory.
       worsen(acc, 'opaque');
-      acc.notes.push(`env ${arg} changes how the command is read`);
+      acc.notes.push(`${name} ${option.spelling} changes how the command is read`);
       return;
     }
-    if (arg.startsWith('-') && arg !== '-') {
-      if (valueOptions.includes(arg)) i++;
-      continue;
-    }
-    if (name === 'env' && /^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) continue;
-    break;
   }
-  if (name === 'timeout') i++; // the duration
-  const inner = args[i];
+  let rest = parsed.operands;
+  if (name === 'env') {
+    const at = rest.findIndex((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w));
+    const assignments = at < 0 ? rest : rest.slice(0, at);
+    rest = at < 0 ? [] : rest.slice(at);
+    // PATH, LD_PRELOAD, TMPDIR, POSIXLY_CORRECT, BASH_ENV… change which program
+    // runs, what it loads or how it reads its options: the words no longer say.
+    const unsafe = assignments.filter((w) => !SAFE_ENV.test(w.slice(0, w.indexOf('='))));
+    if (unsafe.length > 0) {
+      worsen(acc, 'unmapped');
+      acc.notes.push(`env ${unsafe.join(' ')} changes how the command runs, beyond what Rules map`);
+    }
+  }
+  if (name === 'timeout') rest = rest.slice(1); // the duration
+  const [inner, ...innerArgs] = rest;
   if (inner === undefined) return;
-  analyze(inner, args.slice(i + 1), acc, depth + 1);
+  analyze(inner, innerArgs, acc, depth + 1);
 }
 
 function analyzeInterpreter(name: string, codeFlags: readonly string[], args: readonly string[], acc: Acc, via: string): void {

@@ -96,10 +96,11 @@ describe('shell.exec cannot get round fs rules', () => {
 
 describe('analyzeShellCommand', () => {
   it('maps reads and writes of known programs', () => {
-    expect(analyzeShellCommand('cp', ['-r', 'a', 'b', 'c']).paths.map((p) => `${p.kind} ${p.path}`)).toEqual(['fs.read a', 'fs.read b', 'fs.write c']);
+    expect(analyzeShellCommand('cp', ['a', 'b', 'c']).paths.map((p) => `${p.kind} ${p.path}`)).toEqual(['fs.read a', 'fs.read b', 'fs.write c', 'fs.write c/a', 'fs.write c/b']);
+    expect(analyzeShellCommand('cp', ['-r', 'a', 'b', 'c']).mapping).toBe('unmapped');
     expect(analyzeShellCommand('sed', ['-i', 's/a/b/', 'f.txt']).paths).toMatchObject([{ kind: 'fs.write', path: 'f.txt' }]);
     expect(analyzeShellCommand('head', ['-n', '5', 'f.txt']).paths).toMatchObject([{ kind: 'fs.read', path: 'f.txt' }]);
-    expect(analyzeShellCommand('dd', ['if=a', 'of=b']).paths.map((p) => p.kind)).toEqual(['fs.read', 'fs.write']);
+    expect(analyzeShellCommand('dd', ['if=a', 'of=b']).mapping).toBe('unmapped');
   });
 
   it('classifies programs it cannot map', () => {
