@@ -54,3 +54,16 @@ describe('the bubblewrap profile', () => {
     expect(computeProfileDigest({ ...profile, limits: { ...DEFAULT_SANDBOX_LIMITS, processes: 9 } })).not.toBe(base);
   });
 });
+
+describe('where no sandbox can be had', () => {
+  test('a missing bwrap is SANDBOX_UNAVAILABLE, naming how to get one', async () => {
+    const { createBubblewrapSandbox } = await import('@lumenflow/runtime');
+    await expect(createBubblewrapSandbox({ bwrap: '/nonexistent/bwrap' })).rejects.toMatchObject({ code: 'SANDBOX_UNAVAILABLE', message: expect.stringContaining('setup:system') });
+  });
+
+  test('a bwrap that cannot make the sandbox here is SANDBOX_UNAVAILABLE too', async () => {
+    const { createBubblewrapSandbox } = await import('@lumenflow/runtime');
+    // `false` answers --version with nothing and never runs a sandbox.
+    await expect(createBubblewrapSandbox({ bwrap: '/bin/false' })).rejects.toMatchObject({ code: 'SANDBOX_UNAVAILABLE' });
+  });
+});

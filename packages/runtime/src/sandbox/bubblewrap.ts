@@ -17,6 +17,8 @@ export interface BubblewrapOptions {
   /** Host paths that must not be visible inside at all: key files, data directories, evidence output. */
   hide?: readonly string[];
   limits?: Partial<SandboxLimits>;
+  /** The bwrap program (default: `bwrap` on PATH, then /usr/bin and /usr/local/bin). */
+  bwrap?: string;
 }
 
 /**
@@ -27,8 +29,8 @@ export interface BubblewrapOptions {
  */
 export async function createBubblewrapSandbox(options: BubblewrapOptions = {}): Promise<Sandbox> {
   if (process.platform !== 'linux') throw unavailable(`bubblewrap needs Linux, this is ${process.platform}`);
-  const bwrap = await findProgram('bwrap');
-  if (bwrap === undefined) throw unavailable('bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)');
+  const bwrap = options.bwrap ?? (await findProgram('bwrap'));
+  if (bwrap === undefined || !(await isExecutable(bwrap))) throw unavailable('bwrap is not installed (run `pnpm setup:system`, or apt-get install bubblewrap)');
   const version = (await runProcess(bwrap, ['--version'], { cwd: '/', env: {} }).catch(() => undefined))?.stdout.trim().replace(/^bubblewrap\s+/, '');
   if (version === undefined || version === '') throw unavailable(`${bwrap} --version did not answer`);
   const limits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, ...options.limits };
@@ -115,9 +117,16 @@ async function findProgram(name: string): Promise<string | undefined> {
   const entries = (process.env['PATH'] ?? '').split(delimiter).filter((entry) => isAbsolute(entry));
   for (const dir of [...entries, '/usr/bin', '/bin', '/usr/local/bin']) {
     const candidate = join(dir, name);
-    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
+    if (await isExecutable(candidate)) return candidate;
   }
   return undefined;
+}
+
+function isExecutable(path: string): Promise<boolean> {
+  return access(path, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 }
 
 function firstLine(text: string): string {
