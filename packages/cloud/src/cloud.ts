@@ -1,4 +1,4 @@
-import { canonicalize, canonicalizeToBytes } from '@lumenflow/protocol';
+import { canonicalize } from '@lumenflow/protocol';
 import type {
   ApprovalRecord,
   SandboxInfo,
@@ -17,9 +17,11 @@ import type {
 } from '@lumenflow/protocol';
 import { evaluateScope, toDecisionRecord } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
-import { computeKeyId, encodePublicKeyDer, encodePublicKeyPem, parsePublicKeyPem, verifyEd25519, writeBundle } from '@lumenflow/verifier';
+import { computeKeyId, encodePublicKeyDer, encodePublicKeyPem, parsePublicKeyPem, writeBundle } from '@lumenflow/verifier';
 import type { BundleMode, SigningKey } from '@lumenflow/verifier';
 import { createApprovalRequest, resolveApproval } from './approvals.js';
+import { checkMessageSignature } from './message-signature.js';
+import { formatJsonFile, formatJsonLines } from './proof-files.js';
 import type { ApprovalRequest, Approver } from './approvals.js';
 import { CloudError } from './errors.js';
 import { computeDiffStat, renderNoPrSummary, renderPrSummary } from './pr-summary.js';
@@ -546,14 +548,6 @@ export function createCloud(opts: CloudOptions): Cloud {
   return { waitForRuntime, run };
 }
 
-/** Whether a runtime message is signed, over its RFC 8785 form without `signature`, by this runtime's enrolled key. */
-export function checkMessageSignature(message: RuntimeToCloudMessage, runtime: Pick<EnrolledRuntime, 'keyId' | 'publicKey'>): boolean {
-  if (message.signature.keyId !== runtime.keyId) return false;
-  const { signature, ...unsigned } = message;
-  const bytes = Buffer.from(signature.value, 'base64');
-  return verifyEd25519(new Uint8Array(bytes), canonicalizeToBytes(unsigned), runtime.publicKey);
-}
-
 function failInbox(inbox: SessionInbox, error: CloudError): void {
   inbox.rejection ??= error;
   inbox.accepted.reject(error);
@@ -584,16 +578,6 @@ function summarise(ending: RunEnding, why: string): string {
 
 function capitalise(text: string): string {
   return text === '' ? text : `${text[0]?.toUpperCase() ?? ''}${text.slice(1)}`;
-}
-
-/** A JSON proof file: the RFC 8785 key order, indented for people, one trailing newline. */
-export function formatJsonFile(value: unknown): string {
-  return `${JSON.stringify(JSON.parse(canonicalize(value)), null, 2)}\n`;
-}
-
-/** A JSONL proof file: one RFC 8785 line per record; no records is zero bytes. */
-export function formatJsonLines(records: readonly unknown[]): string {
-  return records.map((r) => `${canonicalize(r)}\n`).join('');
 }
 
 interface Deferred<T> {

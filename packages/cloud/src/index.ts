@@ -8,7 +8,8 @@ export {
 } from './approvals.js';
 export { computeDiffStat, derivePrTitle, renderNoPrSummary, renderPrSummary } from './pr-summary.js';
 export { selectRuntime } from './registry.js';
-export { DEFAULT_SESSION_TIMEOUT_MS, RUN_STEPS, createCloud, formatJsonFile, formatJsonLines } from './cloud.js';
+export { DEFAULT_SESSION_TIMEOUT_MS, RUN_STEPS, createCloud } from './cloud.js';
+export { formatJsonFile, formatJsonLines } from './proof-files.js';
 export {
   DEFAULT_ENROLL_TOKEN_TTL_MS,
   authenticateRequest,

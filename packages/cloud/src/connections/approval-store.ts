@@ -8,7 +8,7 @@ import type { SigningKey } from '@lumenflow/verifier';
 import { resolveApproval } from '../approvals.js';
 import type { ApprovalAnswer } from '../approvals.js';
 import type { PendingApprovalSnapshot } from '../cloud.js';
-import { formatJsonFile } from '../cloud.js';
+import { formatJsonFile } from '../proof-files.js';
 import { CloudError } from '../errors.js';
 import { createFileExclusive, listJsonFiles, readFileIfExists } from './atomic-file.js';
 import { parseStateFile } from './state-store.js';

@@ -32,7 +32,7 @@ import type {
 } from '@lumenflow/protocol';
 import { computeKeyId, encodePublicKeyDer, parsePublicKeyPem, verifyEd25519 } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
-import { checkMessageSignature } from '../cloud.js';
+import { checkMessageSignature } from '../message-signature.js';
 import { readFileIfExists } from './atomic-file.js';
 import { TokenRecordSchema, hashEnrollToken, tokenRecordPath } from './enroll-token.js';
 import type { TokenRecord } from './enroll-token.js';
