@@ -20,6 +20,13 @@ import { runChainOverConnections } from '../scripts/demo/commands/process-runtim
 // once a session has started, with a signed bundle that verifies.
 const ROOT = resolve(import.meta.dirname, '..');
 const at = new Date('2026-11-23T10:00:00.000Z');
+const HANG_FILE = `hang-${process.pid}.test.js`;
+
+/** Host processes whose command line names the hanging suite. */
+function hangingProcesses(): string[] {
+  const ps = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return ps.stdout.split('\n').filter((line) => line.includes(HANG_FILE));
+}
 let work: string;
 let hanging: string;
 beforeAll(async () => {
@@ -27,11 +34,9 @@ beforeAll(async () => {
   hanging = join(work, 'hanging-fixture');
   await cp(join(ROOT, DEMO_PATHS.fixture), hanging, { recursive: true });
   // A suite that never finishes: the interval keeps the test process alive.
-  // It records its pid, so the test can check that stopping the run stopped it too.
-  await writeFile(
-    join(hanging, 'test', 'hang.test.js'),
-    `import { test } from 'node:test';\nimport { appendFileSync } from 'node:fs';\nappendFileSync(${JSON.stringify(join(work, 'hang-pids'))}, process.pid + '\\n');\ntest('never ends', () => new Promise(() => setInterval(() => {}, 1000)));\n`,
-  );
+  // It runs in the sandbox (its own PID namespace, nothing writable outside the
+  // workspace), so the test finds it by its file name on the host's process list.
+  await writeFile(join(hanging, 'test', HANG_FILE), `import { test } from 'node:test';\ntest('never ends', () => new Promise(() => setInterval(() => {}, 1000)));\n`);
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
@@ -57,18 +62,9 @@ describe('bounded waits in the chain', () => {
     const calls = (await readFile(join(result.dir, 'tool-calls.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { tool: string; status: string; exitCode?: number });
     expect(calls[calls.length - 1]).toMatchObject({ tool: 'run_tests', status: 'failed', exitCode: 124 });
     // `node --test` runs each file in a child of its own; stopping the call must stop that child too.
-    const pids = (await readFile(join(work, 'hang-pids'), 'utf8')).trim().split('\n').map(Number);
     // SIGKILL is delivered at once, but an orphan is reaped a moment later; allow for that, not for ever.
-    const alive = (pid: number): boolean => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    for (let i = 0; i < 50 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(pids.filter(alive)).toEqual([]);
+    for (let i = 0; i < 50 && hangingProcesses().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(hangingProcesses()).toEqual([]);
     expect((await verifyBundle(result.dir)).valid).toBe(true);
   }, 60_000);
 

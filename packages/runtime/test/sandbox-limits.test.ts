@@ -60,7 +60,9 @@ describe('sandbox limits', () => {
       setTimeout(() => { console.log(JSON.stringify({ ok, failed })); process.exit(0); }, 1000);
     `;
     const started = Date.now();
-    const result = await run('node', ['-e', script]);
+    // Its own sandbox: the 1 s CPU bound of the others could stop the spawning loop on a loaded machine.
+    const roomy = await createBubblewrapSandbox({ limits: { processes: 64, cpuSeconds: 60 } });
+    const result = await roomy.run('node', ['-e', script], { workspaceDir: ws, env: {} });
     const counts = JSON.parse(result.stdout.trim().split('\n').pop() ?? '{}') as { ok: number; failed: number };
     expect(counts.ok).toBeLessThan(64);
     expect(counts.failed).toBeGreaterThan(0);
