@@ -2,6 +2,7 @@ export { canonicalize, canonicalizeToBytes } from './canonical-json.js';
 export { parseStrictJson, parseStrictJsonBytes } from './strict-json.js';
 export { ProtocolError } from './errors.js';
 export { isWellFormedUtf16 } from './unicode.js';
+export { describeTestShortfall } from './test-results.js';
 export { createSequentialIds, createSteppingClock, systemClock } from './determinism.js';
 export {
   ApprovalRecordSchema,
@@ -18,6 +19,7 @@ export {
   Sha256DigestSchema,
   TestOutcomeSchema,
   TestResultsSchema,
+  TestRunIncompleteSchema,
   TimestampSchema,
   ToolCallRecordSchema,
 } from './schemas.js';
@@ -86,6 +88,7 @@ export type {
   Sha256Digest,
   TestOutcome,
   TestResults,
+  TestRunIncomplete,
   ToolCallRecord,
 } from './schemas.js';
 export type {

@@ -1,3 +1,4 @@
+import { describeTestShortfall } from '@lumenflow/protocol';
 import type { ChainLink, ReplayChain, TimelineEvent } from './types.js';
 
 /**
@@ -54,7 +55,9 @@ function describe(link: ChainLink): TimelineEvent {
       const t = link.testResults;
       if (t.status === 'not_run') return event(null, 'tests', `tests not run: ${oneLine(t.reason, 100)}`, 'not_run', null, null);
       const c = t.counts;
-      return event(null, 'tests', `${t.command.join(' ')}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped of ${c.total}`, c.failed === 0 && t.exitCode === 0 ? 'passed' : 'failed', t.durationMs, null);
+      const shortfall = t.incomplete === undefined ? '' : `; incomplete: ${describeTestShortfall(t.incomplete)}`;
+      const passed = c.failed === 0 && t.exitCode === 0 && t.incomplete === undefined;
+      return event(null, 'tests', `${t.command.join(' ')}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped of ${c.total}${shortfall}`, passed ? 'passed' : 'failed', t.durationMs, null);
     }
     case 'approval_request': {
       const r = link.request;
