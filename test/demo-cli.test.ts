@@ -189,6 +189,13 @@ describe('other endings and errors', () => {
     expect(prompt.stderr).toMatch(/^error APPROVAL_NO_TTY: /m);
   });
 
+  test.skipIf(process.platform !== 'linux')('an impossible --out-dir (/proc/nope) is OUT_DIR_UNWRITABLE at once, not an endless mkdir loop', () => {
+    const result = spawnSync(TSX, [CLI, '--mode', 'happy', '--out-dir', '/proc/nope', '--run-id', 'cli-proc'], { cwd: ROOT, env, encoding: 'utf8', timeout: 30_000 });
+    expect(result.signal, 'the CLI had to be killed').toBeNull();
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^error OUT_DIR_UNWRITABLE: cannot create --out-dir \/proc\/nope \(ENOENT\)$/m);
+  });
+
   test('Ctrl-C during the tool calls exits 130 and leaves no bundle at the final path', async () => {
     // A fixture whose test suite is slow, so the signal lands while `node --test` runs.
     const slow = join(work, 'slow-fixture');

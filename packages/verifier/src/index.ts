@@ -12,7 +12,7 @@ export {
   REQUIRED_ARTIFACTS,
   SIGNATURE_FILE,
 } from './constants.js';
-export { fsyncDirectory, writeFileAtomic } from './durable-file.js';
+export { fsyncDirectory, makeDirectories, writeFileAtomic } from './durable-file.js';
 export { VerifierError } from './errors.js';
 export {
   computeKeyId,

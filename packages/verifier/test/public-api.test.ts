@@ -17,6 +17,7 @@ describe('@lumenflow/verifier public API', () => {
       'createRuntimeReceiptChecker',
       'fsyncDirectory',
       'writeFileAtomic',
+      'makeDirectories',
       'VerifierError',
     ] as const;
     for (const name of functions) expect(typeof verifier[name], name).toBe('function');

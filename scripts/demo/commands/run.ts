@@ -2,7 +2,7 @@
 // runtime over the in-process transport, and prints. The chain's logic lives in
 // @lumenflow/cloud and @lumenflow/runtime; nothing here decides an outcome.
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline/promises';
@@ -16,7 +16,7 @@ import { IdSchema, createInProcessTransport, createSequentialIds, createStepping
 import type { Ask, Clock } from '@lumenflow/protocol';
 import { RuntimeError, createRuntime, deriveRuntimeLabels, readHostFacts } from '@lumenflow/runtime';
 import type { HostFacts } from '@lumenflow/runtime';
-import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey } from '@lumenflow/verifier';
+import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey, makeDirectories } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
 import { REPO_ROOT } from '../paths.js';
@@ -145,8 +145,8 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
     loadOrCreateSigningKey({ ...(runtimeKeyFlag ? { flagPath: runtimeKeyFlag } : {}), env: {}, defaultPath: join(REPO_ROOT, DEMO_PATHS.runtimeKey) }),
   );
 
-  await mkdir(outDir, { recursive: true }).catch((cause: unknown) => {
-    throw new CliError('OUT_DIR_UNWRITABLE', `cannot create ${outDir}`, EXIT.usage, { cause });
+  await makeDirectories(outDir).catch((cause: unknown) => {
+    throw new CliError('OUT_DIR_UNWRITABLE', `cannot create --out-dir ${outDir} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage, { cause });
   });
   const logger = createLogger(join(outDir, `${runId}.log`), options.logLevel);
   const printer = createProgressPrinter();
