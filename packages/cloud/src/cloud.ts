@@ -503,7 +503,7 @@ export function createCloud(opts: CloudOptions): Cloud {
           request: approvalRequest,
           artifacts: proofFiles(prText),
         });
-        const answer = await waitFor(request.approver(approvalRequest), request.signal);
+        const answer = await waitFor(request.approver(approvalRequest, { diff: patch, prText }), request.signal);
         checkAbort();
         try {
           const resolution = resolveApproval(approvalRequest, answer, opts.clock.now());

@@ -5,11 +5,10 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline/promises';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { CloudError, createCloud, buildReplayUrl, DEFAULT_REPLAY_BASE_URL, parseAsk } from '@lumenflow/cloud';
-import type { ApprovalAnswer, ApprovalRequest, Approver, RunProgress, RunRequest, RunResult, RunStep } from '@lumenflow/cloud';
+import type { Approver, RunProgress, RunRequest, RunResult, RunStep } from '@lumenflow/cloud';
 import { PolicyError, loadRulesFile } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
 import { IdSchema, createInProcessTransport, createSequentialIds, createSteppingClock, systemClock } from '@lumenflow/protocol';
@@ -22,6 +21,7 @@ import { CliError, EXIT } from '../cli-error.js';
 import { REPO_ROOT } from '../paths.js';
 import { readTimeouts } from '../timeouts.js';
 import type { ChainTimeouts } from '../timeouts.js';
+import { promptApproval } from './approval-prompt.js';
 import { runChainOverConnections } from './process-runtime.js';
 import type { CliOptions } from '../options.js';
 
@@ -177,7 +177,10 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
     });
   } catch (error) {
     logger.error({ code: (error as { code?: unknown }).code ?? 'INTERNAL' }, 'run failed');
-    if (controller.signal.aborted) throw new CliError('INTERRUPTED', 'interrupted; no bundle was written', EXIT.interrupted, { cause: error });
+    if (controller.signal.aborted) {
+      const reason: unknown = controller.signal.reason;
+      throw reason instanceof CliError ? reason : new CliError('INTERRUPTED', 'interrupted; no bundle was written', EXIT.interrupted, { cause: error });
+    }
     throw toCliError(error);
   } finally {
     process.removeListener('SIGINT', onSigint);
@@ -364,29 +367,5 @@ function buildApprover(how: CliOptions['approve'], printer: ProgressPrinter, con
   if (how === 'reject') {
     return async () => ({ approver: SCRIPTED_APPROVER, decision: 'rejected', reason: 'Scripted rejection (--approve reject): the change is not to be merged.' });
   }
-  return (request) => promptApproval(request, printer, controller);
-}
-
-async function promptApproval(request: ApprovalRequest, printer: ProgressPrinter, controller: AbortController): Promise<ApprovalAnswer> {
-  printer.write(
-    [
-      `  Approval ${request.approvalId}: ${request.action.kind} ${request.action.repository} ${request.action.head} -> ${request.action.base}`,
-      `  requested by ${request.requestedBy}, expires ${request.expiresAt}`,
-      `  diff ${request.diffSha256}`,
-      `  PR text ${request.prTextSha256}`,
-      '',
-    ].join('\n'),
-  );
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  // In a terminal, readline takes Ctrl-C itself; it must still interrupt the run.
-  rl.on('SIGINT', () => controller.abort());
-  const ask = (question: string): Promise<string> => rl.question(question, { signal: controller.signal });
-  try {
-    const approver = (await ask('  Your id (approver): ')).trim();
-    const yes = /^y(es)?$/i.test((await ask('  Approve opening this pull request? [y/N] ')).trim());
-    const reason = (await ask('  Reason: ')).trim() || (yes ? 'Approved at the terminal.' : 'Rejected at the terminal.');
-    return { approver, decision: yes ? 'approved' : 'rejected', reason };
-  } finally {
-    rl.close();
-  }
+  return (request, subject) => promptApproval(request, subject, printer.write, controller);
 }
