@@ -36,7 +36,7 @@ describe('formatApprovalPrompt', () => {
 
   it('escape sequences and bidi controls from the agent cannot repaint or reorder the terminal', () => {
     const text = formatApprovalPrompt(REQUEST, { diff: '+ok\x1b[2K\x1b[1A\r+evil\u202e', prText: 'a\u200bb' });
-    expect(text).not.toMatch(/[\u001b\r\u202e\u200b]/u);
+    expect(text.replaceAll('\n', '')).not.toMatch(/[\p{Cc}\u202e\u200b]/u);
     expect(text).toContain('+ok\\u{1b}[2K\\u{1b}[1A\\u{d}+evil\\u{202e}');
     expect(toTerminalSafe('tab\there')).toBe('tab\there');
   });

@@ -62,15 +62,28 @@ async function startServer(html: string, runId: string, port: number | undefined
   }
 }
 
+// How often a serving process checks that whoever started it is still there.
+const PARENT_CHECK_MS = 500;
+
+/**
+ * Serves until SIGINT, SIGTERM or SIGHUP, or until the process that started
+ * this one is gone. The last one matters when a wrapper dies without passing
+ * the signal on (`pnpm` over `sh -c` stops its shell, not the node below it):
+ * a server left listening with nobody to stop it is a leak.
+ */
 async function serveUntilInterrupted(server: ReplayServer, say: (line: string) => boolean): Promise<void> {
+  const parent = process.ppid;
   await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    const watch = setInterval(() => {
+      if (process.ppid !== parent) stop();
+    }, PARENT_CHECK_MS);
+    function stop(): void {
+      clearInterval(watch);
+      for (const signal of signals) process.off(signal, stop);
       resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    }
+    for (const signal of signals) process.on(signal, stop);
   });
   await server.close();
   say('Replay server stopped.');
