@@ -237,3 +237,14 @@ describe('--replay --serve', () => {
     expect(await stopsListening(url), `${url} still answers after its parent shell died`).toBe(true);
   });
 });
+
+describe('the browser tests without Chromium', () => {
+  it('say why they are skipped, where a vitest run shows it', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const vitest = join(REPO_ROOT, 'node_modules/.bin/vitest');
+    const env = { ...process.env, CI: '', LUMENFLOW_CHROMIUM: '/nonexistent/chromium', NO_COLOR: '1' };
+    const result = spawnSync(vitest, ['run', 'packages/cloud/test/replay/replay-browser.test.ts'], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 60_000 });
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout + result.stderr).toContain('SKIPPED the Replay browser tests: /nonexistent/chromium is missing; install Debian');
+  });
+});
