@@ -72,7 +72,10 @@ function describe(link: ChainLink): TimelineEvent {
     case 'approval_not_requested':
       return event(null, 'approval_request', `no approval requested: ${oneLine(link.approval.notRequestedReason ?? 'no reason recorded', 100)}`, 'not_requested', null, null);
     case 'pr':
-      return event(null, 'pr', oneLine(link.title, 110), link.opened ? 'opened' : 'not_opened', null, null);
+      // Nothing is pushed to a code host in this cut: an approved PR is recorded, never opened.
+      return link.approved
+        ? event(null, 'pr', `${oneLine(link.title, 80)} (approved; recorded, not opened: nothing is pushed to a code host)`, 'approved', null, null)
+        : event(null, 'pr', oneLine(link.title, 110), 'not_opened', null, null);
     case 'proof': {
       const m = link.manifest;
       return event(m.createdAt ?? null, 'proof', `bundle ${m.runId ?? '?'} (${m.mode ?? '?'}) signed by ${m.keyId ?? 'an unnamed key'}`, 'signed', null, null);
