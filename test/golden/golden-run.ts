@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import type { RunResult } from '@lumenflow/cloud';
 import { createSteppingClock } from '@lumenflow/protocol';
 import { parseSigningKeyPem } from '@lumenflow/verifier';
-import { SCRIPTED_APPROVER, runChain } from '../../scripts/demo/commands/run.js';
+import { SCRIPTED_APPROVER, runChain } from '../../scripts/demo/commands/chain.js';
 import { demoChainInputs } from '../support/demo-chain.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
