@@ -224,3 +224,41 @@ describe('other endings and errors', () => {
     await expect(stat(join(outDir, 'cli-sigint'))).rejects.toThrow();
   });
 });
+
+describe('commands and the flag forms users already type', () => {
+  test('run/verify/replay/explain and --mode/--verify/--replay/--explain do the same', () => {
+    const clock = ['--clock', '2026-11-23T10:00:00Z', '--json'];
+    const viaFlag = runCli(['--mode', 'policy-blocked', '--out-dir', outDir, '--run-id', 'form-flag', ...clock]);
+    const viaCommand = runCli(['run', '--mode', 'policy-blocked', '--out-dir', outDir, '--run-id', 'form-command', ...clock]);
+    expect([viaFlag.code, viaCommand.code], viaFlag.stderr + viaCommand.stderr).toEqual([0, 0]);
+    const summaryOf = (run: CliRun): { bundleDir: string; ending: string; bundleMode: string } => JSON.parse(run.stdout) as { bundleDir: string; ending: string; bundleMode: string };
+    expect(summaryOf(viaCommand)).toMatchObject({ ending: summaryOf(viaFlag).ending, bundleMode: 'policy-blocked' });
+
+    const dir = summaryOf(viaFlag).bundleDir;
+    for (const [command, flag] of [
+      [['verify', dir, '--json'], ['--verify', dir, '--json']],
+      [['replay', dir, '--json'], ['--json', '--replay', dir]],
+      [['explain', 'fs.write:src/calc.js', '--json'], ['--explain', 'fs.write:src/calc.js', '--json']],
+    ] as const) {
+      const a = runCli([...command]);
+      const b = runCli([...flag]);
+      expect(a.code, `${command.join(' ')}: ${a.stderr}`).toBe(0);
+      expect({ code: b.code, stdout: b.stdout }, flag.join(' ')).toEqual({ code: a.code, stdout: a.stdout });
+    }
+  });
+
+  test('each command takes only its own options', () => {
+    const run = runCli(['verify', '/nonexistent', '--serve']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^error USAGE: unknown option '--serve'$/m);
+  });
+
+  test("--help's examples are true: the --explain path exists in the fixture", async () => {
+    const help = runCli(['--help']);
+    expect(help.code).toBe(0);
+    const paths = [...help.stdout.matchAll(/fs\.(?:write|read):([\w./-]+)/g)].map((m) => m[1] ?? '');
+    expect(paths.length).toBeGreaterThan(0);
+    for (const path of paths) await expect(stat(join(FIXTURE, path)), path).resolves.toBeTruthy();
+    for (const command of ['run', 'verify', 'replay', 'explain']) expect(help.stdout).toContain(`  ${command} `);
+  });
+});

@@ -74,8 +74,8 @@ export function reportCliError(error: unknown, missingCommandHint?: string): num
  * --verify and --replay), so a script that parses stdout never meets an empty
  * or half-written one.
  */
-export function writeJsonFailure(error: unknown, verdict: boolean): void {
-  const failure = describeCliError(error);
+export function writeJsonFailure(error: unknown, verdict: boolean, missingCommandHint?: string): void {
+  const failure = describeCliError(error, missingCommandHint);
   if (failure.exitCode === EXIT.ok) return;
   const document = verdict ? { ok: false, valid: false, error: failure } : { ok: false, error: failure };
   process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);

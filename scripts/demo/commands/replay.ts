@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { formatReplayReport, renderReplayHtml, replayBundle, startReplayServer } from '@lumenflow/cloud';
 import type { ReplayReport, ReplayServer } from '@lumenflow/cloud';
 import { MANIFEST_FILE, VerifierError } from '@lumenflow/verifier';
-import type { CliOptions } from '../options.js';
+import type { ReplayOptions } from '../options.js';
 import { CliError, EXIT } from '../cli-error.js';
 import { readVerifyOptions } from './verify.js';
 
@@ -13,7 +13,7 @@ import { readVerifyOptions } from './verify.js';
  * rebuilds and checks its chain, prints the verdict and the timeline, and
  * optionally writes or serves the Replay page. 0 valid, 1 invalid, 2 usage or unreadable.
  */
-export async function runReplayCommand(dir: string, options: CliOptions): Promise<number> {
+export async function runReplayCommand(dir: string, options: ReplayOptions): Promise<number> {
   if (options.port !== undefined && options.serve !== true) throw new CliError('USAGE', '--port only goes with --serve');
   const verifyOptions = await readVerifyOptions(options);
   // Refuse a page that would land in the evidence before doing any work.

@@ -21,11 +21,11 @@ import { readTimeouts } from '../timeouts.js';
 import { promptApproval } from './approval-prompt.js';
 import { DEMO_PATHS, SCRIPTED_APPROVER, runChain } from './chain.js';
 import { runChainOverConnections } from './process-runtime.js';
-import type { CliOptions } from '../options.js';
+import type { RunOptions } from '../options.js';
 
-/** The CLI's `--mode` command. Returns the exit code; throws CliError for bad input. */
-export async function runDemoCommand(options: CliOptions): Promise<number> {
-  const mode = options.mode ?? 'happy';
+/** The CLI's `run` command (also `--mode`). Returns the exit code; throws CliError for bad input. */
+export async function runDemoCommand(options: RunOptions): Promise<number> {
+  const { mode } = options;
   // --runtime process: the same chain with the runtime as a child process over Connections (process-runtime.ts).
   const chain = options.runtime === 'process' ? runChainOverConnections : runChain;
   const clock = resolveClock(options.clock ?? process.env['LUMENFLOW_CLOCK']);
@@ -209,7 +209,7 @@ function displayPath(path: string): string {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
-function createLogger(file: string, level: CliOptions['logLevel']): Logger {
+function createLogger(file: string, level: RunOptions['logLevel']): Logger {
   const toFile = pino.destination({ dest: file, sync: true, append: true });
   const streams: Array<{ stream: NodeJS.WritableStream | ReturnType<typeof pino.destination>; level: string }> = [{ stream: toFile, level: 'debug' }];
   if (level === 'debug') streams.push({ stream: process.stderr, level: 'debug' });
@@ -271,7 +271,7 @@ function createProgressPrinter(): ProgressPrinter {
   };
 }
 
-function buildApprover(how: CliOptions['approve'], printer: ProgressPrinter, controller: AbortController): Approver {
+function buildApprover(how: RunOptions['approve'], printer: ProgressPrinter, controller: AbortController): Approver {
   if (how === 'auto') {
     return async () => ({ approver: SCRIPTED_APPROVER, decision: 'approved', reason: 'Scripted approver (--approve auto): tests pass and the diff matches the Ask.' });
   }

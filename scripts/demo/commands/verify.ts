@@ -2,14 +2,14 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { VerifierError, formatVerificationReport, verifyBundle } from '@lumenflow/verifier';
 import type { VerifyBundleOptions } from '@lumenflow/verifier';
-import type { CliOptions } from '../options.js';
+import type { PinOptions, VerifyOptions } from '../options.js';
 import { CliError, EXIT } from '../cli-error.js';
 
 // A PEM public key is well under a kilobyte; a larger "pin" is the wrong file.
 const MAX_PIN_BYTES = 64 * 1024;
 
 /** `--verify <dir>`: prints the report (human, or JSON with --json); 0 valid, 1 invalid, 2 usage or I/O. */
-export async function runVerifyCommand(dir: string, options: CliOptions): Promise<number> {
+export async function runVerifyCommand(dir: string, options: VerifyOptions): Promise<number> {
   const verifyOptions = await readVerifyOptions(options);
   let report;
   try {
@@ -27,7 +27,7 @@ export async function runVerifyCommand(dir: string, options: CliOptions): Promis
  *
  * @throws {CliError} TRUSTED_KEY_UNREADABLE or TRUSTED_KEY_INVALID (exit 2).
  */
-export async function readVerifyOptions(options: CliOptions): Promise<VerifyBundleOptions> {
+export async function readVerifyOptions(options: PinOptions): Promise<VerifyBundleOptions> {
   const verifyOptions: VerifyBundleOptions = {};
   if (options.trustedKey !== undefined) verifyOptions.trustedPublicKeyPem = await readPin(options.trustedKey);
   if (options.expectKeyId !== undefined) verifyOptions.expectKeyId = options.expectKeyId;
