@@ -1,7 +1,6 @@
 export { canonicalize, canonicalizeToBytes } from './canonical-json.js';
 export { parseStrictJson, parseStrictJsonBytes } from './strict-json.js';
 export { ProtocolError } from './errors.js';
-export { isWellFormedUtf16 } from './unicode.js';
 export { describeTestShortfall } from './test-results.js';
 export { createSequentialIds, createSteppingClock, systemClock } from './determinism.js';
 export {
