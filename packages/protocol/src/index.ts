@@ -1,5 +1,6 @@
 export { canonicalize, canonicalizeToBytes } from './canonical-json.js';
 export { parseStrictJson, parseStrictJsonBytes } from './strict-json.js';
+export { CodedError } from './coded-error.js';
 export { ProtocolError } from './errors.js';
 export { describeTestShortfall } from './test-results.js';
 export { createSequentialIds, createSteppingClock, systemClock } from './determinism.js';
@@ -72,6 +73,7 @@ export {
 } from './connections.js';
 
 export type { JsonValue } from './canonical-json.js';
+export type { ErrorLocation } from './coded-error.js';
 export type { ProtocolErrorCode } from './errors.js';
 export type { Clock, IdSource } from './determinism.js';
 export type {
