@@ -28,7 +28,8 @@ import {
 } from './constants.js';
 import { decodeCanonicalBase64, encodeDssePae } from './dsse.js';
 import { VerifierError } from './errors.js';
-import { hashFile, readSmallFile } from './hash-file.js';
+import { hashFile } from './hash-file.js';
+import { readFileCapped } from './read-capped.js';
 import { JsonlReader } from './jsonl.js';
 import { computeKeyId, encodePublicKeyDer, isCanonicalPublicKeyPem, parsePublicKeyPem, verifyEd25519 } from './keys.js';
 import { DsseEnvelopeSchema, InTotoStatementSchema, ManifestSchema, isPlainFileName } from './manifest-schema.js';
@@ -185,7 +186,7 @@ export async function verifyBundle(dir: string, opts: VerifyBundleOptions = {}):
   // --- manifest.json: strict, canonical, supported schema.
   let manifest: Manifest | undefined;
   let manifestBytes: Uint8Array | undefined;
-  const manifestRead = await readSmallFile(join(root, MANIFEST_FILE), MAX_MANIFEST_BYTES);
+  const manifestRead = await readFileCapped(join(root, MANIFEST_FILE), MAX_MANIFEST_BYTES);
   if (!manifestRead.ok) {
     const code = manifestRead.reason === 'missing' ? 'MANIFEST_MISSING' : manifestRead.reason === 'too-large' ? 'MANIFEST_TOO_LARGE' : 'MANIFEST_UNREADABLE';
     fail('manifest.strict-json', code, `${MANIFEST_FILE}: ${manifestRead.detail}`);
@@ -220,7 +221,7 @@ export async function verifyBundle(dir: string, opts: VerifyBundleOptions = {}):
   // --- Public key, signature, key id, trust.
   let bundleKey: Uint8Array | undefined;
   let bundleKeyId: string | undefined;
-  const pemRead = await readSmallFile(join(root, PUBLIC_KEY_FILE), MAX_PEM_BYTES);
+  const pemRead = await readFileCapped(join(root, PUBLIC_KEY_FILE), MAX_PEM_BYTES);
   if (!pemRead.ok) {
     fail('public-key.valid', pemRead.reason === 'missing' ? 'PUBLIC_KEY_MISSING' : 'PUBLIC_KEY_INVALID', `${PUBLIC_KEY_FILE}: ${pemRead.detail}`);
   } else {
@@ -241,7 +242,7 @@ export async function verifyBundle(dir: string, opts: VerifyBundleOptions = {}):
     }
   }
 
-  const sigRead = await readSmallFile(join(root, SIGNATURE_FILE), MAX_SIG_BYTES);
+  const sigRead = await readFileCapped(join(root, SIGNATURE_FILE), MAX_SIG_BYTES);
   if (!sigRead.ok) {
     fail('signature.valid', sigRead.reason === 'missing' ? 'SIGNATURE_MISSING' : 'SIGNATURE_MALFORMED', `${SIGNATURE_FILE}: ${sigRead.detail}`);
   } else if (sigRead.bytes.length !== 64) {
@@ -280,7 +281,7 @@ export async function verifyBundle(dir: string, opts: VerifyBundleOptions = {}):
   if (manifest && report.manifestSha256 !== undefined && bundleKey && bundleKeyId) {
     await checkDsse(root, manifest, report.manifestSha256, bundleKey, bundleKeyId, fail, pass);
   } else {
-    const dsseRead = await readSmallFile(join(root, DSSE_FILE), MAX_DSSE_BYTES);
+    const dsseRead = await readFileCapped(join(root, DSSE_FILE), MAX_DSSE_BYTES);
     if (!dsseRead.ok && dsseRead.reason === 'missing') fail('dsse.envelope', 'DSSE_MISSING', `${DSSE_FILE}: no such file`);
     else skip(checks, 'dsse.envelope', 'needs a valid manifest and public key');
   }
@@ -383,7 +384,7 @@ function checkManifestSchema(parsed: JsonValue, fail: Fail, pass: Pass): Manifes
 }
 
 async function checkDsse(root: string, manifest: Manifest, manifestSha256: string, key: Uint8Array, keyId: string, fail: Fail, pass: Pass): Promise<void> {
-  const read = await readSmallFile(join(root, DSSE_FILE), MAX_DSSE_BYTES);
+  const read = await readFileCapped(join(root, DSSE_FILE), MAX_DSSE_BYTES);
   if (!read.ok) {
     fail('dsse.envelope', read.reason === 'missing' ? 'DSSE_MISSING' : 'DSSE_INVALID', `${DSSE_FILE}: ${read.detail}`);
     return;

@@ -18,6 +18,7 @@ describe('@lumenflow/verifier public API', () => {
       'fsyncDirectory',
       'writeFileAtomic',
       'makeDirectories',
+      'readFileCapped',
       'VerifierError',
     ] as const;
     for (const name of functions) expect(typeof verifier[name], name).toBe('function');
