@@ -169,7 +169,7 @@ describe('other endings and errors', () => {
     await writeFile(wrongShape, JSON.stringify(ask, null, 2));
     const run2 = runCli(['--mode', 'happy', '--ask', wrongShape, '--out-dir', outDir, '--run-id', 'cli-bad-ask']);
     expect(run2.code).toBe(2);
-    expect(run2.stderr).toMatch(/^error ASK_INVALID: .*wrong-shape\.json:\d+:\d+: \$\.requestedScopes\[1\]/m);
+    expect(run2.stderr).toMatch(/^error ASK_INVALID: .*wrong-shape\.json:\d+:\d+: requestedScopes\[1\]/m);
     await expect(stat(join(outDir, 'cli-bad-ask'))).rejects.toThrow();
   });
 

@@ -3,6 +3,7 @@ export { parseStrictJson, parseStrictJsonBytes } from './strict-json.js';
 export { CodedError } from './coded-error.js';
 export { ProtocolError } from './errors.js';
 export { describeTestShortfall } from './test-results.js';
+export { formatIssuePath } from './issue-path.js';
 export { createSequentialIds, createSteppingClock, systemClock } from './determinism.js';
 export {
   ApprovalRecordSchema,

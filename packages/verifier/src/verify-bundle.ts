@@ -10,6 +10,7 @@ import {
   TestResultsSchema,
   ToolCallRecordSchema,
   canonicalize,
+  formatIssuePath,
   parseStrictJsonBytes,
 } from '@lumenflow/protocol';
 import type { JsonValue } from '@lumenflow/protocol';
@@ -375,8 +376,7 @@ function checkManifestSchema(parsed: JsonValue, fail: Fail, pass: Pass): Manifes
   const result = ManifestSchema.safeParse(parsed);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const path = issue ? formatPath(issue.path) : '';
-    fail('manifest.schema', 'MANIFEST_SCHEMA_INVALID', `${path || '(root)'}: ${issue?.message ?? 'invalid'}`);
+    fail('manifest.schema', 'MANIFEST_SCHEMA_INVALID', `${formatIssuePath(issue?.path ?? [])}: ${issue?.message ?? 'invalid'}`);
     return undefined;
   }
   pass('manifest.schema', `schemaVersion 1, ${BUNDLE_KIND}`);
@@ -403,7 +403,7 @@ async function checkDsse(root: string, manifest: Manifest, manifestSha256: strin
   }
   const envelope = DsseEnvelopeSchema.safeParse(envelopeJson);
   if (!envelope.success) {
-    fail('dsse.envelope', 'DSSE_INVALID', `${DSSE_FILE}: ${formatPath(envelope.error.issues[0]?.path ?? [])} ${envelope.error.issues[0]?.message ?? ''}`);
+    fail('dsse.envelope', 'DSSE_INVALID', `${DSSE_FILE}: ${formatIssuePath(envelope.error.issues[0]?.path ?? [])}: ${envelope.error.issues[0]?.message ?? 'invalid'}`);
     return;
   }
   const { payloadType, payload, signatures } = envelope.data;
@@ -607,7 +607,7 @@ function readRuntimeEvidence(bytes: Buffer | undefined, runtime: { checker?: Run
   const session = NodeSessionSchema.safeParse(value);
   if (!session.success) {
     const issue = session.error.issues[0];
-    runtime.problem = { code: 'RUNTIME_EVIDENCE_INVALID', detail: `${NODE_SESSION_FILE}: ${formatPath(issue?.path ?? []) || '(root)'} ${issue?.message ?? 'invalid'}` };
+    runtime.problem = { code: 'RUNTIME_EVIDENCE_INVALID', detail: `${NODE_SESSION_FILE}: ${formatIssuePath(issue?.path ?? [])}: ${issue?.message ?? 'invalid'}` };
     return;
   }
   runtime.checker = createRuntimeReceiptChecker(session.data);
@@ -710,10 +710,4 @@ function describeEntry(e: Dirent): string {
 function listNames(names: readonly string[]): string {
   const shown = names.slice(0, MAX_LISTED).join(', ');
   return names.length > MAX_LISTED ? `${shown} and ${names.length - MAX_LISTED} more` : shown;
-}
-
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : `${out ? '.' : ''}${String(part)}`;
-  return out;
 }

@@ -10,6 +10,7 @@ import {
   ProtocolError,
   TestResultsSchema,
   ToolCallRecordSchema,
+  formatIssuePath,
   parseStrictJson,
 } from '@lumenflow/protocol';
 import { MANIFEST_FILE, REQUIRED_ARTIFACTS, readFileCapped } from '@lumenflow/verifier';
@@ -152,7 +153,7 @@ function validate<S extends z.ZodType>(
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const path = issue === undefined ? '' : formatPath(issue.path);
+  const path = issue === undefined ? '' : formatIssuePath(issue.path);
   const problem: ReplayReadProblem = {
     file,
     code: 'SCHEMA_INVALID',
@@ -233,13 +234,4 @@ function readManifestInfo(text: string | null): ReplayManifestInfo | null {
     info.artifactDigests = digests;
   }
   return info;
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
-  }
-  return out;
 }
