@@ -226,25 +226,32 @@ describe('other endings and errors', () => {
 });
 
 describe('commands and the flag forms users already type', () => {
-  test('run/verify/replay/explain and --mode/--verify/--replay/--explain do the same', () => {
-    const clock = ['--clock', '2026-11-23T10:00:00Z', '--json'];
-    const viaFlag = runCli(['--mode', 'policy-blocked', '--out-dir', outDir, '--run-id', 'form-flag', ...clock]);
+  const summaryOf = (run: CliRun): { bundleDir: string; ending: string; bundleMode: string } => JSON.parse(run.stdout) as { bundleDir: string; ending: string; bundleMode: string };
+  const clock = ['--clock', '2026-11-23T10:00:00Z', '--json'];
+  let viaFlag: CliRun;
+
+  beforeAll(() => {
+    viaFlag = runCli(['--mode', 'policy-blocked', '--out-dir', outDir, '--run-id', 'form-flag', ...clock]);
+  });
+
+  test('run --mode and --mode end the same way', () => {
     const viaCommand = runCli(['run', '--mode', 'policy-blocked', '--out-dir', outDir, '--run-id', 'form-command', ...clock]);
     expect([viaFlag.code, viaCommand.code], viaFlag.stderr + viaCommand.stderr).toEqual([0, 0]);
-    const summaryOf = (run: CliRun): { bundleDir: string; ending: string; bundleMode: string } => JSON.parse(run.stdout) as { bundleDir: string; ending: string; bundleMode: string };
     expect(summaryOf(viaCommand)).toMatchObject({ ending: summaryOf(viaFlag).ending, bundleMode: 'policy-blocked' });
+  });
 
-    const dir = summaryOf(viaFlag).bundleDir;
-    for (const [command, flag] of [
-      [['verify', dir, '--json'], ['--verify', dir, '--json']],
-      [['replay', dir, '--json'], ['--json', '--replay', dir]],
-      [['explain', 'fs.write:src/calc.js', '--json'], ['--explain', 'fs.write:src/calc.js', '--json']],
-    ] as const) {
-      const a = runCli([...command]);
-      const b = runCli([...flag]);
-      expect(a.code, `${command.join(' ')}: ${a.stderr}`).toBe(0);
-      expect({ code: b.code, stdout: b.stdout }, flag.join(' ')).toEqual({ code: a.code, stdout: a.stdout });
-    }
+  // Each pair: the command form, then the flag form, which must print the same and exit the same.
+  const pairs = (dir: string): Record<string, [string[], string[]]> => ({
+    verify: [['verify', dir, '--json'], ['--verify', dir, '--json']],
+    replay: [['replay', dir, '--json'], ['--json', '--replay', dir]],
+    explain: [['explain', 'fs.write:src/calc.js', '--json'], ['--explain', 'fs.write:src/calc.js', '--json']],
+  });
+  test.each(['verify', 'replay', 'explain'])('%s <x> and its flag form print the same', (name) => {
+    const [command, flag] = pairs(summaryOf(viaFlag).bundleDir)[name] ?? [[], []];
+    const a = runCli(command);
+    const b = runCli(flag);
+    expect(a.code, `${command.join(' ')}: ${a.stderr}`).toBe(0);
+    expect({ code: b.code, stdout: b.stdout }, flag.join(' ')).toEqual({ code: a.code, stdout: a.stdout });
   });
 
   test('each command takes only its own options', () => {
