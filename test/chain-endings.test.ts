@@ -6,8 +6,8 @@ import type { Approver } from '@lumenflow/cloud';
 import { createSteppingClock } from '@lumenflow/protocol';
 import type { Clock } from '@lumenflow/protocol';
 import { verifyBundle } from '@lumenflow/verifier';
-import { DEMO_PATHS, runChain } from '../scripts/demo/commands/run.js';
-import type { ChainInputs } from '../scripts/demo/commands/run.js';
+import { DEMO_PATHS, runChain } from '../scripts/demo/commands/chain.js';
+import type { ChainInputs } from '../scripts/demo/commands/chain.js';
 import { demoChainInputs } from './support/demo-chain.js';
 
 const ROOT = resolve(import.meta.dirname, '..');

@@ -9,7 +9,7 @@ import { createSequentialIds, createSteppingClock } from '@lumenflow/protocol';
 import type { CloudEndpoint, RuntimeEndpoint } from '@lumenflow/protocol';
 import { RuntimeError, createRuntime } from '@lumenflow/runtime';
 import { generateSigningKeyPem, parseSigningKeyPem, verifyBundle } from '@lumenflow/verifier';
-import { DEMO_PATHS, runChain } from '../scripts/demo/commands/run.js';
+import { DEMO_PATHS, runChain } from '../scripts/demo/commands/chain.js';
 import type { ChainTimeouts } from '../scripts/demo/timeouts.js';
 import { demoChainInputs } from './support/demo-chain.js';
 import { runChainOverConnections } from '../scripts/demo/commands/process-runtime.js';

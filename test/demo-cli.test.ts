@@ -169,7 +169,7 @@ describe('other endings and errors', () => {
     await writeFile(wrongShape, JSON.stringify(ask, null, 2));
     const run2 = runCli(['--mode', 'happy', '--ask', wrongShape, '--out-dir', outDir, '--run-id', 'cli-bad-ask']);
     expect(run2.code).toBe(2);
-    expect(run2.stderr).toMatch(/^error ASK_INVALID: .*wrong-shape\.json:\d+:\d+: \$\.requestedScopes\[1\]/m);
+    expect(run2.stderr).toMatch(/^error ASK_INVALID: .*wrong-shape\.json:\d+:\d+: requestedScopes\[1\]/m);
     await expect(stat(join(outDir, 'cli-bad-ask'))).rejects.toThrow();
   });
 
@@ -187,6 +187,13 @@ describe('other endings and errors', () => {
     const prompt = runCli(['--mode', 'happy', '--approve', 'prompt', '--out-dir', outDir, '--run-id', 'cli-prompt']);
     expect(prompt.code).toBe(2);
     expect(prompt.stderr).toMatch(/^error APPROVAL_NO_TTY: /m);
+  });
+
+  test.skipIf(process.platform !== 'linux')('an impossible --out-dir (/proc/nope) is OUT_DIR_UNWRITABLE at once, not an endless mkdir loop', () => {
+    const result = spawnSync(TSX, [CLI, '--mode', 'happy', '--out-dir', '/proc/nope', '--run-id', 'cli-proc'], { cwd: ROOT, env, encoding: 'utf8', timeout: 30_000 });
+    expect(result.signal, 'the CLI had to be killed').toBeNull();
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^error OUT_DIR_UNWRITABLE: cannot create --out-dir \/proc\/nope \(ENOENT\)$/m);
   });
 
   test('Ctrl-C during the tool calls exits 130 and leaves no bundle at the final path', async () => {
@@ -215,5 +222,50 @@ describe('other endings and errors', () => {
     expect(await exit).toBe(130);
     expect(stderr).toMatch(/^error INTERRUPTED: /m);
     await expect(stat(join(outDir, 'cli-sigint'))).rejects.toThrow();
+  });
+});
+
+describe('commands and the flag forms users already type', () => {
+  const summaryOf = (run: CliRun): { bundleDir: string; ending: string; bundleMode: string } => JSON.parse(run.stdout) as { bundleDir: string; ending: string; bundleMode: string };
+  const clock = ['--clock', '2026-11-23T10:00:00Z', '--json'];
+  let viaFlag: CliRun;
+
+  beforeAll(() => {
+    viaFlag = runCli(['--mode', 'policy-blocked', '--out-dir', outDir, '--run-id', 'form-flag', ...clock]);
+  });
+
+  test('run --mode and --mode end the same way', () => {
+    const viaCommand = runCli(['run', '--mode', 'policy-blocked', '--out-dir', outDir, '--run-id', 'form-command', ...clock]);
+    expect([viaFlag.code, viaCommand.code], viaFlag.stderr + viaCommand.stderr).toEqual([0, 0]);
+    expect(summaryOf(viaCommand)).toMatchObject({ ending: summaryOf(viaFlag).ending, bundleMode: 'policy-blocked' });
+  });
+
+  // Each pair: the command form, then the flag form, which must print the same and exit the same.
+  const pairs = (dir: string): Record<string, [string[], string[]]> => ({
+    verify: [['verify', dir, '--json'], ['--verify', dir, '--json']],
+    replay: [['replay', dir, '--json'], ['--json', '--replay', dir]],
+    explain: [['explain', 'fs.write:src/calc.js', '--json'], ['--explain', 'fs.write:src/calc.js', '--json']],
+  });
+  test.each(['verify', 'replay', 'explain'])('%s <x> and its flag form print the same', (name) => {
+    const [command, flag] = pairs(summaryOf(viaFlag).bundleDir)[name] ?? [[], []];
+    const a = runCli(command);
+    const b = runCli(flag);
+    expect(a.code, `${command.join(' ')}: ${a.stderr}`).toBe(0);
+    expect({ code: b.code, stdout: b.stdout }, flag.join(' ')).toEqual({ code: a.code, stdout: a.stdout });
+  });
+
+  test('each command takes only its own options', () => {
+    const run = runCli(['verify', '/nonexistent', '--serve']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^error USAGE: unknown option '--serve'$/m);
+  });
+
+  test("--help's examples are true: the --explain path exists in the fixture", async () => {
+    const help = runCli(['--help']);
+    expect(help.code).toBe(0);
+    const paths = [...help.stdout.matchAll(/fs\.(?:write|read):([\w./-]+)/g)].map((m) => m[1] ?? '');
+    expect(paths.length).toBeGreaterThan(0);
+    for (const path of paths) await expect(stat(join(FIXTURE, path)), path).resolves.toBeTruthy();
+    for (const command of ['run', 'verify', 'replay', 'explain']) expect(help.stdout).toContain(`  ${command} `);
   });
 });

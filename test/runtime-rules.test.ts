@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createRuleSet } from '@lumenflow/policy';
 import type { PolicyDecisionRecord, ToolCallRecord } from '@lumenflow/protocol';
 import { verifyBundle } from '@lumenflow/verifier';
-import { runChain } from '../scripts/demo/commands/run.js';
+import { runChain } from '../scripts/demo/commands/chain.js';
 import { demoChainInputs } from './support/demo-chain.js';
 
 // The runtime enforces Rules on every step itself: a local deny stops the session

@@ -73,7 +73,7 @@ describe('in-process transport', () => {
     } catch (error) {
       expect(error).toBeInstanceOf(ProtocolError);
       expect((error as ProtocolError).code).toBe('SCHEMA_INVALID');
-      expect((error as ProtocolError).path).toMatch(/^\$\./);
+      expect((error as ProtocolError).path).toBe('runId');
     }
   });
 });

@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import { CodedError } from '@lumenflow/protocol';
 
 /**
  * Exit codes of the demo CLI. Documented in README.md; tests assert them.
@@ -16,15 +17,15 @@ import { CommanderError } from 'commander';
 export const EXIT = { ok: 0, invalid: 1, usage: 2, internal: 3, notAsIntended: 4, interrupted: 130 } as const;
 
 /** An error the CLI reports as one line `error <CODE>: message` and turns into an exit code. */
-export class CliError extends Error {
+export class CliError extends CodedError<string> {
   override readonly name = 'CliError';
   constructor(
-    readonly code: string,
+    code: string,
     message: string,
     readonly exitCode: number = EXIT.usage,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, options);
   }
 }
 
@@ -74,8 +75,8 @@ export function reportCliError(error: unknown, missingCommandHint?: string): num
  * --verify and --replay), so a script that parses stdout never meets an empty
  * or half-written one.
  */
-export function writeJsonFailure(error: unknown, verdict: boolean): void {
-  const failure = describeCliError(error);
+export function writeJsonFailure(error: unknown, verdict: boolean, missingCommandHint?: string): void {
+  const failure = describeCliError(error, missingCommandHint);
   if (failure.exitCode === EXIT.ok) return;
   const document = verdict ? { ok: false, valid: false, error: failure } : { ok: false, error: failure };
   process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);

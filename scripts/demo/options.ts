@@ -1,12 +1,6 @@
-/** Every flag of the demo CLI, as commander hands them over. */
-export interface CliOptions {
-  mode?: 'happy' | 'policy-blocked';
-  verify?: string;
-  explain?: string;
-  replay?: string;
-  serve?: boolean;
-  port?: number;
-  html?: string;
+/** `run`: the demo chain. Also `--mode <mode>` with the same options. */
+export interface RunOptions {
+  mode: 'happy' | 'policy-blocked';
   outDir: string;
   runId?: string;
   signingKey?: string;
@@ -14,12 +8,36 @@ export interface CliOptions {
   localPolicy?: string;
   ask?: string;
   approve: 'auto' | 'prompt' | 'reject';
-  trustedKey?: string;
-  expectKeyId?: string;
   clock?: string;
   replayBaseUrl?: string;
   runtime: 'in-process' | 'process';
   sandbox?: 'bubblewrap' | 'off';
   json?: boolean;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+}
+
+/** The signer pin that `verify` and `replay` both take. */
+export interface PinOptions {
+  trustedKey?: string;
+  expectKeyId?: string;
+}
+
+/** `verify <dir>`, also `--verify <dir>`. */
+export interface VerifyOptions extends PinOptions {
+  json?: boolean;
+}
+
+/** `replay <dir>`, also `--replay <dir>`. */
+export interface ReplayOptions extends PinOptions {
+  serve?: boolean;
+  port?: number;
+  html?: string;
+  json?: boolean;
+}
+
+/** `explain <scope>`, also `--explain <scope>`. */
+export interface ExplainOptions {
+  policy?: string;
+  localPolicy?: string;
+  json?: boolean;
 }

@@ -1,71 +1,106 @@
 #!/usr/bin/env tsx
-// The demo CLI: parses flags, picks a command, and owns the one top-level
-// catch. Commands live in ./commands and only wire packages together.
+// The demo CLI: one commander command per job (run, verify, replay, explain),
+// each with its own options, plus the flag forms users already type
+// (`--mode happy`, `--verify <dir>`, …; see legacy-argv.ts). It owns the one
+// top-level catch. Commands live in ./commands and only wire packages together.
 import { Command, Option } from 'commander';
 import { parsePort } from './cli-args.js';
-import { CliError, ignoreClosedStdout, reportCliError, writeJsonFailure } from './cli-error.js';
-import type { CliOptions } from './options.js';
+import { ignoreClosedStdout, reportCliError, writeJsonFailure } from './cli-error.js';
+import { toCommandArgv } from './legacy-argv.js';
+import type { ExplainOptions, ReplayOptions, RunOptions, VerifyOptions } from './options.js';
 
-function buildProgram(): Command {
-  return new Command('trusted-compute')
+const MISSING_COMMAND = 'choose a command: run, verify, replay or explain (or --mode, --verify, --replay, --explain; see --help)';
+
+const EXAMPLES = `
+Examples:
+  pnpm demo:trusted-compute --mode happy                       same as: run --mode happy
+  pnpm demo:trusted-compute run --mode policy-blocked --json
+  pnpm demo:trusted-compute --verify <dir> --expect-key-id <id>  same as: verify <dir> --expect-key-id <id>
+  pnpm demo:trusted-compute replay <dir> --serve
+  pnpm demo:trusted-compute explain 'fs.write:src/calc.js'
+
+Run \`<command> --help\` for a command's options.
+`;
+
+type Job = () => Promise<number>;
+
+// Each command loads only its own packages when it runs: start-up time is most
+// of a demo run's overhead, and verify should not pay for the chain's module graph.
+function buildProgram(choose: (job: Job) => void): Command {
+  const program = new Command('trusted-compute')
     .description('LumenFlow Trusted Compute demo: run the chain, verify, explain and replay its Proof.')
-    .addOption(new Option('--mode <mode>', 'run the demo chain').choices(['happy', 'policy-blocked']))
-    .option('--verify <dir>', 'verify an evidence bundle')
-    .option('--explain <scope>', "explain the Rules decision for a scope, e.g. 'fs.write:src/calc.ts'")
-    .option('--replay <dir>', 'verify a bundle, rebuild its chain and show the timeline')
-    .option('--serve', 'with --replay: serve the Replay page on 127.0.0.1')
-    .option('--port <n>', 'with --serve: the port (default 4173; 0 picks a free one)', parsePort)
-    .option('--html <file>', 'with --replay: write the Replay page as one self-contained file')
+    .usage('<command> [options]')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined })
+    .addHelpText('after', EXAMPLES);
+
+  program
+    .command('run')
+    .description('run the demo chain and write a signed bundle (also: --mode <mode>)')
+    .addOption(new Option('--mode <mode>', 'which Ask and outcome to run').choices(['happy', 'policy-blocked']).default('happy'))
     .option('--out-dir <root>', 'where run bundles are written', 'evidence/demo/trusted-compute')
     .option('--run-id <id>', 'the run id (default: generated)')
-    .option('--signing-key <pem>', 'PKCS#8 PEM Ed25519 signing key (or LUMENFLOW_SIGNING_KEY)')
+    .option('--signing-key <pem>', 'PKCS#8 PEM Ed25519 signing key, a 0600 file (or LUMENFLOW_SIGNING_KEY)')
     .option('--policy <file>', 'a rules file (JSON or YAML) that replaces the Cloud policy')
     .option('--local-policy <file>', 'a runtime-local rules file; it may only tighten')
     .option('--ask <file>', 'run this Ask instead of the mode default')
     .addOption(new Option('--approve <how>', 'who answers the approval gate').choices(['auto', 'prompt', 'reject']).default('auto'))
-    .option('--trusted-key <pem>', 'with --verify/--replay: pin the signer to this public key')
-    .option('--expect-key-id <id>', 'with --verify/--replay: pin the signer to this key id (sha256:…)')
     .option('--clock <iso>', 'fix the clock at this instant (or LUMENFLOW_CLOCK), for reproducible bundles')
     .option('--replay-base-url <url>', 'base URL written to replay-link.txt (default http://127.0.0.1:4173)')
     .addOption(new Option('--runtime <kind>', 'where the runtime runs').choices(['in-process', 'process']).default('in-process'))
-    .addOption(new Option('--sandbox <kind>', "where tool processes run: bubblewrap (default) or off, recorded in the Proof (or LUMENFLOW_SANDBOX)").choices(['bubblewrap', 'off']))
-    .option('--json', 'machine-readable output on stdout')
-    .addOption(
-      new Option('--log-level <level>', 'pino log level; debug also logs to stderr')
-        .choices(['silent', 'error', 'warn', 'info', 'debug'])
-        .default('info'),
-    )
-    .showHelpAfterError(false)
-    .exitOverride()
-    .configureOutput({ writeErr: () => undefined });
-}
+    .addOption(new Option('--sandbox <kind>', 'where tool processes run: bubblewrap (default) or off, recorded in the Proof (or LUMENFLOW_SANDBOX)').choices(['bubblewrap', 'off']))
+    .option('--json', 'a summary as JSON on stdout')
+    .addOption(new Option('--log-level <level>', 'pino log level; debug also logs to stderr').choices(['silent', 'error', 'warn', 'info', 'debug']).default('info'))
+    .action((options: RunOptions) => choose(async () => (await import('./commands/run.js')).runDemoCommand(options)));
 
-async function dispatch(options: CliOptions): Promise<number> {
-  const chosen = [options.mode && '--mode', options.verify && '--verify', options.explain && '--explain', options.replay && '--replay'].filter(
-    Boolean,
-  );
-  if (chosen.length !== 1) {
-    throw new CliError('USAGE', 'choose exactly one of --mode, --verify, --explain, --replay (see --help)');
-  }
-  // Each command loads only its own packages: start-up time is most of a demo
-  // run's overhead, and --verify should not pay for the chain's module graph.
-  if (options.verify !== undefined) return (await import('./commands/verify.js')).runVerifyCommand(options.verify, options);
-  if (options.explain !== undefined) return (await import('./commands/explain.js')).runExplainCommand(options.explain, options);
-  if (options.replay !== undefined) return (await import('./commands/replay.js')).runReplayCommand(options.replay, options);
-  return (await import('./commands/run.js')).runDemoCommand(options);
+  program
+    .command('verify')
+    .description('verify an evidence bundle (also: --verify <dir>)')
+    .argument('<dir>', 'the bundle directory')
+    .option('--trusted-key <pem>', 'pin the signer to this public key')
+    .option('--expect-key-id <id>', 'pin the signer to this key id (sha256:…)')
+    .option('--json', 'the report as JSON on stdout')
+    .action((dir: string, options: VerifyOptions) => choose(async () => (await import('./commands/verify.js')).runVerifyCommand(dir, options)));
+
+  program
+    .command('replay')
+    .description('verify a bundle, rebuild its chain and show the timeline (also: --replay <dir>)')
+    .argument('<dir>', 'the bundle directory')
+    .option('--trusted-key <pem>', 'pin the signer to this public key')
+    .option('--expect-key-id <id>', 'pin the signer to this key id (sha256:…)')
+    .option('--serve', 'serve the Replay page on 127.0.0.1 until stopped')
+    .option('--port <n>', 'with --serve: the port (default 4173; 0 picks a free one)', parsePort)
+    .option('--html <file>', 'write the Replay page as one self-contained file')
+    .option('--json', 'the report as JSON on stdout')
+    .action((dir: string, options: ReplayOptions) => choose(async () => (await import('./commands/replay.js')).runReplayCommand(dir, options)));
+
+  program
+    .command('explain')
+    .description("explain the Rules decision for a scope, e.g. 'fs.write:src/calc.js' (also: --explain <scope>)")
+    .argument('<scope>', 'kind:target, e.g. fs.read:.env or net.connect:registry.npmjs.org:443')
+    .option('--policy <file>', 'a rules file that replaces the Cloud policy')
+    .option('--local-policy <file>', 'a runtime-local rules file layered under it')
+    .option('--json', 'the explanation as JSON on stdout')
+    .action((scope: string, options: ExplainOptions) => choose(async () => (await import('./commands/explain.js')).runExplainCommand(scope, options)));
+
+  return program;
 }
 
 /** Runs the CLI and returns the exit code. Never throws. */
 export async function main(argv: readonly string[]): Promise<number> {
   ignoreClosedStdout();
-  const program = buildProgram();
+  let commandArgv: readonly string[] = argv;
   try {
-    program.parse([...argv], { from: 'user' });
-    return await dispatch(program.opts<CliOptions>());
+    commandArgv = toCommandArgv(argv);
+    let job: Job | undefined;
+    buildProgram((chosen) => (job = chosen)).parse([...commandArgv], { from: 'user' });
+    if (job === undefined) throw new Error('commander parsed without choosing a command');
+    return await job();
   } catch (error) {
     // argv, not parsed options: a usage error can come before there are any.
-    if (argv.includes('--json')) writeJsonFailure(error, argv.includes('--verify') || argv.includes('--replay'));
-    return reportCliError(error);
+    if (argv.includes('--json')) writeJsonFailure(error, commandArgv[0] === 'verify' || commandArgv[0] === 'replay', MISSING_COMMAND);
+    return reportCliError(error, MISSING_COMMAND);
   }
 }
 

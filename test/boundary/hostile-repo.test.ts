@@ -9,7 +9,7 @@ import { replayBundle } from '@lumenflow/replay';
 import type { PolicyDecisionRecord, ToolCallRecord } from '@lumenflow/protocol';
 import { openSandbox } from '@lumenflow/runtime';
 import { generateSigningKeyPem, parseSigningKeyPem, verifyBundle } from '@lumenflow/verifier';
-import { runChain, DEMO_PATHS } from '../../scripts/demo/commands/run.js';
+import { runChain, DEMO_PATHS } from '../../scripts/demo/commands/chain.js';
 import type { RunResult } from '@lumenflow/cloud';
 import { REPO_ROOT, demoChainInputs } from '../support/demo-chain.js';
 import { writeHostileFixture } from './hostile-fixture.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { formatReplayReport, replayBundle } from '@lumenflow/replay';
 import type { NodeSession, ToolCallRecord } from '@lumenflow/protocol';
 import { createUnsandboxed } from '@lumenflow/runtime';
-import { runChain } from '../../scripts/demo/commands/run.js';
+import { runChain } from '../../scripts/demo/commands/chain.js';
 import { demoChainInputs } from '../support/demo-chain.js';
 
 // The explicit opt-out: the run works, and the Proof says, everywhere it

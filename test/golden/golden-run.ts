@@ -8,7 +8,7 @@ import { createSteppingClock } from '@lumenflow/protocol';
 import { openSandbox } from '@lumenflow/runtime';
 import type { Sandbox } from '@lumenflow/runtime';
 import { parseSigningKeyPem } from '@lumenflow/verifier';
-import { SCRIPTED_APPROVER, runChain } from '../../scripts/demo/commands/run.js';
+import { SCRIPTED_APPROVER, runChain } from '../../scripts/demo/commands/chain.js';
 import { demoChainInputs } from '../support/demo-chain.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');

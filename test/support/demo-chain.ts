@@ -5,8 +5,8 @@ import { parseAsk } from '@lumenflow/cloud';
 import { loadRulesFile } from '@lumenflow/policy';
 import { createSteppingClock } from '@lumenflow/protocol';
 import { generateSigningKeyPem, parseSigningKeyPem } from '@lumenflow/verifier';
-import { DEMO_PATHS } from '../../scripts/demo/commands/run.js';
-import type { ChainInputs } from '../../scripts/demo/commands/run.js';
+import { DEMO_PATHS } from '../../scripts/demo/commands/chain.js';
+import type { ChainInputs } from '../../scripts/demo/commands/chain.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const TEST_CLOCK_START = '2026-11-23T10:00:00.000Z';

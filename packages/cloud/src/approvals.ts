@@ -15,8 +15,16 @@ export interface ApprovalAnswer {
   reason: string;
 }
 
+/** What a request is bound to, as text: what a person must be able to read before answering. */
+export interface ApprovalSubject {
+  /** file-diff.patch, whose sha256 is the request's `diffSha256`. */
+  diff: string;
+  /** pr-summary.md, whose sha256 is the request's `prTextSha256`. */
+  prText: string;
+}
+
 /** Produces an answer for a pending request (a scripted identity, a terminal prompt, a test). */
-export type Approver = (request: ApprovalRequest) => Promise<ApprovalAnswer>;
+export type Approver = (request: ApprovalRequest, subject: ApprovalSubject) => Promise<ApprovalAnswer>;
 
 /** `sha256:` hex of the bytes; a string is hashed as its UTF-8 bytes. */
 export function sha256Digest(bytes: Uint8Array | string): string {

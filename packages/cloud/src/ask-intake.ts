@@ -1,4 +1,4 @@
-import { AskSchema, ProtocolError, parseStrictJson } from '@lumenflow/protocol';
+import { AskSchema, ProtocolError, formatIssuePath, parseStrictJson } from '@lumenflow/protocol';
 import type { Ask } from '@lumenflow/protocol';
 import { CloudError } from './errors.js';
 
@@ -28,20 +28,13 @@ export function parseAsk(text: string, source = 'ask'): Ask {
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const segments = (issue?.path ?? []).map((s) => (typeof s === 'number' ? s : String(s)));
-  const path = formatPath(segments);
+  const path = formatIssuePath(segments);
   const at = locateJsonPath(text, segments) ?? { line: 1, column: 1 };
   throw new CloudError('ASK_INVALID', `${source}:${at.line}:${at.column}: ${path}: ${issue?.message ?? 'invalid Ask'}`, {
     line: at.line,
     column: at.column,
     path,
   });
-}
-
-/** `$.requestedScopes[2].kind` style path. */
-export function formatPath(segments: ReadonlyArray<string | number>): string {
-  let out = '$';
-  for (const s of segments) out += typeof s === 'number' ? `[${s}]` : `.${s}`;
-  return out;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { canonicalize } from '@lumenflow/protocol';
+import { canonicalize, describeTestShortfall } from '@lumenflow/protocol';
 import type {
   ApprovalRecord,
   SandboxInfo,
@@ -429,6 +429,9 @@ export function createCloud(opts: CloudOptions): Cloud {
       } else if (inbox.testResults?.status !== 'completed') {
         ending = 'tests-failed';
         why = 'the tests did not run.';
+      } else if (inbox.testResults.incomplete !== undefined) {
+        ending = 'tests-failed';
+        why = `the test run did not complete (${describeTestShortfall(inbox.testResults.incomplete)}); no pull request is asked for without a full test run.`;
       } else if (inbox.testResults.exitCode !== 0 || inbox.testResults.counts.failed > 0) {
         ending = 'tests-failed';
         why = `the tests failed (${inbox.testResults.counts.failed} of ${inbox.testResults.counts.total} failed, exit code ${inbox.testResults.exitCode}); no pull request is asked for with failing tests.`;
@@ -504,7 +507,7 @@ export function createCloud(opts: CloudOptions): Cloud {
           request: approvalRequest,
           artifacts: proofFiles(prText),
         });
-        const answer = await waitFor(request.approver(approvalRequest), request.signal);
+        const answer = await waitFor(request.approver(approvalRequest, { diff: patch, prText }), request.signal);
         checkAbort();
         try {
           const resolution = resolveApproval(approvalRequest, answer, opts.clock.now());
@@ -560,7 +563,8 @@ function belongs(record: { runId: string; askId: string }, inbox: SessionInbox):
 
 function describeTests(results: TestResults | undefined): string {
   if (results === undefined || results.status !== 'completed') return 'tests not run';
-  return `tests ${results.counts.passed}/${results.counts.total} passed`;
+  const tally = `tests ${results.counts.passed}/${results.counts.total} passed`;
+  return results.incomplete === undefined ? tally : `${tally}, incomplete: ${describeTestShortfall(results.incomplete)}`;
 }
 
 function summarise(ending: RunEnding, why: string): string {

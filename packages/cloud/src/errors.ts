@@ -1,3 +1,5 @@
+import { CodedError } from '@lumenflow/protocol';
+
 /**
  * Stable codes for Cloud failures. Callers assert on `code`, never on `message`.
  *
@@ -28,22 +30,6 @@ export type CloudErrorCode =
   | 'ABORTED';
 
 /** A coded Cloud failure. Positions are 1-based; `path` is dotted (`requestedScopes[2].kind`). */
-export class CloudError extends Error {
+export class CloudError extends CodedError<CloudErrorCode> {
   override readonly name = 'CloudError';
-  readonly code: CloudErrorCode;
-  readonly line: number | undefined;
-  readonly column: number | undefined;
-  readonly path: string | undefined;
-
-  constructor(
-    code: CloudErrorCode,
-    message: string,
-    options: { line?: number; column?: number; path?: string; cause?: unknown } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.line = options.line;
-    this.column = options.column;
-    this.path = options.path;
-  }
 }

@@ -30,7 +30,7 @@ export {
 } from './connections/index.js';
 
 export type { CloudErrorCode } from './errors.js';
-export type { ApprovalAction, ApprovalAnswer, ApprovalRequest, Approver } from './approvals.js';
+export type { ApprovalAction, ApprovalAnswer, ApprovalRequest, ApprovalSubject, Approver } from './approvals.js';
 export type { DiffStat } from './pr-summary.js';
 export type { EnrolledRuntime } from './registry.js';
 export type { Cloud, CloudOptions, PendingApprovalSnapshot, RunEnding, RunProgress, RunRequest, RunResult, RunStep } from './cloud.js';

@@ -31,7 +31,7 @@ describe('Ask intake', () => {
   test('a schema problem names its path and points at the offending value', () => {
     const text = happy.replace('"kind": "fs.write"', '"kind": "fs.delete"');
     const error = errorOf(text);
-    expect(error.path).toMatch(/^\$\.requestedScopes\[2\]/);
+    expect(error.path).toMatch(/^requestedScopes\[2\]/);
     const line = text.split('\n')[(error.line ?? 0) - 1] ?? '';
     expect(line).toContain('fs.delete');
   });
@@ -47,7 +47,7 @@ describe('Ask intake', () => {
     const scopes = Array.from({ length: 257 }, (_, i) => ({ kind: 'fs.read', path: `src/f${i}.js` }));
     const error = errorOf(JSON.stringify({ ...ask, requestedScopes: scopes }));
     expect(error.code).toBe('ASK_INVALID');
-    expect(error.path).toMatch(/^\$\.requestedScopes/);
+    expect(error.path).toMatch(/^requestedScopes\b/);
     expect(parseAsk(JSON.stringify({ ...ask, requestedScopes: scopes.slice(0, 256) })).requestedScopes).toHaveLength(256);
   });
 });

@@ -1,3 +1,5 @@
+import { CodedError } from '@lumenflow/protocol';
+
 /**
  * Stable codes for bad Rules input. Callers assert on `code`, never on `message`.
  *
@@ -23,27 +25,6 @@ export type PolicyErrorCode =
   | 'SCOPE_INVALID';
 
 /** Bad rules or scope input. Carries a literal code and, for rules files, where the problem is. */
-export class PolicyError extends Error {
+export class PolicyError extends CodedError<PolicyErrorCode> {
   override readonly name = 'PolicyError';
-  readonly code: PolicyErrorCode;
-  /** The rules file name, when the problem is in one. */
-  readonly file: string | undefined;
-  /** 1-based line and column of the problem in that file. */
-  readonly line: number | undefined;
-  readonly column: number | undefined;
-  /** Dotted path to the offending value (`rules[3].match.path`), when known. */
-  readonly path: string | undefined;
-
-  constructor(
-    code: PolicyErrorCode,
-    message: string,
-    options: { file?: string; line?: number; column?: number; path?: string; cause?: unknown } = {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.file = options.file;
-    this.line = options.line;
-    this.column = options.column;
-    this.path = options.path;
-  }
 }

@@ -1,4 +1,4 @@
-import { PolicyDecisionRecordSchema } from '@lumenflow/protocol';
+import { PolicyDecisionRecordSchema, formatIssuePath } from '@lumenflow/protocol';
 import type { Effect, PolicyDecisionRecord, Scope, ScopeRef } from '@lumenflow/protocol';
 import { computePolicyDigest } from './digest.js';
 import type { PolicyLayers } from './digest.js';
@@ -157,7 +157,7 @@ export function toDecisionRecord(
   const result = PolicyDecisionRecordSchema.safeParse(record);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new TypeError(`toDecisionRecord: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'invalid record'}`);
+    throw new TypeError(`toDecisionRecord: ${formatIssuePath(issue?.path ?? [])}: ${issue?.message ?? 'invalid record'}`);
   }
   return result.data;
 }

@@ -1,5 +1,4 @@
 import { ProtocolError } from './errors.js';
-import { isWellFormedUtf16 } from './unicode.js';
 
 /** A JSON value as RFC 8785 sees it. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -76,7 +75,7 @@ function serialize(value: unknown, path: string, open: Set<object>): string {
 }
 
 function assertWellFormed(text: string, path: string): void {
-  if (!isWellFormedUtf16(text)) {
+  if (!text.isWellFormed()) {
     throw new ProtocolError('JSON_LONE_SURROGATE', `${path}: string holds a lone surrogate`, { path });
   }
 }

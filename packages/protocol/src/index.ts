@@ -2,8 +2,10 @@ export { canonicalize, canonicalizeToBytes } from './canonical-json.js';
 export { computeApprovalActionHash } from './approval-hash.js';
 export type { ApprovalAction } from './approval-hash.js';
 export { parseStrictJson, parseStrictJsonBytes } from './strict-json.js';
+export { CodedError } from './coded-error.js';
 export { ProtocolError } from './errors.js';
-export { isWellFormedUtf16 } from './unicode.js';
+export { describeTestShortfall } from './test-results.js';
+export { formatIssuePath } from './issue-path.js';
 export { createSequentialIds, createSteppingClock, systemClock } from './determinism.js';
 export {
   ApprovalRecordSchema,
@@ -21,6 +23,7 @@ export {
   Sha256DigestSchema,
   TestOutcomeSchema,
   TestResultsSchema,
+  TestRunIncompleteSchema,
   TimestampSchema,
   ToolCallRecordSchema,
   ToolCallSandboxSchema,
@@ -76,6 +79,7 @@ export {
 } from './connections.js';
 
 export type { JsonValue } from './canonical-json.js';
+export type { ErrorLocation } from './coded-error.js';
 export type { ProtocolErrorCode } from './errors.js';
 export type { Clock, IdSource } from './determinism.js';
 export type {
@@ -92,6 +96,7 @@ export type {
   Sha256Digest,
   TestOutcome,
   TestResults,
+  TestRunIncomplete,
   ToolCallRecord,
   ToolCallSandbox,
   WorkspaceChange,

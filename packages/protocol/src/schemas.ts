@@ -196,6 +196,21 @@ export const TestOutcomeSchema = z.strictObject({
   status: z.enum(['passed', 'failed', 'skipped']),
 });
 
+/**
+ * How a TAP stream fell short of its plan: it bailed out, reported fewer or
+ * more results than its plan `1..N`, or never printed a plan. Present in
+ * test-results.json only then, so a run that ended as planned keeps the bytes
+ * it always had.
+ */
+export const TestRunIncompleteSchema = z.strictObject({
+  /** N of the printed plan `1..N`; null when no plan was printed (before a bail-out, if any). */
+  planned: z.number().int().nonnegative().nullable(),
+  /** How many top-level results the stream reported. */
+  reported: z.number().int().nonnegative(),
+  /** The text after `Bail out!`; null when the run did not bail out. */
+  bailOut: z.string().nullable(),
+});
+
 /** test-results.json: from a real test run, or why none happened. */
 export const TestResultsSchema = z.discriminatedUnion('status', [
   z.strictObject({
@@ -212,6 +227,8 @@ export const TestResultsSchema = z.discriminatedUnion('status', [
       skipped: z.number().int().nonnegative(),
     }),
     tests: z.array(TestOutcomeSchema),
+    /** The run did not end as planned; each missing test is in `tests` as failed. */
+    incomplete: TestRunIncompleteSchema.optional(),
   }),
   z.strictObject({
     schemaVersion: z.literal(1),
@@ -275,5 +292,6 @@ export type ToolCallSandbox = z.infer<typeof ToolCallSandboxSchema>;
 export type WorkspaceChange = z.infer<typeof WorkspaceChangeSchema>;
 export type RuntimeReceipt = z.infer<typeof RuntimeReceiptSchema>;
 export type TestOutcome = z.infer<typeof TestOutcomeSchema>;
+export type TestRunIncomplete = z.infer<typeof TestRunIncompleteSchema>;
 export type TestResults = z.infer<typeof TestResultsSchema>;
 export type ApprovalRecord = z.infer<typeof ApprovalRecordSchema>;

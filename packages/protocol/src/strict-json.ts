@@ -1,6 +1,5 @@
 import type { JsonValue } from './canonical-json.js';
 import { ProtocolError } from './errors.js';
-import { isWellFormedUtf16 } from './unicode.js';
 
 /**
  * Parses RFC 8259 JSON text strictly, for documents an attacker may have written.
@@ -216,7 +215,7 @@ class StrictParser {
           this.fail('JSON_SYNTAX', 'bad escape', this.pos - 2);
       }
     }
-    if (!isWellFormedUtf16(out)) this.fail('JSON_LONE_SURROGATE', 'string holds a lone surrogate', start);
+    if (!out.isWellFormed()) this.fail('JSON_LONE_SURROGATE', 'string holds a lone surrogate', start);
     return out;
   }
 

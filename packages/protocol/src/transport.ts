@@ -11,6 +11,7 @@ import {
   TimestampSchema,
   ToolCallRecordSchema,
 } from './schemas.js';
+import { formatIssuePath } from './issue-path.js';
 
 // Cloud and Runtime meet only through these messages. Every message is plain
 // JSON, carries its own ids, and is validated on receipt, so that the
@@ -184,7 +185,7 @@ export function parseTransportMessage<T>(schema: z.ZodType<T>, value: unknown): 
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const path = issue ? formatPath(issue.path) : '$';
+  const path = formatIssuePath(issue?.path ?? []);
   throw new ProtocolError('SCHEMA_INVALID', `transport message invalid at ${path}: ${issue?.message ?? 'invalid'}`, { path });
 }
 
@@ -313,10 +314,4 @@ export function createMessageInbox<Raw, T>(decode: (raw: Raw) => T, options: { y
       pending.length = 0;
     },
   };
-}
-
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '$';
-  for (const segment of path) out += typeof segment === 'number' ? `[${segment}]` : `.${String(segment)}`;
-  return out;
 }

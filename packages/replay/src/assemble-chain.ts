@@ -93,7 +93,7 @@ export function assembleChain(files: ReplayBundleFiles): ReplayChain {
     if (approval.request === null && approval.resolution === null) links.push({ step: 'approval_not_requested', approval });
   }
   const prSummary = toText(files.prSummary);
-  if (prSummary !== null) links.push({ step: 'pr', opened: approval?.status === 'approved', title: extractTitle(prSummary.text) });
+  if (prSummary !== null) links.push({ step: 'pr', approved: approval?.status === 'approved', title: extractTitle(prSummary.text) });
   if (files.manifest !== null) links.push({ step: 'proof', manifest: files.manifest });
 
   return {

@@ -1,3 +1,4 @@
+import { describeTestShortfall } from '@lumenflow/protocol';
 import type { ChainLink, ReplayChain, TimelineEvent } from './types.js';
 
 /**
@@ -54,7 +55,9 @@ function describe(link: ChainLink): TimelineEvent {
       const t = link.testResults;
       if (t.status === 'not_run') return event(null, 'tests', `tests not run: ${oneLine(t.reason, 100)}`, 'not_run', null, null);
       const c = t.counts;
-      return event(null, 'tests', `${t.command.join(' ')}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped of ${c.total}`, c.failed === 0 && t.exitCode === 0 ? 'passed' : 'failed', t.durationMs, null);
+      const shortfall = t.incomplete === undefined ? '' : `; incomplete: ${describeTestShortfall(t.incomplete)}`;
+      const passed = c.failed === 0 && t.exitCode === 0 && t.incomplete === undefined;
+      return event(null, 'tests', `${t.command.join(' ')}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped of ${c.total}${shortfall}`, passed ? 'passed' : 'failed', t.durationMs, null);
     }
     case 'approval_request': {
       const r = link.request;
@@ -69,7 +72,10 @@ function describe(link: ChainLink): TimelineEvent {
     case 'approval_not_requested':
       return event(null, 'approval_request', `no approval requested: ${oneLine(link.approval.notRequestedReason ?? 'no reason recorded', 100)}`, 'not_requested', null, null);
     case 'pr':
-      return event(null, 'pr', oneLine(link.title, 110), link.opened ? 'opened' : 'not_opened', null, null);
+      // Nothing is pushed to a code host in this cut: an approved PR is recorded, never opened.
+      return link.approved
+        ? event(null, 'pr', `${oneLine(link.title, 80)} (approved; recorded, not opened: nothing is pushed to a code host)`, 'approved', null, null)
+        : event(null, 'pr', oneLine(link.title, 110), 'not_opened', null, null);
     case 'proof': {
       const m = link.manifest;
       return event(m.createdAt ?? null, 'proof', `bundle ${m.runId ?? '?'} (${m.mode ?? '?'}) signed by ${m.keyId ?? 'an unnamed key'}`, 'signed', null, null);

@@ -271,6 +271,7 @@ function checkApprovalStatus(chain: ReplayChain, out: ChainFinding[]): void {
   const tests = chain.testResults;
   if (tests === null || tests.status !== 'completed') say('an approval was requested without a completed test run');
   else if (tests.counts.failed > 0 || tests.exitCode !== 0) say('an approval was requested although the tests failed');
+  else if (tests.incomplete !== undefined) say('an approval was requested although the test run did not complete');
 }
 
 function checkApprovalHash(chain: ReplayChain, out: ChainFinding[]): void {
@@ -362,6 +363,9 @@ function checkTestCounts(chain: ReplayChain, out: ChainFinding[]): void {
   }
   if (counts.passed + counts.failed + counts.skipped !== counts.total) say('passed + failed + skipped is not total');
   if (counts.failed > 0 && results.exitCode === 0) say(`exit code 0 with ${counts.failed} failed tests`);
+  // Each planned test that never reported stands in the list as failed; fewer is a shortfall hidden.
+  const missing = results.incomplete === undefined || results.incomplete.planned === null ? 0 : results.incomplete.planned - results.incomplete.reported;
+  if (missing > counts.failed) say(`the plan is short of ${missing} results, but only ${counts.failed} tests are failed`);
 }
 
 function checkSandbox(chain: ReplayChain, out: ChainFinding[]): void {

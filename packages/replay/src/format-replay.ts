@@ -58,7 +58,7 @@ export function formatReplayReport(report: ReplayReport, options: { color?: bool
     ? `signature and files VALID (${report.verification.checks.length} checks)`
     : `FAILED ${bundleFailures.length} of ${report.verification.checks.length} checks`;
   lines.push(`  bundle: ${bundleState}`);
-  lines.push(`  chain:  ${chainFailures.length === 0 ? `holds together (${report.chainChecks.length} checks)` : `FAILED ${chainFailures.length} of ${report.chainChecks.length} checks`}`);
+  lines.push(`  chain:  ${describeChainState(report, chainFailures.length)}`);
   const keyId = report.keyId === null ? 'unknown key' : s(report.keyId);
   if (report.signerPinned) {
     lines.push(`  signer: ${keyId}, pinned`);
@@ -90,6 +90,16 @@ export function formatReplayReport(report: ReplayReport, options: { color?: bool
   const statusWidth = Math.max(6, ...report.timeline.map((e) => s(e.status).length));
   for (const event of report.timeline) lines.push(formatEvent(event, whatWidth, statusWidth, paint));
   return `${lines.join('\n')}\n`;
+}
+
+// Above an INVALID verdict the chain line must not reassure: records that the
+// bundle's checks could not vouch for (a truncated manifest, a bad signature)
+// agreeing with each other proves nothing.
+function describeChainState(report: ReplayReport, failed: number): string {
+  const total = report.chainChecks.length;
+  if (failed > 0) return `FAILED ${failed} of ${total} checks`;
+  if (!report.verification.valid) return `no inconsistency found by ${total} checks, which proves nothing: the bundle failed, so its records cannot be trusted`;
+  return `holds together (${total} checks)`;
 }
 
 function formatEvent(event: TimelineEvent, whatWidth: number, statusWidth: number, paint: (code: string, text: string) => string): string {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { lstat, open, readdir } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import {
@@ -11,9 +10,10 @@ import {
   ProtocolError,
   TestResultsSchema,
   ToolCallRecordSchema,
+  formatIssuePath,
   parseStrictJson,
 } from '@lumenflow/protocol';
-import { MANIFEST_FILE, REQUIRED_ARTIFACTS } from '@lumenflow/verifier';
+import { MANIFEST_FILE, REQUIRED_ARTIFACTS, readFileCapped } from '@lumenflow/verifier';
 import type { JsonValue } from '@lumenflow/protocol';
 import type { ReplayBundleFiles, ReplayManifestInfo, ReplayReadProblem } from './types.js';
 
@@ -21,7 +21,6 @@ import type { ReplayBundleFiles, ReplayManifestInfo, ReplayReadProblem } from '.
 // process down while we only want to show it. The verifier streams large files;
 // replay reads proof records whole, so it refuses anything past this size.
 const MAX_FILE_BYTES = 64 * 1024 * 1024;
-const READ_CHUNK_BYTES = 1024 * 1024;
 // Enough to show what is wrong with a file; past it, more findings only cost time.
 const MAX_LINE_PROBLEMS_PER_FILE = 100;
 
@@ -100,58 +99,24 @@ export async function readBundleForReplay(dir: string): Promise<ReplayBundleFile
 }
 
 async function readRegularFile(dir: string, name: string, problems: ReplayReadProblem[]): Promise<ReadOutcome> {
-  const path = join(dir, name);
-  let handle;
-  try {
-    // Open first and judge the descriptor (fstat), never the path: a file swapped
-    // for a link, FIFO or device after a path check is still refused. O_NONBLOCK
-    // keeps the open of a FIFO from waiting forever for a writer.
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
+  const read = await readFileCapped(join(dir, name), MAX_FILE_BYTES);
+  if (read.ok) return read;
+  switch (read.reason) {
+    case 'missing':
       // manifest.json is the verifier's to demand; replay only uses it for the header.
       if (name !== 'manifest.json') problems.push({ file: name, code: 'FILE_MISSING', message: `${name} is missing` });
-    } else if (code === 'ELOOP') {
-      problems.push({ file: name, code: 'FILE_NOT_REGULAR', message: `${name} is a symbolic link; replay does not follow links` });
-    } else {
+      break;
+    case 'not-regular':
+      problems.push({ file: name, code: 'FILE_NOT_REGULAR', message: `${name} ${read.detail}; replay does not follow links` });
+      break;
+    case 'too-large':
+      problems.push({ file: name, code: 'FILE_TOO_LARGE', message: `${name} ${read.detail}` });
+      break;
+    case 'unreadable':
       problems.push({ file: name, code: 'FILE_UNREADABLE', message: `${name} cannot be read` });
-    }
-    return { ok: false };
+      break;
   }
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) {
-      problems.push({ file: name, code: 'FILE_NOT_REGULAR', message: `${name} is not a regular file; replay does not follow links` });
-      return { ok: false };
-    }
-    if (stat.size > MAX_FILE_BYTES) {
-      problems.push({ file: name, code: 'FILE_TOO_LARGE', message: `${name} is ${stat.size} bytes; replay reads at most ${MAX_FILE_BYTES}` });
-      return { ok: false };
-    }
-    // Read until EOF, but never past the cap: a file that grows meanwhile cannot make us allocate without bound.
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(READ_CHUNK_BYTES, MAX_FILE_BYTES + 1 - total)));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(chunk.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > MAX_FILE_BYTES) break;
-    }
-    if (total > MAX_FILE_BYTES) {
-      problems.push({ file: name, code: 'FILE_TOO_LARGE', message: `${name} grew past ${MAX_FILE_BYTES} bytes while being read` });
-      return { ok: false };
-    }
-    const buffer = Buffer.concat(chunks, total);
-    return { ok: true, bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, total) };
-  } catch {
-    problems.push({ file: name, code: 'FILE_UNREADABLE', message: `${name} cannot be read` });
-    return { ok: false };
-  } finally {
-    await handle.close();
-  }
+  return { ok: false };
 }
 
 function decodeUtf8(file: string, bytes: Uint8Array, problems: ReplayReadProblem[]): string | null {
@@ -188,7 +153,7 @@ function validate<S extends z.ZodType>(
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const path = issue === undefined ? '' : formatPath(issue.path);
+  const path = issue === undefined ? '' : formatIssuePath(issue.path);
   const problem: ReplayReadProblem = {
     file,
     code: 'SCHEMA_INVALID',
@@ -269,13 +234,4 @@ function readManifestInfo(text: string | null): ReplayManifestInfo | null {
     info.artifactDigests = digests;
   }
   return info;
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
-  }
-  return out;
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { describeTestShortfall } from '@lumenflow/protocol';
 import type { PolicyDecisionRecord } from '@lumenflow/protocol';
 import { computeActionHash } from './check-chain.js';
 import { STEP_LABELS, formatDuration } from './format-replay.js';
@@ -35,7 +36,7 @@ td.w{overflow-wrap:anywhere}
 td.d{text-align:right;white-space:nowrap}
 .badge{display:inline-block;white-space:nowrap;padding:0 7px;border-radius:10px;font-size:12px;font-weight:600;background:var(--bg);border:1px solid var(--line)}
 .badge.allow,.badge.succeeded,.badge.approved,.badge.passed,.badge.opened,.badge.ok,.badge.signed{color:var(--ok);border-color:var(--ok)}
-.badge.deny,.badge.failed,.badge.rejected,.badge.bad,.badge.expired{color:var(--bad);border-color:var(--bad)}
+.badge.deny,.badge.failed,.badge.rejected,.badge.bad,.badge.expired,.badge.incomplete{color:var(--bad);border-color:var(--bad)}
 .badge.approval_required,.badge.waiting,.badge.not_requested,.badge.not_run,.badge.not_opened{color:var(--warn);border-color:var(--warn)}
 tr.flagged td{background:#ffebe9}
 .flag{color:var(--bad);font-weight:600}
@@ -238,7 +239,8 @@ function renderTests(report: ReplayReport): string {
   const rows = t.tests.map((x) => `<tr><td>${e(x.name)}</td><td>${badge(x.status)}</td></tr>`).join('');
   const c = t.counts;
   return `<h2>Tests</h2>
-<div data-testid="test-results"><p><code>${e(t.command.join(' '))}</code> exited ${t.exitCode} in ${e(formatDuration(t.durationMs))}: <strong>${c.passed}</strong> passed, <strong>${c.failed}</strong> failed, <strong>${c.skipped}</strong> skipped of ${c.total}.</p>
+<div data-testid="test-results"><p><code>${e(t.command.join(' '))}</code> exited ${t.exitCode} in ${e(formatDuration(t.durationMs))}: <strong>${c.passed}</strong> passed, <strong>${c.failed}</strong> failed, <strong>${c.skipped}</strong> skipped of ${c.total}.</p>${t.incomplete === undefined ? '' : `
+<p data-testid="tests-incomplete">${badge('incomplete')} The run did not complete: ${e(describeTestShortfall(t.incomplete))}.</p>`}
 <table><thead><tr><th>Test</th><th>Outcome</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 

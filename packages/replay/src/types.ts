@@ -87,7 +87,8 @@ export type ChainLink =
   | { step: 'approval_request'; approval: ApprovalRecord; request: NonNullable<ApprovalRecord['request']> }
   | { step: 'approval_resolution'; approval: ApprovalRecord; resolution: NonNullable<ApprovalRecord['resolution']> }
   | { step: 'approval_not_requested'; approval: ApprovalRecord }
-  | { step: 'pr'; opened: boolean; title: string }
+  /** The PR that was proposed; this cut records an approved one and opens none (see docs/replay.md). */
+  | { step: 'pr'; approved: boolean; title: string }
   | { step: 'proof'; manifest: ReplayManifestInfo };
 
 /** The whole chain of one run, rebuilt from its bundle. Pure data. */

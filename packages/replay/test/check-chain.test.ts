@@ -77,6 +77,16 @@ const TAMPERS: Array<{ comment: string; expected: ChainCheckCode; tamper: (run: 
       r.testResults = { ...r.testResults, exitCode: 1, counts: { total: 2, passed: 1, failed: 1, skipped: 0 }, tests: [{ name: 'add adds', status: 'passed' }, { name: 'add is commutative', status: 'failed' }] } as RunRecords['testResults'];
     },
   },
+  {
+    comment: 'approval requested although the test run did not complete (no plan, exit 0)',
+    expected: 'APPROVAL_STATUS_INCONSISTENT',
+    tamper: (r) => void ((r.testResults as { incomplete?: unknown }).incomplete = { planned: null, reported: 2, bailOut: null }),
+  },
+  {
+    comment: 'a plan short of results whose missing tests are not failed',
+    expected: 'TEST_COUNTS_MISMATCH',
+    tamper: (r) => void ((r.testResults as { incomplete?: unknown }).incomplete = { planned: 3, reported: 2, bailOut: null }),
+  },
   { comment: 'not_requested with a request', expected: 'APPROVAL_STATUS_INCONSISTENT', tamper: (r) => void (r.approval.status = 'not_requested') },
   { comment: 'session of another run', expected: 'ID_MISMATCH', tamper: (r) => void (r.session.runId = 'run_0002') },
   { comment: 'tool call of another session', expected: 'ID_MISMATCH', tamper: (r) => void (r.toolCalls[0]!.sessionId = 'sess_0002') },

@@ -53,6 +53,26 @@ describe('buildTimeline', () => {
   });
 });
 
+describe('Replay says what happened', () => {
+  it('an approved PR is recorded as approved and not opened, since this cut opens none', () => {
+    const pr = buildTimeline(toChain(makeHappyRun())).find((e) => e.step === 'pr');
+    expect(pr?.status).toBe('approved');
+    expect(pr?.what).toMatch(/not opened/);
+    const text = formatReplayReport(reportOf(makeHappyRun()));
+    const prLine = text.split('\n').find((line) => /^\s+PR\s/.test(line));
+    expect(prLine).toMatch(/approved; recorded, not opened/);
+    expect(prLine).not.toMatch(/\sopened\s*$/);
+  });
+
+  it('the chain line never reassures above an INVALID verdict', () => {
+    const text = formatReplayReport(reportOf(makeHappyRun(), verified(false)));
+    expect(text.split('\n')[0]).toMatch(/^INVALID/);
+    const chainLine = text.split('\n').find((line) => line.startsWith('  chain:'));
+    expect(chainLine).not.toMatch(/holds together/);
+    expect(chainLine).toMatch(/proves nothing: the bundle failed/);
+  });
+});
+
 describe('formatReplayReport', () => {
   it('puts the verdict on the first line and says when the signer is not pinned', () => {
     const text = formatReplayReport(reportOf(makeHappyRun()));

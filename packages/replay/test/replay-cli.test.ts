@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSigningKeyPem, parseSigningKeyPem, writeBundle } from '@lumenflow/verifier';
 import { REPLAY_PAGE_CSP } from '@lumenflow/replay';
 import type { ChainCheck } from '@lumenflow/replay';
-import { runCli, startServeCli } from './helpers/cli.js';
+import { REPO_ROOT, runCli, startServeCli, startServing } from './helpers/cli.js';
 import { makeHappyRun, makePolicyBlockedRun, makeTempRoot, testSigningKey, toArtifacts, writeRunBundle } from './helpers/records.js';
 import type { RunRecords } from './helpers/records.js';
 
@@ -202,5 +202,49 @@ describe('--replay --serve', () => {
     const result = await exited;
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Replay server stopped.');
+  });
+
+  // A wrapper that dies without passing the signal on must not leave a server
+  // listening: `pnpm` stops its `sh -c`, not the node below it.
+  const stopsListening = async (url: string): Promise<boolean> => {
+    for (let i = 0; i < 100; i++) {
+      const refused = await fetch(url).then(
+        () => false,
+        () => true,
+      );
+      if (refused) return true;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  };
+
+  it('started through pnpm, it stops listening when pnpm gets SIGTERM', async () => {
+    const { url, child, exited } = await startServing('pnpm', ['--silent', 'demo:trusted-compute', '--replay', happyDir, '--serve', '--port', '0']);
+    expect((await fetch(url)).status).toBe(200);
+    child.kill('SIGTERM');
+    await exited;
+    expect(await stopsListening(url), `${url} still answers after pnpm was stopped`).toBe(true);
+  });
+
+  it('orphaned by a shell that died without passing SIGTERM on, it stops listening', async () => {
+    const launcher = join(REPO_ROOT, 'scripts/demo/launch.mjs');
+    // `& wait`: the shell cannot exec node, so its SIGTERM never reaches the server.
+    const script = `"${process.execPath}" "${launcher}" --replay "${happyDir}" --serve --port 0 & wait`;
+    const { url, child, exited } = await startServing('sh', ['-c', script]);
+    expect((await fetch(url)).status).toBe(200);
+    child.kill('SIGTERM');
+    await exited;
+    expect(await stopsListening(url), `${url} still answers after its parent shell died`).toBe(true);
+  });
+});
+
+describe('the browser tests without Chromium', () => {
+  it('say why they are skipped, where a vitest run shows it', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const vitest = join(REPO_ROOT, 'node_modules/.bin/vitest');
+    const env = { ...process.env, CI: '', LUMENFLOW_CHROMIUM: '/nonexistent/chromium', NO_COLOR: '1' };
+    const result = spawnSync(vitest, ['run', 'packages/cloud/test/replay/replay-browser.test.ts'], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 60_000 });
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout + result.stderr).toContain('SKIPPED the Replay browser tests: /nonexistent/chromium is missing; install Debian');
   });
 });

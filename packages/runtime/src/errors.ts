@@ -1,3 +1,5 @@
+import { CodedError } from '@lumenflow/protocol';
+
 /**
  * Stable codes for runtime failures. Callers assert on `code`, never on `message`.
  *
@@ -29,12 +31,6 @@ export type RuntimeErrorCode =
   | 'ATTRIBUTION_FAILED';
 
 /** A coded runtime failure. Never carries key material or file contents in its message. */
-export class RuntimeError extends Error {
+export class RuntimeError extends CodedError<RuntimeErrorCode> {
   override readonly name = 'RuntimeError';
-  readonly code: RuntimeErrorCode;
-
-  constructor(code: RuntimeErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }

@@ -310,6 +310,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
             durationMs: Math.max(0, endedAt.getTime() - startedAt.getTime()),
             counts: result.testRun.counts,
             tests: result.testRun.tests,
+            ...(result.testRun.incomplete === undefined ? {} : { incomplete: result.testRun.incomplete }),
           };
           await send({ type: 'evidence.test-results', messageId: messageId(), runId, sessionId, record: testResults });
         }

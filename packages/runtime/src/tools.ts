@@ -2,11 +2,12 @@ import { constants } from 'node:fs';
 import { open, readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { canonicalizeToBytes, computeSha256Digest } from '@lumenflow/protocol';
-import type { Scope, TestOutcome } from '@lumenflow/protocol';
+import type { Scope } from '@lumenflow/protocol';
 import { RuntimeError } from './errors.js';
 import type { Sandbox, SandboxedResult } from './sandbox/sandbox.js';
 import type { AgentStep } from './scripted-planner.js';
 import { parseTapResults } from './tap.js';
+import type { ParsedTestRun } from './tap.js';
 import { TOOL_GIT_ENV } from './workspace.js';
 
 /** The exact command the runtime runs the fixture's tests with. */
@@ -73,7 +74,7 @@ export interface StepResult {
   /** File text of a read. */
   text?: string;
   /** Parsed results of a test run. */
-  testRun?: { exitCode: number; counts: { total: number; passed: number; failed: number; skipped: number }; tests: TestOutcome[] };
+  testRun?: ParsedTestRun & { exitCode: number };
   /** The patch of a diff. */
   patch?: string;
   /** The bound that stopped the call's process, when one did. */
@@ -120,7 +121,7 @@ export async function executeStep(step: AgentStep, workspaceDir: string, context
     case 'run_tests': {
       const result = await run(TEST_COMMAND, { NO_COLOR: '1', LC_ALL: 'C' });
       const parsed = parseTapResults(result.stdout);
-      const testRun = { exitCode: result.exitCode, counts: parsed.counts, tests: parsed.tests };
+      const testRun = { exitCode: result.exitCode, ...parsed };
       // Hash the parsed results, not the raw TAP: TAP carries timings and paths that differ run to run.
       return {
         status: result.exitCode === 0 ? 'succeeded' : 'failed',

@@ -1,3 +1,5 @@
+import { CodedError } from '@lumenflow/protocol';
+
 /**
  * Stable codes for failures the verifier package throws. Report entries of a
  * verification use the separate {@link CheckCode} set. Callers assert on
@@ -21,12 +23,6 @@ export type VerifierErrorCode =
   | 'EXPECTED_KEY_ID_INVALID';
 
 /** A coded failure of the verifier package. Never carries key material in its message. */
-export class VerifierError extends Error {
+export class VerifierError extends CodedError<VerifierErrorCode> {
   override readonly name = 'VerifierError';
-  readonly code: VerifierErrorCode;
-
-  constructor(code: VerifierErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
 }

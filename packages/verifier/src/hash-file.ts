@@ -78,30 +78,3 @@ function splitBuffer(buffer: Buffer): readonly [Buffer, Buffer] {
   const half = Math.floor(buffer.length / 2);
   return [buffer.subarray(0, half), buffer.subarray(half, half * 2)];
 }
-
-/** Reads a small file whole without following links; refuses more than `maxBytes`. */
-export async function readSmallFile(
-  path: string,
-  maxBytes: number,
-): Promise<{ ok: true; bytes: Uint8Array } | { ok: false; reason: 'missing' | 'not-regular' | 'unreadable' | 'too-large'; detail: string }> {
-  const opened = await openNoFollow(path);
-  if (!opened.ok) return opened;
-  const { handle } = opened;
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) return { ok: false, reason: 'not-regular', detail: 'is not a regular file' };
-    const buffer = Buffer.alloc(maxBytes + 1);
-    let total = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, total, buffer.length - total, null);
-      if (bytesRead === 0) break;
-      total += bytesRead;
-      if (total > maxBytes) return { ok: false, reason: 'too-large', detail: `larger than ${maxBytes} bytes` };
-    }
-    return { ok: true, bytes: new Uint8Array(buffer.subarray(0, total)) };
-  } catch (cause) {
-    return { ok: false, reason: 'unreadable', detail: (cause as NodeJS.ErrnoException).code ?? 'read failed' };
-  } finally {
-    await handle.close();
-  }
-}

@@ -12,7 +12,8 @@ export {
   REQUIRED_ARTIFACTS,
   SIGNATURE_FILE,
 } from './constants.js';
-export { fsyncDirectory, writeFileAtomic } from './durable-file.js';
+export { fsyncDirectory, makeDirectories, writeFileAtomic } from './durable-file.js';
+export { readFileCapped } from './read-capped.js';
 export { VerifierError } from './errors.js';
 export {
   computeDsseKeyId,
@@ -34,6 +35,7 @@ export { formatVerificationReport } from './format-report.js';
 
 export type { BundleMode } from './constants.js';
 export type { VerifierErrorCode } from './errors.js';
+export type { CappedReadFailure, CappedReadResult } from './read-capped.js';
 export type { SigningKey } from './keys.js';
 export type { LoadSigningKeyOptions, LoadedSigningKey } from './key-store.js';
 export type { DsseEnvelope, InTotoStatement, Manifest, ManifestArtifact } from './manifest-schema.js';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { ProtocolError, parseStrictJsonBytes } from '@lumenflow/protocol';
+import { ProtocolError, formatIssuePath, parseStrictJsonBytes } from '@lumenflow/protocol';
 
 // One record is a few KiB; a longer "line" is either not JSONL or an attempt to
 // make the verifier buffer an unbounded amount.
@@ -31,7 +31,7 @@ export class JsonlReader {
       const result = schema.safeParse(value);
       if (!result.success) {
         const issue = result.error.issues[0];
-        return `${issue ? issue.path.join('.') || '(root)' : ''} ${issue?.message ?? 'invalid'}`;
+        return `${formatIssuePath(issue?.path ?? [])}: ${issue?.message ?? 'invalid'}`;
       }
       onRecord(result.data);
       return undefined;

@@ -10,6 +10,7 @@ import {
   TestResultsSchema,
   ToolCallRecordSchema,
   canonicalize,
+  formatIssuePath,
   parseStrictJsonBytes,
 } from '@lumenflow/protocol';
 import type { JsonValue } from '@lumenflow/protocol';
@@ -28,7 +29,8 @@ import {
 } from './constants.js';
 import { decodeCanonicalBase64, encodeDssePae } from './dsse.js';
 import { VerifierError } from './errors.js';
-import { hashFile, readSmallFile } from './hash-file.js';
+import { hashFile } from './hash-file.js';
+import { readFileCapped } from './read-capped.js';
 import { JsonlReader } from './jsonl.js';
 import { computeDsseKeyId, computeKeyId, encodePublicKeyDer, isCanonicalPublicKeyPem, parsePublicKeyPem, verifyEd25519 } from './keys.js';
 import { DsseEnvelopeSchema, InTotoStatementSchema, ManifestSchema, isPlainFileName } from './manifest-schema.js';
@@ -185,7 +187,7 @@ export async function verifyBundle(dir: string, opts: VerifyBundleOptions = {}):
   // --- manifest.json: strict, canonical, supported schema.
   let manifest: Manifest | undefined;
   let manifestBytes: Uint8Array | undefined;
-  const manifestRead = await readSmallFile(join(root, MANIFEST_FILE), MAX_MANIFEST_BYTES);
+  const manifestRead = await readFileCapped(join(root, MANIFEST_FILE), MAX_MANIFEST_BYTES);
   if (!manifestRead.ok) {
     const code = manifestRead.reason === 'missing' ? 'MANIFEST_MISSING' : manifestRead.reason === 'too-large' ? 'MANIFEST_TOO_LARGE' : 'MANIFEST_UNREADABLE';
     fail('manifest.strict-json', code, `${MANIFEST_FILE}: ${manifestRead.detail}`);
@@ -220,7 +222,7 @@ export async function verifyBundle(dir: string, opts: VerifyBundleOptions = {}):
   // --- Public key, signature, key id, trust.
   let bundleKey: Uint8Array | undefined;
   let bundleKeyId: string | undefined;
-  const pemRead = await readSmallFile(join(root, PUBLIC_KEY_FILE), MAX_PEM_BYTES);
+  const pemRead = await readFileCapped(join(root, PUBLIC_KEY_FILE), MAX_PEM_BYTES);
   if (!pemRead.ok) {
     fail('public-key.valid', pemRead.reason === 'missing' ? 'PUBLIC_KEY_MISSING' : 'PUBLIC_KEY_INVALID', `${PUBLIC_KEY_FILE}: ${pemRead.detail}`);
   } else {
@@ -241,7 +243,7 @@ export async function verifyBundle(dir: string, opts: VerifyBundleOptions = {}):
     }
   }
 
-  const sigRead = await readSmallFile(join(root, SIGNATURE_FILE), MAX_SIG_BYTES);
+  const sigRead = await readFileCapped(join(root, SIGNATURE_FILE), MAX_SIG_BYTES);
   if (!sigRead.ok) {
     fail('signature.valid', sigRead.reason === 'missing' ? 'SIGNATURE_MISSING' : 'SIGNATURE_MALFORMED', `${SIGNATURE_FILE}: ${sigRead.detail}`);
   } else if (sigRead.bytes.length !== 64) {
@@ -280,7 +282,7 @@ export async function verifyBundle(dir: string, opts: VerifyBundleOptions = {}):
   if (manifest && report.manifestSha256 !== undefined && bundleKey && bundleKeyId) {
     await checkDsse(root, manifest, report.manifestSha256, bundleKey, bundleKeyId, fail, pass);
   } else {
-    const dsseRead = await readSmallFile(join(root, DSSE_FILE), MAX_DSSE_BYTES);
+    const dsseRead = await readFileCapped(join(root, DSSE_FILE), MAX_DSSE_BYTES);
     if (!dsseRead.ok && dsseRead.reason === 'missing') fail('dsse.envelope', 'DSSE_MISSING', `${DSSE_FILE}: no such file`);
     else skip(checks, 'dsse.envelope', 'needs a valid manifest and public key');
   }
@@ -374,8 +376,7 @@ function checkManifestSchema(parsed: JsonValue, fail: Fail, pass: Pass): Manifes
   const result = ManifestSchema.safeParse(parsed);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const path = issue ? formatPath(issue.path) : '';
-    fail('manifest.schema', 'MANIFEST_SCHEMA_INVALID', `${path || '(root)'}: ${issue?.message ?? 'invalid'}`);
+    fail('manifest.schema', 'MANIFEST_SCHEMA_INVALID', `${formatIssuePath(issue?.path ?? [])}: ${issue?.message ?? 'invalid'}`);
     return undefined;
   }
   pass('manifest.schema', `schemaVersion 1, ${BUNDLE_KIND}`);
@@ -383,7 +384,7 @@ function checkManifestSchema(parsed: JsonValue, fail: Fail, pass: Pass): Manifes
 }
 
 async function checkDsse(root: string, manifest: Manifest, manifestSha256: string, key: Uint8Array, keyId: string, fail: Fail, pass: Pass): Promise<void> {
-  const read = await readSmallFile(join(root, DSSE_FILE), MAX_DSSE_BYTES);
+  const read = await readFileCapped(join(root, DSSE_FILE), MAX_DSSE_BYTES);
   if (!read.ok) {
     fail('dsse.envelope', read.reason === 'missing' ? 'DSSE_MISSING' : 'DSSE_INVALID', `${DSSE_FILE}: ${read.detail}`);
     return;
@@ -402,7 +403,7 @@ async function checkDsse(root: string, manifest: Manifest, manifestSha256: strin
   }
   const envelope = DsseEnvelopeSchema.safeParse(envelopeJson);
   if (!envelope.success) {
-    fail('dsse.envelope', 'DSSE_INVALID', `${DSSE_FILE}: ${formatPath(envelope.error.issues[0]?.path ?? [])} ${envelope.error.issues[0]?.message ?? ''}`);
+    fail('dsse.envelope', 'DSSE_INVALID', `${DSSE_FILE}: ${formatIssuePath(envelope.error.issues[0]?.path ?? [])}: ${envelope.error.issues[0]?.message ?? 'invalid'}`);
     return;
   }
   const { payloadType, payload, signatures } = envelope.data;
@@ -608,7 +609,7 @@ function readRuntimeEvidence(bytes: Buffer | undefined, runtime: { checker?: Run
   const session = NodeSessionSchema.safeParse(value);
   if (!session.success) {
     const issue = session.error.issues[0];
-    runtime.problem = { code: 'RUNTIME_EVIDENCE_INVALID', detail: `${NODE_SESSION_FILE}: ${formatPath(issue?.path ?? []) || '(root)'} ${issue?.message ?? 'invalid'}` };
+    runtime.problem = { code: 'RUNTIME_EVIDENCE_INVALID', detail: `${NODE_SESSION_FILE}: ${formatIssuePath(issue?.path ?? [])}: ${issue?.message ?? 'invalid'}` };
     return;
   }
   runtime.checker = createRuntimeReceiptChecker(session.data);
@@ -711,10 +712,4 @@ function describeEntry(e: Dirent): string {
 function listNames(names: readonly string[]): string {
   const shown = names.slice(0, MAX_LISTED).join(', ');
   return names.length > MAX_LISTED ? `${shown} and ${names.length - MAX_LISTED} more` : shown;
-}
-
-function formatPath(path: ReadonlyArray<PropertyKey>): string {
-  let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : `${out ? '.' : ''}${String(part)}`;
-  return out;
 }

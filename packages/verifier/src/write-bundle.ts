@@ -16,7 +16,7 @@ import {
 } from './constants.js';
 import type { BundleMode } from './constants.js';
 import { buildInTotoStatement, encodeDsseEnvelope } from './dsse.js';
-import { fsyncDirectory } from './durable-file.js';
+import { fsyncDirectory, makeDirectories } from './durable-file.js';
 import { VerifierError } from './errors.js';
 import type { SigningKey } from './keys.js';
 import { isPlainFileName } from './manifest-schema.js';
@@ -95,7 +95,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
   const outDir = resolve(opts.outDir);
   const finalDir = join(outDir, opts.runId);
   try {
-    await mkdir(outDir, { recursive: true });
+    await makeDirectories(outDir);
   } catch (cause) {
     throw ioError(`cannot create ${outDir}`, cause);
   }

@@ -18,6 +18,8 @@ describe('@lumenflow/verifier public API', () => {
       'createRuntimeReceiptChecker',
       'fsyncDirectory',
       'writeFileAtomic',
+      'makeDirectories',
+      'readFileCapped',
       'VerifierError',
     ] as const;
     for (const name of functions) expect(typeof verifier[name], name).toBe('function');

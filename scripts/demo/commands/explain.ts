@@ -2,7 +2,7 @@ import { relative, resolve } from 'node:path';
 import { PolicyError, explainScope, formatExplanation, loadRulesFile, parseScope } from '@lumenflow/policy';
 import type { PolicyLayers } from '@lumenflow/policy';
 import { createWorkspaceContext } from '@lumenflow/runtime';
-import type { CliOptions } from '../options.js';
+import type { ExplainOptions } from '../options.js';
 import { CliError, EXIT } from '../cli-error.js';
 import { REPO_ROOT } from '../paths.js';
 
@@ -14,7 +14,7 @@ const DEFAULT_CLOUD_POLICY = resolve(REPO_ROOT, 'scripts', 'demo', 'rules', 'clo
  * prints which rules matched the scope, which decided, and why. Exit 0 whatever
  * the effect; 2 (via CliError) for a bad scope or rules file.
  */
-export async function runExplainCommand(scopeText: string, options: CliOptions): Promise<number> {
+export async function runExplainCommand(scopeText: string, options: ExplainOptions): Promise<number> {
   try {
     const scope = parseScope(scopeText);
     const cloud = await loadRulesFile(options.policy ?? displayPath(DEFAULT_CLOUD_POLICY));

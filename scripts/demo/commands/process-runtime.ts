@@ -13,9 +13,8 @@ import { loadOrCreateSigningKey } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
 import { REPO_ROOT } from '../paths.js';
 import { timeoutsToEnv } from '../timeouts.js';
-import { buildRunRequest } from './run.js';
-import type { ChainInputs } from './run.js';
-
+import { buildRunRequest } from './chain.js';
+import type { ChainInputs } from './chain.js';
 
 /**
  * Runs an Ask with the runtime as a child process over loopback Connections.

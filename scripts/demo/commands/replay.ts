@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { formatReplayReport, renderReplayHtml, replayBundle, startReplayServer } from '@lumenflow/replay';
 import type { ReplayReport, ReplayServer } from '@lumenflow/replay';
 import { MANIFEST_FILE, VerifierError } from '@lumenflow/verifier';
-import type { CliOptions } from '../options.js';
+import type { ReplayOptions } from '../options.js';
 import { CliError, EXIT } from '../cli-error.js';
 import { readVerifyOptions } from './verify.js';
 
@@ -13,7 +13,7 @@ import { readVerifyOptions } from './verify.js';
  * rebuilds and checks its chain, prints the verdict and the timeline, and
  * optionally writes or serves the Replay page. 0 valid, 1 invalid, 2 usage or unreadable.
  */
-export async function runReplayCommand(dir: string, options: CliOptions): Promise<number> {
+export async function runReplayCommand(dir: string, options: ReplayOptions): Promise<number> {
   if (options.port !== undefined && options.serve !== true) throw new CliError('USAGE', '--port only goes with --serve');
   const verifyOptions = await readVerifyOptions(options);
   // Refuse a page that would land in the evidence before doing any work.
@@ -62,15 +62,28 @@ async function startServer(html: string, runId: string, port: number | undefined
   }
 }
 
+// How often a serving process checks that whoever started it is still there.
+const PARENT_CHECK_MS = 500;
+
+/**
+ * Serves until SIGINT, SIGTERM or SIGHUP, or until the process that started
+ * this one is gone. The last one matters when a wrapper dies without passing
+ * the signal on (`pnpm` over `sh -c` stops its shell, not the node below it):
+ * a server left listening with nobody to stop it is a leak.
+ */
 async function serveUntilInterrupted(server: ReplayServer, say: (line: string) => boolean): Promise<void> {
+  const parent = process.ppid;
   await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+    const watch = setInterval(() => {
+      if (process.ppid !== parent) stop();
+    }, PARENT_CHECK_MS);
+    function stop(): void {
+      clearInterval(watch);
+      for (const signal of signals) process.off(signal, stop);
       resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    }
+    for (const signal of signals) process.on(signal, stop);
   });
   await server.close();
   say('Replay server stopped.');

@@ -2,123 +2,32 @@
 // runtime over the in-process transport, and prints. The chain's logic lives in
 // @lumenflow/cloud and @lumenflow/runtime; nothing here decides an outcome.
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline/promises';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import { CloudError, createCloud, parseAsk } from '@lumenflow/cloud';
+import { CloudError, parseAsk } from '@lumenflow/cloud';
 import { buildReplayUrl, DEFAULT_REPLAY_BASE_URL } from '@lumenflow/replay';
-import type { ApprovalAnswer, ApprovalRequest, Approver, RunProgress, RunRequest, RunResult, RunStep } from '@lumenflow/cloud';
+import type { Approver, RunProgress, RunResult, RunStep } from '@lumenflow/cloud';
 import { PolicyError, loadRulesFile } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
-import { IdSchema, createInProcessTransport, createSequentialIds, createSteppingClock, systemClock } from '@lumenflow/protocol';
+import { IdSchema, createSteppingClock, systemClock } from '@lumenflow/protocol';
 import type { Ask, Clock } from '@lumenflow/protocol';
-import { RuntimeError, createRuntime, deriveRuntimeLabels, openSandbox, parseSandboxMode, readHostFacts } from '@lumenflow/runtime';
-import type { HostFacts, Sandbox, SandboxMode } from '@lumenflow/runtime';
-import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey } from '@lumenflow/verifier';
-import type { SigningKey } from '@lumenflow/verifier';
+import { RuntimeError, openSandbox, parseSandboxMode, readHostFacts } from '@lumenflow/runtime';
+import type { Sandbox, SandboxMode } from '@lumenflow/runtime';
+import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey, makeDirectories } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
 import { REPO_ROOT } from '../paths.js';
 import { readTimeouts } from '../timeouts.js';
-import type { ChainTimeouts } from '../timeouts.js';
+import { promptApproval } from './approval-prompt.js';
+import { DEMO_PATHS, SCRIPTED_APPROVER, runChain } from './chain.js';
 import { runChainOverConnections } from './process-runtime.js';
-import type { CliOptions } from '../options.js';
+import type { RunOptions } from '../options.js';
 
-/** Repo-relative defaults; repo-relative so that evidence never carries a machine's paths. */
-export const DEMO_PATHS = {
-  asks: 'scripts/demo/asks',
-  cloudRules: 'scripts/demo/rules/cloud-policy.yaml',
-  localRules: 'scripts/demo/rules/runtime-local.yaml',
-  fixture: 'scripts/demo/fixtures/calc',
-  runtimeKey: '.lumenflow/keys/runtime-key.pem',
-} as const;
-
-/** The scripted approver's identity: never the operator, so the self-approval rule holds. */
-export const SCRIPTED_APPROVER = 'reviewer.scripted';
-
-/** Everything a chain run needs, injected; the golden test fixes every one of these. */
-export interface ChainInputs {
-  runId: string;
-  ask: Ask;
-  cloudRules: RuleSet;
-  localRules?: RuleSet;
-  fixtureDir: string;
-  outDir: string;
-  clock: Clock;
-  signingKey: SigningKey;
-  runtimeKey: SigningKey;
-  host: HostFacts;
-  approver: Approver;
-  replayUrl: string;
-  signal?: AbortSignal;
-  onProgress?: (event: RunProgress) => void;
-  log?: (event: string, fields: Record<string, unknown>) => void;
-  /** Bounds on waits that a silent or hung party would otherwise make endless (defaults in the packages). */
-  timeouts?: ChainTimeouts;
-  /** Where tool processes run (default: a bubblewrap sandbox the runtime makes itself). */
-  sandbox?: Sandbox;
-}
-
-/**
- * Wires one Cloud and one runtime over an in-process transport and runs the Ask.
- * Each side has its own id source, as it will when they are separate processes.
- */
-export async function runChain(inputs: ChainInputs): Promise<RunResult> {
-  const transport = createInProcessTransport();
-  const log = inputs.log ?? (() => undefined);
-  const cloud = createCloud({
-    endpoint: transport.cloud,
-    clock: inputs.clock,
-    ids: createSequentialIds(),
-    signingKey: inputs.signingKey,
-    rules: inputs.cloudRules,
-    log,
-  });
-  const runtime = createRuntime({
-    endpoint: transport.runtime,
-    runtimeId: `rt-${inputs.runtimeKey.keyId.slice('sha256:'.length, 'sha256:'.length + 12)}`,
-    signingKey: inputs.runtimeKey,
-    clock: inputs.clock,
-    ids: createSequentialIds(),
-    host: inputs.host,
-    labels: deriveRuntimeLabels(inputs.host),
-    ...(inputs.localRules === undefined ? {} : { localRules: inputs.localRules }),
-    fixtureDir: inputs.fixtureDir,
-    ...(inputs.sandbox === undefined ? {} : { sandbox: inputs.sandbox }),
-    ...(inputs.signal === undefined ? {} : { signal: inputs.signal }),
-    ...(inputs.timeouts?.enrollMs === undefined ? {} : { enrollTimeoutMs: inputs.timeouts.enrollMs }),
-    ...(inputs.timeouts?.toolMs === undefined ? {} : { toolTimeoutMs: inputs.timeouts.toolMs }),
-    log,
-  });
-  try {
-    await runtime.enroll();
-    await cloud.waitForRuntime(inputs.ask.runtimeLabels, inputs.signal, inputs.timeouts?.enrollMs);
-    return await cloud.run(buildRunRequest(inputs, inputs.signal, inputs.timeouts?.sessionMs));
-  } finally {
-    await runtime.idle().catch(() => undefined);
-    transport.cloud.close();
-  }
-}
-
-/** The request both chains hand `cloud.run`; the caller picks the signal it may abort and the session bound. */
-export function buildRunRequest(inputs: ChainInputs, signal: AbortSignal | undefined, sessionTimeoutMs: number | undefined): RunRequest {
-  return {
-    runId: inputs.runId,
-    ask: inputs.ask,
-    approver: inputs.approver,
-    outDir: inputs.outDir,
-    replayUrl: inputs.replayUrl,
-    ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
-    ...(signal === undefined ? {} : { signal }),
-    ...(inputs.onProgress === undefined ? {} : { onProgress: inputs.onProgress }),
-  };
-}
-
-/** The CLI's `--mode` command. Returns the exit code; throws CliError for bad input. */
-export async function runDemoCommand(options: CliOptions): Promise<number> {
-  const mode = options.mode ?? 'happy';
+/** The CLI's `run` command (also `--mode`). Returns the exit code; throws CliError for bad input. */
+export async function runDemoCommand(options: RunOptions): Promise<number> {
+  const { mode } = options;
   // --runtime process: the same chain with the runtime as a child process over Connections (process-runtime.ts).
   const chain = options.runtime === 'process' ? runChainOverConnections : runChain;
   const clock = resolveClock(options.clock ?? process.env['LUMENFLOW_CLOCK']);
@@ -149,8 +58,8 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
     loadOrCreateSigningKey({ ...(runtimeKeyFlag ? { flagPath: runtimeKeyFlag } : {}), env: {}, defaultPath: join(REPO_ROOT, DEMO_PATHS.runtimeKey) }),
   );
 
-  await mkdir(outDir, { recursive: true }).catch((cause: unknown) => {
-    throw new CliError('OUT_DIR_UNWRITABLE', `cannot create ${outDir}`, EXIT.usage, { cause });
+  await makeDirectories(outDir).catch((cause: unknown) => {
+    throw new CliError('OUT_DIR_UNWRITABLE', `cannot create --out-dir ${outDir} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage, { cause });
   });
   // Keys and evidence stay out of the tool processes' sight, wherever they live.
   const sandbox = await loadSandbox(options.sandbox ?? process.env['LUMENFLOW_SANDBOX'], [signing.path, runtimeKey.path, outDir, join(REPO_ROOT, '.lumenflow')]);
@@ -184,7 +93,10 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
     });
   } catch (error) {
     logger.error({ code: (error as { code?: unknown }).code ?? 'INTERNAL' }, 'run failed');
-    if (controller.signal.aborted) throw new CliError('INTERRUPTED', 'interrupted; no bundle was written', EXIT.interrupted, { cause: error });
+    if (controller.signal.aborted) {
+      const reason: unknown = controller.signal.reason;
+      throw reason instanceof CliError ? reason : new CliError('INTERRUPTED', 'interrupted; no bundle was written', EXIT.interrupted, { cause: error });
+    }
     throw toCliError(error);
   } finally {
     process.removeListener('SIGINT', onSigint);
@@ -313,7 +225,7 @@ function displayPath(path: string): string {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
-function createLogger(file: string, level: CliOptions['logLevel']): Logger {
+function createLogger(file: string, level: RunOptions['logLevel']): Logger {
   const toFile = pino.destination({ dest: file, sync: true, append: true });
   const streams: Array<{ stream: NodeJS.WritableStream | ReturnType<typeof pino.destination>; level: string }> = [{ stream: toFile, level: 'debug' }];
   if (level === 'debug') streams.push({ stream: process.stderr, level: 'debug' });
@@ -375,36 +287,12 @@ function createProgressPrinter(): ProgressPrinter {
   };
 }
 
-function buildApprover(how: CliOptions['approve'], printer: ProgressPrinter, controller: AbortController): Approver {
+function buildApprover(how: RunOptions['approve'], printer: ProgressPrinter, controller: AbortController): Approver {
   if (how === 'auto') {
     return async () => ({ approver: SCRIPTED_APPROVER, decision: 'approved', reason: 'Scripted approver (--approve auto): tests pass and the diff matches the Ask.' });
   }
   if (how === 'reject') {
     return async () => ({ approver: SCRIPTED_APPROVER, decision: 'rejected', reason: 'Scripted rejection (--approve reject): the change is not to be merged.' });
   }
-  return (request) => promptApproval(request, printer, controller);
-}
-
-async function promptApproval(request: ApprovalRequest, printer: ProgressPrinter, controller: AbortController): Promise<ApprovalAnswer> {
-  printer.write(
-    [
-      `  Approval ${request.approvalId}: ${request.action.kind} ${request.action.repository} ${request.action.head} -> ${request.action.base}`,
-      `  requested by ${request.requestedBy}, expires ${request.expiresAt}`,
-      `  diff ${request.diffSha256}`,
-      `  PR text ${request.prTextSha256}`,
-      '',
-    ].join('\n'),
-  );
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  // In a terminal, readline takes Ctrl-C itself; it must still interrupt the run.
-  rl.on('SIGINT', () => controller.abort());
-  const ask = (question: string): Promise<string> => rl.question(question, { signal: controller.signal });
-  try {
-    const approver = (await ask('  Your id (approver): ')).trim();
-    const yes = /^y(es)?$/i.test((await ask('  Approve opening this pull request? [y/N] ')).trim());
-    const reason = (await ask('  Reason: ')).trim() || (yes ? 'Approved at the terminal.' : 'Rejected at the terminal.');
-    return { approver, decision: yes ? 'approved' : 'rejected', reason };
-  } finally {
-    rl.close();
-  }
+  return (request, subject) => promptApproval(request, subject, printer.write, controller);
 }

@@ -1,12 +1,12 @@
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { fsyncDirectory } from '@lumenflow/verifier';
+import { fsyncDirectory, makeDirectories } from '@lumenflow/verifier';
 
 /** Creates `path` only when it does not exist yet; false when it already did. Same durability as `writeFileAtomic`. */
 export async function createFileExclusive(path: string, data: string, mode = 0o600): Promise<boolean> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDirectories(dir, 0o700);
   let handle;
   try {
     handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);

@@ -14,6 +14,7 @@ import {
   SIGNING_PURPOSES,
   buildRefusalSigningPayload,
   canonicalizeToBytes,
+  formatIssuePath,
   parseStrictJson,
   parseStrictJsonBytes,
   systemClock,
@@ -335,7 +336,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
     const result = schema.safeParse(value);
     if (!result.success) {
       const issue = result.error.issues[0];
-      return fail(400, 'SCHEMA_INVALID', `invalid at $${issue?.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('') ?? ''}`);
+      return fail(400, 'SCHEMA_INVALID', `invalid at ${formatIssuePath(issue?.path ?? [])}`);
     }
     return result.data;
   };

@@ -33,8 +33,13 @@ export function runCli(args: readonly string[]): Promise<CliResult> {
 
 /** Starts `--replay <dir> --serve --port 0` and resolves once it prints the page URL. */
 export function startServeCli(args: readonly string[]): Promise<{ url: string; child: ChildProcess; exited: Promise<CliResult> }> {
+  return startServing(process.execPath, [...TSX_LOADER, ENTRY, ...args]);
+}
+
+/** Starts any command that serves the Replay page (pnpm, a shell, the launcher) and resolves once it prints the URL. */
+export function startServing(program: string, args: readonly string[]): Promise<{ url: string; child: ChildProcess; exited: Promise<CliResult> }> {
   return new Promise((ready, fail) => {
-    const child = spawn(process.execPath, [...TSX_LOADER, ENTRY, ...args], { cwd: REPO_ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(program, args, { cwd: REPO_ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let announced = false;

@@ -1,8 +1,8 @@
-import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EvidenceRecordSchema, parseStrictJson } from '@lumenflow/protocol';
 import type { EvidenceRecord } from '@lumenflow/protocol';
-import { writeFileAtomic } from '@lumenflow/verifier';
+import { makeDirectories, writeFileAtomic } from '@lumenflow/verifier';
 
 /** Evidence waiting for Cloud's acknowledgement, on disk, in the order it was made. */
 export interface Outbox {
@@ -28,7 +28,7 @@ interface Entry {
  * not parse is moved to `rejected/` rather than sent or silently dropped.
  */
 export async function openOutbox(dir: string): Promise<Outbox> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDirectories(dir, 0o700);
   const entries: Entry[] = [];
   let seq = 0;
   const names = (await readdir(dir)).filter((n) => /^\d{12}-.+\.json$/.test(n)).sort();
@@ -70,6 +70,6 @@ export async function openOutbox(dir: string): Promise<Outbox> {
 }
 
 async function moveAside(dir: string, name: string): Promise<void> {
-  await mkdir(join(dir, 'rejected'), { recursive: true, mode: 0o700 });
+  await makeDirectories(join(dir, 'rejected'), 0o700);
   await rename(join(dir, name), join(dir, 'rejected', name));
 }

@@ -1,0 +1,104 @@
+// The chain a demo run wires together: one Cloud and one runtime over the
+// in-process transport, and the run request both chains (this one and the
+// runtime-as-a-process one in process-runtime.ts) hand to Cloud. Wiring only;
+// nothing here decides an outcome.
+import { createCloud } from '@lumenflow/cloud';
+import type { Approver, RunProgress, RunRequest, RunResult } from '@lumenflow/cloud';
+import type { RuleSet } from '@lumenflow/policy';
+import { createInProcessTransport, createSequentialIds } from '@lumenflow/protocol';
+import type { Ask, Clock } from '@lumenflow/protocol';
+import { createRuntime, deriveRuntimeLabels } from '@lumenflow/runtime';
+import type { HostFacts, Sandbox } from '@lumenflow/runtime';
+import type { SigningKey } from '@lumenflow/verifier';
+import type { ChainTimeouts } from '../timeouts.js';
+
+/** Repo-relative defaults; repo-relative so that evidence never carries a machine's paths. */
+export const DEMO_PATHS = {
+  asks: 'scripts/demo/asks',
+  cloudRules: 'scripts/demo/rules/cloud-policy.yaml',
+  localRules: 'scripts/demo/rules/runtime-local.yaml',
+  fixture: 'scripts/demo/fixtures/calc',
+  runtimeKey: '.lumenflow/keys/runtime-key.pem',
+} as const;
+
+/** The scripted approver's identity: never the operator, so the self-approval rule holds. */
+export const SCRIPTED_APPROVER = 'reviewer.scripted';
+
+/** Everything a chain run needs, injected; the golden test fixes every one of these. */
+export interface ChainInputs {
+  runId: string;
+  ask: Ask;
+  cloudRules: RuleSet;
+  localRules?: RuleSet;
+  fixtureDir: string;
+  outDir: string;
+  clock: Clock;
+  signingKey: SigningKey;
+  runtimeKey: SigningKey;
+  host: HostFacts;
+  approver: Approver;
+  replayUrl: string;
+  signal?: AbortSignal;
+  onProgress?: (event: RunProgress) => void;
+  log?: (event: string, fields: Record<string, unknown>) => void;
+  /** Bounds on waits that a silent or hung party would otherwise make endless (defaults in the packages). */
+  timeouts?: ChainTimeouts;
+  /** Where tool processes run (default: a bubblewrap sandbox the runtime makes itself). */
+  sandbox?: Sandbox;
+}
+
+/**
+ * Wires one Cloud and one runtime over an in-process transport and runs the Ask.
+ * Each side has its own id source, as it will when they are separate processes.
+ */
+export async function runChain(inputs: ChainInputs): Promise<RunResult> {
+  const transport = createInProcessTransport();
+  const log = inputs.log ?? (() => undefined);
+  const cloud = createCloud({
+    endpoint: transport.cloud,
+    clock: inputs.clock,
+    ids: createSequentialIds(),
+    signingKey: inputs.signingKey,
+    rules: inputs.cloudRules,
+    log,
+  });
+  const runtime = createRuntime({
+    endpoint: transport.runtime,
+    runtimeId: `rt-${inputs.runtimeKey.keyId.slice('sha256:'.length, 'sha256:'.length + 12)}`,
+    signingKey: inputs.runtimeKey,
+    clock: inputs.clock,
+    ids: createSequentialIds(),
+    host: inputs.host,
+    labels: deriveRuntimeLabels(inputs.host),
+    ...(inputs.localRules === undefined ? {} : { localRules: inputs.localRules }),
+    fixtureDir: inputs.fixtureDir,
+    ...(inputs.sandbox === undefined ? {} : { sandbox: inputs.sandbox }),
+    ...(inputs.signal === undefined ? {} : { signal: inputs.signal }),
+    ...(inputs.timeouts?.enrollMs === undefined ? {} : { enrollTimeoutMs: inputs.timeouts.enrollMs }),
+    ...(inputs.timeouts?.toolMs === undefined ? {} : { toolTimeoutMs: inputs.timeouts.toolMs }),
+    log,
+  });
+  try {
+    await runtime.enroll();
+    await cloud.waitForRuntime(inputs.ask.runtimeLabels, inputs.signal, inputs.timeouts?.enrollMs);
+    return await cloud.run(buildRunRequest(inputs, inputs.signal, inputs.timeouts?.sessionMs));
+  } finally {
+    await runtime.idle().catch(() => undefined);
+    transport.cloud.close();
+  }
+}
+
+/** The request both chains hand `cloud.run`; the caller picks the signal it may abort and the session bound. */
+export function buildRunRequest(inputs: ChainInputs, signal: AbortSignal | undefined, sessionTimeoutMs: number | undefined): RunRequest {
+  return {
+    runId: inputs.runId,
+    ask: inputs.ask,
+    approver: inputs.approver,
+    outDir: inputs.outDir,
+    replayUrl: inputs.replayUrl,
+    ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
+    ...(signal === undefined ? {} : { signal }),
+    ...(inputs.onProgress === undefined ? {} : { onProgress: inputs.onProgress }),
+  };
+}
+
