@@ -51,6 +51,59 @@ for (const name of readdirSync(join(root, 'packages'))) {
   }
 }
 
+// Cycles between files: arrows point one way inside a package too. Relative
+// imports (`import type` included: a type cycle is a design cycle) of every
+// package's src and of scripts/ form a graph; any strongly connected set of
+// more than one file is reported.
+const graph = new Map<string, string[]>();
+for (const base of [...readdirSync(join(root, 'packages')).map((name) => join(root, 'packages', name, 'src')), join(root, 'scripts')]) {
+  for (const file of walk(base)) {
+    if (file.endsWith('.test.ts')) continue;
+    const targets: string[] = [];
+    for (const match of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"](\.[^'"]+)['"]/g)) {
+      const target = resolve(file, '..', (match[1] ?? '').replace(/\.js$/, '.ts'));
+      if (target.endsWith('.ts')) targets.push(target);
+    }
+    graph.set(file, targets);
+  }
+}
+for (const cycle of findCycles(graph)) problems.push(`import cycle: ${cycle.map((f) => relative(root, f)).join(' -> ')}`);
+
+/** Strongly connected sets of more than one file (Tarjan), each sorted, for a stable report. */
+function findCycles(edges: ReadonlyMap<string, readonly string[]>): string[][] {
+  let counter = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (node: string): void => {
+    index.set(node, counter);
+    low.set(node, counter);
+    counter += 1;
+    stack.push(node);
+    onStack.add(node);
+    for (const next of edges.get(node) ?? []) {
+      if (!edges.has(next)) continue;
+      if (!index.has(next)) {
+        visit(next);
+        low.set(node, Math.min(low.get(node) as number, low.get(next) as number));
+      } else if (onStack.has(next)) low.set(node, Math.min(low.get(node) as number, index.get(next) as number));
+    }
+    if (low.get(node) === index.get(node)) {
+      const component: string[] = [];
+      for (let member = stack.pop(); member !== undefined; member = stack.pop()) {
+        onStack.delete(member);
+        component.push(member);
+        if (member === node) break;
+      }
+      if (component.length > 1) cycles.push(component.sort());
+    }
+  };
+  for (const node of edges.keys()) if (!index.has(node)) visit(node);
+  return cycles;
+}
+
 function* walk(dir: string): Generator<string> {
   let entries: string[];
   try {

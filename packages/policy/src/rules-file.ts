@@ -9,6 +9,7 @@ import { compileGlob, findGlobProblem } from './glob.js';
 import { normalizeHostPattern } from './hosts.js';
 import type { CompiledGlob } from './glob.js';
 import { RESERVED_ID_PREFIX, RulesDocumentSchema } from './rules-schema.js';
+import type { NormalizedScope } from './scope.js';
 import { toProgramName } from './shell.js';
 import type { ArgPattern, Rule, RuleMatch, RulesDocument } from './rules-schema.js';
 
@@ -32,13 +33,7 @@ export interface CompiledRule {
   readonly matcher: Matcher;
 }
 
-/** What a matcher sees: a scope after normalisation. */
-export type NormalizedScope =
-  | { kind: 'fs.read' | 'fs.write'; path: string }
-  | { kind: 'shell.exec'; program: string; args: readonly string[] }
-  | { kind: 'secret.read' | 'secret.write'; environment: string; name: string }
-  | { kind: 'net.connect'; host: string; port: number }
-  | { kind: 'pr.create'; repository: string; base: string };
+export type { NormalizedScope } from './scope.js';
 
 export type Matcher = (scope: NormalizedScope) => boolean;
 

@@ -1,7 +1,14 @@
 import { ScopeSchema } from '@lumenflow/protocol';
 import type { Scope, ScopeKind, ScopeRef } from '@lumenflow/protocol';
 import { PolicyError } from './errors.js';
-import type { NormalizedScope } from './rules-file.js';
+
+/** What a matcher sees: a scope after normalisation. */
+export type NormalizedScope =
+  | { kind: 'fs.read' | 'fs.write'; path: string }
+  | { kind: 'shell.exec'; program: string; args: readonly string[] }
+  | { kind: 'secret.read' | 'secret.write'; environment: string; name: string }
+  | { kind: 'net.connect'; host: string; port: number }
+  | { kind: 'pr.create'; repository: string; base: string };
 
 const KINDS: readonly ScopeKind[] = ['fs.read', 'fs.write', 'shell.exec', 'secret.read', 'secret.write', 'net.connect', 'pr.create'];
 

@@ -243,7 +243,7 @@ describe('the browser tests without Chromium', () => {
     const { spawnSync } = await import('node:child_process');
     const vitest = join(REPO_ROOT, 'node_modules/.bin/vitest');
     const env = { ...process.env, CI: '', LUMENFLOW_CHROMIUM: '/nonexistent/chromium', NO_COLOR: '1' };
-    const result = spawnSync(vitest, ['run', 'packages/cloud/test/replay/replay-browser.test.ts'], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 60_000 });
+    const result = spawnSync(vitest, ['run', 'packages/replay/test/replay-browser.test.ts'], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: 60_000 });
     expect(result.status, result.stdout + result.stderr).toBe(0);
     expect(result.stdout + result.stderr).toContain('SKIPPED the Replay browser tests: /nonexistent/chromium is missing; install Debian');
   });
