@@ -2,6 +2,12 @@ export { RuntimeError } from './errors.js';
 export { deriveRuntimeLabels, hashHostname, readHostFacts } from './host.js';
 export { DEFAULT_ENROLL_TIMEOUT_MS, DEFAULT_TOOL_TIMEOUT_MS, RUNTIME_VERSION, createRuntime } from './runtime.js';
 export { createScriptedPlanner, fixAdd } from './scripted-planner.js';
+export { TOOL_CATALOG, TOOL_INPUTS, TOOL_NAMES } from './tool-host/catalog.js';
+export { createToolHost } from './tool-host/host.js';
+export { createJudge } from './tool-host/judge.js';
+export { TOOL_LIMITS } from './tool-limits.js';
+export { MCP_SERVER_NAME, buildInstructions, createMcpToolServer } from './mcp/server.js';
+export { SCRIPTED_AGENT_NAME, runScriptedAgent } from './mcp/scripted-agent.js';
 export { parseTapResults } from './tap.js';
 export { TEST_COMMAND, buildDiffCommand, describeStepInput, executeStep, scopeOfStep } from './tools.js';
 export { BASELINE_AUTHOR, buildGitEnv, isWorkspaceUnchanged, prepareWorkspace, runGit } from './workspace.js';
@@ -35,6 +41,11 @@ export type { Runtime, RuntimeOptions } from './runtime.js';
 export type { AgentPlanner, AgentStep, StepObservation } from './scripted-planner.js';
 export type { ParsedTestRun } from './tap.js';
 export type { StepContext, StepResult } from './tools.js';
+export type { ToolInput, ToolName } from './tool-host/catalog.js';
+export type { EvidenceSink, WorkEnd } from './tool-host/evidence.js';
+export type { ToolHost, ToolHostOptions, ToolReply } from './tool-host/host.js';
+export type { Judge } from './tool-host/judge.js';
+export type { AgentClientInfo } from './mcp/server.js';
 export type { Workspace } from './workspace.js';
 export type {
   ConnectFailure,
