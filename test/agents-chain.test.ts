@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { replayBundle } from '@lumenflow/cloud';
+import { CloudError, replayBundle } from '@lumenflow/cloud';
 import type { PolicyDecisionRecord, ToolCallRecord } from '@lumenflow/protocol';
 import { verifyBundle } from '@lumenflow/verifier';
 import { runChain } from '../scripts/demo/commands/run.js';
@@ -51,5 +51,16 @@ describe('the scripted agent over MCP', () => {
     const report = await replayBundle(result.dir);
     expect(report.verdict).toBe('VALID');
     expect(report.timeline.some((e) => e.status === 'deny' && e.what.includes('src/calc.js'))).toBe(true);
+  }, 60_000);
+});
+
+describe('the Ask names the repository', () => {
+  test('a runtime refuses an Ask for a repository it does not serve, before anything is copied', async () => {
+    const inputs = await demoChainInputs({ runId: 'agents-other-repo', outDir: work });
+    const ask = { ...inputs.ask, workspace: { ...inputs.ask.workspace, repository: 'acme/other' } };
+    const error = await runChain({ ...inputs, ask }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CloudError);
+    expect(error).toMatchObject({ code: 'SESSION_FAILED' });
+    expect((error as Error).message).toContain('REPOSITORY_NOT_SERVED: the Ask is for acme/other; this runtime serves lumenflow-demo/calc');
   }, 60_000);
 });

@@ -9,6 +9,7 @@ export { TOOL_LIMITS } from './tool-limits.js';
 export { MCP_SERVER_NAME, buildInstructions, createMcpToolServer } from './mcp/server.js';
 export { SCRIPTED_AGENT_NAME, runScriptedAgent } from './mcp/scripted-agent.js';
 export { parseTapResults } from './tap.js';
+export { readServedRepository, repositoryFromRemoteUrl } from './repository.js';
 export { TEST_COMMAND, buildDiffCommand, describeStepInput, executeStep, scopeOfStep } from './tools.js';
 export { BASELINE_AUTHOR, buildGitEnv, isWorkspaceUnchanged, prepareWorkspace, runGit } from './workspace.js';
 export { createWorkspaceContext } from './workspace-context.js';

@@ -19,6 +19,7 @@ import { createBubblewrapSandbox } from './sandbox/bubblewrap.js';
 import type { Sandbox } from './sandbox/sandbox.js';
 import { createSnapshotter } from './sandbox/snapshot.js';
 import type { Snapshotter } from './sandbox/snapshot.js';
+import { readServedRepository } from './repository.js';
 import { isWorkspaceUnchanged, prepareWorkspace } from './workspace.js';
 import { runAgent } from './mcp/run-agent.js';
 import { buildInstructions } from './mcp/server.js';
@@ -42,6 +43,13 @@ export interface RuntimeOptions {
   localRules?: RuleSet;
   /** The repository the runtime works on a fresh copy of. */
   fixtureDir: string;
+  /**
+   * The repository (`owner/name`) `fixtureDir` holds. A session whose Ask names
+   * another is refused with REPOSITORY_NOT_SERVED before anything is copied.
+   * Absent: the runtime reads it from the directory's `origin` remote at each
+   * session and, when there is none, refuses every Ask.
+   */
+  repository?: string;
   tmpRoot?: string;
   signal?: AbortSignal;
   /** Structured log sink; never receives keys or file contents. */
@@ -134,6 +142,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         let snapshotter: Snapshotter;
         try {
           cloudRules = parseCloudRules(message.cloudRules);
+          await checkRepository(message.ask);
           boundary = await getSandbox();
           workspace = await prepareWorkspace({
             fixtureDir: opts.fixtureDir,
@@ -190,6 +199,18 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         return;
       }
     }
+  };
+
+  // An Ask is worked on in the repository it names, or not at all.
+  const checkRepository = async (ask: Ask): Promise<void> => {
+    const served = opts.repository ?? (await readServedRepository(opts.fixtureDir));
+    if (served === ask.workspace.repository) return;
+    throw new RuntimeError(
+      'REPOSITORY_NOT_SERVED',
+      served === undefined
+        ? `the Ask is for ${ask.workspace.repository}, and this runtime's workspace names no repository (no origin remote)`
+        : `the Ask is for ${ask.workspace.repository}; this runtime serves ${served}`,
+    );
   };
 
   const takeSession = (sessionId: string): SessionState => {

@@ -31,6 +31,8 @@ export const DEMO_PATHS = {
   cloudRules: 'scripts/demo/rules/cloud-policy.yaml',
   localRules: 'scripts/demo/rules/runtime-local.yaml',
   fixture: 'scripts/demo/fixtures/calc',
+  /** The repository the bundled fixture stands for; it has no git remote to say so. */
+  fixtureRepository: 'lumenflow-demo/calc',
   runtimeKey: '.lumenflow/keys/runtime-key.pem',
 } as const;
 
@@ -44,6 +46,8 @@ export interface ChainInputs {
   cloudRules: RuleSet;
   localRules?: RuleSet;
   fixtureDir: string;
+  /** The repository `fixtureDir` holds (default: the bundled fixture's); an Ask for another is refused. */
+  repository?: string;
   outDir: string;
   clock: Clock;
   signingKey: SigningKey;
@@ -85,6 +89,7 @@ export async function runChain(inputs: ChainInputs): Promise<RunResult> {
     labels: deriveRuntimeLabels(inputs.host),
     ...(inputs.localRules === undefined ? {} : { localRules: inputs.localRules }),
     fixtureDir: inputs.fixtureDir,
+    repository: inputs.repository ?? DEMO_PATHS.fixtureRepository,
     ...(inputs.sandbox === undefined ? {} : { sandbox: inputs.sandbox }),
     ...(inputs.signal === undefined ? {} : { signal: inputs.signal }),
     ...(inputs.timeouts?.enrollMs === undefined ? {} : { enrollTimeoutMs: inputs.timeouts.enrollMs }),
