@@ -179,3 +179,15 @@ describe('refused calls', () => {
     expect(s.recorded.decisions).toEqual([]);
   });
 });
+
+describe('a flood of calls', () => {
+  test('past the per-session bound the work ends and nothing more is recorded', async () => {
+    const s = await open({ maxCalls: 3 });
+    for (let i = 0; i < 3; i++) expect(await s.call('read_file', { path: 'src/calc.js' })).toMatchObject({ isError: false });
+    const over = await s.call('read_file', { path: 'src/calc.js' });
+    expect(over).toMatchObject({ isError: true });
+    expect(over.text).toContain('more than 3 tool calls');
+    expect(await s.host.ended).toMatchObject({ outcome: 'failed', code: 'TOOL_CALL_LIMIT' });
+    expect(s.recorded.calls).toHaveLength(3);
+  });
+});

@@ -36,6 +36,8 @@ export interface ToolHostOptions {
   /** The run's own stop (interrupt), and Cloud's halt of this session. */
   signal?: AbortSignal;
   halt: AbortSignal;
+  /** Most calls the session serves (default `TOOL_LIMITS.callsPerSession`). */
+  maxCalls?: number;
   /** The test command run_tests runs (default {@link TEST_COMMAND}). */
   testCommand?: readonly string[];
   log?: (event: string, fields: Record<string, unknown>) => void;
@@ -73,6 +75,7 @@ export function createToolHost(opts: ToolHostOptions): ToolHost {
   };
   let queue: Promise<unknown> = Promise.resolve();
   let calls = 0;
+  const maxCalls = opts.maxCalls ?? TOOL_LIMITS.callsPerSession;
   // Whether the last diff taken still shows the workspace; `finish` takes one when not.
   let diffCurrent = false;
 
@@ -172,9 +175,9 @@ export function createToolHost(opts: ToolHostOptions): ToolHost {
   const serve = async (name: string, args: unknown): Promise<ToolReply> => {
     if (end !== undefined) return { isError: true, text: `the session's work has ended (${end.reason}); no further calls are served` };
     if (!isToolName(name)) return { isError: true, text: `unknown tool ${JSON.stringify(name.slice(0, 100))}; the tools are ${Object.keys(TOOL_INPUTS).join(', ')}` };
-    if (++calls > TOOL_LIMITS.callsPerSession) {
-      close({ outcome: 'failed', reason: `the agent made more than ${TOOL_LIMITS.callsPerSession} tool calls`, code: 'TOOL_CALL_LIMIT' });
-      return { isError: true, text: `more than ${TOOL_LIMITS.callsPerSession} tool calls; the session has ended` };
+    if (++calls > maxCalls) {
+      close({ outcome: 'failed', reason: `the agent made more than ${maxCalls} tool calls`, code: 'TOOL_CALL_LIMIT' });
+      return { isError: true, text: `more than ${maxCalls} tool calls; the session has ended` };
     }
     const parsed = TOOL_INPUTS[name].safeParse(args ?? {});
     if (!parsed.success) {

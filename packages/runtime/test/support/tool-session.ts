@@ -35,7 +35,7 @@ export interface ToolSession {
 let sandbox: Promise<Sandbox> | undefined;
 
 /** The demo Ask's scopes unless `requestedScopes` says otherwise; extra files go into the fixture before the baseline. */
-export async function openToolSession(opts: { requestedScopes?: Scope[]; extraFiles?: Record<string, string>; cloudRules?: RuleSet } = {}): Promise<ToolSession> {
+export async function openToolSession(opts: { requestedScopes?: Scope[]; extraFiles?: Record<string, string>; cloudRules?: RuleSet; maxCalls?: number } = {}): Promise<ToolSession> {
   const root = await mkdtemp(join(tmpdir(), 'lumenflow-mcp-'));
   const fixture = join(root, 'fixture');
   await cp(join(REPO_ROOT, 'scripts/demo/fixtures/calc'), fixture, { recursive: true });
@@ -85,6 +85,7 @@ export async function openToolSession(opts: { requestedScopes?: Scope[]; extraFi
     ids: createSequentialIds(),
     toolTimeoutMs: 60_000,
     halt: new AbortController().signal,
+    ...(opts.maxCalls === undefined ? {} : { maxCalls: opts.maxCalls }),
   });
   let info: AgentClientInfo | undefined;
   const server = createMcpToolServer(host, { instructions: buildInstructions(ask), onClient: (c) => (info = c) });
