@@ -63,4 +63,27 @@ describe('the Ask names the repository', () => {
     expect(error).toMatchObject({ code: 'SESSION_FAILED' });
     expect((error as Error).message).toContain('REPOSITORY_NOT_SERVED: the Ask is for acme/other; this runtime serves lumenflow-demo/calc');
   }, 60_000);
+
+  test('an Ask for an agent the runtime does not know is refused', async () => {
+    const inputs = await demoChainInputs({ runId: 'agents-unknown-agent', outDir: work });
+    const error = await runChain({ ...inputs, ask: { ...inputs.ask, agent: 'claude-code' } }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'SESSION_FAILED' });
+    expect((error as Error).message).toContain('AGENT_UNKNOWN: the Ask asks for agent claude-code');
+  }, 60_000);
+});
+
+describe("the Ask's own test command", () => {
+  test('run_tests runs the command the Ask names, judged like any command, and test-results.json records it', async () => {
+    const inputs = await demoChainInputs({ runId: 'agents-test-command', outDir: work });
+    const command = ['node', '--test'];
+    const requestedScopes = inputs.ask.requestedScopes.map((s) => (s.kind === 'shell.exec' ? { kind: 'shell.exec' as const, program: 'node', args: ['--test'] } : s));
+    const result = await runChain({ ...inputs, ask: { ...inputs.ask, testCommand: command, requestedScopes } });
+    expect(result.ending).toBe('approved');
+    const tests = JSON.parse(await readFile(join(result.dir, 'test-results.json'), 'utf8')) as { command: string[]; counts: { passed: number } };
+    expect(tests.command).toEqual(command);
+    expect(tests.counts.passed).toBeGreaterThan(0);
+    const calls = await lines<ToolCallRecord>(result.dir, 'tool-calls.jsonl');
+    expect(calls.find((c) => c.tool === 'run_tests')?.scope).toEqual({ kind: 'shell.exec', target: 'node --test' });
+    expect((await replayBundle(result.dir)).verdict).toBe('VALID');
+  }, 60_000);
 });

@@ -61,6 +61,10 @@ export const AskSchema = z.strictObject({
   requestedScopes: z.array(ScopeSchema).min(1).max(256),
   runtimeLabels: z.array(z.string().min(1).max(100)),
   createdAt: TimestampSchema,
+  /** The command `run_tests` runs, as argv (no shell); absent: `node --test --test-reporter=tap`. Rules and the grant judge it as shell.exec. */
+  testCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).optional(),
+  /** The agent, by the name the runtime knows it by; absent: the scripted agent. A runtime that does not know the name refuses the Ask. */
+  agent: IdSchema.optional(),
 });
 
 /**

@@ -22,6 +22,7 @@ import type { Snapshotter } from './sandbox/snapshot.js';
 import { readServedRepository } from './repository.js';
 import { isWorkspaceUnchanged, prepareWorkspace } from './workspace.js';
 import { runAgent } from './mcp/run-agent.js';
+import { SCRIPTED_AGENT_NAME } from './mcp/scripted-agent.js';
 import { buildInstructions } from './mcp/server.js';
 import { createToolHost } from './tool-host/host.js';
 import { createJudge } from './tool-host/judge.js';
@@ -143,6 +144,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         try {
           cloudRules = parseCloudRules(message.cloudRules);
           await checkRepository(message.ask);
+          checkAgent(message.ask);
           boundary = await getSandbox();
           workspace = await prepareWorkspace({
             fixtureDir: opts.fixtureDir,
@@ -213,6 +215,12 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     );
   };
 
+  // The only agent this runtime starts is the scripted one; an Ask for another is refused, not run by a stand-in.
+  const checkAgent = (ask: Ask): void => {
+    const agent = ask.agent ?? SCRIPTED_AGENT_NAME;
+    if (agent !== SCRIPTED_AGENT_NAME) throw new RuntimeError('AGENT_UNKNOWN', `the Ask asks for agent ${agent}; this runtime knows only ${SCRIPTED_AGENT_NAME}`);
+  };
+
   const takeSession = (sessionId: string): SessionState => {
     const session = sessions.get(sessionId);
     if (session === undefined) throw new RuntimeError('SESSION_UNKNOWN', `no open session ${sessionId}`);
@@ -270,6 +278,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       toolTimeoutMs,
       halt: halt.signal,
       ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      ...(ask.testCommand === undefined ? {} : { testCommand: ask.testCommand }),
       log,
     });
     try {
