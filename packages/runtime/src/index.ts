@@ -8,6 +8,8 @@ export { createJudge } from './tool-host/judge.js';
 export { TOOL_LIMITS } from './tool-limits.js';
 export { MCP_SERVER_NAME, buildInstructions, createMcpToolServer } from './mcp/server.js';
 export { SCRIPTED_AGENT_NAME, runScriptedAgent } from './mcp/scripted-agent.js';
+export { MCP_CONFIG_PLACEHOLDER, runProcessAgent } from './mcp/process-agent.js';
+export { BRIDGE_SOURCE, buildMcpConfig } from './mcp/bridge.js';
 export { parseTapResults } from './tap.js';
 export { readServedRepository, repositoryFromRemoteUrl } from './repository.js';
 export { TEST_COMMAND, buildDiffCommand, describeStepInput, executeStep, scopeOfStep } from './tools.js';

@@ -21,6 +21,7 @@ import { createSnapshotter } from './sandbox/snapshot.js';
 import type { Snapshotter } from './sandbox/snapshot.js';
 import { readServedRepository } from './repository.js';
 import { isWorkspaceUnchanged, prepareWorkspace } from './workspace.js';
+import { runProcessAgent } from './mcp/process-agent.js';
 import { runAgent } from './mcp/run-agent.js';
 import { SCRIPTED_AGENT_NAME } from './mcp/scripted-agent.js';
 import { buildInstructions } from './mcp/server.js';
@@ -51,6 +52,14 @@ export interface RuntimeOptions {
    * session and, when there is none, refuses every Ask.
    */
   repository?: string;
+  /**
+   * Agents this runtime starts by name, besides the built-in scripted agent:
+   * a command line run in the sandbox as an MCP client of the session's tools
+   * (`{mcpConfig}` becomes the MCP configuration's path; docs/agents.md).
+   */
+  agents?: Readonly<Record<string, { command: readonly string[] }>>;
+  /** The agent for an Ask that names none (default: the scripted agent). */
+  defaultAgent?: string;
   tmpRoot?: string;
   signal?: AbortSignal;
   /** Structured log sink; never receives keys or file contents. */
@@ -215,11 +224,14 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     );
   };
 
-  // The only agent this runtime starts is the scripted one; an Ask for another is refused, not run by a stand-in.
+  // An Ask for an agent this runtime does not know is refused, not run by a stand-in.
   const checkAgent = (ask: Ask): void => {
-    const agent = ask.agent ?? SCRIPTED_AGENT_NAME;
-    if (agent !== SCRIPTED_AGENT_NAME) throw new RuntimeError('AGENT_UNKNOWN', `the Ask asks for agent ${agent}; this runtime knows only ${SCRIPTED_AGENT_NAME}`);
+    const agent = agentOf(ask);
+    if (agent !== SCRIPTED_AGENT_NAME && !Object.hasOwn(opts.agents ?? {}, agent)) {
+      throw new RuntimeError('AGENT_UNKNOWN', `the Ask asks for agent ${agent}; this runtime knows ${[SCRIPTED_AGENT_NAME, ...Object.keys(opts.agents ?? {})].join(', ')}`);
+    }
   };
+  const agentOf = (ask: Ask): string => ask.agent ?? opts.defaultAgent ?? SCRIPTED_AGENT_NAME;
 
   const takeSession = (sessionId: string): SessionState => {
     const session = sessions.get(sessionId);
@@ -282,7 +294,20 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       log,
     });
     try {
-      const end = await runAgent(host, { instructions: buildInstructions(ask), toolTimeoutMs });
+      const agent = agentOf(ask);
+      const external = agent === SCRIPTED_AGENT_NAME ? undefined : opts.agents?.[agent];
+      const instructions = buildInstructions(ask);
+      const end =
+        external === undefined
+          ? await runAgent(host, { instructions, toolTimeoutMs })
+          : await runProcessAgent(host, {
+              command: external.command,
+              instructions,
+              sandbox: session.sandbox,
+              workspaceDir: session.workspace.dir,
+              ...(opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot }),
+              signal: AbortSignal.any([halt.signal, ...(opts.signal ? [opts.signal] : [])]),
+            });
       await endSession(session, end.outcome, end.reason, end.code);
     } catch (error) {
       log('runtime.session-failed', { sessionId, code: (error as { code?: unknown }).code ?? 'INTERNAL' });

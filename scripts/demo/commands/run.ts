@@ -36,6 +36,9 @@ export const DEMO_PATHS = {
   runtimeKey: '.lumenflow/keys/runtime-key.pem',
 } as const;
 
+/** The name the demo's `--agent` command line runs under (an Ask may name it as its `agent`). */
+export const EXTERNAL_AGENT = 'external';
+
 /** The scripted approver's identity: never the operator, so the self-approval rule holds. */
 export const SCRIPTED_APPROVER = 'reviewer.scripted';
 
@@ -48,6 +51,8 @@ export interface ChainInputs {
   fixtureDir: string;
   /** The repository `fixtureDir` holds (default: the bundled fixture's); an Ask for another is refused. */
   repository?: string;
+  /** An agent command line (an MCP client) run in the sandbox for an Ask that names no agent, instead of the scripted agent. */
+  agentCommand?: readonly string[];
   outDir: string;
   clock: Clock;
   signingKey: SigningKey;
@@ -90,6 +95,7 @@ export async function runChain(inputs: ChainInputs): Promise<RunResult> {
     ...(inputs.localRules === undefined ? {} : { localRules: inputs.localRules }),
     fixtureDir: inputs.fixtureDir,
     repository: inputs.repository ?? DEMO_PATHS.fixtureRepository,
+    ...(inputs.agentCommand === undefined ? {} : { agents: { [EXTERNAL_AGENT]: { command: inputs.agentCommand } }, defaultAgent: EXTERNAL_AGENT }),
     ...(inputs.sandbox === undefined ? {} : { sandbox: inputs.sandbox }),
     ...(inputs.signal === undefined ? {} : { signal: inputs.signal }),
     ...(inputs.timeouts?.enrollMs === undefined ? {} : { enrollTimeoutMs: inputs.timeouts.enrollMs }),
