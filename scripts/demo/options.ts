@@ -13,6 +13,7 @@ export interface CliOptions {
   policy?: string;
   localPolicy?: string;
   ask?: string;
+  agent?: string;
   approve: 'auto' | 'prompt' | 'reject';
   trustedKey?: string;
   expectKeyId?: string;

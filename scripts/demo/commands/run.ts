@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { CloudError, createCloud, buildReplayUrl, DEFAULT_REPLAY_BASE_URL, parseAsk } from '@lumenflow/cloud';
 import type { ApprovalAnswer, ApprovalRequest, Approver, RunProgress, RunRequest, RunResult, RunStep } from '@lumenflow/cloud';
-import { PolicyError, loadRulesFile } from '@lumenflow/policy';
+import { PolicyError, loadRulesFile, splitCommandLine } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
 import { IdSchema, createInProcessTransport, createSequentialIds, createSteppingClock, systemClock } from '@lumenflow/protocol';
 import type { Ask, Clock } from '@lumenflow/protocol';
@@ -148,6 +148,7 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
   const ask = await loadAsk(askPath);
   const cloudRules = await loadRules(options.policy ?? DEMO_PATHS.cloudRules, options.policy === undefined ? REPO_ROOT : process.cwd());
   const localRules = await loadRules(options.localPolicy ?? DEMO_PATHS.localRules, options.localPolicy === undefined ? REPO_ROOT : process.cwd());
+  const agentCommand = options.agent === undefined ? undefined : parseAgentCommand(options.agent);
   const fixtureDir = resolve(REPO_ROOT, process.env['LUMENFLOW_DEMO_FIXTURE'] ?? DEMO_PATHS.fixture);
   if (!isDirectory(fixtureDir)) throw new CliError('FIXTURE_MISSING', `fixture repository ${fixtureDir} does not exist`);
 
@@ -179,6 +180,7 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
       cloudRules,
       localRules,
       fixtureDir,
+      ...(agentCommand === undefined ? {} : { agentCommand }),
       outDir,
       clock,
       sandbox,
@@ -417,4 +419,11 @@ async function promptApproval(request: ApprovalRequest, printer: ProgressPrinter
   } finally {
     rl.close();
   }
+}
+
+/** `--agent`: a command line split as a shell would split plain words and quotes, nothing expanded. */
+function parseAgentCommand(text: string): string[] {
+  const words = splitCommandLine(text);
+  if (words === undefined || words.length === 0) throw new CliError('AGENT_INVALID', '--agent needs a command line, e.g. --agent "claude --mcp-config {mcpConfig} -p"', EXIT.usage);
+  return words;
 }
