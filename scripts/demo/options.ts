@@ -14,6 +14,7 @@ export interface CliOptions {
   localPolicy?: string;
   ask?: string;
   agent?: string;
+  repo?: string;
   approve: 'auto' | 'prompt' | 'reject';
   trustedKey?: string;
   expectKeyId?: string;

@@ -22,6 +22,7 @@ function buildProgram(): Command {
     .option('--policy <file>', 'a rules file (JSON or YAML) that replaces the Cloud policy')
     .option('--local-policy <file>', 'a runtime-local rules file; it may only tighten')
     .option('--ask <file>', 'run this Ask instead of the mode default')
+    .option('--repo <dir>', "your own git repository: the runtime works on a fresh clone of the Ask's base branch (default: the bundled fixture)")
     .option('--agent <command>', "an MCP client agent command line, run in the sandbox instead of the scripted agent ({mcpConfig} becomes the MCP config's path)")
     .addOption(new Option('--approve <how>', 'who answers the approval gate').choices(['auto', 'prompt', 'reject']).default('auto'))
     .option('--trusted-key <pem>', 'with --verify/--replay: pin the signer to this public key')

@@ -12,6 +12,7 @@ export { MCP_CONFIG_PLACEHOLDER, runProcessAgent } from './mcp/process-agent.js'
 export { BRIDGE_SOURCE, buildMcpConfig } from './mcp/bridge.js';
 export { parseTapResults } from './tap.js';
 export { readServedRepository, repositoryFromRemoteUrl } from './repository.js';
+export { checkoutWorkspace } from './checkout.js';
 export { TEST_COMMAND, buildDiffCommand, describeStepInput, executeStep, scopeOfStep } from './tools.js';
 export { BASELINE_AUTHOR, buildGitEnv, isWorkspaceUnchanged, prepareWorkspace, runGit } from './workspace.js';
 export { createWorkspaceContext } from './workspace-context.js';

@@ -19,6 +19,7 @@ import { createBubblewrapSandbox } from './sandbox/bubblewrap.js';
 import type { Sandbox } from './sandbox/sandbox.js';
 import { createSnapshotter } from './sandbox/snapshot.js';
 import type { Snapshotter } from './sandbox/snapshot.js';
+import { checkoutWorkspace } from './checkout.js';
 import { readServedRepository } from './repository.js';
 import { isWorkspaceUnchanged, prepareWorkspace } from './workspace.js';
 import { runProcessAgent } from './mcp/process-agent.js';
@@ -45,6 +46,13 @@ export interface RuntimeOptions {
   localRules?: RuleSet;
   /** The repository the runtime works on a fresh copy of. */
   fixtureDir: string;
+  /**
+   * `copy` (default): the directory's files become a new repository with one
+   * baseline commit (the bundled fixture). `checkout`: the directory is a git
+   * repository, and each session works on a fresh clone of the Ask's base
+   * branch, never in the directory itself.
+   */
+  workspaceSource?: 'copy' | 'checkout';
   /**
    * The repository (`owner/name`) `fixtureDir` holds. A session whose Ask names
    * another is refused with REPOSITORY_NOT_SERVED before anything is copied.
@@ -155,11 +163,11 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
           await checkRepository(message.ask);
           checkAgent(message.ask);
           boundary = await getSandbox();
-          workspace = await prepareWorkspace({
-            fixtureDir: opts.fixtureDir,
-            clock: opts.clock,
-            ...(opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot }),
-          });
+          const tmp = opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot };
+          workspace =
+            opts.workspaceSource === 'checkout'
+              ? await checkoutWorkspace({ repoDir: opts.fixtureDir, baseBranch: message.ask.workspace.baseBranch, ...tmp })
+              : await prepareWorkspace({ fixtureDir: opts.fixtureDir, clock: opts.clock, ...tmp });
           snapshotter = await createSnapshotter(workspace.dir);
         } catch (error) {
           await workspace?.dispose();

@@ -14,7 +14,7 @@ import { PolicyError, loadRulesFile, splitCommandLine } from '@lumenflow/policy'
 import type { RuleSet } from '@lumenflow/policy';
 import { IdSchema, createInProcessTransport, createSequentialIds, createSteppingClock, systemClock } from '@lumenflow/protocol';
 import type { Ask, Clock } from '@lumenflow/protocol';
-import { RuntimeError, createRuntime, deriveRuntimeLabels, openSandbox, parseSandboxMode, readHostFacts } from '@lumenflow/runtime';
+import { RuntimeError, createRuntime, deriveRuntimeLabels, openSandbox, parseSandboxMode, readHostFacts, readServedRepository, runGit } from '@lumenflow/runtime';
 import type { HostFacts, Sandbox, SandboxMode } from '@lumenflow/runtime';
 import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
@@ -51,6 +51,8 @@ export interface ChainInputs {
   fixtureDir: string;
   /** The repository `fixtureDir` holds (default: the bundled fixture's); an Ask for another is refused. */
   repository?: string;
+  /** `checkout`: `fixtureDir` is a git repository, worked on as a fresh clone of the Ask's base branch (default `copy`). */
+  workspaceSource?: 'copy' | 'checkout';
   /** An agent command line (an MCP client) run in the sandbox for an Ask that names no agent, instead of the scripted agent. */
   agentCommand?: readonly string[];
   outDir: string;
@@ -95,6 +97,7 @@ export async function runChain(inputs: ChainInputs): Promise<RunResult> {
     ...(inputs.localRules === undefined ? {} : { localRules: inputs.localRules }),
     fixtureDir: inputs.fixtureDir,
     repository: inputs.repository ?? DEMO_PATHS.fixtureRepository,
+    ...(inputs.workspaceSource === undefined ? {} : { workspaceSource: inputs.workspaceSource }),
     ...(inputs.agentCommand === undefined ? {} : { agents: { [EXTERNAL_AGENT]: { command: inputs.agentCommand } }, defaultAgent: EXTERNAL_AGENT }),
     ...(inputs.sandbox === undefined ? {} : { sandbox: inputs.sandbox }),
     ...(inputs.signal === undefined ? {} : { signal: inputs.signal }),
@@ -149,7 +152,8 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
   const cloudRules = await loadRules(options.policy ?? DEMO_PATHS.cloudRules, options.policy === undefined ? REPO_ROOT : process.cwd());
   const localRules = await loadRules(options.localPolicy ?? DEMO_PATHS.localRules, options.localPolicy === undefined ? REPO_ROOT : process.cwd());
   const agentCommand = options.agent === undefined ? undefined : parseAgentCommand(options.agent);
-  const fixtureDir = resolve(REPO_ROOT, process.env['LUMENFLOW_DEMO_FIXTURE'] ?? DEMO_PATHS.fixture);
+  const repo = options.repo === undefined ? undefined : await checkUserRepository(resolve(options.repo), ask);
+  const fixtureDir = repo?.dir ?? resolve(REPO_ROOT, process.env['LUMENFLOW_DEMO_FIXTURE'] ?? DEMO_PATHS.fixture);
   if (!isDirectory(fixtureDir)) throw new CliError('FIXTURE_MISSING', `fixture repository ${fixtureDir} does not exist`);
 
   const signing = await loadKey(() =>
@@ -180,6 +184,7 @@ export async function runDemoCommand(options: CliOptions): Promise<number> {
       cloudRules,
       localRules,
       fixtureDir,
+      ...(repo === undefined ? {} : { workspaceSource: 'checkout' as const, repository: repo.repository }),
       ...(agentCommand === undefined ? {} : { agentCommand }),
       outDir,
       clock,
@@ -426,4 +431,25 @@ function parseAgentCommand(text: string): string[] {
   const words = splitCommandLine(text);
   if (words === undefined || words.length === 0) throw new CliError('AGENT_INVALID', '--agent needs a command line, e.g. --agent "claude --mcp-config {mcpConfig} -p"', EXIT.usage);
   return words;
+}
+
+/**
+ * `--repo`: the user's own git repository. Checked before anything runs: it is
+ * a git repository, it has the Ask's base branch, and its origin remote (when
+ * it has one) is the repository the Ask names. The runtime then works on a
+ * fresh clone of that branch, never in the user's working tree.
+ */
+async function checkUserRepository(dir: string, ask: Ask): Promise<{ dir: string; repository: string }> {
+  if (!isDirectory(dir) || (await runGit(dir, ['rev-parse', '--git-dir']).then(() => false, () => true))) {
+    throw new CliError('REPO_NOT_GIT', `${dir} is not a git repository`, EXIT.usage);
+  }
+  const base = ask.workspace.baseBranch;
+  if (await runGit(dir, ['rev-parse', '--verify', '--quiet', `refs/heads/${base}^{commit}`]).then(() => false, () => true)) {
+    throw new CliError('BASE_BRANCH_MISSING', `${dir} has no branch ${base}, the Ask's base branch`, EXIT.usage);
+  }
+  const remote = await readServedRepository(dir);
+  if (remote !== undefined && remote !== ask.workspace.repository) {
+    throw new CliError('REPOSITORY_MISMATCH', `the Ask is for ${ask.workspace.repository}, and ${dir} is a clone of ${remote}`, EXIT.usage);
+  }
+  return { dir, repository: remote ?? ask.workspace.repository };
 }
