@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { replayBundle } from '@lumenflow/cloud';
+import { canonicalizeToBytes, computeSha256Digest } from '@lumenflow/protocol';
 import type { ToolCallRecord } from '@lumenflow/protocol';
 import { verifyBundle } from '@lumenflow/verifier';
 import { DEMO_PATHS, runChain } from '../scripts/demo/commands/run.js';
@@ -61,6 +62,13 @@ describe('an agent process in the sandbox', () => {
     expect(patch).toContain('+// intent: Fix the failing test in calc');
     expect((await verifyBundle(result.dir)).valid).toBe(true);
     expect((await replayBundle(result.dir)).verdict).toBe('VALID');
+    // The Proof names the agent: the runtime's name for it, its command line's digest, and what it said at initialize.
+    const session = JSON.parse(await readFile(join(result.dir, 'node-session.json'), 'utf8')) as { agent?: unknown };
+    expect(session.agent).toEqual({
+      name: 'external',
+      commandDigest: computeSha256Digest(canonicalizeToBytes(['node', '.agent/agent.cjs', '{mcpConfig}', 'write-direct'])),
+      client: { name: 'test-process-agent', version: '2.0.0' },
+    });
   }, 90_000);
 
   test('an agent that exits before finish ends the run AGENT_NO_FINISH, in a bundle that verifies', async () => {

@@ -4,6 +4,7 @@ export { ProtocolError } from './errors.js';
 export { isWellFormedUtf16 } from './unicode.js';
 export { createSequentialIds, createSteppingClock, systemClock } from './determinism.js';
 export {
+  AgentInfoSchema,
   ApprovalRecordSchema,
   AskSchema,
   EffectSchema,
@@ -77,6 +78,7 @@ export type { JsonValue } from './canonical-json.js';
 export type { ProtocolErrorCode } from './errors.js';
 export type { Clock, IdSource } from './determinism.js';
 export type {
+  AgentInfo,
   ApprovalRecord,
   Ask,
   Effect,

@@ -1,5 +1,6 @@
-import { canonicalizeToBytes } from '@lumenflow/protocol';
+import { canonicalizeToBytes, computeSha256Digest } from '@lumenflow/protocol';
 import type {
+  AgentInfo,
   Ask,
   Clock,
   CloudToRuntimeMessage,
@@ -26,6 +27,7 @@ import { runProcessAgent } from './mcp/process-agent.js';
 import { runAgent } from './mcp/run-agent.js';
 import { SCRIPTED_AGENT_NAME } from './mcp/scripted-agent.js';
 import { buildInstructions } from './mcp/server.js';
+import type { AgentClientInfo } from './mcp/server.js';
 import { createToolHost } from './tool-host/host.js';
 import { createJudge } from './tool-host/judge.js';
 import { RUNTIME_VERSION } from './version.js';
@@ -248,7 +250,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     return session;
   };
 
-  const endSession = async (session: SessionState, outcome: 'completed' | 'halted' | 'failed', reason: string, code?: string): Promise<void> => {
+  const endSession = async (session: SessionState, outcome: 'completed' | 'halted' | 'failed', reason: string, code?: string, agent?: AgentInfo): Promise<void> => {
     // A completed session wrote its change on purpose; only a stopped one needs the check.
     let unchanged = false;
     try {
@@ -267,6 +269,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       ...(code === undefined ? {} : { code }),
       workspaceUnchanged: unchanged,
       endedAt: now(),
+      ...(agent === undefined ? {} : { agent }),
     });
   };
 
@@ -305,9 +308,13 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       const agent = agentOf(ask);
       const external = agent === SCRIPTED_AGENT_NAME ? undefined : opts.agents?.[agent];
       const instructions = buildInstructions(ask);
+      let client: AgentClientInfo | undefined;
+      const onClient = (info: AgentClientInfo): void => {
+        client = { name: info.name.slice(0, 200) || '(none)', version: info.version.slice(0, 100) || '(none)' };
+      };
       const end =
         external === undefined
-          ? await runAgent(host, { instructions, toolTimeoutMs })
+          ? await runAgent(host, { instructions, toolTimeoutMs, onClient })
           : await runProcessAgent(host, {
               command: external.command,
               instructions,
@@ -315,8 +322,15 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
               workspaceDir: session.workspace.dir,
               ...(opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot }),
               signal: AbortSignal.any([halt.signal, ...(opts.signal ? [opts.signal] : [])]),
+              onClient,
             });
-      await endSession(session, end.outcome, end.reason, end.code);
+      // The evidence names the agent: who the runtime started, and what it said it was.
+      const agentInfo: AgentInfo = {
+        name: agent,
+        ...(external === undefined ? {} : { commandDigest: computeSha256Digest(canonicalizeToBytes([...external.command])) }),
+        ...(client === undefined ? {} : { client }),
+      };
+      await endSession(session, end.outcome, end.reason, end.code, agentInfo);
     } catch (error) {
       log('runtime.session-failed', { sessionId, code: (error as { code?: unknown }).code ?? 'INTERNAL' });
       const code = error instanceof RuntimeError ? error.code : 'RUNTIME_INTERNAL';
