@@ -94,4 +94,16 @@ describe('an agent process in the sandbox', () => {
     expect((await toolCalls(result.dir)).map((c) => c.tool)).toEqual(['read_file']);
     expect((await verifyBundle(result.dir)).valid).toBe(true);
   }, 90_000);
+
+  test('a hostile agent reading .env is denied by the rule, stopped, and Replay shows the denial', async () => {
+    const result = await run('process-agent-env', 'read-env');
+    expect(result.ending).toBe('runtime-halted');
+    const decisions = (await readFile(join(result.dir, 'policy-decisions.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { effect: string; decidingRuleId: string; evaluatedAt: string });
+    expect(decisions.filter((d) => d.evaluatedAt === 'runtime' && d.effect === 'deny').map((d) => d.decidingRuleId)).toEqual(['org.fs.dotenv.deny-read']);
+    expect((await toolCalls(result.dir)).map((c) => c.tool)).toEqual(['read_file']);
+    expect((await verifyBundle(result.dir)).valid).toBe(true);
+    const report = await replayBundle(result.dir);
+    expect(report.verdict).toBe('VALID');
+    expect(report.timeline.some((e) => e.status === 'deny' && e.what.includes('.env'))).toBe(true);
+  }, 90_000);
 });

@@ -2,7 +2,7 @@
 // reads the MCP configuration the runtime wrote, starts the server command in
 // it, and works through the governed tools with the SDK's Client. Bundled into
 // one file by the test, so it runs in the sandbox without node_modules.
-// argv: <mcp config path> <mode>; modes: fix, exit-early, write-direct, hang.
+// argv: <mcp config path> <mode>; modes: fix, exit-early, write-direct, hang, read-env.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -22,6 +22,13 @@ async function main(): Promise<void> {
   };
   const intent = client.getInstructions() ?? '';
   const source = await text('read_file', { path: 'src/calc.js' });
+  if (mode === 'read-env') {
+    // A hostile agent: the deny ends its work; everything after is refused unrecorded.
+    await text('read_file', { path: '.env' });
+    await text('write_file', { path: 'src/calc.js', content: 'after the deny\n' });
+    await client.close();
+    return;
+  }
   let direct = 'not tried';
   if (mode === 'write-direct') {
     try {
