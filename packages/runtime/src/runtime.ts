@@ -1,4 +1,4 @@
-import { canonicalizeToBytes, computeSha256Digest } from '@lumenflow/protocol';
+import { canonicalizeToBytes } from '@lumenflow/protocol';
 import type {
   AgentInfo,
   Ask,
@@ -23,11 +23,8 @@ import type { Snapshotter } from './sandbox/snapshot.js';
 import { checkoutWorkspace } from './checkout.js';
 import { readServedRepository } from './repository.js';
 import { isWorkspaceUnchanged, prepareWorkspace } from './workspace.js';
-import { runProcessAgent } from './mcp/process-agent.js';
-import { runAgent } from './mcp/run-agent.js';
+import { runSessionAgent } from './mcp/run-agent.js';
 import { SCRIPTED_AGENT_NAME } from './mcp/scripted-agent.js';
-import { buildInstructions } from './mcp/server.js';
-import type { AgentClientInfo } from './mcp/server.js';
 import { createToolHost } from './tool-host/host.js';
 import { createJudge } from './tool-host/judge.js';
 import { RUNTIME_VERSION } from './version.js';
@@ -305,32 +302,20 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       log,
     });
     try {
-      const agent = agentOf(ask);
-      const external = agent === SCRIPTED_AGENT_NAME ? undefined : opts.agents?.[agent];
-      const instructions = buildInstructions(ask);
-      let client: AgentClientInfo | undefined;
-      const onClient = (info: AgentClientInfo): void => {
-        client = { name: info.name.slice(0, 200) || '(none)', version: info.version.slice(0, 100) || '(none)' };
-      };
-      const end =
-        external === undefined
-          ? await runAgent(host, { instructions, toolTimeoutMs, onClient })
-          : await runProcessAgent(host, {
-              command: external.command,
-              instructions,
-              sandbox: session.sandbox,
-              workspaceDir: session.workspace.dir,
-              ...(opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot }),
-              signal: AbortSignal.any([halt.signal, ...(opts.signal ? [opts.signal] : [])]),
-              onClient,
-            });
-      // The evidence names the agent: who the runtime started, and what it said it was.
-      const agentInfo: AgentInfo = {
-        name: agent,
-        ...(external === undefined ? {} : { commandDigest: computeSha256Digest(canonicalizeToBytes([...external.command])) }),
-        ...(client === undefined ? {} : { client }),
-      };
-      await endSession(session, end.outcome, end.reason, end.code, agentInfo);
+      const name = agentOf(ask);
+      const command = name === SCRIPTED_AGENT_NAME ? undefined : opts.agents?.[name]?.command;
+      const { end, agent } = await runSessionAgent({
+        host,
+        ask,
+        name,
+        ...(command === undefined ? {} : { command }),
+        sandbox: session.sandbox,
+        workspaceDir: session.workspace.dir,
+        ...(opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot }),
+        toolTimeoutMs,
+        signal: AbortSignal.any([halt.signal, ...(opts.signal ? [opts.signal] : [])]),
+      });
+      await endSession(session, end.outcome, end.reason, end.code, agent);
     } catch (error) {
       log('runtime.session-failed', { sessionId, code: (error as { code?: unknown }).code ?? 'INTERNAL' });
       const code = error instanceof RuntimeError ? error.code : 'RUNTIME_INTERNAL';
