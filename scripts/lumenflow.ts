@@ -36,6 +36,7 @@ import { REPO_ROOT } from './demo/paths.js';
 const DEFAULTS = {
   cloudRules: 'scripts/demo/rules/cloud-policy.yaml',
   fixture: 'scripts/demo/fixtures/calc',
+  fixtureRepository: 'lumenflow-demo/calc',
   stateDir: '.lumenflow/runtime',
   cloudKeyFile: 'cloud-key.pem',
 } as const;
@@ -202,6 +203,7 @@ async function connectCommand(opts: {
   enrollToken?: string;
   stateDir: string;
   workspace?: string;
+  repository?: string;
   localPolicy?: string;
   sandbox?: string;
   logLevel: LogLevel;
@@ -271,6 +273,8 @@ async function connectCommand(opts: {
     labels,
     ...(localRules === undefined ? {} : { localRules }),
     fixtureDir: resolve(REPO_ROOT, opts.workspace ?? DEFAULTS.fixture),
+    // Named, or read from the workspace's origin remote at each session; the bundled fixture has none.
+    ...(opts.repository !== undefined ? { repository: opts.repository } : opts.workspace === undefined ? { repository: DEFAULTS.fixtureRepository } : {}),
     sandbox,
     ...(timeouts.enrollMs === undefined ? {} : { enrollTimeoutMs: timeouts.enrollMs }),
     ...(timeouts.toolMs === undefined ? {} : { toolTimeoutMs: timeouts.toolMs }),
@@ -369,6 +373,7 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .option('--enroll-token <token>', 'one-time enrollment token (first connection only)')
     .option('--state-dir <dir>', 'key, enrollment and outbox', DEFAULTS.stateDir)
     .option('--workspace <dir>', 'the repository the runtime works on a copy of')
+    .option('--repository <owner/name>', "the repository --workspace holds (default: its origin remote); Asks for any other are refused")
     .option('--local-policy <file>', 'runtime-local rules; they may only tighten')
     .addOption(new Option('--sandbox <kind>', 'where tool processes run: bubblewrap (default) or off, recorded in the Proof (or LUMENFLOW_SANDBOX)').choices(['bubblewrap', 'off']))
     .addOption(logLevel())

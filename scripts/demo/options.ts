@@ -7,6 +7,8 @@ export interface RunOptions {
   policy?: string;
   localPolicy?: string;
   ask?: string;
+  agent?: string;
+  repo?: string;
   approve: 'auto' | 'prompt' | 'reject';
   clock?: string;
   replayBaseUrl?: string;

@@ -45,6 +45,8 @@ function buildProgram(choose: (job: Job) => void): Command {
     .option('--policy <file>', 'a rules file (JSON or YAML) that replaces the Cloud policy')
     .option('--local-policy <file>', 'a runtime-local rules file; it may only tighten')
     .option('--ask <file>', 'run this Ask instead of the mode default')
+    .option('--repo <dir>', "your own git repository: the runtime works on a fresh clone of the Ask's base branch (default: the bundled fixture)")
+    .option('--agent <command>', "an MCP client agent command line, run in the sandbox instead of the scripted agent ({mcpConfig} becomes the MCP config's path)")
     .addOption(new Option('--approve <how>', 'who answers the approval gate').choices(['auto', 'prompt', 'reject']).default('auto'))
     .option('--clock <iso>', 'fix the clock at this instant (or LUMENFLOW_CLOCK), for reproducible bundles')
     .option('--replay-base-url <url>', 'base URL written to replay-link.txt (default http://127.0.0.1:4173)')

@@ -72,12 +72,12 @@ beforeAll(async () => {
     port,
   });
   const sandbox = await openSandbox({ mode: 'bubblewrap', hide: [keys, outDir] });
-  result = await runChain(
-    await demoChainInputs(
-      { runId: 'hostile-run', outDir },
-      { fixtureDir, sandbox, signingKey: parseSigningKeyPem(signerPem), runtimeKey: parseSigningKeyPem(runtimePem) },
-    ),
+  const inputs = await demoChainInputs(
+    { runId: 'hostile-run', outDir },
+    { fixtureDir, sandbox, signingKey: parseSigningKeyPem(signerPem), runtimeKey: parseSigningKeyPem(runtimePem) },
   );
+  // The attacks report through files under src/: an Ask that requested writes there lets them reach the diff.
+  result = await runChain({ ...inputs, ask: { ...inputs.ask, requestedScopes: [...inputs.ask.requestedScopes, { kind: 'fs.write', path: 'src/**' }] } });
   patch = await readFile(join(result.dir, 'file-diff.patch'), 'utf8');
   decisions = await lines(result.dir, 'policy-decisions.jsonl');
   calls = await lines(result.dir, 'tool-calls.jsonl');

@@ -407,6 +407,7 @@ export function createCloud(opts: CloudOptions): Cloud {
         labels: [...runtime.labels],
         startedAt: accepted.startedAt,
         endedAt: ended.endedAt,
+        ...(ended.agent === undefined ? {} : { agent: ended.agent }),
         runtimeEvidence: { publicKeyPem: encodePublicKeyPem(runtime.publicKey), receipts: keptReceipts(receipts.get(sessionId) ?? [], patch, inbox.patch) },
       };
 

@@ -31,6 +31,8 @@ export const RESERVED_RULE_IDS = {
   gitMetadata: 'policy.boundary.git-metadata',
   /** A tool process changed more workspace paths than the runtime judges one by one; every change was reverted. */
   tooManyChanges: 'policy.boundary.too-many-changes',
+  /** Rules alone would let the call through, but the Ask the session serves did not request its scope. */
+  askOutOfScope: 'policy.ask.out-of-scope',
 } as const;
 
 /** One Rules decision on one scope. */

@@ -8,6 +8,7 @@ export { describeTestShortfall } from './test-results.js';
 export { formatIssuePath } from './issue-path.js';
 export { createSequentialIds, createSteppingClock, systemClock } from './determinism.js';
 export {
+  AgentInfoSchema,
   ApprovalRecordSchema,
   AskSchema,
   EffectSchema,
@@ -83,6 +84,7 @@ export type { ErrorLocation } from './coded-error.js';
 export type { ProtocolErrorCode } from './errors.js';
 export type { Clock, IdSource } from './determinism.js';
 export type {
+  AgentInfo,
   ApprovalRecord,
   Ask,
   Effect,

@@ -61,6 +61,10 @@ export const AskSchema = z.strictObject({
   requestedScopes: z.array(ScopeSchema).min(1).max(256),
   runtimeLabels: z.array(z.string().min(1).max(100)),
   createdAt: TimestampSchema,
+  /** The command `run_tests` runs, as argv (no shell); absent: `node --test --test-reporter=tap`. Rules and the grant judge it as shell.exec. */
+  testCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).optional(),
+  /** The agent, by the name the runtime knows it by; absent: the scripted agent. A runtime that does not know the name refuses the Ask. */
+  agent: IdSchema.optional(),
 });
 
 /**
@@ -162,6 +166,18 @@ export const RuntimeReceiptSchema = z.strictObject({
   signature: MessageSignatureSchema,
 });
 
+/**
+ * The agent that did a session's work: the runtime's name for it, a digest of
+ * its command line (sha256 of the RFC 8785 form of its argv; absent for the
+ * built-in scripted agent, which has none), and the client name and version
+ * it sent at MCP initialize (absent when it never connected).
+ */
+export const AgentInfoSchema = z.strictObject({
+  name: IdSchema,
+  commandDigest: Sha256DigestSchema.optional(),
+  client: z.strictObject({ name: z.string().min(1).max(200), version: z.string().min(1).max(100) }).optional(),
+});
+
 /** node-session.json: where the work ran. Nothing secret; the host name only as a hash. */
 export const NodeSessionSchema = z.strictObject({
   schemaVersion: z.literal(1),
@@ -182,6 +198,8 @@ export const NodeSessionSchema = z.strictObject({
   labels: z.array(z.string()),
   startedAt: TimestampSchema,
   endedAt: TimestampSchema,
+  /** The agent that did the work, as the runtime reported it; absent when the session never started one. */
+  agent: AgentInfoSchema.optional(),
   /**
    * The runtime's enrolled public key and its signature on every evidence
    * message the bundle holds, so the records can be shown to come from the
@@ -287,6 +305,7 @@ export type Ask = z.infer<typeof AskSchema>;
 export type PolicyDecisionRecord = z.infer<typeof PolicyDecisionRecordSchema>;
 export type ToolCallRecord = z.infer<typeof ToolCallRecordSchema>;
 export type NodeSession = z.infer<typeof NodeSessionSchema>;
+export type AgentInfo = z.infer<typeof AgentInfoSchema>;
 export type SandboxInfo = z.infer<typeof SandboxInfoSchema>;
 export type ToolCallSandbox = z.infer<typeof ToolCallSandboxSchema>;
 export type WorkspaceChange = z.infer<typeof WorkspaceChangeSchema>;

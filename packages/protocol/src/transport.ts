@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ProtocolError } from './errors.js';
 import {
+  AgentInfoSchema,
   AskSchema,
   IdSchema,
   MessageSignatureSchema,
@@ -93,6 +94,8 @@ export const SessionEndedMessageSchema = z.strictObject({
   code: z.string().min(1).optional(),
   workspaceUnchanged: z.boolean(),
   endedAt: TimestampSchema,
+  /** The agent that did the work (node-session.json carries it). */
+  agent: AgentInfoSchema.optional(),
   ...signed,
 });
 

@@ -15,6 +15,8 @@ import { CodedError } from '@lumenflow/protocol';
  * - SANDBOX_UNAVAILABLE: no OS sandbox can be had here (not Linux, bwrap missing, user namespaces off) and the local configuration did not opt out.
  * - SANDBOX_FAILED: the sandbox could not start a tool process.
  * - ATTRIBUTION_FAILED: a workspace change that Rules did not allow could not be reverted.
+ * - AGENT_UNKNOWN: the Ask asks for an agent this runtime does not know (a session.ended code).
+ * - REPOSITORY_NOT_SERVED: the Ask names a repository other than the one this runtime's workspace holds (a session.ended code).
  */
 export type RuntimeErrorCode =
   | 'FIXTURE_MISSING'
@@ -28,7 +30,9 @@ export type RuntimeErrorCode =
   | 'ABORTED'
   | 'SANDBOX_UNAVAILABLE'
   | 'SANDBOX_FAILED'
-  | 'ATTRIBUTION_FAILED';
+  | 'ATTRIBUTION_FAILED'
+  | 'REPOSITORY_NOT_SERVED'
+  | 'AGENT_UNKNOWN';
 
 /** A coded runtime failure. Never carries key material or file contents in its message. */
 export class RuntimeError extends CodedError<RuntimeErrorCode> {

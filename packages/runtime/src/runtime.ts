@@ -1,5 +1,6 @@
 import { canonicalizeToBytes } from '@lumenflow/protocol';
 import type {
+  AgentInfo,
   Ask,
   Clock,
   CloudToRuntimeMessage,
@@ -7,30 +8,29 @@ import type {
   JsonValue,
   RuntimeEndpoint,
   RuntimeToCloudMessage,
-  TestResults,
   UnsignedRuntimeMessage,
 } from '@lumenflow/protocol';
-import { RESERVED_RULE_IDS, evaluateScope, parseRuleSet, toDecisionRecord } from '@lumenflow/policy';
-import type { PolicyDecision, RuleSet } from '@lumenflow/policy';
+import { createAskGrant, parseRuleSet } from '@lumenflow/policy';
+import type { RuleSet } from '@lumenflow/policy';
 import type { SigningKey } from '@lumenflow/verifier';
 import { RuntimeError } from './errors.js';
 import { hashHostname } from './host.js';
 import type { HostFacts } from './host.js';
-import { attributeChanges } from './sandbox/attribute.js';
 import { createBubblewrapSandbox } from './sandbox/bubblewrap.js';
 import type { Sandbox } from './sandbox/sandbox.js';
 import { createSnapshotter } from './sandbox/snapshot.js';
 import type { Snapshotter } from './sandbox/snapshot.js';
-import { createScriptedPlanner } from './scripted-planner.js';
-import type { StepObservation } from './scripted-planner.js';
-import { TEST_COMMAND, describeStepInput, executeStep, scopeOfStep } from './tools.js';
-import type { StepResult } from './tools.js';
-import { isWorkspaceUnchanged, markNewFiles, prepareWorkspace } from './workspace.js';
-import { createWorkspaceContext } from './workspace-context.js';
+import { checkoutWorkspace } from './checkout.js';
+import { readServedRepository } from './repository.js';
+import { isWorkspaceUnchanged, prepareWorkspace } from './workspace.js';
+import { runSessionAgent } from './mcp/run-agent.js';
+import { SCRIPTED_AGENT_NAME } from './mcp/scripted-agent.js';
+import { createToolHost } from './tool-host/host.js';
+import { createJudge } from './tool-host/judge.js';
+import { RUNTIME_VERSION } from './version.js';
 import type { Workspace } from './workspace.js';
 
-/** The version a runtime reports at enrollment and in node-session.json. */
-export const RUNTIME_VERSION = '0.1.0';
+export { RUNTIME_VERSION };
 
 export interface RuntimeOptions {
   endpoint: RuntimeEndpoint;
@@ -45,6 +45,28 @@ export interface RuntimeOptions {
   localRules?: RuleSet;
   /** The repository the runtime works on a fresh copy of. */
   fixtureDir: string;
+  /**
+   * `copy` (default): the directory's files become a new repository with one
+   * baseline commit (the bundled fixture). `checkout`: the directory is a git
+   * repository, and each session works on a fresh clone of the Ask's base
+   * branch, never in the directory itself.
+   */
+  workspaceSource?: 'copy' | 'checkout';
+  /**
+   * The repository (`owner/name`) `fixtureDir` holds. A session whose Ask names
+   * another is refused with REPOSITORY_NOT_SERVED before anything is copied.
+   * Absent: the runtime reads it from the directory's `origin` remote at each
+   * session and, when there is none, refuses every Ask.
+   */
+  repository?: string;
+  /**
+   * Agents this runtime starts by name, besides the built-in scripted agent:
+   * a command line run in the sandbox as an MCP client of the session's tools
+   * (`{mcpConfig}` becomes the MCP configuration's path; docs/agents.md).
+   */
+  agents?: Readonly<Record<string, { command: readonly string[] }>>;
+  /** The agent for an Ask that names none (default: the scripted agent). */
+  defaultAgent?: string;
   tmpRoot?: string;
   signal?: AbortSignal;
   /** Structured log sink; never receives keys or file contents. */
@@ -137,12 +159,14 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         let snapshotter: Snapshotter;
         try {
           cloudRules = parseCloudRules(message.cloudRules);
+          await checkRepository(message.ask);
+          checkAgent(message.ask);
           boundary = await getSandbox();
-          workspace = await prepareWorkspace({
-            fixtureDir: opts.fixtureDir,
-            clock: opts.clock,
-            ...(opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot }),
-          });
+          const tmp = opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot };
+          workspace =
+            opts.workspaceSource === 'checkout'
+              ? await checkoutWorkspace({ repoDir: opts.fixtureDir, baseBranch: message.ask.workspace.baseBranch, ...tmp })
+              : await prepareWorkspace({ fixtureDir: opts.fixtureDir, clock: opts.clock, ...tmp });
           snapshotter = await createSnapshotter(workspace.dir);
         } catch (error) {
           await workspace?.dispose();
@@ -195,6 +219,27 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     }
   };
 
+  // An Ask is worked on in the repository it names, or not at all.
+  const checkRepository = async (ask: Ask): Promise<void> => {
+    const served = opts.repository ?? (await readServedRepository(opts.fixtureDir));
+    if (served === ask.workspace.repository) return;
+    throw new RuntimeError(
+      'REPOSITORY_NOT_SERVED',
+      served === undefined
+        ? `the Ask is for ${ask.workspace.repository}, and this runtime's workspace names no repository (no origin remote)`
+        : `the Ask is for ${ask.workspace.repository}; this runtime serves ${served}`,
+    );
+  };
+
+  // An Ask for an agent this runtime does not know is refused, not run by a stand-in.
+  const checkAgent = (ask: Ask): void => {
+    const agent = agentOf(ask);
+    if (agent !== SCRIPTED_AGENT_NAME && !Object.hasOwn(opts.agents ?? {}, agent)) {
+      throw new RuntimeError('AGENT_UNKNOWN', `the Ask asks for agent ${agent}; this runtime knows ${[SCRIPTED_AGENT_NAME, ...Object.keys(opts.agents ?? {})].join(', ')}`);
+    }
+  };
+  const agentOf = (ask: Ask): string => ask.agent ?? opts.defaultAgent ?? SCRIPTED_AGENT_NAME;
+
   const takeSession = (sessionId: string): SessionState => {
     const session = sessions.get(sessionId);
     if (session === undefined) throw new RuntimeError('SESSION_UNKNOWN', `no open session ${sessionId}`);
@@ -202,7 +247,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     return session;
   };
 
-  const endSession = async (session: SessionState, outcome: 'completed' | 'halted' | 'failed', reason: string, code?: string): Promise<void> => {
+  const endSession = async (session: SessionState, outcome: 'completed' | 'halted' | 'failed', reason: string, code?: string, agent?: AgentInfo): Promise<void> => {
     // A completed session wrote its change on purpose; only a stopped one needs the check.
     let unchanged = false;
     try {
@@ -221,147 +266,62 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       ...(code === undefined ? {} : { code }),
       workspaceUnchanged: unchanged,
       endedAt: now(),
+      ...(agent === undefined ? {} : { agent }),
     });
   };
 
   const runSession = async (session: SessionState): Promise<void> => {
     const { runId, sessionId, ask } = session;
-    const planner = createScriptedPlanner({ baselineCommit: session.workspace.baselineCommit });
-    const observations: StepObservation[] = [];
-    let testResults: TestResults | undefined;
     const halt = new AbortController();
     running.set(sessionId, halt);
+    const inRun = { runId, sessionId };
+    const host = createToolHost({
+      ...inRun,
+      ask,
+      workspaceDir: session.workspace.dir,
+      baselineCommit: session.workspace.baselineCommit,
+      sandbox: session.sandbox,
+      snapshotter: session.snapshotter,
+      judge: createJudge({
+        layers: { cloud: session.cloudRules, ...(opts.localRules === undefined ? {} : { local: opts.localRules }) },
+        grant: createAskGrant(ask.requestedScopes),
+        workspaceDir: session.workspace.dir,
+      }),
+      evidence: {
+        decision: (record) => send({ type: 'evidence.policy-decision', messageId: messageId(), ...inRun, record }),
+        toolCall: (record) => send({ type: 'evidence.tool-call', messageId: messageId(), ...inRun, record }),
+        testResults: (record) => send({ type: 'evidence.test-results', messageId: messageId(), ...inRun, record }),
+        diff: (baselineCommit, patch) => send({ type: 'evidence.diff', messageId: messageId(), ...inRun, baselineCommit, patch }),
+      },
+      clock: opts.clock,
+      ids: opts.ids,
+      toolTimeoutMs,
+      halt: halt.signal,
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      ...(ask.testCommand === undefined ? {} : { testCommand: ask.testCommand }),
+      log,
+    });
     try {
-      for (let step = planner.next(observations); step !== undefined; step = planner.next(observations)) {
-        if (opts.signal?.aborted) throw new RuntimeError('ABORTED', 'the run was interrupted');
-        const toolCallId = opts.ids.next('call');
-        const scope = scopeOfStep(step);
-        const decision = evaluateScope(
-          { cloud: session.cloudRules, ...(opts.localRules === undefined ? {} : { local: opts.localRules }) },
-          scope,
-          createWorkspaceContext(session.workspace.dir),
-        );
-        const record = toDecisionRecord(decision, {
-          decisionId: opts.ids.next('rdec'),
-          timestamp: now(),
-          runId,
-          askId: ask.askId,
-          evaluatedAt: 'runtime',
-          toolCallId,
-        });
-        await send({ type: 'evidence.policy-decision', messageId: messageId(), runId, sessionId, record });
-        if (record.effect !== 'allow') {
-          // A tool call cannot wait for a person; anything short of allow stops the session.
-          await endSession(session, 'halted', `Rules ${record.effect === 'deny' ? 'denied' : 'require approval for'} ${record.scope.kind} ${record.scope.target} (${record.decidingRuleId})`, 'POLICY_DENIED');
-          return;
-        }
-        const input = describeStepInput(step);
-        const runsProcess = scope.kind === 'shell.exec';
-        // The workspace as it was, so every change the process makes can be judged and, if need be, undone.
-        if (step.tool === 'git_diff') await markNewFiles(session.workspace.dir);
-        const before = runsProcess ? await session.snapshotter.take() : undefined;
-        const startedAt = opts.clock.now();
-        const stepTimeout = AbortSignal.timeout(toolTimeoutMs);
-        const stepSignal = AbortSignal.any([stepTimeout, halt.signal, ...(opts.signal ? [opts.signal] : [])]);
-        let result: StepResult;
-        let timedOut = false;
-        try {
-          result = await executeStep(step, session.workspace.dir, { sandbox: session.sandbox, signal: stepSignal });
-        } catch (error) {
-          if (opts.signal?.aborted || halt.signal.aborted || !stepTimeout.aborted) throw error;
-          // The call ran past its bound and was killed: it is recorded as failed, then the session ends.
-          timedOut = true;
-          result = { status: 'failed', outputHash: EMPTY_SHA256, exitCode: 124 };
-        }
-        const endedAt = opts.clock.now();
-        if (before !== undefined) await attribute(session, before, toolCallId);
-        await send({
-          type: 'evidence.tool-call',
-          messageId: messageId(),
-          runId,
-          sessionId,
-          record: {
-            schemaVersion: 1,
-            toolCallId,
-            runId,
-            askId: ask.askId,
-            sessionId,
-            tool: step.tool,
-            scope: record.scope,
-            inputSummary: input.summary,
-            inputHash: input.hash,
-            decisionId: record.decisionId,
-            startedAt: startedAt.toISOString(),
-            endedAt: endedAt.toISOString(),
-            status: result.status,
-            outputHash: result.outputHash,
-            ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }),
-            ...(runsProcess ? { sandbox: session.sandbox.callInfo } : {}),
-            ...(timedOut ? { limit: 'wall-time' as const } : result.limit === undefined ? {} : { limit: result.limit }),
-          },
-        });
-        if (result.testRun !== undefined) {
-          testResults = {
-            schemaVersion: 1,
-            runId,
-            status: 'completed',
-            command: [...TEST_COMMAND],
-            exitCode: result.testRun.exitCode,
-            durationMs: Math.max(0, endedAt.getTime() - startedAt.getTime()),
-            counts: result.testRun.counts,
-            tests: result.testRun.tests,
-            ...(result.testRun.incomplete === undefined ? {} : { incomplete: result.testRun.incomplete }),
-          };
-          await send({ type: 'evidence.test-results', messageId: messageId(), runId, sessionId, record: testResults });
-        }
-        if (result.patch !== undefined && result.status === 'succeeded' && step.tool === 'git_diff') {
-          await send({ type: 'evidence.diff', messageId: messageId(), runId, sessionId, baselineCommit: step.baselineCommit, patch: result.patch });
-        }
-        if (timedOut) {
-          await endSession(session, 'failed', `${step.tool} ran longer than ${toolTimeoutMs} ms and was stopped`, 'TOOL_TIMEOUT');
-          return;
-        }
-        observations.push({ step, status: result.status, ...(result.text === undefined ? {} : { text: result.text }) });
-        if (result.status === 'failed' && step.tool !== 'run_tests') {
-          await endSession(session, 'failed', `${step.tool} failed`, 'TOOL_FAILED');
-          return;
-        }
-      }
-      await endSession(session, 'completed', `${planner.name} finished ${observations.length} steps`);
+      const name = agentOf(ask);
+      const command = name === SCRIPTED_AGENT_NAME ? undefined : opts.agents?.[name]?.command;
+      const { end, agent } = await runSessionAgent({
+        host,
+        ask,
+        name,
+        ...(command === undefined ? {} : { command }),
+        sandbox: session.sandbox,
+        workspaceDir: session.workspace.dir,
+        ...(opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot }),
+        toolTimeoutMs,
+        signal: AbortSignal.any([halt.signal, ...(opts.signal ? [opts.signal] : [])]),
+      });
+      await endSession(session, end.outcome, end.reason, end.code, agent);
     } catch (error) {
       log('runtime.session-failed', { sessionId, code: (error as { code?: unknown }).code ?? 'INTERNAL' });
       const code = error instanceof RuntimeError ? error.code : 'RUNTIME_INTERNAL';
       await endSession(session, 'failed', error instanceof RuntimeError ? error.message : 'the runtime failed', code).catch(() => undefined);
     } finally {
       running.delete(sessionId);
-    }
-  };
-
-  // Judges every change a tool process made as an fs.write of that call,
-  // reverts what Rules do not allow, and records one decision per change.
-  const attribute = async (session: SessionState, before: Awaited<ReturnType<Snapshotter['take']>>, toolCallId: string): Promise<void> => {
-    const layers = { cloud: session.cloudRules, ...(opts.localRules === undefined ? {} : { local: opts.localRules }) };
-    const judge = (path: string): PolicyDecision => evaluateScope(layers, { kind: 'fs.write', path }, createWorkspaceContext(session.workspace.dir));
-    const { changes } = await attributeChanges({
-      snapshotter: session.snapshotter,
-      before,
-      judge,
-      tooMany: (count, firstPath) => ({
-        ...judge(firstPath),
-        effect: 'deny',
-        matchedRuleIds: [],
-        decidingRuleId: RESERVED_RULE_IDS.tooManyChanges,
-        reason: `the call changed ${count} workspace paths, more than the runtime judges one by one; every change was reverted`,
-        warnings: [],
-      }),
-    });
-    for (const change of changes) {
-      const record = {
-        ...toDecisionRecord(change.decision, { decisionId: opts.ids.next('rdec'), timestamp: now(), runId: session.runId, askId: session.ask.askId, evaluatedAt: 'runtime' }),
-        attribution: { toolCallId, change: change.change, reverted: change.reverted },
-      };
-      log('runtime.attributed-write', { toolCallId, effect: record.effect, reverted: change.reverted });
-      await send({ type: 'evidence.policy-decision', messageId: messageId(), runId: session.runId, sessionId: session.sessionId, record });
     }
   };
 
@@ -399,8 +359,6 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     },
   };
 }
-
-const EMPTY_SHA256 = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 function parseCloudRules(value: { fileName: string; document: JsonValue }): RuleSet {
   try {

@@ -1,11 +1,15 @@
 /**
- * One step the agent wants to take. Each maps to exactly one policy scope
- * before it runs (see `scopeOfStep`).
+ * One tool call, with its input checked and completed by the runtime (the
+ * test command, the baseline of a diff). Each maps to exactly one policy
+ * scope before it runs (see `scopeOfStep`).
  */
 export type AgentStep =
   | { tool: 'read_file'; path: string }
+  | { tool: 'list_files'; path?: string }
+  | { tool: 'search'; pattern: string; path?: string }
   | { tool: 'write_file'; path: string; content: string }
-  | { tool: 'run_tests' }
+  | { tool: 'run_tests'; command?: readonly string[] }
+  | { tool: 'run_command'; argv: readonly string[] }
   | { tool: 'git_diff'; baselineCommit: string };
 
 /** What the previous step produced, as the agent sees it. */

@@ -1,14 +1,8 @@
-import { constants } from 'node:fs';
-import { open, readFile, realpath } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { canonicalizeToBytes, computeSha256Digest } from '@lumenflow/protocol';
 import type { Scope } from '@lumenflow/protocol';
-import { RuntimeError } from './errors.js';
-import type { Sandbox, SandboxedResult } from './sandbox/sandbox.js';
+import { listFilesTool, readFileTool, searchTool, writeFileTool } from './fs-tools.js';
+import { gitDiffTool, runCommandTool, runTestsTool } from './process-tools.js';
 import type { AgentStep } from './scripted-planner.js';
-import { parseTapResults } from './tap.js';
-import type { ParsedTestRun } from './tap.js';
-import { TOOL_GIT_ENV } from './workspace.js';
 
 /** The exact command the runtime runs the fixture's tests with. */
 export const TEST_COMMAND: readonly string[] = Object.freeze(['node', '--test', '--test-reporter=tap']);
@@ -19,22 +13,28 @@ export function buildDiffCommand(baselineCommit: string): string[] {
   return ['git', 'diff', '--no-color', '--no-ext-diff', '--no-textconv', baselineCommit];
 }
 
-/** The policy scope a step needs. Shell steps name their exact program and arguments. */
+/** The policy scope a step needs. Shell steps name their exact program and arguments; a listing or a search reads its directory. */
 export function scopeOfStep(step: AgentStep): Scope {
   switch (step.tool) {
     case 'read_file':
       return { kind: 'fs.read', path: step.path };
+    case 'list_files':
+    case 'search':
+      return { kind: 'fs.read', path: step.path ?? '.' };
     case 'write_file':
       return { kind: 'fs.write', path: step.path };
-    case 'run_tests': {
-      const [program, ...args] = TEST_COMMAND as [string, ...string[]];
-      return { kind: 'shell.exec', program, args };
-    }
-    case 'git_diff': {
-      const [program, ...args] = buildDiffCommand(step.baselineCommit) as [string, ...string[]];
-      return { kind: 'shell.exec', program, args };
-    }
+    case 'run_tests':
+      return execScope(step.command ?? TEST_COMMAND);
+    case 'run_command':
+      return execScope(step.argv);
+    case 'git_diff':
+      return execScope(buildDiffCommand(step.baselineCommit));
   }
+}
+
+function execScope(command: readonly string[]): Scope {
+  const [program, ...args] = command as [string, ...string[]];
+  return { kind: 'shell.exec', program, args };
 }
 
 /** The input as recorded: a summary for people and a hash over the exact input. Written content is hashed, not copied. */
@@ -46,15 +46,29 @@ export function describeStepInput(step: AgentStep): { summary: string; hash: str
       input = { tool: step.tool, path: step.path };
       summary = `read ${step.path}`;
       break;
+    case 'list_files':
+      input = { tool: step.tool, path: step.path ?? '.' };
+      summary = `list ${step.path ?? '.'}`;
+      break;
+    case 'search':
+      input = { tool: step.tool, path: step.path ?? '.', pattern: step.pattern };
+      summary = `search ${step.path ?? '.'} for ${JSON.stringify(step.pattern.slice(0, 80))}`;
+      break;
     case 'write_file': {
       const content = Buffer.from(step.content, 'utf8');
       input = { tool: step.tool, path: step.path, contentSha256: computeSha256Digest(content) };
       summary = `write ${step.path} (${content.length} bytes)`;
       break;
     }
-    case 'run_tests':
-      input = { tool: step.tool, command: [...TEST_COMMAND] };
-      summary = TEST_COMMAND.join(' ');
+    case 'run_tests': {
+      const command = [...(step.command ?? TEST_COMMAND)];
+      input = { tool: step.tool, command };
+      summary = command.join(' ');
+      break;
+    }
+    case 'run_command':
+      input = { tool: step.tool, command: [...step.argv] };
+      summary = step.argv.join(' ').slice(0, 500);
       break;
     case 'git_diff': {
       const command = buildDiffCommand(step.baselineCommit);
@@ -66,26 +80,8 @@ export function describeStepInput(step: AgentStep): { summary: string; hash: str
   return { summary, hash: computeSha256Digest(canonicalizeToBytes(input)) };
 }
 
-/** What one executed step produced. */
-export interface StepResult {
-  status: 'succeeded' | 'failed';
-  outputHash: string;
-  exitCode?: number;
-  /** File text of a read. */
-  text?: string;
-  /** Parsed results of a test run. */
-  testRun?: ParsedTestRun & { exitCode: number };
-  /** The patch of a diff. */
-  patch?: string;
-  /** The bound that stopped the call's process, when one did. */
-  limit?: SandboxedResult['limit'];
-}
-
-/** Where a step runs: the workspace, and the sandbox for steps that start a process. */
-export interface StepContext {
-  sandbox?: Sandbox;
-  signal?: AbortSignal;
-}
+import type { StepContext, StepResult } from './step-result.js';
+export type { StepContext, StepResult } from './step-result.js';
 
 /**
  * Executes one step in the workspace. Runs only after Rules allowed its scope.
@@ -95,80 +91,21 @@ export interface StepContext {
  * @throws {RuntimeError} SANDBOX_UNAVAILABLE for a process step without a sandbox.
  */
 export async function executeStep(step: AgentStep, workspaceDir: string, context: StepContext = {}): Promise<StepResult> {
-  const run = (command: readonly string[], env: Readonly<Record<string, string>>): Promise<SandboxedResult> => {
-    if (context.sandbox === undefined) throw new RuntimeError('SANDBOX_UNAVAILABLE', `${step.tool} starts a process and no sandbox was given`);
-    const [program, ...args] = command as [string, ...string[]];
-    return context.sandbox.run(program, args, { workspaceDir, env, ...(context.signal === undefined ? {} : { signal: context.signal }) });
-  };
+  const canRead = context.canRead ?? (() => false);
   switch (step.tool) {
-    case 'read_file': {
-      const path = await resolveInside(workspaceDir, step.path);
-      if (path === undefined) return failed();
-      const bytes = await readFile(path).catch(() => undefined);
-      if (bytes === undefined) return failed();
-      return { status: 'succeeded', outputHash: computeSha256Digest(bytes), text: bytes.toString('utf8') };
-    }
-    case 'write_file': {
-      const path = await resolveInside(workspaceDir, step.path);
-      if (path === undefined) return failed();
-      const bytes = Buffer.from(step.content, 'utf8');
-      const ok = await writeNoFollow(path, bytes).then(
-        () => true,
-        () => false,
-      );
-      return ok ? { status: 'succeeded', outputHash: computeSha256Digest(bytes) } : failed();
-    }
-    case 'run_tests': {
-      const result = await run(TEST_COMMAND, { NO_COLOR: '1', LC_ALL: 'C' });
-      const parsed = parseTapResults(result.stdout);
-      const testRun = { exitCode: result.exitCode, ...parsed };
-      // Hash the parsed results, not the raw TAP: TAP carries timings and paths that differ run to run.
-      return {
-        status: result.exitCode === 0 ? 'succeeded' : 'failed',
-        exitCode: result.exitCode,
-        outputHash: computeSha256Digest(canonicalizeToBytes(testRun)),
-        testRun,
-        ...(result.limit === undefined ? {} : { limit: result.limit }),
-      };
-    }
-    case 'git_diff': {
-      const result = await run(buildDiffCommand(step.baselineCommit), TOOL_GIT_ENV);
-      const bytes = Buffer.from(result.stdout, 'utf8');
-      return {
-        status: result.exitCode === 0 ? 'succeeded' : 'failed',
-        exitCode: result.exitCode,
-        outputHash: computeSha256Digest(bytes),
-        patch: result.stdout,
-        ...(result.limit === undefined ? {} : { limit: result.limit }),
-      };
-    }
+    case 'read_file':
+      return readFileTool(workspaceDir, step.path);
+    case 'write_file':
+      return writeFileTool(workspaceDir, step.path, step.content);
+    case 'list_files':
+      return listFilesTool(workspaceDir, step.path ?? '.', canRead);
+    case 'search':
+      return searchTool(workspaceDir, step.path ?? '.', step.pattern, canRead);
+    case 'run_tests':
+      return runTestsTool(step.command ?? TEST_COMMAND, workspaceDir, context);
+    case 'run_command':
+      return runCommandTool(step.argv, workspaceDir, context);
+    case 'git_diff':
+      return gitDiffTool(buildDiffCommand(step.baselineCommit), workspaceDir, context);
   }
-}
-
-// realpath cannot see through a dangling symlink, so resolveInside hands such a
-// path back as is; O_NOFOLLOW stops the write from creating the link's target
-// (which may be `.env` or a file outside the workspace) instead.
-async function writeNoFollow(path: string, bytes: Uint8Array): Promise<void> {
-  const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
-  try {
-    await handle.writeFile(bytes);
-  } finally {
-    await handle.close();
-  }
-}
-
-function failed(): StepResult {
-  return { status: 'failed', outputHash: computeSha256Digest(new Uint8Array()) };
-}
-
-// Rules judged the path as written; this keeps the effect inside the workspace
-// too, even through a symlink planted in the fixture.
-async function resolveInside(root: string, path: string): Promise<string | undefined> {
-  if (isAbsolute(path)) return undefined;
-  const realRoot = await realpath(root);
-  const target = resolve(realRoot, path);
-  const rel = relative(realRoot, target);
-  if (rel === '' || rel.startsWith('..') || isAbsolute(rel)) return undefined;
-  const real = await realpath(target).catch(() => target);
-  return real.startsWith(realRoot + sep) ? real : undefined;
 }

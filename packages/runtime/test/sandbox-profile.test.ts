@@ -30,6 +30,14 @@ describe('the bubblewrap profile', () => {
     expect(args.indexOf('--bind')).toBeGreaterThan(args.lastIndexOf('--tmpfs'));
   });
 
+  test('an agent process gets the workspace read-only and its own directory as the only writable bind', () => {
+    const agent = buildBwrapArgs(profile, { workspaceDir: '/tmp/ws', program: 'node', args: ['agent.js'], env: {}, agentDir: '/tmp/agent' });
+    const flagged = (flag: string): string[] => agent.flatMap((a, i) => (a === flag ? [agent[i + 1] as string] : []));
+    expect(flagged('--bind')).toEqual(['/tmp/agent']);
+    expect(flagged('--ro-bind')).toContain('/tmp/ws');
+    expect(agent.indexOf('/tmp/ws')).toBeGreaterThan(agent.lastIndexOf('--tmpfs'));
+  });
+
   test('masked paths are covered after their read-only bind; /proc is the sandbox own', () => {
     expect(args.indexOf('/dev/null')).toBeGreaterThan(args.indexOf('/etc'));
     expect(pairAt('--tmpfs', '/etc/ssh')).toBe(true);

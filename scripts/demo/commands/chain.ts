@@ -18,8 +18,13 @@ export const DEMO_PATHS = {
   cloudRules: 'scripts/demo/rules/cloud-policy.yaml',
   localRules: 'scripts/demo/rules/runtime-local.yaml',
   fixture: 'scripts/demo/fixtures/calc',
+  /** The repository the bundled fixture stands for; it has no git remote to say so. */
+  fixtureRepository: 'lumenflow-demo/calc',
   runtimeKey: '.lumenflow/keys/runtime-key.pem',
 } as const;
+
+/** The name the demo's `--agent` command line runs under (an Ask may name it as its `agent`). */
+export const EXTERNAL_AGENT = 'external';
 
 /** The scripted approver's identity: never the operator, so the self-approval rule holds. */
 export const SCRIPTED_APPROVER = 'reviewer.scripted';
@@ -31,6 +36,12 @@ export interface ChainInputs {
   cloudRules: RuleSet;
   localRules?: RuleSet;
   fixtureDir: string;
+  /** The repository `fixtureDir` holds (default: the bundled fixture's); an Ask for another is refused. */
+  repository?: string;
+  /** `checkout`: `fixtureDir` is a git repository, worked on as a fresh clone of the Ask's base branch (default `copy`). */
+  workspaceSource?: 'copy' | 'checkout';
+  /** An agent command line (an MCP client) run in the sandbox for an Ask that names no agent, instead of the scripted agent. */
+  agentCommand?: readonly string[];
   outDir: string;
   clock: Clock;
   signingKey: SigningKey;
@@ -72,6 +83,9 @@ export async function runChain(inputs: ChainInputs): Promise<RunResult> {
     labels: deriveRuntimeLabels(inputs.host),
     ...(inputs.localRules === undefined ? {} : { localRules: inputs.localRules }),
     fixtureDir: inputs.fixtureDir,
+    repository: inputs.repository ?? DEMO_PATHS.fixtureRepository,
+    ...(inputs.workspaceSource === undefined ? {} : { workspaceSource: inputs.workspaceSource }),
+    ...(inputs.agentCommand === undefined ? {} : { agents: { [EXTERNAL_AGENT]: { command: inputs.agentCommand } }, defaultAgent: EXTERNAL_AGENT }),
     ...(inputs.sandbox === undefined ? {} : { sandbox: inputs.sandbox }),
     ...(inputs.signal === undefined ? {} : { signal: inputs.signal }),
     ...(inputs.timeouts?.enrollMs === undefined ? {} : { enrollTimeoutMs: inputs.timeouts.enrollMs }),

@@ -13,7 +13,7 @@ import { loadOrCreateSigningKey } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
 import { REPO_ROOT } from '../paths.js';
 import { timeoutsToEnv } from '../timeouts.js';
-import { buildRunRequest } from './chain.js';
+import { DEMO_PATHS, buildRunRequest } from './chain.js';
 import type { ChainInputs } from './chain.js';
 
 /**
@@ -48,7 +48,7 @@ export async function runChainOverConnections(inputs: ChainInputs): Promise<RunR
     const { url } = await server.listen(0);
     const cloud = createCloud({ endpoint, clock: inputs.clock, ids: createSequentialIds(), signingKey: inputs.signingKey, rules: inputs.cloudRules, log });
     const { token } = await createEnrollToken({ dataDir, clock: systemClock, ttlMs: 60_000 });
-    const args = ['--import', 'tsx', join(REPO_ROOT, 'scripts/lumenflow.ts'), 'runtime', 'connect', '--cloud', url, '--enroll-token', token, '--state-dir', stateDir, '--workspace', inputs.fixtureDir, '--log-level', 'silent'];
+    const args = ['--import', 'tsx', join(REPO_ROOT, 'scripts/lumenflow.ts'), 'runtime', 'connect', '--cloud', url, '--enroll-token', token, '--state-dir', stateDir, '--workspace', inputs.fixtureDir, '--repository', inputs.repository ?? DEMO_PATHS.fixtureRepository, '--log-level', 'silent'];
     if (inputs.sandbox?.info.kind === 'none') args.push('--sandbox', 'off');
     if (inputs.localRules !== undefined) {
       const localPath = join(work, 'runtime-local.json');

@@ -10,11 +10,11 @@ import type { Logger } from 'pino';
 import { CloudError, parseAsk } from '@lumenflow/cloud';
 import { buildReplayUrl, DEFAULT_REPLAY_BASE_URL } from '@lumenflow/replay';
 import type { Approver, RunProgress, RunResult, RunStep } from '@lumenflow/cloud';
-import { PolicyError, loadRulesFile } from '@lumenflow/policy';
+import { PolicyError, loadRulesFile, splitCommandLine } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
 import { IdSchema, createSteppingClock, systemClock } from '@lumenflow/protocol';
 import type { Ask, Clock } from '@lumenflow/protocol';
-import { RuntimeError, openSandbox, parseSandboxMode, readHostFacts } from '@lumenflow/runtime';
+import { RuntimeError, openSandbox, parseSandboxMode, readHostFacts, readServedRepository, runGit } from '@lumenflow/runtime';
 import type { Sandbox, SandboxMode } from '@lumenflow/runtime';
 import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey, makeDirectories } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
@@ -47,7 +47,9 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
   const ask = await loadAsk(askPath);
   const cloudRules = await loadRules(options.policy ?? DEMO_PATHS.cloudRules, options.policy === undefined ? REPO_ROOT : process.cwd());
   const localRules = await loadRules(options.localPolicy ?? DEMO_PATHS.localRules, options.localPolicy === undefined ? REPO_ROOT : process.cwd());
-  const fixtureDir = resolve(REPO_ROOT, process.env['LUMENFLOW_DEMO_FIXTURE'] ?? DEMO_PATHS.fixture);
+  const agentCommand = options.agent === undefined ? undefined : parseAgentCommand(options.agent);
+  const repo = options.repo === undefined ? undefined : await checkUserRepository(resolve(options.repo), ask);
+  const fixtureDir = repo?.dir ?? resolve(REPO_ROOT, process.env['LUMENFLOW_DEMO_FIXTURE'] ?? DEMO_PATHS.fixture);
   if (!isDirectory(fixtureDir)) throw new CliError('FIXTURE_MISSING', `fixture repository ${fixtureDir} does not exist`);
 
   const signing = await loadKey(() =>
@@ -78,6 +80,8 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
       cloudRules,
       localRules,
       fixtureDir,
+      ...(repo === undefined ? {} : { workspaceSource: 'checkout' as const, repository: repo.repository }),
+      ...(agentCommand === undefined ? {} : { agentCommand }),
       outDir,
       clock,
       sandbox,
@@ -295,4 +299,32 @@ function buildApprover(how: RunOptions['approve'], printer: ProgressPrinter, con
     return async () => ({ approver: SCRIPTED_APPROVER, decision: 'rejected', reason: 'Scripted rejection (--approve reject): the change is not to be merged.' });
   }
   return (request, subject) => promptApproval(request, subject, printer.write, controller);
+}
+
+/** `--agent`: a command line split as a shell would split plain words and quotes, nothing expanded. */
+function parseAgentCommand(text: string): string[] {
+  const words = splitCommandLine(text);
+  if (words === undefined || words.length === 0) throw new CliError('AGENT_INVALID', '--agent needs a command line, e.g. --agent "claude --mcp-config {mcpConfig} -p"', EXIT.usage);
+  return words;
+}
+
+/**
+ * `--repo`: the user's own git repository. Checked before anything runs: it is
+ * a git repository, it has the Ask's base branch, and its origin remote (when
+ * it has one) is the repository the Ask names. The runtime then works on a
+ * fresh clone of that branch, never in the user's working tree.
+ */
+async function checkUserRepository(dir: string, ask: Ask): Promise<{ dir: string; repository: string }> {
+  if (!isDirectory(dir) || (await runGit(dir, ['rev-parse', '--git-dir']).then(() => false, () => true))) {
+    throw new CliError('REPO_NOT_GIT', `${dir} is not a git repository`, EXIT.usage);
+  }
+  const base = ask.workspace.baseBranch;
+  if (await runGit(dir, ['rev-parse', '--verify', '--quiet', `refs/heads/${base}^{commit}`]).then(() => false, () => true)) {
+    throw new CliError('BASE_BRANCH_MISSING', `${dir} has no branch ${base}, the Ask's base branch`, EXIT.usage);
+  }
+  const remote = await readServedRepository(dir);
+  if (remote !== undefined && remote !== ask.workspace.repository) {
+    throw new CliError('REPOSITORY_MISMATCH', `the Ask is for ${ask.workspace.repository}, and ${dir} is a clone of ${remote}`, EXIT.usage);
+  }
+  return { dir, repository: remote ?? ask.workspace.repository };
 }

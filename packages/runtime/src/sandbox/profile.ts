@@ -61,6 +61,9 @@ const FIXED = Object.freeze({
   newSession: true,
   uid: SANDBOX_UID,
   environment: ['PATH', 'HOME', 'LC_ALL', 'NO_COLOR', 'TMPDIR', 'GIT_*'],
+  // An agent process (docs/agents.md): the workspace is read-only to it, and its
+  // own directory (MCP config, bridge, socket) is the only writable host path.
+  agentProcess: { workspace: 'read-only', writable: ['<agent dir>'], network: 'none', environment: ['LUMENFLOW_MCP_CONFIG'] },
 });
 
 /** The profile as recorded: what the digest is over. Host-independent except for the bound directories. */
@@ -90,6 +93,8 @@ export interface SandboxInvocation {
   args: readonly string[];
   /** Variables set inside (nothing else is inherited). */
   env: Readonly<Record<string, string>>;
+  /** For an agent process: its own directory, the only writable path; the workspace is then read-only. */
+  agentDir?: string;
 }
 
 /**
@@ -109,8 +114,13 @@ export function buildBwrapArgs(profile: BubblewrapProfile, call: SandboxInvocati
   args.push('--proc', '/proc', '--dev', '/dev');
   args.push('--size', String(limits.tmpBytes), '--tmpfs', '/tmp');
   args.push('--size', String(limits.tmpBytes), '--tmpfs', '/home', '--dir', SANDBOX_HOME);
-  args.push('--bind', call.workspaceDir, call.workspaceDir);
-  args.push('--ro-bind-try', `${call.workspaceDir}/.git`, `${call.workspaceDir}/.git`);
+  if (call.agentDir === undefined) {
+    args.push('--bind', call.workspaceDir, call.workspaceDir);
+    args.push('--ro-bind-try', `${call.workspaceDir}/.git`, `${call.workspaceDir}/.git`);
+  } else {
+    args.push('--ro-bind', call.workspaceDir, call.workspaceDir);
+    args.push('--bind', call.agentDir, call.agentDir);
+  }
   // The root of the sandbox is a tmpfs of its own; nothing may be written there.
   args.push('--remount-ro', '/');
   args.push('--chdir', call.workspaceDir, '--clearenv');

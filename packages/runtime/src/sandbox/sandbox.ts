@@ -23,7 +23,13 @@ export interface Sandbox {
   run(
     program: string,
     args: readonly string[],
-    opts: { workspaceDir: string; env: Readonly<Record<string, string>>; signal?: AbortSignal },
+    opts: {
+      workspaceDir: string;
+      env: Readonly<Record<string, string>>;
+      signal?: AbortSignal;
+      /** Runs an agent process: the workspace read-only, this directory its only writable path (docs/agents.md). */
+      agentDir?: string;
+    },
   ): Promise<SandboxedResult>;
 }
 

@@ -1,0 +1,65 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import type { WorkEnd } from '../tool-host/evidence.js';
+import type { ToolHost } from '../tool-host/host.js';
+import { BRIDGE_SOURCE, buildMcpConfig } from './bridge.js';
+import { createMcpToolServer } from './server.js';
+import type { AgentClientInfo } from './server.js';
+
+/** The placeholder in an agent's command line that becomes the MCP configuration file's path. */
+export const MCP_CONFIG_PLACEHOLDER = '{mcpConfig}';
+
+/**
+ * Starts an agent command line in the sandbox (the workspace read-only to it)
+ * and serves the session's tools to it over MCP, through a Unix socket in the
+ * agent's own directory that the MCP configuration's bridge joins. Resolves
+ * with how the work ended: `finish`, a refusal, or the agent exiting first
+ * (AGENT_NO_FINISH). The agent is stopped when the work ends.
+ */
+export async function runProcessAgent(
+  host: ToolHost,
+  opts: { command: readonly string[]; instructions: string; sandbox: Sandbox; workspaceDir: string; tmpRoot?: string; signal?: AbortSignal; onClient?: (client: AgentClientInfo) => void },
+): Promise<WorkEnd> {
+  const dir = await mkdtemp(join(opts.tmpRoot ?? tmpdir(), 'lumenflow-agent-'));
+  const socketPath = join(dir, 'mcp.sock');
+  const bridgePath = join(dir, 'bridge.mjs');
+  const configPath = join(dir, 'mcp.json');
+  await writeFile(bridgePath, BRIDGE_SOURCE);
+  await writeFile(configPath, `${JSON.stringify(buildMcpConfig({ bridgePath, socketPath }), null, 2)}\n`);
+  await chmod(dir, 0o700);
+  const mcp = createMcpToolServer(host, { instructions: opts.instructions, ...(opts.onClient === undefined ? {} : { onClient: opts.onClient }) });
+  let connected = false;
+  const sockets: Socket[] = [];
+  const listener = createServer((socket) => {
+    sockets.push(socket);
+    // One client per session: a second connection is somebody else.
+    if (connected) return void socket.destroy();
+    connected = true;
+    void mcp.connect(new StdioServerTransport(socket, socket));
+  });
+  await new Promise<void>((resolve, reject) => listener.once('error', reject).listen(socketPath, resolve));
+  const stop = new AbortController();
+  const argv = opts.command.map((arg) => arg.split(MCP_CONFIG_PLACEHOLDER).join(configPath));
+  const [program, ...args] = argv as [string, ...string[]];
+  const agent = opts.sandbox
+    .run(program, args, { workspaceDir: opts.workspaceDir, agentDir: dir, env: { LUMENFLOW_MCP_CONFIG: configPath, NO_COLOR: '1', LC_ALL: 'C' }, signal: AbortSignal.any([stop.signal, ...(opts.signal ? [opts.signal] : [])]) })
+    .then(
+      (result) => host.close({ outcome: 'failed', reason: `the agent exited with code ${result.exitCode} before calling finish${result.exitCode === 127 ? ' (command not found)' : ''}`, code: 'AGENT_NO_FINISH' }),
+      (error: unknown) => host.close({ outcome: 'failed', reason: `the agent could not run: ${(error as Error).message}`, code: 'AGENT_FAILED' }),
+    );
+  try {
+    return await host.ended;
+  } finally {
+    stop.abort();
+    await agent;
+    await mcp.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,53 @@
+import { canonicalizeToBytes, computeSha256Digest } from '@lumenflow/protocol';
+import type { AgentInfo, Ask } from '@lumenflow/protocol';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import type { WorkEnd } from '../tool-host/evidence.js';
+import type { ToolHost } from '../tool-host/host.js';
+import { runProcessAgent } from './process-agent.js';
+import { SCRIPTED_AGENT_NAME } from './scripted-agent.js';
+import { serveScriptedAgent } from './scripted-session.js';
+import { buildInstructions } from './server.js';
+import type { AgentClientInfo } from './server.js';
+
+/**
+ * Has the named agent do a session's work through `host`: the scripted agent
+ * in memory, any other as a command line in the sandbox. Resolves with how the
+ * work ended and the agent as the evidence names it.
+ */
+export async function runSessionAgent(opts: {
+  host: ToolHost;
+  ask: Ask;
+  name: string;
+  /** The command line of a process agent; absent for the scripted agent. */
+  command?: readonly string[];
+  sandbox: Sandbox;
+  workspaceDir: string;
+  tmpRoot?: string;
+  toolTimeoutMs: number;
+  signal: AbortSignal;
+}): Promise<{ end: WorkEnd; agent: AgentInfo }> {
+  const instructions = buildInstructions(opts.ask);
+  let client: AgentClientInfo | undefined;
+  // Bounded, never empty: a hostile client may send anything at initialize.
+  const onClient = (info: AgentClientInfo): void => {
+    client = { name: info.name.slice(0, 200) || '(none)', version: info.version.slice(0, 100) || '(none)' };
+  };
+  const end =
+    opts.command === undefined || opts.name === SCRIPTED_AGENT_NAME
+      ? await serveScriptedAgent(opts.host, { instructions, toolTimeoutMs: opts.toolTimeoutMs, onClient })
+      : await runProcessAgent(opts.host, {
+          command: opts.command,
+          instructions,
+          sandbox: opts.sandbox,
+          workspaceDir: opts.workspaceDir,
+          ...(opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot }),
+          signal: opts.signal,
+          onClient,
+        });
+  const agent: AgentInfo = {
+    name: opts.name,
+    ...(opts.command === undefined ? {} : { commandDigest: computeSha256Digest(canonicalizeToBytes([...opts.command])) }),
+    ...(client === undefined ? {} : { client }),
+  };
+  return { end, agent };
+}

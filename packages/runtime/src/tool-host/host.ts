@@ -1,0 +1,228 @@
+import { RESERVED_RULE_IDS, toDecisionRecord } from '@lumenflow/policy';
+import type { Ask, Clock, IdSource, Scope, ScopeRef } from '@lumenflow/protocol';
+import { RuntimeError } from '../errors.js';
+import type { Sandbox } from '../sandbox/sandbox.js';
+import type { Snapshotter } from '../sandbox/snapshot.js';
+import type { AgentStep } from '../scripted-planner.js';
+import { TOOL_LIMITS } from '../tool-limits.js';
+import { TEST_COMMAND, describeStepInput, executeStep, scopeOfStep } from '../tools.js';
+import type { StepResult } from '../tools.js';
+import { markNewFiles } from '../workspace.js';
+import { TOOL_CATALOG, TOOL_INPUTS, isToolName } from './catalog.js';
+import type { ToolName } from './catalog.js';
+import type { EvidenceSink, WorkEnd } from './evidence.js';
+import { judgeChanges } from './judge-changes.js';
+import type { Judge } from './judge.js';
+
+/** What an agent gets back from one call: text, and whether the call failed or was refused. */
+export interface ToolReply {
+  isError: boolean;
+  text: string;
+}
+
+export interface ToolHostOptions {
+  runId: string;
+  sessionId: string;
+  ask: Ask;
+  workspaceDir: string;
+  baselineCommit: string;
+  sandbox: Sandbox;
+  snapshotter: Snapshotter;
+  judge: Judge;
+  evidence: EvidenceSink;
+  clock: Clock;
+  ids: IdSource;
+  toolTimeoutMs: number;
+  /** The run's own stop (interrupt), and Cloud's halt of this session. */
+  signal?: AbortSignal;
+  halt: AbortSignal;
+  /** Most calls the session serves (default `TOOL_LIMITS.callsPerSession`). */
+  maxCalls?: number;
+  /** The test command run_tests runs (default {@link TEST_COMMAND}). */
+  testCommand?: readonly string[];
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+/**
+ * One session's governed tools, whoever calls them (the scripted agent or any
+ * MCP client): each call is checked against its schema, decided by Rules
+ * bounded by the Ask, executed (processes in the sandbox), its workspace
+ * changes attributed, and recorded as signed evidence. Calls run one at a time.
+ * The first refused call ends the work (fail closed, as Replay checks).
+ */
+export interface ToolHost {
+  call(name: string, args: unknown): Promise<ToolReply>;
+  /** Resolves once the agent's work is over: `finish`, a refusal, a failure, or {@link ToolHost.close}. */
+  readonly ended: Promise<WorkEnd>;
+  /** Ends the work from outside (the agent went away, ran too long) unless it already ended. */
+  close(end: WorkEnd): void;
+}
+
+const EMPTY_SHA256 = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+export function createToolHost(opts: ToolHostOptions): ToolHost {
+  const log = opts.log ?? (() => undefined);
+  const now = (): string => opts.clock.now().toISOString();
+  const meta = { runId: opts.runId, askId: opts.ask.askId };
+  const prScope: Scope = { kind: 'pr.create', repository: opts.ask.workspace.repository, base: opts.ask.workspace.baseBranch };
+  let end: WorkEnd | undefined;
+  let settle: (end: WorkEnd) => void = () => undefined;
+  const ended = new Promise<WorkEnd>((resolve) => (settle = resolve));
+  const close = (value: WorkEnd): void => {
+    if (end !== undefined) return;
+    end = value;
+    settle(value);
+  };
+  let queue: Promise<unknown> = Promise.resolve();
+  let calls = 0;
+  const maxCalls = opts.maxCalls ?? TOOL_LIMITS.callsPerSession;
+  // Whether the last diff taken still shows the workspace; `finish` takes one when not.
+  let diffCurrent = false;
+
+  const refuse = async (toolCallId: string, scope: ScopeRef, ruleId: string, reason: string): Promise<ToolReply> => {
+    const record = toDecisionRecord(opts.judge.refuse(scope, ruleId, reason), { decisionId: opts.ids.next('rdec'), timestamp: now(), ...meta, evaluatedAt: 'runtime', toolCallId });
+    await opts.evidence.decision(record);
+    close({ outcome: 'halted', reason: `Rules denied ${scope.kind} ${scope.target} (${ruleId})`, code: 'POLICY_DENIED' });
+    return { isError: true, text: `refused by ${ruleId}: ${reason}` };
+  };
+
+  const runStep = async (tool: ToolName, step: AgentStep): Promise<ToolReply> => {
+    if (opts.signal?.aborted) throw new RuntimeError('ABORTED', 'the run was interrupted');
+    const toolCallId = opts.ids.next('call');
+    const scope = scopeOfStep(step);
+    // A diff shows the change the Ask's pull request asked for, so the grant is asked about that.
+    const decision = opts.judge.decide(scope, tool === 'git_diff' ? prScope : scope);
+    const record = toDecisionRecord(decision, { decisionId: opts.ids.next('rdec'), timestamp: now(), ...meta, evaluatedAt: 'runtime', toolCallId });
+    await opts.evidence.decision(record);
+    if (record.effect !== 'allow') {
+      // A tool call cannot wait for a person; anything short of allow stops the session.
+      close({
+        outcome: 'halted',
+        reason: `Rules ${record.effect === 'deny' ? 'denied' : 'require approval for'} ${record.scope.kind} ${record.scope.target} (${record.decidingRuleId})`,
+        code: 'POLICY_DENIED',
+      });
+      return { isError: true, text: `${record.effect === 'deny' ? 'denied' : 'held for approval'} by ${record.decidingRuleId}: ${record.reason}` };
+    }
+    const input = describeStepInput(step);
+    const runsProcess = scope.kind === 'shell.exec';
+    // The workspace as it was, so every change the process makes can be judged and, if need be, undone.
+    if (step.tool === 'git_diff') await markNewFiles(opts.workspaceDir);
+    const before = runsProcess ? await opts.snapshotter.take() : undefined;
+    const startedAt = opts.clock.now();
+    const stepTimeout = AbortSignal.timeout(opts.toolTimeoutMs);
+    const stepSignal = AbortSignal.any([stepTimeout, opts.halt, ...(opts.signal ? [opts.signal] : [])]);
+    let result: StepResult;
+    let timedOut = false;
+    try {
+      result = await executeStep(step, opts.workspaceDir, {
+        sandbox: opts.sandbox,
+        signal: stepSignal,
+        canRead: (path) => opts.judge.decide({ kind: 'fs.read', path }).effect === 'allow',
+      });
+    } catch (error) {
+      if (opts.signal?.aborted || opts.halt.aborted || !stepTimeout.aborted) throw error;
+      // The call ran past its bound and was killed: it is recorded as failed, then the session ends.
+      timedOut = true;
+      result = { status: 'failed', outputHash: EMPTY_SHA256, exitCode: 124 };
+    }
+    const endedAt = opts.clock.now();
+    const kept = before === undefined ? 0 : await judgeChanges({ snapshotter: opts.snapshotter, before, judge: opts.judge, evidence: opts.evidence, toolCallId, meta, ids: opts.ids, clock: opts.clock, log });
+    await opts.evidence.toolCall({
+      schemaVersion: 1,
+      toolCallId,
+      ...meta,
+      sessionId: opts.sessionId,
+      tool: step.tool,
+      scope: record.scope,
+      inputSummary: input.summary,
+      inputHash: input.hash,
+      decisionId: record.decisionId,
+      startedAt: startedAt.toISOString(),
+      endedAt: endedAt.toISOString(),
+      status: result.status,
+      outputHash: result.outputHash,
+      ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }),
+      ...(runsProcess ? { sandbox: opts.sandbox.callInfo } : {}),
+      ...(timedOut ? { limit: 'wall-time' as const } : result.limit === undefined ? {} : { limit: result.limit }),
+    });
+    if (result.testRun !== undefined) {
+      await opts.evidence.testResults({
+        schemaVersion: 1,
+        runId: opts.runId,
+        status: 'completed',
+        command: [...(step.tool === 'run_tests' ? (step.command ?? TEST_COMMAND) : TEST_COMMAND)],
+        exitCode: result.testRun.exitCode,
+        durationMs: Math.max(0, endedAt.getTime() - startedAt.getTime()),
+        counts: result.testRun.counts,
+        tests: result.testRun.tests,
+        ...(result.testRun.incomplete === undefined ? {} : { incomplete: result.testRun.incomplete }),
+      });
+    }
+    if (step.tool === 'git_diff' && result.patch !== undefined && result.status === 'succeeded') {
+      await opts.evidence.diff(step.baselineCommit, result.patch);
+      diffCurrent = true;
+    } else if (step.tool === 'write_file' ? result.status === 'succeeded' : kept > 0) {
+      diffCurrent = false;
+    }
+    if (timedOut) {
+      close({ outcome: 'failed', reason: `${step.tool} ran longer than ${opts.toolTimeoutMs} ms and was stopped`, code: 'TOOL_TIMEOUT' });
+      return { isError: true, text: `${step.tool} ran longer than ${opts.toolTimeoutMs} ms and was stopped; the session has ended` };
+    }
+    // A test run or a command that exits non-zero is a result to read, not a failed call.
+    const isError = result.status === 'failed' && tool !== 'run_tests' && tool !== 'run_command';
+    return { isError, text: result.text ?? (isError ? `${tool} failed` : '') };
+  };
+
+  const serve = async (name: string, args: unknown): Promise<ToolReply> => {
+    if (end !== undefined) return { isError: true, text: `the session's work has ended (${end.reason}); no further calls are served` };
+    if (!isToolName(name)) return { isError: true, text: `unknown tool ${JSON.stringify(name.slice(0, 100))}; the tools are ${Object.keys(TOOL_INPUTS).join(', ')}` };
+    if (++calls > maxCalls) {
+      close({ outcome: 'failed', reason: `the agent made more than ${maxCalls} tool calls`, code: 'TOOL_CALL_LIMIT' });
+      return { isError: true, text: `more than ${maxCalls} tool calls; the session has ended` };
+    }
+    const parsed = TOOL_INPUTS[name].safeParse(args ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue === undefined || issue.path.length === 0 ? 'input' : issue.path.join('.');
+      // Bad input is refused before any Rules decision, and recorded as a deny of the call.
+      return refuse(opts.ids.next('call'), { kind: TOOL_CATALOG[name].scopeKind, target: `${name} (invalid input)` }, RESERVED_RULE_IDS.invalidInput, `${name}: ${where}: ${issue?.message ?? 'invalid'}`);
+    }
+    const input = parsed.data as Record<string, unknown>;
+    switch (name) {
+      case 'finish': {
+        if (!diffCurrent) {
+          // The change is what gets approved: take its diff through the same path as any call.
+          const reply = await runStep('git_diff', { tool: 'git_diff', baselineCommit: opts.baselineCommit });
+          if (end !== undefined || reply.isError) return reply;
+        }
+        const { title, body } = input as { title: string; body: string };
+        close({ outcome: 'completed', reason: `the agent finished after ${calls} tool calls`, proposal: { title, body } });
+        return { isError: false, text: 'finished; the change now waits for approval' };
+      }
+      case 'git_diff':
+        return runStep(name, { tool: 'git_diff', baselineCommit: opts.baselineCommit });
+      case 'run_tests':
+        return runStep(name, { tool: 'run_tests', ...(opts.testCommand === undefined ? {} : { command: opts.testCommand }) });
+      default:
+        return runStep(name, { tool: name, ...input } as AgentStep);
+    }
+  };
+
+  return {
+    call(name, args) {
+      const reply = queue.then(() =>
+        serve(name, args).catch((error: unknown) => {
+          // The runtime failed, not the agent: end the work with the failure's code.
+          log('runtime.tool-failed', { tool: name, code: (error as { code?: unknown }).code ?? 'INTERNAL' });
+          const code = error instanceof RuntimeError ? error.code : 'RUNTIME_INTERNAL';
+          close({ outcome: 'failed', reason: error instanceof RuntimeError ? error.message : 'the runtime failed', code });
+          return { isError: true, text: `the runtime could not serve ${name} (${code}); the session has ended` };
+        }),
+      );
+      queue = reply;
+      return reply;
+    },
+    ended,
+    close,
+  };
+}

@@ -1,0 +1,109 @@
+// Bring your own repository, Ask and agent: the demo CLI as a user runs it,
+// on a throwaway git repository that is not the fixture (its own layout and
+// test command), with an agent that is its own program written with the SDK.
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { replayBundle } from '@lumenflow/replay';
+import { runGit } from '@lumenflow/runtime';
+import { verifyBundle } from '@lumenflow/verifier';
+import { writeThrowawayKeys } from './support/demo-chain.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const CLI = join(ROOT, 'scripts/demo/trusted-compute.ts');
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+
+let work: string;
+let repo: string;
+let env: NodeJS.ProcessEnv;
+const AGENT = 'node .agent/agent.cjs {mcpConfig} fix';
+
+const TEST_COMMAND = ['node', '--test', '--test-reporter=tap', 'spec/calc.spec.js'];
+const ask = {
+  schemaVersion: 1,
+  askId: 'ask-widgets-add',
+  operator: { id: 'op.sam', displayName: 'Sam' },
+  intent: 'Fix add in the widgets calc module; its spec must pass.',
+  workspace: { repository: 'acme/widgets', baseBranch: 'trunk' },
+  requestedScopes: [
+    { kind: 'fs.read', path: 'src/calc.js' },
+    { kind: 'fs.write', path: 'src/calc.js' },
+    { kind: 'shell.exec', program: 'node', args: TEST_COMMAND.slice(1) },
+    { kind: 'pr.create', repository: 'acme/widgets', base: 'trunk' },
+  ],
+  runtimeLabels: ['node', 'git'],
+  createdAt: '2026-11-23T09:00:00.000Z',
+  testCommand: TEST_COMMAND,
+};
+const policy = `version: 1
+rules:
+  - { id: acme.read, effect: allow, match: { kind: fs.read, path: "{src,spec}/**" }, reason: source and specs }
+  - { id: acme.write, effect: allow, match: { kind: fs.write, path: "src/**" }, reason: source }
+  - { id: acme.spec, effect: allow, match: { kind: shell.exec, program: node, args: ["--test", "--test-reporter=tap", "spec/calc.spec.js"] }, reason: the spec }
+  - { id: acme.diff, effect: allow, match: { kind: shell.exec, program: git, args: ["diff", "--no-color", "--no-ext-diff", "--no-textconv", { regex: "[0-9a-f]{40}" }] }, reason: the diff }
+  - { id: acme.pr, effect: approval_required, match: { kind: pr.create, repository: acme/widgets, base: trunk }, reason: a person approves }
+`;
+
+function runCli(args: string[]): { code: number | null; stderr: string } {
+  const result = spawnSync(TSX, [CLI, ...args], { cwd: ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return { code: result.status, stderr: result.stderr };
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'lumenflow-own-repo-'));
+  env = { ...process.env, ...(await writeThrowawayKeys(work)), LUMENFLOW_CLOCK: '2026-11-23T10:00:00.000Z' };
+  repo = join(work, 'widgets');
+  await mkdir(join(repo, 'src'), { recursive: true });
+  await mkdir(join(repo, 'spec'));
+  await mkdir(join(repo, '.agent'));
+  await writeFile(join(repo, 'src/calc.js'), 'export function add(a, b) {\n  return a - b;\n}\n');
+  await writeFile(join(repo, 'spec/calc.spec.js'), "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { add } from '../src/calc.js';\ntest('add adds', () => assert.equal(add(2, 3), 5));\n");
+  await writeFile(join(repo, 'package.json'), '{ "type": "module" }\n');
+  await build({ entryPoints: [join(ROOT, 'test/support/mcp-agent.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: join(repo, '.agent/agent.cjs'), logLevel: 'silent' });
+  await runGit(repo, ['init', '--quiet', '--initial-branch=trunk']);
+  await runGit(repo, ['add', '--all']);
+  await runGit(repo, ['commit', '--quiet', '-m', 'widgets'], new Date('2026-11-20T00:00:00Z'));
+  // Work in progress in the user's tree: the runtime must neither see nor touch it.
+  await writeFile(join(repo, 'src/calc.js'), 'uncommitted work\n');
+  await writeFile(join(work, 'ask.json'), JSON.stringify(ask));
+  await writeFile(join(work, 'policy.yaml'), policy);
+}, 60_000);
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('--repo, --ask and --agent', () => {
+  test("run the chain on the user's repository, on a fresh clone of the base branch, and the bundle replays VALID", async () => {
+    const out = join(work, 'out');
+    const run = runCli(['--mode', 'happy', '--repo', repo, '--ask', join(work, 'ask.json'), '--policy', join(work, 'policy.yaml'), '--agent', AGENT, '--out-dir', out, '--run-id', 'own-repo', '--log-level', 'silent']);
+    expect(run.stderr).toContain('approved');
+    expect(run.code).toBe(0);
+    const dir = join(out, 'own-repo');
+    const patch = await readFile(join(dir, 'file-diff.patch'), 'utf8');
+    expect(patch).toContain('-  return a - b;');
+    expect(patch).toContain('+  return a + b;');
+    expect(patch).not.toContain('uncommitted work');
+    const tests = JSON.parse(await readFile(join(dir, 'test-results.json'), 'utf8')) as { command: string[]; counts: { passed: number; failed: number } };
+    expect(tests.command).toEqual(TEST_COMMAND);
+    expect(tests.counts).toMatchObject({ passed: 1, failed: 0 });
+    expect((await verifyBundle(dir)).valid).toBe(true);
+    expect((await replayBundle(dir)).verdict).toBe('VALID');
+    // The user's working tree is as they left it.
+    expect(await readFile(join(repo, 'src/calc.js'), 'utf8')).toBe('uncommitted work\n');
+  }, 120_000);
+
+  test.each([
+    ['a directory that is not a git repository', () => ['--repo', work], 'REPO_NOT_GIT'],
+    ['a missing base branch', () => ['--repo', repo, '--ask', join(ROOT, 'scripts/demo/asks/happy.json')], 'BASE_BRANCH_MISSING'],
+    ['an agent command line that does not split', () => ['--repo', repo, '--ask', join(work, 'ask.json'), '--agent', "'open"], 'AGENT_INVALID'],
+  ])('%s is one line with a stable code, exit 2, and no bundle', async (_what, args, code) => {
+    const out = join(work, `out-${code}`);
+    const run = runCli(['--mode', 'happy', ...args(), '--out-dir', out, '--log-level', 'silent']);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^error ${code}: `))]);
+    expect(await readdir(out).catch(() => [])).toEqual([]);
+  }, 60_000);
+});
