@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
 import { CloudError, createCloud, createEnrollToken, createHttpCloudEndpoint, listPendingApprovals, openConnectionsServer, openOperatorDesk, parseAsk, readPendingApproval, submitApprovalAnswer, submitAsk } from '@lumenflow/cloud';
@@ -134,7 +135,7 @@ async function serveCommand(opts: {
   });
   process.stdout.write(`cloud listening on ${listening.url} (key ${cloudKey.keyId})\n`);
   const signal = await waitForSignal();
-  await Promise.race([desk.close(), new Promise((r) => setTimeout(r, 1000))]);
+  await Promise.race([desk.close(), delay(1000)]);
   endpoint.close();
   await server.close();
   return signal === 'SIGINT' ? EXIT.interrupted : EXIT.ok;

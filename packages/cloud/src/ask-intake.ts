@@ -1,4 +1,4 @@
-import { AskSchema, ProtocolError, formatIssuePath, parseStrictJson } from '@lumenflow/protocol';
+import { AskSchema, ProtocolError, formatIssuePath, locateStrictJsonPath, parseStrictJson } from '@lumenflow/protocol';
 import type { Ask } from '@lumenflow/protocol';
 import { CloudError } from './errors.js';
 
@@ -29,103 +29,11 @@ export function parseAsk(text: string, source = 'ask'): Ask {
   const issue = result.error.issues[0];
   const segments = (issue?.path ?? []).map((s) => (typeof s === 'number' ? s : String(s)));
   const path = formatIssuePath(segments);
-  const at = locateJsonPath(text, segments) ?? { line: 1, column: 1 };
+  // The text parsed above, so the strict parser finds the path (for a missing key, its object).
+  const at = locateStrictJsonPath(text, segments);
   throw new CloudError('ASK_INVALID', `${source}:${at.line}:${at.column}: ${path}: ${issue?.message ?? 'invalid Ask'}`, {
     line: at.line,
     column: at.column,
     path,
   });
-}
-
-/**
- * Finds the 1-based line and column where the value at `segments` starts in
- * JSON text already known to be well-formed; for a missing key, its parent.
- */
-export function locateJsonPath(text: string, segments: ReadonlyArray<string | number>): { line: number; column: number } | undefined {
-  let pos = 0;
-  const ws = (): void => {
-    while (pos < text.length && ' \t\r\n'.includes(text[pos] as string)) pos++;
-  };
-  const skipString = (): string => {
-    const start = pos;
-    pos++;
-    while (pos < text.length && text[pos] !== '"') pos += text[pos] === '\\' ? 2 : 1;
-    pos++;
-    return JSON.parse(text.slice(start, pos)) as string;
-  };
-  const skipValue = (): void => {
-    ws();
-    const c = text[pos];
-    if (c === '"') {
-      skipString();
-    } else if (c === '{' || c === '[') {
-      const close = c === '{' ? '}' : ']';
-      pos++;
-      ws();
-      if (text[pos] === close) {
-        pos++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (c === '{') {
-          skipString();
-          ws();
-          pos++; // :
-        }
-        skipValue();
-        ws();
-        if (text[pos++] !== ',') return;
-      }
-    } else {
-      while (pos < text.length && !',}] \t\r\n'.includes(text[pos] as string)) pos++;
-    }
-  };
-  try {
-    for (const segment of segments) {
-      ws();
-      const container = text[pos];
-      const parentAt = pos;
-      pos++;
-      let found = false;
-      let index = 0;
-      ws();
-      while (pos < text.length && text[pos] !== '}' && text[pos] !== ']') {
-        ws();
-        if (container === '{') {
-          const key = skipString();
-          ws();
-          pos++; // :
-          ws();
-          if (key === segment) {
-            found = true;
-            break;
-          }
-        } else if (index === segment) {
-          found = true;
-          break;
-        }
-        skipValue();
-        ws();
-        if (text[pos] === ',') pos++;
-        index++;
-      }
-      if (!found) {
-        pos = parentAt;
-        break;
-      }
-    }
-    ws();
-  } catch {
-    return undefined;
-  }
-  let line = 1;
-  let column = 1;
-  for (let i = 0; i < pos && i < text.length; i++) {
-    if (text[i] === '\n') {
-      line++;
-      column = 1;
-    } else column++;
-  }
-  return { line, column };
 }

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { canonicalize, describeTestShortfall } from '@lumenflow/protocol';
 import type {
   ApprovalRecord,
@@ -609,13 +610,15 @@ function checkTimeout(ms: number): void {
   if (!Number.isSafeInteger(ms) || ms < 1) throw new RangeError(`timeout must be a positive whole number of milliseconds, got ${ms}`);
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    // unref: a bound on a wait must never be what keeps the process alive.
-    timer = setTimeout(() => resolve(TIMED_OUT), ms).unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  // ref: false, a bound on a wait must never be what keeps the process alive; the
+  // timer is cancelled as soon as the wait ends (its AbortError is observed by the race).
+  const cancel = new AbortController();
+  try {
+    return await Promise.race([promise, delay(ms, TIMED_OUT, { ref: false, signal: cancel.signal })]);
+  } finally {
+    cancel.abort();
+  }
 }
 
 function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {

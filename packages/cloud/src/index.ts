@@ -1,5 +1,5 @@
 export { CloudError } from './errors.js';
-export { parseAsk, locateJsonPath } from './ask-intake.js';
+export { parseAsk } from './ask-intake.js';
 export {
   DEFAULT_APPROVAL_TTL_MS,
   createApprovalRequest,

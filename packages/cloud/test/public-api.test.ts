@@ -13,7 +13,6 @@ test('the cloud package exports its chain API (the replay API is checked by its 
     'derivePrTitle',
     'formatJsonFile',
     'formatJsonLines',
-    'locateJsonPath',
     'parseAsk',
     'renderNoPrSummary',
     'renderPrSummary',
@@ -25,4 +24,6 @@ test('the cloud package exports its chain API (the replay API is checked by its 
   }
   // Replay is its own package; the approval hash it checks lives in the protocol.
   for (const name of ['replayBundle', 'checkChain', 'computeApprovalActionHash']) expect(cloud, name).not.toHaveProperty(name);
+  // Line and column of a JSON path come from the strict parser (locateStrictJsonPath in the protocol).
+  expect(cloud).not.toHaveProperty('locateJsonPath');
 });

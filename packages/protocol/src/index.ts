@@ -1,7 +1,7 @@
 export { canonicalize, canonicalizeToBytes } from './canonical-json.js';
 export { computeApprovalActionHash } from './approval-hash.js';
 export type { ApprovalAction } from './approval-hash.js';
-export { parseStrictJson, parseStrictJsonBytes } from './strict-json.js';
+export { locateStrictJsonPath, parseStrictJson, parseStrictJsonBytes } from './strict-json.js';
 export { CodedError } from './coded-error.js';
 export { ProtocolError } from './errors.js';
 export { describeTestShortfall } from './test-results.js';

@@ -16,12 +16,38 @@ export function parseStrictJson(text: string): JsonValue {
   if (text.charCodeAt(0) === 0xfeff) {
     throw new ProtocolError('JSON_BOM', 'JSON text starts with a byte-order mark', { line: 1, column: 1 });
   }
-  const parser = new StrictParser(text);
-  parser.skipWhitespace();
-  const value = parser.parseValue('$', 0);
-  parser.skipWhitespace();
-  if (!parser.atEnd()) parser.fail('JSON_SYNTAX', 'unexpected text after the JSON value');
-  return value;
+  return new StrictParser(text).parseDocument();
+}
+
+/**
+ * Where the value at `path` (zod-style segments: keys and array indexes) starts
+ * in JSON text, as the strict parser reads it: 1-based line and column. For a
+ * path that is not in the document, where the deepest value on it that is
+ * starts (for a missing key, its object).
+ *
+ * @throws {ProtocolError} as parseStrictJson, when the text is not strict JSON.
+ */
+export function locateStrictJsonPath(text: string, path: ReadonlyArray<string | number>): { line: number; column: number } {
+  if (text.charCodeAt(0) === 0xfeff) {
+    throw new ProtocolError('JSON_BOM', 'JSON text starts with a byte-order mark', { line: 1, column: 1 });
+  }
+  const parser = new StrictParser(text, path);
+  parser.parseDocument();
+  return lineColumn(text, parser.located);
+}
+
+function lineColumn(text: string, at: number): { line: number; column: number } {
+  let line = 1;
+  let column = 1;
+  for (let i = 0; i < at && i < text.length; i++) {
+    if (text[i] === '\n') {
+      line++;
+      column = 1;
+    } else {
+      column++;
+    }
+  }
+  return { line, column };
 }
 
 /**
@@ -48,7 +74,20 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 class StrictParser {
   private pos = 0;
-  constructor(private readonly text: string) {}
+  /** With a target path: where the deepest value on that path starts. */
+  located = 0;
+  constructor(
+    private readonly text: string,
+    private readonly target?: ReadonlyArray<string | number>,
+  ) {}
+
+  parseDocument(): JsonValue {
+    this.skipWhitespace();
+    const value = this.parseValue('$', 0, this.target !== undefined);
+    this.skipWhitespace();
+    if (!this.atEnd()) this.fail('JSON_SYNTAX', 'unexpected text after the JSON value');
+    return value;
+  }
 
   atEnd(): boolean {
     return this.pos >= this.text.length;
@@ -63,24 +102,17 @@ class StrictParser {
   }
 
   fail(code: ConstructorParameters<typeof ProtocolError>[0], message: string, at = this.pos): never {
-    let line = 1;
-    let column = 1;
-    for (let i = 0; i < at && i < this.text.length; i++) {
-      if (this.text[i] === '\n') {
-        line++;
-        column = 1;
-      } else {
-        column++;
-      }
-    }
+    const { line, column } = lineColumn(this.text, at);
     throw new ProtocolError(code, `${message} at line ${line}, column ${column}`, { line, column });
   }
 
-  parseValue(path: string, depth: number): JsonValue {
+  // `onTarget`: this value's path is the first `depth` segments of the target path.
+  private parseValue(path: string, depth: number, onTarget = false): JsonValue {
     if (depth > MAX_DEPTH) this.fail('JSON_SYNTAX', `nesting deeper than ${MAX_DEPTH}`);
+    if (onTarget) this.located = this.pos;
     const c = this.text[this.pos];
-    if (c === '{') return this.parseObject(path, depth);
-    if (c === '[') return this.parseArray(path, depth);
+    if (c === '{') return this.parseObject(path, depth, onTarget);
+    if (c === '[') return this.parseArray(path, depth, onTarget);
     if (c === '"') return this.parseString();
     if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.parseNumber();
     if (this.text.startsWith('true', this.pos)) {
@@ -98,7 +130,7 @@ class StrictParser {
     return this.fail('JSON_SYNTAX', c === undefined ? 'unexpected end of JSON text' : `unexpected character ${JSON.stringify(c)}`);
   }
 
-  private parseObject(path: string, depth: number): { [key: string]: JsonValue } {
+  private parseObject(path: string, depth: number, onTarget: boolean): { [key: string]: JsonValue } {
     this.pos++; // {
     const result: { [key: string]: JsonValue } = {};
     const seen = new Set<string>();
@@ -118,7 +150,7 @@ class StrictParser {
       if (this.text[this.pos] !== ':') this.fail('JSON_SYNTAX', 'expected ":"');
       this.pos++;
       this.skipWhitespace();
-      const value = this.parseValue(`${path}.${key}`, depth + 1);
+      const value = this.parseValue(`${path}.${key}`, depth + 1, onTarget && this.target?.[depth] === key);
       // defineProperty, so that a "__proto__" key is data and never a prototype.
       Object.defineProperty(result, key, { value, enumerable: true, writable: true, configurable: true });
       this.skipWhitespace();
@@ -135,7 +167,7 @@ class StrictParser {
     }
   }
 
-  private parseArray(path: string, depth: number): JsonValue[] {
+  private parseArray(path: string, depth: number, onTarget: boolean): JsonValue[] {
     this.pos++; // [
     const result: JsonValue[] = [];
     this.skipWhitespace();
@@ -145,7 +177,7 @@ class StrictParser {
     }
     for (;;) {
       this.skipWhitespace();
-      result.push(this.parseValue(`${path}[${result.length}]`, depth + 1));
+      result.push(this.parseValue(`${path}[${result.length}]`, depth + 1, onTarget && this.target?.[depth] === result.length));
       this.skipWhitespace();
       const c = this.text[this.pos];
       if (c === ',') {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseStrictJson, parseStrictJsonBytes } from '@lumenflow/protocol';
+import { ProtocolError, locateStrictJsonPath, parseStrictJson, parseStrictJsonBytes } from '@lumenflow/protocol';
 import { errorOf, hasUnsafeInteger } from './support/json-helpers.js';
 
 describe('parseStrictJson: rejects what JSON.parse silently accepts', () => {
@@ -100,5 +100,23 @@ describe('parseStrictJson: agrees with JSON.parse on documents it accepts', () =
         expect(parseStrictJsonBytes(new TextEncoder().encode(text))).toEqual(parseStrictJson(text));
       }),
     );
+  });
+});
+
+describe('locateStrictJsonPath', () => {
+  const text = '{\n  "a": [1, {"b": "x"}],\n  "c\\u0022": {"d": null}\n}';
+  it('finds where the value at a path starts, by keys and array indexes', () => {
+    expect(locateStrictJsonPath(text, [])).toEqual({ line: 1, column: 1 });
+    expect(locateStrictJsonPath(text, ['a'])).toEqual({ line: 2, column: 8 });
+    expect(locateStrictJsonPath(text, ['a', 1, 'b'])).toEqual({ line: 2, column: 18 });
+    expect(locateStrictJsonPath(text, ['c"', 'd'])).toEqual({ line: 3, column: 20 });
+  });
+  it('for a path not in the document, points at the deepest value on it that is', () => {
+    expect(locateStrictJsonPath(text, ['a', 1, 'missing'])).toEqual({ line: 2, column: 12 });
+    expect(locateStrictJsonPath(text, ['a', 7])).toEqual({ line: 2, column: 8 });
+    expect(locateStrictJsonPath(text, ['nope'])).toEqual({ line: 1, column: 1 });
+  });
+  it('refuses text that is not strict JSON, as the parser does', () => {
+    expect(() => locateStrictJsonPath('{"a":1,"a":2}', ['a'])).toThrow(ProtocolError);
   });
 });
