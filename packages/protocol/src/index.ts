@@ -6,6 +6,8 @@ export { CodedError } from './coded-error.js';
 export { ProtocolError } from './errors.js';
 export { describeTestShortfall } from './test-results.js';
 export { formatIssuePath } from './issue-path.js';
+export { KNOWN_SECRET_KIND, MIN_SECRET_LENGTH, createRedactor, encodeSecretForms, isProtectedField, mergeRedactionSummaries } from './redact.js';
+export { SECRET_PATTERNS } from './secret-patterns.js';
 export { createSequentialIds, createSteppingClock, systemClock } from './determinism.js';
 export {
   AgentInfoSchema,
@@ -82,6 +84,8 @@ export {
 export type { JsonValue } from './canonical-json.js';
 export type { ErrorLocation } from './coded-error.js';
 export type { ProtocolErrorCode } from './errors.js';
+export type { KnownSecret, RedactionSummary, Redactor, RedactorOptions, TextRedaction } from './redact.js';
+export type { SecretPattern } from './secret-patterns.js';
 export type { Clock, IdSource } from './determinism.js';
 export type {
   AgentInfo,

@@ -1,0 +1,323 @@
+import { SECRET_PATTERNS } from './secret-patterns.js';
+import type { SecretPattern } from './secret-patterns.js';
+
+// The one redactor every evidence writer uses (docs/secrets.md). Pure and
+// synchronous: it takes text or a record and hands back the redacted copy and
+// what it did, never the values. Speed matters because it sits in front of
+// every message and log line: all known values and all patterns are one
+// regular expression, the literals folded into a trie so the engine checks a
+// position against a character class, not against each secret in turn.
+
+/** Known values shorter than this are ignored: blanking a short string would blank ordinary text. */
+export const MIN_SECRET_LENGTH = 8;
+
+/** The kind a known value is redacted as when its holder gives none. */
+export const KNOWN_SECRET_KIND = 'known-secret';
+
+/** A value the caller holds as secret, e.g. a token or an environment variable marked secret. */
+export interface KnownSecret {
+  value: string;
+  /** Lowercase letters, digits and `-`; default {@link KNOWN_SECRET_KIND}. Names a kind, never the value. */
+  kind?: string;
+}
+
+/** What a redaction did to one record: never the values. */
+export interface RedactionSummary {
+  /** How many redactions. */
+  count: number;
+  /** Their kinds, sorted, each once. */
+  kinds: string[];
+  /** The dotted paths of the fields redacted (`tests[2].name`), sorted, each once; `""` for a bare string. */
+  fields: string[];
+}
+
+export interface TextRedaction {
+  text: string;
+  count: number;
+  kinds: string[];
+}
+
+export interface Redactor {
+  /** Redacts a string: every known value (in each of its encodings) and every pattern match becomes `[REDACTED:<kind>]`. */
+  redactText(text: string): TextRedaction;
+  /**
+   * Redacts every free-text string of a JSON value and says where. Fields the
+   * Proof needs stay as they are: see {@link isProtectedField}.
+   */
+  redactValue<T>(value: T): { value: T; summary: RedactionSummary | undefined };
+  /** The kind of the first secret in `text`, or undefined: for refusing content rather than redacting it. */
+  findSecret(text: string): string | undefined;
+  /** A redactor that also knows `values`. */
+  withKnownValues(values: readonly KnownSecret[]): Redactor;
+  /** How many distinct literal forms it matches (for benches and tests). */
+  readonly literalCount: number;
+}
+
+export interface RedactorOptions {
+  knownValues?: readonly KnownSecret[];
+  /** Default {@link SECRET_PATTERNS}. */
+  patterns?: readonly SecretPattern[];
+}
+
+const KIND = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const SHA256_DIGEST = /^sha256:[0-9a-f]{64}$/;
+// Fields that carry what the Proof checks: signatures, public keys, digests and ids.
+const PROTECTED_KEYS = new Set(['signature', 'publicKeyPem', 'schemaVersion', 'redaction', 'type']);
+const PROTECTED_SUFFIX = /(?:Id|Hash|Sha256|Digest|Commit)$/;
+
+/**
+ * Whether a record field is left alone: `signature`, `publicKeyPem`,
+ * `schemaVersion`, `type`, `redaction` and every key ending in `Id`, `Hash`,
+ * `Sha256`, `Digest` or `Commit`, and any string that is exactly a
+ * `sha256:<64 hex>` digest. These are schema-constrained (ids, digests,
+ * base64 signatures) and are what a verifier recomputes.
+ */
+export function isProtectedField(key: string): boolean {
+  return PROTECTED_KEYS.has(key) || PROTECTED_SUFFIX.test(key);
+}
+
+/**
+ * Every form in which a known value can show up in output: as is; JSON-string
+ * escaped; URL encoded (also with `+` for spaces); hex (both cases); base64 and
+ * base64url at each of the three byte alignments it may have inside a longer
+ * encoded stream (only the characters fully determined by the value); and each
+ * of these for every line of a multi-line value. Forms shorter than
+ * {@link MIN_SECRET_LENGTH} are dropped.
+ */
+export function encodeSecretForms(value: string): string[] {
+  const forms = new Set<string>();
+  const add = (form: string): void => {
+    if (form.length >= MIN_SECRET_LENGTH) forms.add(form);
+  };
+  const lines = value.split(/\r?\n|\r/).map((line) => line.trim());
+  const sources = new Set([value, value.replace(/\r?\n/g, '\r\n'), ...lines]);
+  for (const source of sources) {
+    if (source.length < MIN_SECRET_LENGTH) continue;
+    add(source);
+    add(JSON.stringify(source).slice(1, -1));
+    add(encodeURIComponent(source));
+    add(encodeURIComponent(source).replace(/%20/g, '+'));
+    const bytes = Buffer.from(source, 'utf8');
+    add(bytes.toString('hex'));
+    add(bytes.toString('hex').toUpperCase());
+    add(bytes.toString('base64'));
+    for (let skip = 0; skip < 3; skip += 1) {
+      const whole = Math.floor((bytes.length - skip) / 3) * 3;
+      if (whole <= 0) continue;
+      const core = bytes.subarray(skip, skip + whole);
+      add(core.toString('base64'));
+      add(core.toString('base64url'));
+    }
+  }
+  return [...forms];
+}
+
+/** Creates a redactor for the built-in patterns and the given known values. @throws {TypeError} for a malformed kind. */
+export function createRedactor(options: RedactorOptions = {}): Redactor {
+  const known = options.knownValues ?? [];
+  const patterns = options.patterns ?? SECRET_PATTERNS;
+  const literalKinds = new Map<string, string>();
+  for (const secret of known) {
+    const kind = secret.kind ?? KNOWN_SECRET_KIND;
+    if (!KIND.test(kind)) throw new TypeError(`createRedactor: kind ${JSON.stringify(kind)} must be lowercase letters, digits and -`);
+    for (const form of encodeSecretForms(secret.value)) if (!literalKinds.has(form)) literalKinds.set(form, kind);
+  }
+  for (const p of patterns) {
+    if (!KIND.test(p.kind)) throw new TypeError(`createRedactor: kind ${JSON.stringify(p.kind)} must be lowercase letters, digits and -`);
+  }
+  for (const p of patterns) {
+    if (p.anchors.length === 0 || p.anchors.some((a) => a === '')) throw new TypeError(`createRedactor: pattern ${p.kind} needs non-empty anchors`);
+  }
+  // Two expressions: `candidates` finds, left to right, each position where a
+  // known form or a pattern's anchor starts (plain literals, which the engine
+  // scans fast); `full`, sticky, with every alternative, is tried only there.
+  // Every match of `full` starts with an anchor or a known form, so this finds
+  // the same leftmost matches as running `full` over the whole text.
+  // Only a form's first characters: they are enough to find where it may start, and fewer, shorter literals scan faster.
+  const starts = [...[...literalKinds.keys()].map((form) => form.slice(0, START_PREFIX)), ...patterns.flatMap((p) => p.anchors)];
+  const literalGroups = literalKinds.size === 0 ? 0 : 1;
+  const alternatives = [...(literalGroups === 1 ? [`(${buildTrieSource([...literalKinds.keys()])})`] : []), ...patterns.map((p) => `(${p.source})`)];
+  const full = new RegExp(alternatives.join('|') || '(?!)', 'y');
+  const kindOf = (match: RegExpExecArray): string => {
+    if (literalGroups === 1 && match[1] !== undefined) return literalKinds.get(match[0]) ?? KNOWN_SECRET_KIND;
+    for (let i = 0; i < patterns.length; i += 1) if (match[i + 1 + literalGroups] !== undefined) return (patterns[i] as SecretPattern).kind;
+    return KNOWN_SECRET_KIND;
+  };
+  // Calls `onMatch` for each leftmost, non-overlapping match; stops early when it returns false.
+  const candidates = starts.length === 0 ? undefined : new RegExp([...new Set(starts)].map(escapeLiteral).join('|'), 'g');
+  const scan = (text: string, onMatch: (at: number, match: RegExpExecArray) => boolean): void => {
+    if (candidates === undefined) return;
+    candidates.lastIndex = 0;
+    for (let hit = candidates.exec(text); hit !== null; hit = candidates.exec(text)) {
+      const at = hit.index;
+      full.lastIndex = at;
+      const match = full.exec(text);
+      if (match === null || match[0] === '') {
+        candidates.lastIndex = at + 1;
+        continue;
+      }
+      if (!onMatch(at, match)) return;
+      candidates.lastIndex = at + match[0].length;
+    }
+  };
+  const redactOnce = (text: string, kinds: Set<string>): { text: string; count: number; spans: number[] } => {
+    let count = 0;
+    let out = '';
+    let last = 0;
+    const spans: number[] = [];
+    scan(text, (at, match) => {
+      const kind = kindOf(match);
+      count += 1;
+      kinds.add(kind);
+      out += text.slice(last, at);
+      spans.push(out.length);
+      out += `[REDACTED:${kind}]`;
+      spans.push(out.length);
+      last = at + match[0].length;
+      return true;
+    });
+    return count === 0 ? { text, count, spans } : { text: out + text.slice(last), count, spans };
+  };
+
+  // A placeholder changes only its edges: a pattern that ends just before it
+  // or starts just after it may now see the word boundary it lacked. Only
+  // then is another pass needed; a placeholder between delimiters needs none.
+  const edgesChanged = (text: string, spans: readonly number[]): boolean => {
+    for (let k = 0; k < spans.length; k += 2) {
+      if (WORDISH.test(text.charAt((spans[k] as number) - 1)) || WORDISH.test(text.charAt(spans[k + 1] as number))) return true;
+    }
+    return false;
+  };
+
+  const redactText = (text: string): TextRedaction => {
+    const kinds = new Set<string>();
+    let { text: current, count: total, spans } = redactOnce(text, kinds);
+    // Replacing a secret can give a pattern its word boundary; go on until nothing changes, so a second pass is a no-op.
+    for (let round = 1; round < 8 && spans.length > 0 && edgesChanged(current, spans); round += 1) {
+      const next = redactOnce(current, kinds);
+      total += next.count;
+      current = next.text;
+      spans = next.spans;
+    }
+    return { text: current, count: total, kinds: [...kinds].sort() };
+  };
+
+  const redactValue = <T>(value: T): { value: T; summary: RedactionSummary | undefined } => {
+    const kinds = new Set<string>();
+    const fields = new Set<string>();
+    let count = 0;
+    const walk = (node: unknown, path: string): unknown => {
+      if (typeof node === 'string') {
+        if (SHA256_DIGEST.test(node)) return node;
+        const result = redactText(node);
+        if (result.count === 0) return node;
+        count += result.count;
+        for (const k of result.kinds) kinds.add(k);
+        fields.add(path);
+        return result.text;
+      }
+      if (Array.isArray(node)) {
+        let changed = false;
+        const out = node.map((item, i) => {
+          const next = walk(item, `${path}[${i}]`);
+          if (next !== item) changed = true;
+          return next;
+        });
+        return changed ? out : node;
+      }
+      if (node !== null && typeof node === 'object') {
+        let changed = false;
+        const out: Record<string, unknown> = {};
+        for (const [key, item] of Object.entries(node)) {
+          const next = isProtectedField(key) ? item : walk(item, path === '' ? key : `${path}.${key}`);
+          if (next !== item) changed = true;
+          out[key] = next;
+        }
+        return changed ? out : node;
+      }
+      return node;
+    };
+    const out = walk(value, '') as T;
+    if (count === 0) return { value, summary: undefined };
+    return { value: out, summary: { count, kinds: [...kinds].sort(), fields: [...fields].sort() } };
+  };
+
+  const findSecret = (text: string): string | undefined => {
+    let kind: string | undefined;
+    scan(text, (_at, match) => {
+      kind = kindOf(match);
+      return false;
+    });
+    return kind;
+  };
+
+  return {
+    redactText,
+    redactValue,
+    findSecret,
+    withKnownValues: (values) => createRedactor({ knownValues: [...known, ...values], patterns }),
+    literalCount: literalKinds.size,
+  };
+}
+
+/** Merges two summaries of one record (e.g. a runtime's and Cloud's). */
+export function mergeRedactionSummaries(a: RedactionSummary | undefined, b: RedactionSummary | undefined): RedactionSummary | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return {
+    count: a.count + b.count,
+    kinds: [...new Set([...a.kinds, ...b.kinds])].sort(),
+    fields: [...new Set([...a.fields, ...b.fields])].sort(),
+  };
+}
+
+const WORDISH = /^[A-Za-z0-9_-]$/;
+// How much of a known form the candidate scan looks for.
+const START_PREFIX = 8;
+
+interface TrieNode {
+  end: boolean;
+  children: Map<string, TrieNode>;
+}
+
+// A regex source matching exactly the given literals, longest first: shared
+// prefixes are written once, so at each position the engine tests one
+// character class instead of every literal.
+function buildTrieSource(literals: readonly string[]): string {
+  const root: TrieNode = { end: false, children: new Map() };
+  for (const literal of literals) {
+    let node = root;
+    for (const ch of literal) {
+      let next = node.children.get(ch);
+      if (next === undefined) {
+        next = { end: false, children: new Map() };
+        node.children.set(ch, next);
+      }
+      node = next;
+    }
+    node.end = true;
+  }
+  const emit = (node: TrieNode): string => {
+    let chain = '';
+    let current = node;
+    // A run of single children is a plain string; a group only where the trie branches.
+    while (current.children.size === 1 && !current.end) {
+      const [ch, next] = current.children.entries().next().value as [string, TrieNode];
+      chain += escapeRegex(ch);
+      current = next;
+    }
+    if (current.children.size === 0) return chain;
+    const branches = [...current.children.entries()].map(([ch, next]) => escapeRegex(ch) + emit(next));
+    const group = branches.length === 1 ? (branches[0] as string) : `(?:${branches.join('|')})`;
+    return chain + (current.end ? (branches.length === 1 ? `(?:${group})?` : `${group}?`) : group);
+  };
+  return emit(root);
+}
+
+function escapeRegex(ch: string): string {
+  return /[\\^$.*+?()[\]{}|/-]/.test(ch) ? `\\${ch}` : ch === '\n' ? '\\n' : ch === '\r' ? '\\r' : ch;
+}
+
+function escapeLiteral(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}
