@@ -62,6 +62,7 @@ export {
   LeaseRenewRequestSchema,
   LeaseRenewResponseSchema,
   MAX_LONG_POLL_MS,
+  MAX_ENROLL_BODY_BYTES,
   MAX_REQUEST_BODY_BYTES,
   NonceSchema,
   REQUEST_HEADERS,
