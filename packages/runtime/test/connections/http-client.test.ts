@@ -86,7 +86,7 @@ describe('the Connections client under the keep-alive race', () => {
     const server = await rawServer((n) => answers[n - 1] ?? 'reset');
     const client = createConnectionsClient({ baseUrl: server.url, runtimeId: 'rt-one', signingKey: key, clock: systemClock, retry: quick });
     const original = globalThis.fetch;
-    globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
       seen.push(String((init?.headers as Record<string, string>)['x-lumenflow-nonce']));
       return original(input, init);
     }) as typeof fetch;
