@@ -1,6 +1,7 @@
 export { canonicalize, canonicalizeToBytes } from './canonical-json.js';
 export { parseStrictJson, parseStrictJsonBytes } from './strict-json.js';
 export { ProtocolError } from './errors.js';
+export { PRINCIPAL_ID_PATTERN, PrincipalIdSchema, comparePrincipals, principalKey } from './identity.js';
 export { isWellFormedUtf16 } from './unicode.js';
 export { createSequentialIds, createSteppingClock, systemClock } from './determinism.js';
 export {
