@@ -11,7 +11,7 @@ import { createKey, createManualClock, createTempDir, createAsk } from './helper
 function fakeCloud(): Cloud {
   return {
     waitForRuntime: async () => undefined,
-    run: async (request) => ({ dir: join('/tmp', request.runId), ending: 'completed', approvalStatus: 'not_requested' }),
+    run: async (request: { runId: string }) => ({ dir: join('/tmp', request.runId), ending: 'completed', approvalStatus: 'not_requested' }),
   } as unknown as Cloud;
 }
 
