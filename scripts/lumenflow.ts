@@ -172,7 +172,16 @@ async function serveCommand(opts: {
   // The chain's Cloud answers runtime handshakes on the same state; Asks and approval answers reach it as files (`cloud ask`, `cloud approve`).
   const endpoint = createHttpCloudEndpoint(server);
   const ids = createBootIds();
-  const cloud = createCloud({ endpoint, clock: systemClock, ids, signingKey: cloudKey, rules: await loadRules(opts.policy ?? DEFAULTS.cloudRules), log });
+  const cloud = createCloud({
+    endpoint,
+    clock: systemClock,
+    ids,
+    signingKey: cloudKey,
+    rules: await loadRules(opts.policy ?? DEFAULTS.cloudRules),
+    // A stopped runtime is never chosen; with none online the Ask waits (bounded) for one.
+    isRuntimeAvailable: (runtimeId) => server.isRuntimeOnline(runtimeId),
+    log,
+  });
   let listening;
   try {
     listening = await server.listen(opts.port);
@@ -386,7 +395,7 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .requiredOption('--data-dir <dir>', 'state directory')
     .option('--port <n>', 'port (0 picks a free one)', parsePort, 8787)
     .option('--lease <duration>', 'claim lease length', parseDuration, 30_000)
-    .option('--heartbeat <duration>', 'heartbeat interval; a runtime is lost after three missed', parseDuration, 5_000)
+    .option('--heartbeat <duration>', 'heartbeat interval; a runtime is lost after three missed, or about a second after its connection drops', parseDuration, 5_000)
     .option('--max-attempts <n>', 'attempts per Ask before it fails', parsePositiveInt, 1)
     .option('--policy <file>', 'the Cloud rules file')
     .option('--approval-ttl <duration>', 'how long an approval request stays answerable', parseDuration)

@@ -128,6 +128,8 @@ export interface ConnectionsServer {
   /** Expires leases and marks runtimes lost, as of the injected clock. Runs on a timer while listening. */
   sweep(): Promise<void>;
   listRuntimes(): RuntimeSummary[];
+  /** Whether a runtime is enrolled and online now (not lost): what Cloud dispatches to. */
+  isRuntimeOnline(runtimeId: string): boolean;
   getWork(workId: string): WorkSummary | undefined;
   /** Every stored record of a runtime, oldest first. */
   listEvidence(runtimeId: string): StoredEvidence[];
@@ -166,7 +168,15 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
   const paths = statePaths(opts.dataDir);
   const nowMs = (): number => clock.now().getTime();
   const iso = (ms: number): string => new Date(ms).toISOString();
-  const isLost = (lastSeenMs: number, now: number): boolean => now - lastSeenMs > heartbeatIntervalMs * missedHeartbeats;
+  // Lost: silent for `missedHeartbeats` intervals, or its long-poll connection dropped (the
+  // process stopped) and it has not spoken again within one reconnect grace. A runtime keeps a
+  // poll open whenever it is idle, so a stopped one is found in about a second, not three intervals.
+  const reconnectGraceMs = Math.min(1_000, heartbeatIntervalMs);
+  const droppedAt = new Map<string, number>();
+  const isLost = (runtimeId: string, lastSeenMs: number, now: number): boolean => {
+    const dropped = droppedAt.get(runtimeId);
+    return now - lastSeenMs > heartbeatIntervalMs * missedHeartbeats || (dropped !== undefined && now - dropped > reconnectGraceMs);
+  };
 
   const loaded = await loadState(opts.dataDir);
   for (const path of loaded.skipped) log('state.file-skipped', { path });
@@ -341,7 +351,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
   const sweep = async (): Promise<void> => {
     const now = nowMs();
     for (const [runtimeId, seen] of lastSeen) {
-      const lost = isLost(seen, now);
+      const lost = isLost(runtimeId, seen, now);
       if (lost && !lostNow.has(runtimeId)) log('runtime.lost', { runtimeId, lastSeenAt: iso(seen) });
       if (lost) lostNow.add(runtimeId);
       else lostNow.delete(runtimeId);
@@ -372,6 +382,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
     body: Uint8Array;
     query: URLSearchParams;
     req: IncomingMessage;
+    res: ServerResponse;
   }
   interface Reply {
     status: number;
@@ -477,7 +488,11 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
         const timer = setTimeout(done, Math.min(wait, MAX_LONG_POLL_MS));
         set.add(done);
         waiters.set(ctx.runtimeId, set);
-        ctx.req.once('close', done);
+        // Before the answer is written, a closed response means the runtime's connection dropped.
+        ctx.res.once('close', () => {
+          if (!ctx.res.writableEnded) droppedAt.set(ctx.runtimeId, nowMs());
+          done();
+        });
       });
       items = deliverable(ctx.runtimeId, after);
     }
@@ -665,9 +680,10 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
       // Signed ahead of Cloud's clock: the one kind of request a restart's not-before does not cover.
       if (auth.timestampMs >= nowMs()) await nonceJournal.record(runtimeId, auth.nonce, auth.timestampMs + skewMs);
       lastSeen.set(runtimeId, nowMs());
+      droppedAt.delete(runtimeId);
       if (lostNow.delete(runtimeId)) log('runtime.back', { runtimeId });
     }
-    reply(res, await route({ runtimeId, body, query: url.searchParams, req }));
+    reply(res, await route({ runtimeId, body, query: url.searchParams, req, res }));
   };
 
   let server: Server | undefined;
@@ -733,10 +749,11 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
           keyId: r.keyId,
           publicKeyPem: r.publicKeyPem,
           labels: [...r.labels],
-          status: isLost(seen, nowMs()) ? 'lost' : 'online',
+          status: isLost(r.runtimeId, seen, nowMs()) ? 'lost' : 'online',
           lastSeenAt: iso(seen),
         };
       }),
+    isRuntimeOnline: (runtimeId) => runtimes.has(runtimeId) && !isLost(runtimeId, lastSeen.get(runtimeId) ?? startedAtMs, nowMs()),
     getWork: (workId) => {
       const record = work.get(workId);
       return record === undefined ? undefined : summarise(record);
