@@ -61,11 +61,13 @@ export interface ConnectionsServerOptions {
   maxConnections?: number;
   /**
    * Requests whose body is being read before its signature could be checked, in
-   * total (default 256), per runtime id named in the headers (default 8), and their
-   * declared bytes in total (default 32 MiB). Over a bound: 503 BUSY, nothing read.
+   * total (default 256), per runtime id named in the headers (default 8), of
+   * enrollments (bodies of at most 16 KiB, default 64), and their declared bytes
+   * in total (default 32 MiB). Over a bound: 503 BUSY, nothing read.
    */
   maxUnverifiedRequests?: number;
   maxUnverifiedPerCaller?: number;
+  maxUnverifiedEnrollments?: number;
   maxUnverifiedBytes?: number;
   /** Time to receive a whole body once the headers are in (default 10 s): 408 BODY_TIMEOUT after it. */
   bodyTimeoutMs?: number;
@@ -141,6 +143,9 @@ export interface ConnectionsServer {
   admission(): { unverifiedRequests: number; unverifiedBytes: number };
 }
 
+/** The admission caller of enrollments: runtime ids start with `rt-`, so it names none of them. */
+const ENROLL_CALLER = ' enroll';
+
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
 /**
@@ -159,6 +164,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
   const maxConnections = opts.maxConnections ?? 1024;
   const maxUnverifiedRequests = opts.maxUnverifiedRequests ?? 256;
   const maxUnverifiedPerCaller = opts.maxUnverifiedPerCaller ?? 8;
+  const maxUnverifiedEnrollments = opts.maxUnverifiedEnrollments ?? 64;
   const maxUnverifiedBytes = opts.maxUnverifiedBytes ?? 32 * 1024 * 1024;
   const bodyTimeoutMs = opts.bodyTimeoutMs ?? 10_000;
   const headersTimeoutMs = opts.headersTimeoutMs ?? 10_000;
@@ -242,7 +248,8 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
   const unverifiedByCaller = new Map<string, number>();
   const admit = (caller: string, bytes: number): (() => void) | undefined => {
     const mine = unverifiedByCaller.get(caller) ?? 0;
-    if (unverifiedRequests >= maxUnverifiedRequests || mine >= maxUnverifiedPerCaller || unverifiedBytes + bytes > maxUnverifiedBytes) return undefined;
+    const callerCap = caller === ENROLL_CALLER ? maxUnverifiedEnrollments : maxUnverifiedPerCaller;
+    if (unverifiedRequests >= maxUnverifiedRequests || mine >= callerCap || unverifiedBytes + bytes > maxUnverifiedBytes) return undefined;
     unverifiedRequests++;
     unverifiedBytes += bytes;
     unverifiedByCaller.set(caller, mine + 1);
@@ -645,7 +652,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
     const cap = enrolling ? MAX_ENROLL_BODY_BYTES : maxBodyBytes;
     if (declared > cap) return refuse(413, 'BODY_TOO_LARGE', `bodies are capped at ${cap} bytes`);
     // Before the body: a signed route needs a known runtime and a fresh timestamp in the headers.
-    let caller = 'enroll';
+    let caller = ENROLL_CALLER;
     if (!enrolling) {
       const pre = precheckRequest(req.headers, { lookupKey: (id) => runtimes.get(id)?.publicKey, nowMs: nowMs(), skewMs, notBeforeMs: startedAtMs });
       if (!pre.ok) return refuse(401, pre.code, 'the request is not signed by an enrolled runtime, or is stale or replayed', { runtimeId: pre.runtimeId ?? null });
