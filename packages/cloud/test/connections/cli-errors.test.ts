@@ -125,7 +125,7 @@ describe('the enrollment token without argv', () => {
     expect(await connect(url, [], { LUMENFLOW_ENROLL_TOKEN: viaEnv.token })).toBe('enrolled');
     const viaStdin = await createEnrollToken({ dataDir, clock: systemClock });
     expect(await connect(url, ['--enroll-token-file', '-'], {}, `${viaStdin.token}\n`)).toBe('enrolled');
-  }, 60_000);
+  }, 180_000);
 
   it('names an unreadable token file', async () => {
     const missing = join(await createTempDir('cli'), 'token.txt');
