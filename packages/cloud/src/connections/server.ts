@@ -812,7 +812,9 @@ function reply(res: ServerResponse, r: { status: number; body: unknown }, close 
   const text = JSON.stringify(r.body);
   // The hint is half of the real keep-alive timeout: a client that follows it drops an idle
   // socket seconds before Cloud closes it, so it never writes into a socket being closed.
-  const keepAlive = close ? { connection: 'close' } : { connection: 'keep-alive', 'keep-alive': `timeout=${Math.max(1, Math.floor(keepAliveHintMs(res) / 1000))}` };
+  // A client that asked to close (or spoke HTTP/1.0) is not told to keep the socket.
+  const keepAlive =
+    close || !res.shouldKeepAlive ? { connection: 'close' } : { connection: 'keep-alive', 'keep-alive': `timeout=${Math.max(1, Math.floor(keepAliveHintMs(res) / 1000))}` };
   res.writeHead(r.status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(text), ...keepAlive });
   res.end(text, () => {
     if (close) res.socket?.destroy();

@@ -31,6 +31,34 @@ async function enrollOne(dataDir: string, url: string) {
   return { key, runtimeId: reply.body.runtimeId as string };
 }
 
+describe('keep-alive', () => {
+  it('advertises half of the real idle timeout, so a client drops an idle socket before Cloud closes it', async () => {
+    const dataDir = await createTempDir('abuse');
+    const { url } = await start(dataDir, { keepAliveTimeoutMs: 10_000 });
+    const raw = await new Promise<string>((resolve) => {
+      const socket = connect(Number(new URL(url).port), '127.0.0.1');
+      sockets.push(socket);
+      let text = '';
+      socket.on('data', (c: Buffer) => {
+        text += c.toString('latin1');
+        if (text.includes('\r\n\r\n')) resolve(text);
+      });
+      // A body that reads but does not parse: answered on a socket Cloud keeps.
+      socket.write('POST /v1/enroll HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}');
+    });
+    expect(raw).toMatch(/\r\nkeep-alive: timeout=5\r\n/i);
+    const closing = await new Promise<string>((resolve) => {
+      const socket = connect(Number(new URL(url).port), '127.0.0.1');
+      sockets.push(socket);
+      let text = '';
+      socket.on('data', (c: Buffer) => (text += c.toString('latin1')));
+      socket.on('close', () => resolve(text));
+      socket.write('POST /v1/enroll HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{}');
+    });
+    expect(closing).toMatch(/\r\nconnection: close\r\n/i);
+  });
+});
+
 describe('enrollment of one key', () => {
   it('makes exactly one runtime when six enrollments of the same key race with six tokens', async () => {
     const dataDir = await createTempDir('abuse');
