@@ -3,7 +3,8 @@
 // Thin wiring only; Connections live in @lumenflow/cloud and @lumenflow/runtime.
 // One top-level catch; commands throw CliError and only the entry point sets the exit code.
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -68,9 +69,54 @@ async function loadRules(path: string): Promise<RuleSet> {
   try {
     return await loadRulesFile(resolve(REPO_ROOT, path));
   } catch (error) {
-    if (error instanceof PolicyError) throw new CliError(error.code, `${path}: ${error.message}`, EXIT.usage, { cause: error });
+    // PolicyError messages already name the file; name it once.
+    if (error instanceof PolicyError) throw new CliError(error.code, error.message.includes(path) || error.message.includes(resolve(REPO_ROOT, path)) ? error.message : `${path}: ${error.message}`, EXIT.usage, { cause: error });
     throw error;
   }
+}
+
+/**
+ * The data directory of an existing Cloud, for every command but `cloud serve`
+ * (which creates one). A typo must not create a directory nobody serves, nor
+ * list nothing and exit 0.
+ *
+ * @throws {CliError} DATA_DIR_MISSING, DATA_DIR_INVALID (exit 2), naming the directory.
+ */
+async function openDataDir(dir: string): Promise<string> {
+  const path = resolve(dir);
+  const kind = await stat(path).then(
+    (s) => (s.isDirectory() ? 'dir' : 'other'),
+    (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? 'missing' : 'other'),
+  );
+  if (kind === 'missing') throw new CliError('DATA_DIR_MISSING', `${path}: no such directory; start \`cloud serve --data-dir ${dir}\` once to create it`, EXIT.usage);
+  if (kind !== 'dir') throw new CliError('DATA_DIR_INVALID', `${path}: not a directory`, EXIT.usage);
+  const key = await stat(join(path, DEFAULTS.cloudKeyFile)).catch(() => undefined);
+  if (key === undefined) throw new CliError('DATA_DIR_INVALID', `${path}: not a Cloud data directory (no ${DEFAULTS.cloudKeyFile}); start \`cloud serve --data-dir ${dir}\` once to create it`, EXIT.usage);
+  return path;
+}
+
+/**
+ * The enrollment token, from the first of --enroll-token, --enroll-token-file
+ * (`-` reads stdin) and LUMENFLOW_ENROLL_TOKEN. A file or the environment keeps
+ * it out of argv, which every user on the machine can read in `ps`.
+ *
+ * @throws {CliError} TOKEN_FILE_UNREADABLE naming the file.
+ */
+async function readEnrollToken(opts: { enrollToken?: string; enrollTokenFile?: string }, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  if (opts.enrollToken !== undefined) {
+    process.stderr.write('warning: --enroll-token is visible to other users in ps; prefer --enroll-token-file or LUMENFLOW_ENROLL_TOKEN\n');
+    return opts.enrollToken;
+  }
+  if (opts.enrollTokenFile !== undefined) {
+    const file = opts.enrollTokenFile;
+    try {
+      return (file === '-' ? readFileSync(0, 'utf8') : await readFile(resolve(file), 'utf8')).trim();
+    } catch (error) {
+      throw new CliError('TOKEN_FILE_UNREADABLE', `${file === '-' ? 'stdin' : resolve(file)}: cannot read the enrollment token (${(error as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage, { cause: error });
+    }
+  }
+  const fromEnv = env['LUMENFLOW_ENROLL_TOKEN'];
+  return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv.trim();
 }
 
 /** Resolves on SIGINT or SIGTERM. */
@@ -116,7 +162,16 @@ async function serveCommand(opts: {
   // The chain's Cloud answers runtime handshakes on the same state; Asks and approval answers reach it as files (`cloud ask`, `cloud approve`).
   const endpoint = createHttpCloudEndpoint(server);
   const ids = createBootIds();
-  const cloud = createCloud({ endpoint, clock: systemClock, ids, signingKey: cloudKey, rules: await loadRules(opts.policy ?? DEFAULTS.cloudRules), log });
+  const cloud = createCloud({
+    endpoint,
+    clock: systemClock,
+    ids,
+    signingKey: cloudKey,
+    rules: await loadRules(opts.policy ?? DEFAULTS.cloudRules),
+    // A stopped runtime is never chosen; with none online the Ask waits (bounded) for one.
+    isRuntimeAvailable: (runtimeId) => server.isRuntimeOnline(runtimeId),
+    log,
+  });
   let listening;
   try {
     listening = await server.listen(opts.port);
@@ -142,28 +197,29 @@ async function serveCommand(opts: {
 }
 
 async function enrollTokenCommand(opts: { dataDir: string; ttl: number }): Promise<number> {
-  const { token, expiresAt } = await createEnrollToken({ dataDir: resolve(opts.dataDir), ttlMs: opts.ttl, clock: systemClock });
+  const { token, expiresAt } = await createEnrollToken({ dataDir: await openDataDir(opts.dataDir), ttlMs: opts.ttl, clock: systemClock });
   process.stdout.write(`${token}\n`);
   process.stderr.write(`one-time enrollment token; expires ${expiresAt}\n`);
   return EXIT.ok;
 }
 
 async function askCommand(file: string, opts: { dataDir: string }): Promise<number> {
+  const dataDir = await openDataDir(opts.dataDir);
   let text: string;
   try {
     text = await readFile(resolve(file), 'utf8');
   } catch (error) {
-    throw new CliError('ASK_UNREADABLE', `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage, { cause: error });
+    throw new CliError('ASK_UNREADABLE', `${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage, { cause: error });
   }
-  const ask = await parseCloudInput(() => parseAsk(text));
-  if (!(await submitAsk(resolve(opts.dataDir), ask))) throw new CliError('ASK_DUPLICATE', `an Ask with id ${ask.askId} was already submitted`, EXIT.usage);
+  const ask = await parseCloudInput(() => parseAsk(text, file));
+  if (!(await parseCloudInput(() => submitAsk(dataDir, ask)))) throw new CliError('ASK_DUPLICATE', `${file}: an Ask with id ${ask.askId} was already submitted`, EXIT.usage);
   process.stdout.write(`${ask.askId}\n`);
   process.stderr.write(`queued for cloud serve; its outcome will be in asks/${ask.askId}.result.json\n`);
   return EXIT.ok;
 }
 
 async function approvalsCommand(opts: { dataDir: string }): Promise<number> {
-  for (const p of await listPendingApprovals(resolve(opts.dataDir))) {
+  for (const p of await listPendingApprovals(await openDataDir(opts.dataDir))) {
     const a = p.request.action;
     process.stdout.write(`${p.request.approvalId}  run ${p.runId}  pr.create ${a.repository}@${a.base} <- ${a.head}  requested by ${p.request.requestedBy}  expires ${p.request.expiresAt}\n`);
   }
@@ -171,7 +227,7 @@ async function approvalsCommand(opts: { dataDir: string }): Promise<number> {
 }
 
 async function approveCommand(approvalId: string, opts: { dataDir: string; approver: string; decision: string; reason: string }): Promise<number> {
-  const dataDir = resolve(opts.dataDir);
+  const dataDir = await openDataDir(opts.dataDir);
   await parseCloudInput(() => checkApprovalId(approvalId));
   const pending = await readPendingApproval(dataDir, approvalId);
   if (pending === undefined || pending.state !== 'pending') throw new CliError('APPROVAL_UNKNOWN', `no pending approval ${approvalId} under ${dataDir}`, EXIT.usage);
@@ -202,6 +258,7 @@ async function parseCloudInput<T>(parse: () => T | Promise<T>): Promise<T> {
 async function connectCommand(opts: {
   cloud: string;
   enrollToken?: string;
+  enrollTokenFile?: string;
   stateDir: string;
   workspace?: string;
   repository?: string;
@@ -222,6 +279,9 @@ async function connectCommand(opts: {
   }
   // The same bounds as an in-process runtime; a bad value fails before anything connects.
   const timeouts = readTimeouts(process.env);
+  const workspace = resolve(REPO_ROOT, opts.workspace ?? DEFAULTS.fixture);
+  if (!(await stat(workspace).then((s) => s.isDirectory(), () => false))) throw new CliError('WORKSPACE_MISSING', `${workspace}: no such directory (--workspace)`, EXIT.usage);
+  const enrollToken = await readEnrollToken(opts, process.env);
   const log = createLog(opts.logLevel);
   const host = readHostFacts();
   const labels = deriveRuntimeLabels(host);
@@ -229,7 +289,7 @@ async function connectCommand(opts: {
   const connected = await connectRuntime({
     cloudUrl: url.origin,
     stateDir,
-    ...(opts.enrollToken === undefined ? {} : { enrollToken: opts.enrollToken }),
+    ...(enrollToken === undefined ? {} : { enrollToken }),
     labels,
     version: RUNTIME_VERSION,
     host: { os: host.os, arch: host.arch, nodeVersion: host.nodeVersion, hostnameHash: hashHostname(host.hostname) },
@@ -273,7 +333,7 @@ async function connectCommand(opts: {
     host,
     labels,
     ...(localRules === undefined ? {} : { localRules }),
-    fixtureDir: resolve(REPO_ROOT, opts.workspace ?? DEFAULTS.fixture),
+    fixtureDir: workspace,
     // Named, or read from the workspace's origin remote at each session; the bundled fixture has none.
     ...(opts.repository !== undefined ? { repository: opts.repository } : opts.workspace === undefined ? { repository: DEFAULTS.fixtureRepository } : {}),
     sandbox,
@@ -328,7 +388,7 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .requiredOption('--data-dir <dir>', 'state directory')
     .option('--port <n>', 'port (0 picks a free one)', parsePort, 8787)
     .option('--lease <duration>', 'claim lease length', parseDuration, 30_000)
-    .option('--heartbeat <duration>', 'heartbeat interval; a runtime is lost after three missed', parseDuration, 5_000)
+    .option('--heartbeat <duration>', 'heartbeat interval; a runtime is lost after three missed, or about a second after its connection drops', parseDuration, 5_000)
     .option('--max-attempts <n>', 'attempts per Ask before it fails', parsePositiveInt, 1)
     .option('--policy <file>', 'the Cloud rules file')
     .option('--approval-ttl <duration>', 'how long an approval request stays answerable', parseDuration)
@@ -371,7 +431,8 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .command('connect')
     .description('enroll (first time) or resume, then serve what Cloud dispatches')
     .requiredOption('--cloud <url>', 'Cloud URL, e.g. http://127.0.0.1:8787')
-    .option('--enroll-token <token>', 'one-time enrollment token (first connection only)')
+    .option('--enroll-token <token>', 'one-time enrollment token (first connection only; visible in ps, prefer the next two)')
+    .option('--enroll-token-file <file>', 'read the enrollment token from a file, or - for stdin (or set LUMENFLOW_ENROLL_TOKEN)')
     .option('--state-dir <dir>', 'key, enrollment and outbox', DEFAULTS.stateDir)
     .option('--workspace <dir>', 'the repository the runtime works on a copy of')
     .option('--repository <owner/name>', "the repository --workspace holds (default: its origin remote); Asks for any other are refused")

@@ -73,13 +73,16 @@ async function runCloud(): Promise<void> {
   const workers = Array.from({ length: WORKERS }, (_, w) =>
     spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--worker', url, tokenFile, String(w * per), String(per)], { stdio: ['ignore', 'pipe', 'inherit'] }),
   );
+  // A worker that dies ends the bench now, with its reason, rather than at the deadline.
+  let workerDied: Error | undefined;
+  for (const child of workers) child.once('exit', (code) => (workerDied ??= new Error(`a runtime worker exited with code ${code}`)));
   const ready = workers.map(
     (child) =>
       new Promise<void>((resolve, reject) => {
         child.stdout.on('data', (chunk: Buffer) => {
           if (chunk.toString().includes('ready')) resolve();
         });
-        child.once('exit', (code) => reject(new Error(`worker exited ${code}`)));
+        child.once('exit', (code) => reject(new Error(`a runtime worker exited with code ${code} while enrolling`)));
       }),
   );
   const enrollStart = performance.now();
@@ -103,6 +106,7 @@ async function runCloud(): Promise<void> {
   const waitClaims = async (askIds: Iterable<string>): Promise<void> => {
     const ids = [...askIds];
     while (ids.some((a) => !claimedAt.has(a))) {
+      if (workerDied !== undefined) throw workerDied;
       if (performance.now() > deadline) throw new Error('bench deadline passed waiting for claims');
       await new Promise((r) => setTimeout(r, 1));
     }
@@ -112,14 +116,20 @@ async function runCloud(): Promise<void> {
   const single: number[] = [];
   for (let i = 0; i < SINGLES; i++) {
     // Wait out the previous Ask's evidence, so this one meets an idle Cloud.
-    while (received < i * (RECORDS_PER_ASK + 2)) await new Promise((r) => setTimeout(r, 1));
+    while (received < i * (RECORDS_PER_ASK + 2)) {
+      if (workerDied !== undefined) throw workerDied;
+      await new Promise((r) => setTimeout(r, 1));
+    }
     const askId = `ask-single-${i}`;
     const at = performance.now();
     await open(runtimes[i % runtimes.length] as string, askId);
     await waitClaims([askId]);
     single.push((claimedAt.get(askId) as number) - at);
   }
-  while (received < SINGLES * (RECORDS_PER_ASK + 2)) await new Promise((r) => setTimeout(r, 5));
+  while (received < SINGLES * (RECORDS_PER_ASK + 2)) {
+    if (workerDied !== undefined) throw workerDied;
+    await new Promise((r) => setTimeout(r, 5));
+  }
   received = 0;
 
   const latencies: number[] = [];
@@ -138,12 +148,15 @@ async function runCloud(): Promise<void> {
   }
   const expected = RUNTIMES * ROUNDS * (RECORDS_PER_ASK + 2);
   while (received < expected) {
+    if (workerDied !== undefined) throw workerDied;
     if (performance.now() > deadline) throw new Error(`bench deadline passed at ${received}/${expected} records`);
     await new Promise((r) => setTimeout(r, 10));
   }
   const ingestWallMs = performance.now() - ingestStart;
   const mem = process.memoryUsage();
   clearInterval(sampler);
+  workerDied = undefined;
+  for (const child of workers) child.removeAllListeners('exit');
   await Promise.all(
     workers.map((child) => {
       const exited = new Promise((r) => child.once('exit', r));
@@ -247,5 +260,9 @@ if (process.argv[2] === '--worker') {
     process.exit(3);
   });
 } else {
-  await runCloud();
+  // One line and a non-zero exit on failure, never a stack trace.
+  await runCloud().catch((error: unknown) => {
+    process.stderr.write(`bench:connections failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
 }

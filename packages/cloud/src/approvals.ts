@@ -1,4 +1,4 @@
-import { computeApprovalActionHash, computeSha256Digest } from '@lumenflow/protocol';
+import { comparePrincipals, computeApprovalActionHash, computeSha256Digest } from '@lumenflow/protocol';
 import type { ApprovalAction, ApprovalRecord } from '@lumenflow/protocol';
 import { CloudError } from './errors.js';
 
@@ -78,7 +78,13 @@ export function resolveApproval(
   if (answer.decision !== 'approved' && answer.decision !== 'rejected') {
     throw new CloudError('APPROVAL_INVALID', 'an approval decision is approved or rejected');
   }
-  if (approver.toLowerCase() === request.requestedBy.trim().toLowerCase()) {
+  // One rule with Replay (@lumenflow/protocol identity.ts): ASCII ids, case folded. An id outside
+  // the syntax could be a look-alike of the requester (zero-width, fullwidth, Cyrillic), so it is refused.
+  const same = comparePrincipals(approver, request.requestedBy.trim());
+  if (same === 'invalid') {
+    throw new CloudError('APPROVAL_INVALID', `approver ${JSON.stringify(approver)} is not an id: 1-128 ASCII letters, digits or . _ - : @`);
+  }
+  if (same === 'same') {
     throw new CloudError('APPROVAL_SELF_APPROVAL', `${approver} requested this action and cannot also approve it`);
   }
   if (now.getTime() > Date.parse(request.expiresAt)) {

@@ -74,6 +74,11 @@ export interface CloudOptions {
   signingKey: SigningKey;
   /** The Cloud rules every requested scope is evaluated against, and that runtimes enforce. */
   rules: RuleSet;
+  /**
+   * Whether an enrolled runtime can take work now (Connections: not lost). An Ask
+   * goes only to one that can, and waits (bounded) while none can. Default: all can.
+   */
+  isRuntimeAvailable?: (runtimeId: string) => boolean;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
@@ -156,6 +161,8 @@ export function createCloud(opts: CloudOptions): Cloud {
   const receipts = new Map<string, RuntimeReceipt[]>();
   const enrollWaiters = new Set<() => void>();
   const log = opts.log ?? (() => undefined);
+  const isAvailable = opts.isRuntimeAvailable ?? (() => true);
+  const available = (): EnrolledRuntime[] => [...runtimes.values()].filter((r) => isAvailable(r.runtimeId));
   const messageId = (): string => opts.ids.next('cmsg');
   const send = async (message: CloudToRuntimeMessage): Promise<void> => {
     log('cloud.send', { type: message.type, messageId: message.messageId });
@@ -251,7 +258,7 @@ export function createCloud(opts: CloudOptions): Cloud {
         return;
       }
       // Every way out releases the timer, the waiter and the abort listener.
-      const finish = (error?: CloudError): void => {
+      let finish = (error?: CloudError): void => {
         enrollWaiters.delete(check);
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
@@ -264,7 +271,15 @@ export function createCloud(opts: CloudOptions): Cloud {
         timeoutMs,
       ).unref();
       const check = (): void => {
-        if (selectRuntime(runtimes.values(), labels) !== undefined) finish();
+        if (selectRuntime(available(), labels) !== undefined) finish();
+      };
+      // A lost runtime can come back without enrolling again: look again now and then.
+      const recheck = opts.isRuntimeAvailable === undefined ? undefined : setInterval(check, 250);
+      recheck?.unref();
+      const finishWithoutRecheck = finish;
+      finish = (error?: CloudError): void => {
+        if (recheck !== undefined) clearInterval(recheck);
+        finishWithoutRecheck(error);
       };
       const onAbort = (): void => finish(new CloudError('ABORTED', 'the run was interrupted'));
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -287,7 +302,7 @@ export function createCloud(opts: CloudOptions): Cloud {
 
     // Dispatch: pick an enrolled runtime by labels and open a session on it.
     progress({ step: 'dispatch', state: 'running', detail: `labels ${ask.runtimeLabels.join(', ') || '(none)'}` });
-    const runtime = selectRuntime(runtimes.values(), ask.runtimeLabels);
+    const runtime = selectRuntime(available(), ask.runtimeLabels);
     if (runtime === undefined) {
       progress({ step: 'dispatch', state: 'failed', detail: 'no runtime matches' });
       throw new CloudError('NO_MATCHING_RUNTIME', `no enrolled runtime has every label of [${ask.runtimeLabels.join(', ')}]`);

@@ -28,6 +28,15 @@ describe('approval rules', () => {
     }
   });
 
+  test('a look-alike of the requester is refused: zero-width, fullwidth, Cyrillic, a different script entirely', () => {
+    const request = makeRequest();
+    // op.dana with U+200B inside, in fullwidth letters, with a Cyrillic а (U+0430).
+    for (const approver of ['op.d\u200bana', '\uff4f\uff50.\uff44\uff41\uff4e\uff41', 'op.d\u0430na', 'op.dan\u0430', 'оп.дана']) {
+      expect(codeOf(() => resolveApproval(request, { approver, decision: 'approved', reason: 'lgtm' }, requestedAt)), approver).toBe('APPROVAL_INVALID');
+    }
+    expect(resolveApproval(request, { approver: 'rev.kim@example.com', decision: 'approved', reason: 'lgtm' }, requestedAt).approver).toBe('rev.kim@example.com');
+  });
+
   test('an expired request cannot be approved; one millisecond before expiry it can', () => {
     const request = makeRequest();
     const expiry = Date.parse(request.expiresAt);

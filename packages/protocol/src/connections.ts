@@ -22,6 +22,8 @@ export const REQUEST_HEADERS = {
 export const DEFAULT_CLOCK_SKEW_MS = 60_000;
 /** Largest request body Cloud reads; a bigger one is refused before it is buffered. */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
+/** Largest enrollment body: a token, a PEM key, labels and host facts fit in far less. */
+export const MAX_ENROLL_BODY_BYTES = 16 * 1024;
 /** Longest long-poll Cloud holds open. */
 export const MAX_LONG_POLL_MS = 30_000;
 
@@ -60,6 +62,9 @@ export function computeSha256Digest(bytes: Uint8Array): string {
 export const CONNECTION_ERROR_CODES = [
   'BAD_JSON',
   'BODY_TOO_LARGE',
+  'LENGTH_REQUIRED',
+  'BODY_TIMEOUT',
+  'BUSY',
   'SCHEMA_INVALID',
   'NOT_FOUND',
   'METHOD_NOT_ALLOWED',

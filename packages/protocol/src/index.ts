@@ -8,6 +8,7 @@ export { describeTestShortfall } from './test-results.js';
 export { formatIssuePath } from './issue-path.js';
 export { KNOWN_SECRET_KIND, MIN_SECRET_LENGTH, createRedactor, encodeSecretForms, isProtectedField, mergeRedactionSummaries } from './redact.js';
 export { SECRET_PATTERNS } from './secret-patterns.js';
+export { PRINCIPAL_ID_PATTERN, PrincipalIdSchema, comparePrincipals, principalKey } from './identity.js';
 export { createSequentialIds, createSteppingClock, systemClock } from './determinism.js';
 export {
   AgentInfoSchema,
@@ -70,6 +71,7 @@ export {
   LeaseRenewRequestSchema,
   LeaseRenewResponseSchema,
   MAX_LONG_POLL_MS,
+  MAX_ENROLL_BODY_BYTES,
   MAX_REQUEST_BODY_BYTES,
   NonceSchema,
   REQUEST_HEADERS,

@@ -1,4 +1,4 @@
-import { computeApprovalActionHash } from '@lumenflow/protocol';
+import { comparePrincipals, computeApprovalActionHash } from '@lumenflow/protocol';
 import type { ApprovalAction, PolicyDecisionRecord } from '@lumenflow/protocol';
 import { listPatchPaths } from './patch-paths.js';
 import type { ChainCheck, ChainCheckCode, ChainFinding, ReplayChain } from './types.js';
@@ -334,19 +334,14 @@ function checkSelfApproval(chain: ReplayChain, out: ChainFinding[]): void {
   const request = chain.approval?.request ?? null;
   const resolution = chain.approval?.resolution ?? null;
   if (request === null || resolution === null) return;
-  // Compare identities loosely so that "Ada", " ada " and "a\u200Bda" do not pass as two
-  // people: compatibility forms folded (NFKC), invisible default-ignorable characters
-  // (zero-width spaces and joiners, soft hyphens, bidi marks) and all whitespace
-  // dropped, and case folded both ways ("ß" and "SS").
-  const normalise = (id: string): string =>
-    id
-      .normalize('NFKC')
-      .replace(/[\p{Default_Ignorable_Code_Point}\p{White_Space}]/gu, '')
-      .toUpperCase()
-      .toLowerCase()
-      .normalize('NFKC');
-  if (normalise(resolution.approver) === normalise(request.requestedBy)) {
+  // The rule Cloud applies (@lumenflow/protocol identity.ts): ids are ASCII and compared with
+  // case folded. An id outside that syntax may be a look-alike of the requester ("op.d\u0430na"
+  // with a Cyrillic a, fullwidth letters, a zero-width space), so it never counts as someone else.
+  const same = comparePrincipals(resolution.approver, request.requestedBy);
+  if (same === 'same') {
     out.push({ where: 'approval.json', message: `approver ${resolution.approver} is the requester`, refs: [request.approvalId] });
+  } else if (same === 'invalid') {
+    out.push({ where: 'approval.json', message: `approver ${JSON.stringify(resolution.approver)} or requester ${JSON.stringify(request.requestedBy)} is not an ASCII id, so they cannot be told apart`, refs: [request.approvalId] });
   }
 }
 

@@ -90,6 +90,8 @@ describe('red team: self-approval hidden by invisible characters', () => {
     ['a soft hyphen', (id: string) => `${id.slice(0, 2)}\u00ad${id.slice(2)}`],
     ['a zero-width joiner and a BOM', (id: string) => `\ufeff${id.slice(0, 1)}\u200d${id.slice(1)}`],
     ['inner whitespace', (id: string) => `${id.slice(0, 2)} ${id.slice(2)}`],
+    ['fullwidth letters', (id: string) => [...id].map((c) => (/[a-z]/.test(c) ? String.fromCodePoint(c.codePointAt(0)! + 0xfee0) : c)).join('')],
+    ['a Cyrillic letter for its Latin twin', (id: string) => id.replace(/[aeopcx]/, (c) => ({ a: '\u0430', e: '\u0435', o: '\u043e', p: '\u0440', c: '\u0441', x: '\u0445' })[c] as string)],
   ])('SELF_APPROVAL when the approver is the requester with %s', (_label, disguise) => {
     const run = makeHappyRun();
     const request = run.approval.request!;

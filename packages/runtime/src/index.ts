@@ -29,6 +29,7 @@ export {
 export type { AttributedChange, Sandbox, SandboxLimits, SandboxMode, SandboxSettings, SandboxedResult, Snapshot, SnapshotChange } from './sandbox/index.js';
 
 export {
+  DEFAULT_RETRY_POLICY,
   RUNTIME_STATE_FILES,
   checkDispatch,
   connectRuntime,
@@ -60,5 +61,6 @@ export type {
   HttpRuntimeEndpoint,
   HttpRuntimeEndpointOptions,
   Outbox,
+  RetryPolicy,
   RuntimeState,
 } from './connections/index.js';

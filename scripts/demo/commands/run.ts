@@ -1,7 +1,7 @@
 // `--mode happy|policy-blocked`: parses inputs, loads files, wires Cloud and a
 // runtime over the in-process transport, and prints. The chain's logic lives in
 // @lumenflow/cloud and @lumenflow/runtime; nothing here decides an outcome.
-import { existsSync, statSync } from 'node:fs';
+import { constants as fsConstants, existsSync, openSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -230,7 +230,16 @@ function displayPath(path: string): string {
 }
 
 function createLogger(file: string, level: RunOptions['logLevel']): Logger {
-  const toFile = pino.destination({ dest: file, sync: true, append: true });
+  // A new file, never a followed link or an old file: a symlink planted at <out-dir>/<run-id>.log
+  // would otherwise get this run's log appended to whatever it points at.
+  let fd: number;
+  try {
+    fd = openSync(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o600);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    throw new CliError('LOG_UNSAFE', `${file}: ${code === 'EEXIST' || code === 'ELOOP' ? 'already exists (a file or a link); the log is never appended to one' : `cannot be created (${code ?? 'error'})`}`, EXIT.usage, { cause });
+  }
+  const toFile = pino.destination({ fd, sync: true });
   const streams: Array<{ stream: NodeJS.WritableStream | ReturnType<typeof pino.destination>; level: string }> = [{ stream: toFile, level: 'debug' }];
   if (level === 'debug') streams.push({ stream: process.stderr, level: 'debug' });
   return pino(

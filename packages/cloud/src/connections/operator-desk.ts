@@ -50,15 +50,22 @@ export type AskOutcome =
   | { askId: string; ok: true; runId: string; dir: string; ending: RunResult['ending']; approvalStatus: RunResult['approvalStatus'] }
   | { askId: string; ok: false; runId: string; code: string; message: string };
 
+const RESULT_SUFFIX = '.result.json';
+
 /** Where an Ask goes in, and where its outcome comes out. */
 export function askPaths(dataDir: string, askId: string): { submitted: string; taken: string; result: string } {
   IdSchema.parse(askId);
   const dir = join(dataDir, 'asks');
-  return { submitted: join(dir, `${askId}.json`), taken: join(dir, `${askId}.taken`), result: join(dir, `${askId}.result.json`) };
+  return { submitted: join(dir, `${askId}.json`), taken: join(dir, `${askId}.taken`), result: join(dir, `${askId}${RESULT_SUFFIX}`) };
 }
 
-/** Queues an Ask for `cloud serve`; false when an Ask with that id was already submitted. */
+/**
+ * Queues an Ask for `cloud serve`; false when an Ask with that id was already submitted.
+ *
+ * @throws {CloudError} ASK_INVALID for an id ending in `.result`: its file would read as another Ask's outcome.
+ */
 export async function submitAsk(dataDir: string, ask: Ask): Promise<boolean> {
+  if (ask.askId.endsWith('.result')) throw new CloudError('ASK_INVALID', `askId ${ask.askId} may not end in .result`);
   const paths = askPaths(dataDir, ask.askId);
   if ((await readFileIfExists(paths.taken)) !== undefined) return false;
   return createFileExclusive(paths.submitted, `${JSON.stringify(AskSchema.parse(ask))}\n`);
@@ -134,6 +141,8 @@ export function openOperatorDesk(opts: OperatorDeskOptions): OperatorDesk {
 
   const takeAsks = async (): Promise<void> => {
     for (const name of await listJsonFiles(join(opts.dataDir, 'asks'))) {
+      // Outcomes live beside the Asks (`<id>.result.json`): they are never taken as an Ask.
+      if (name.endsWith(RESULT_SUFFIX)) continue;
       const askId = name.slice(0, -'.json'.length);
       if (!IdSchema.safeParse(askId).success) continue;
       const paths = askPaths(opts.dataDir, askId);

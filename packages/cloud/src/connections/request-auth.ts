@@ -19,13 +19,36 @@ export interface RequestAuthContext {
   nowMs: number;
   skewMs: number;
   /**
-   * Requests signed before this instant are refused: the nonce cache does not
-   * survive a restart, so Cloud refuses anything that might predate it.
+   * Requests signed before this instant are refused. Cloud passes its own start:
+   * the in-memory nonce cache is new, so anything signed before it might have been
+   * accepted by the previous process. (Requests signed ahead of Cloud's clock are
+   * the one gap; Cloud journals their nonces, see nonce-journal.ts.)
    */
   notBeforeMs: number;
 }
 
-export type RequestAuthResult = { ok: true; runtimeId: string } | { ok: false; code: RequestAuthFailure; runtimeId?: string };
+export type RequestAuthResult = { ok: true; runtimeId: string; nonce: string; timestampMs: number } | { ok: false; code: RequestAuthFailure; runtimeId?: string };
+
+/**
+ * The checks that need no body: the four headers well-formed, a known runtime,
+ * a timestamp inside the window. Run before a byte of the body is read, so an
+ * unsigned or unknown caller is refused without Cloud buffering anything.
+ */
+export function precheckRequest(
+  headers: SignedRequest['headers'],
+  ctx: Omit<RequestAuthContext, 'nonces'>,
+): { ok: true; runtimeId: string; timestampMs: number } | { ok: false; code: RequestAuthFailure; runtimeId?: string } {
+  const runtimeId = readHeader(headers, REQUEST_HEADERS.runtime);
+  const timestamp = readHeader(headers, REQUEST_HEADERS.timestamp);
+  const nonce = readHeader(headers, REQUEST_HEADERS.nonce);
+  const signature = readHeader(headers, REQUEST_HEADERS.signature);
+  if (runtimeId === undefined || timestamp === undefined || nonce === undefined || signature === undefined) return { ok: false, code: 'UNSIGNED' };
+  if (!NonceSchema.safeParse(nonce).success || !/^[A-Za-z0-9+/]{86}==$/.test(signature)) return { ok: false, code: 'UNSIGNED', runtimeId };
+  if (ctx.lookupKey(runtimeId) === undefined) return { ok: false, code: 'UNKNOWN_RUNTIME', runtimeId };
+  const at = TimestampSchema.safeParse(timestamp).success ? Date.parse(timestamp) : Number.NaN;
+  if (!Number.isFinite(at) || Math.abs(ctx.nowMs - at) > ctx.skewMs || at < ctx.notBeforeMs) return { ok: false, code: 'STALE_REQUEST', runtimeId };
+  return { ok: true, runtimeId, timestampMs: at };
+}
 
 /**
  * Checks one signed runtime request: all four headers, a known runtime, a
@@ -34,16 +57,13 @@ export type RequestAuthResult = { ok: true; runtimeId: string } | { ok: false; c
  * The nonce is remembered only after the signature holds, so nobody can fill another runtime's cache.
  */
 export function authenticateRequest(request: SignedRequest, ctx: RequestAuthContext): RequestAuthResult {
-  const runtimeId = readHeader(request.headers, REQUEST_HEADERS.runtime);
-  const timestamp = readHeader(request.headers, REQUEST_HEADERS.timestamp);
-  const nonce = readHeader(request.headers, REQUEST_HEADERS.nonce);
-  const signature = readHeader(request.headers, REQUEST_HEADERS.signature);
-  if (runtimeId === undefined || timestamp === undefined || nonce === undefined || signature === undefined) return { ok: false, code: 'UNSIGNED' };
-  if (!NonceSchema.safeParse(nonce).success || !/^[A-Za-z0-9+/]{86}==$/.test(signature)) return { ok: false, code: 'UNSIGNED', runtimeId };
-  const publicKey = ctx.lookupKey(runtimeId);
-  if (publicKey === undefined) return { ok: false, code: 'UNKNOWN_RUNTIME', runtimeId };
-  const at = TimestampSchema.safeParse(timestamp).success ? Date.parse(timestamp) : Number.NaN;
-  if (!Number.isFinite(at) || Math.abs(ctx.nowMs - at) > ctx.skewMs || at < ctx.notBeforeMs) return { ok: false, code: 'STALE_REQUEST', runtimeId };
+  const pre = precheckRequest(request.headers, ctx);
+  if (!pre.ok) return pre;
+  const { runtimeId, timestampMs: at } = pre;
+  const timestamp = readHeader(request.headers, REQUEST_HEADERS.timestamp) as string;
+  const nonce = readHeader(request.headers, REQUEST_HEADERS.nonce) as string;
+  const signature = readHeader(request.headers, REQUEST_HEADERS.signature) as string;
+  const publicKey = ctx.lookupKey(runtimeId) as Uint8Array;
   const payload = buildRequestSigningPayload({
     runtimeId,
     method: request.method.toUpperCase(),
@@ -55,7 +75,7 @@ export function authenticateRequest(request: SignedRequest, ctx: RequestAuthCont
   if (!verifyEd25519(new Uint8Array(Buffer.from(signature, 'base64')), payload, publicKey)) return { ok: false, code: 'BAD_SIGNATURE', runtimeId };
   const remembered = ctx.nonces.remember(runtimeId, nonce, at + ctx.skewMs, ctx.nowMs);
   if (remembered !== 'new') return { ok: false, code: remembered === 'seen' ? 'REPLAYED_REQUEST' : 'NONCE_CACHE_FULL', runtimeId };
-  return { ok: true, runtimeId };
+  return { ok: true, runtimeId, nonce, timestampMs: at };
 }
 
 /** Nonces per runtime, each kept until its request would be stale anyway. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { z } from 'zod';
 import {
   ClaimRequestSchema,
@@ -9,6 +9,7 @@ import {
   EnrollRequestSchema,
   EvidenceBatchSchema,
   LeaseRenewRequestSchema,
+  MAX_ENROLL_BODY_BYTES,
   MAX_LONG_POLL_MS,
   MAX_REQUEST_BODY_BYTES,
   SIGNING_PURPOSES,
@@ -37,7 +38,8 @@ import { checkMessageSignature } from '../message-signature.js';
 import { readFileIfExists } from './atomic-file.js';
 import { TokenRecordSchema, hashEnrollToken, tokenRecordPath } from './enroll-token.js';
 import type { TokenRecord } from './enroll-token.js';
-import { authenticateRequest, createNonceCache } from './request-auth.js';
+import { openNonceJournal } from './nonce-journal.js';
+import { authenticateRequest, createNonceCache, precheckRequest } from './request-auth.js';
 import { loadState, parseStateFile, saveStateFile, statePaths } from './state-store.js';
 import type { RuntimeRecord, StoredEvidence, WorkRecord } from './state-store.js';
 
@@ -56,6 +58,28 @@ export interface ConnectionsServerOptions {
   maxAttempts?: number;
   skewMs?: number;
   maxBodyBytes?: number;
+  /** Open sockets at once (server.maxConnections); more are closed on accept. Default 1024. */
+  maxConnections?: number;
+  /**
+   * Requests whose body is being read before its signature could be checked, in
+   * total (default 256), per runtime id named in the headers (default 8), of
+   * enrollments (bodies of at most 16 KiB, default 64), and their declared bytes
+   * in total (default 32 MiB). Over a bound: 503 BUSY, nothing read.
+   */
+  maxUnverifiedRequests?: number;
+  maxUnverifiedPerCaller?: number;
+  maxUnverifiedEnrollments?: number;
+  maxUnverifiedBytes?: number;
+  /** Time to receive a whole body once the headers are in (default 10 s): 408 BODY_TIMEOUT after it. */
+  bodyTimeoutMs?: number;
+  /** Time to receive the headers (server.headersTimeout, default 10 s). */
+  headersTimeoutMs?: number;
+  /**
+   * How long an idle kept-alive socket stays open (default 10 s). Cloud advertises
+   * half of it in `Keep-Alive: timeout=`, so a client that honours the hint closes
+   * its idle socket well before Cloud does (the reuse race).
+   */
+  keepAliveTimeoutMs?: number;
   /** Fresh ids; random by default. */
   newId?: (prefix: string) => string;
   /** Structured events: refusals, enrollments, claims, lease expiry, lost runtimes. Never secrets. */
@@ -107,6 +131,8 @@ export interface ConnectionsServer {
   /** Expires leases and marks runtimes lost, as of the injected clock. Runs on a timer while listening. */
   sweep(): Promise<void>;
   listRuntimes(): RuntimeSummary[];
+  /** Whether a runtime is enrolled and online now (not lost): what Cloud dispatches to. */
+  isRuntimeOnline(runtimeId: string): boolean;
   getWork(workId: string): WorkSummary | undefined;
   /** Every stored record of a runtime, oldest first. */
   listEvidence(runtimeId: string): StoredEvidence[];
@@ -114,7 +140,12 @@ export interface ConnectionsServer {
   readonly cloudKeyId: string;
   /** State files that did not parse at start and were left out. */
   readonly skippedFiles: readonly string[];
+  /** Requests being read before their signature was checked, and their declared bytes. */
+  admission(): { unverifiedRequests: number; unverifiedBytes: number };
 }
+
+/** The admission caller of enrollments: runtime ids start with `rt-`, so it names none of them. */
+const ENROLL_CALLER = ' enroll';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
 
@@ -131,12 +162,28 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
   const maxAttempts = opts.maxAttempts ?? 1;
   const skewMs = opts.skewMs ?? DEFAULT_CLOCK_SKEW_MS;
   const maxBodyBytes = opts.maxBodyBytes ?? MAX_REQUEST_BODY_BYTES;
+  const maxConnections = opts.maxConnections ?? 1024;
+  const maxUnverifiedRequests = opts.maxUnverifiedRequests ?? 256;
+  const maxUnverifiedPerCaller = opts.maxUnverifiedPerCaller ?? 8;
+  const maxUnverifiedEnrollments = opts.maxUnverifiedEnrollments ?? 64;
+  const maxUnverifiedBytes = opts.maxUnverifiedBytes ?? 32 * 1024 * 1024;
+  const bodyTimeoutMs = opts.bodyTimeoutMs ?? 10_000;
+  const headersTimeoutMs = opts.headersTimeoutMs ?? 10_000;
+  const keepAliveTimeoutMs = opts.keepAliveTimeoutMs ?? 10_000;
   const newId = opts.newId ?? ((prefix: string) => `${prefix}-${randomBytes(8).toString('hex')}`);
   const log = opts.log ?? (() => undefined);
   const paths = statePaths(opts.dataDir);
   const nowMs = (): number => clock.now().getTime();
   const iso = (ms: number): string => new Date(ms).toISOString();
-  const isLost = (lastSeenMs: number, now: number): boolean => now - lastSeenMs > heartbeatIntervalMs * missedHeartbeats;
+  // Lost: silent for `missedHeartbeats` intervals, or its long-poll connection dropped (the
+  // process stopped) and it has not spoken again within one reconnect grace. A runtime keeps a
+  // poll open whenever it is idle, so a stopped one is found in about a second, not three intervals.
+  const reconnectGraceMs = Math.min(1_000, heartbeatIntervalMs);
+  const droppedAt = new Map<string, number>();
+  const isLost = (runtimeId: string, lastSeenMs: number, now: number): boolean => {
+    const dropped = droppedAt.get(runtimeId);
+    return now - lastSeenMs > heartbeatIntervalMs * missedHeartbeats || (dropped !== undefined && now - dropped > reconnectGraceMs);
+  };
 
   const loaded = await loadState(opts.dataDir);
   for (const path of loaded.skipped) log('state.file-skipped', { path });
@@ -192,8 +239,32 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
   const inflightRecords = new Map<string, Promise<void>>();
 
   const nonces = createNonceCache();
+  const nonceJournal = await openNonceJournal(opts.dataDir, nonces, startedAtMs);
   const pendingTokens = new Set<string>();
+  const pendingKeys = new Set<string>();
   const waiters = new Map<string, Set<() => void>>();
+  // Bodies being read before any signature vouches for them: bounded in count, per caller and in bytes.
+  let unverifiedRequests = 0;
+  let unverifiedBytes = 0;
+  const unverifiedByCaller = new Map<string, number>();
+  const admit = (caller: string, bytes: number): (() => void) | undefined => {
+    const mine = unverifiedByCaller.get(caller) ?? 0;
+    const callerCap = caller === ENROLL_CALLER ? maxUnverifiedEnrollments : maxUnverifiedPerCaller;
+    if (unverifiedRequests >= maxUnverifiedRequests || mine >= callerCap || unverifiedBytes + bytes > maxUnverifiedBytes) return undefined;
+    unverifiedRequests++;
+    unverifiedBytes += bytes;
+    unverifiedByCaller.set(caller, mine + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      unverifiedRequests--;
+      unverifiedBytes -= bytes;
+      const left = (unverifiedByCaller.get(caller) ?? 1) - 1;
+      if (left === 0) unverifiedByCaller.delete(caller);
+      else unverifiedByCaller.set(caller, left);
+    };
+  };
   const recordListeners = new Set<(accepted: AcceptedRecord) => void>();
   const endedListeners = new Set<(work: WorkSummary) => void>();
 
@@ -288,7 +359,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
   const sweep = async (): Promise<void> => {
     const now = nowMs();
     for (const [runtimeId, seen] of lastSeen) {
-      const lost = isLost(seen, now);
+      const lost = isLost(runtimeId, seen, now);
       if (lost && !lostNow.has(runtimeId)) log('runtime.lost', { runtimeId, lastSeenAt: iso(seen) });
       if (lost) lostNow.add(runtimeId);
       else lostNow.delete(runtimeId);
@@ -319,6 +390,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
     body: Uint8Array;
     query: URLSearchParams;
     req: IncomingMessage;
+    res: ServerResponse;
   }
   interface Reply {
     status: number;
@@ -350,6 +422,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
     // Two enrollments racing on one token: the second waits for nothing and is refused.
     if (pendingTokens.has(tokenHash)) return fail(401, 'TOKEN_USED', 'the enrollment token was already used');
     pendingTokens.add(tokenHash);
+    let reservedKey: string | undefined;
     try {
       const text = await readFileIfExists(tokenRecordPath(opts.dataDir, tokenHash));
       const token = parseStateFile(text, TokenRecordSchema);
@@ -363,7 +436,11 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
         return fail(400, 'KEY_INVALID', 'publicKeyPem is not one strict Ed25519 SPKI PEM key');
       }
       const keyId = computeKeyId(encodePublicKeyDer(publicKey));
-      if (runtimeByKeyId.has(keyId)) return fail(409, 'KEY_ALREADY_ENROLLED', 'this key is already enrolled');
+      // Checked and reserved in one synchronous step: enrollments of one key with several tokens
+      // race across the awaits below, and only the first may make a runtime.
+      if (runtimeByKeyId.has(keyId) || pendingKeys.has(keyId)) return fail(409, 'KEY_ALREADY_ENROLLED', 'this key is already enrolled');
+      pendingKeys.add(keyId);
+      reservedKey = keyId;
       const runtimeId = newId('rt');
       const enrolledAt = iso(nowMs());
       // Burn the token before the runtime exists: a crash in between leaves no usable token, never two runtimes.
@@ -393,6 +470,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
       return { status: 201, body: response };
     } finally {
       pendingTokens.delete(tokenHash);
+      if (reservedKey !== undefined) pendingKeys.delete(reservedKey);
     }
   };
 
@@ -418,7 +496,11 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
         const timer = setTimeout(done, Math.min(wait, MAX_LONG_POLL_MS));
         set.add(done);
         waiters.set(ctx.runtimeId, set);
-        ctx.req.once('close', done);
+        // Before the answer is written, a closed response means the runtime's connection dropped.
+        ctx.res.once('close', () => {
+          if (!ctx.res.writableEnded) droppedAt.set(ctx.runtimeId, nowMs());
+          done();
+        });
       });
       items = deliverable(ctx.runtimeId, after);
     }
@@ -555,34 +637,61 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
     const route = Object.hasOwn(routes, routeKey) ? routes[routeKey] : undefined;
     if (route === undefined) {
       const known = Object.keys(routes).some((k) => k.endsWith(` ${url.pathname}`));
-      drain(req);
-      return reply(res, known ? fail(405, 'METHOD_NOT_ALLOWED', 'method not allowed') : fail(404, 'NOT_FOUND', 'no such endpoint'));
+      return reply(res, known ? fail(405, 'METHOD_NOT_ALLOWED', 'method not allowed') : fail(404, 'NOT_FOUND', 'no such endpoint'), true);
     }
-    const declared = Number(req.headers['content-length'] ?? '0');
-    if (Number.isFinite(declared) && declared > maxBodyBytes) {
-      log('request.refused', { code: 'BODY_TOO_LARGE', path: url.pathname });
-      return reply(res, fail(413, 'BODY_TOO_LARGE', `bodies are capped at ${maxBodyBytes} bytes`), true);
+    const refuse = (status: number, code: ConnectionErrorCode, message: string, fields: Record<string, unknown> = {}): void => {
+      log('request.refused', { code, method: req.method, path: url.pathname, ...fields });
+      // Nothing of the body was read: close the socket rather than drain it.
+      reply(res, fail(status, code, message), true);
+    };
+    const enrolling = routeKey === 'POST /v1/enroll';
+    // Bodies come with a declared length, checked before a byte is buffered.
+    if (req.headers['transfer-encoding'] !== undefined) return refuse(411, 'LENGTH_REQUIRED', 'send a content-length; chunked bodies are not accepted');
+    const lengthHeader = req.headers['content-length'] ?? '0';
+    if (!/^\d{1,10}$/.test(lengthHeader)) return refuse(400, 'SCHEMA_INVALID', 'content-length is not a number');
+    const declared = Number(lengthHeader);
+    const cap = enrolling ? MAX_ENROLL_BODY_BYTES : maxBodyBytes;
+    if (declared > cap) return refuse(413, 'BODY_TOO_LARGE', `bodies are capped at ${cap} bytes`);
+    // Before the body: a signed route needs a known runtime and a fresh timestamp in the headers.
+    let caller = ENROLL_CALLER;
+    if (!enrolling) {
+      const pre = precheckRequest(req.headers, { lookupKey: (id) => runtimes.get(id)?.publicKey, nowMs: nowMs(), skewMs, notBeforeMs: startedAtMs });
+      if (!pre.ok) return refuse(401, pre.code, 'the request is not signed by an enrolled runtime, or is stale or replayed', { runtimeId: pre.runtimeId ?? null });
+      caller = pre.runtimeId;
     }
-    const body = await readBody(req, maxBodyBytes);
-    if (body === undefined) {
-      log('request.refused', { code: 'BODY_TOO_LARGE', path: url.pathname });
-      return reply(res, fail(413, 'BODY_TOO_LARGE', `bodies are capped at ${maxBodyBytes} bytes`), true);
+    let body: Uint8Array | 'timeout' | 'too-large' = new Uint8Array(0);
+    if (declared > 0) {
+      const release = admit(caller, declared);
+      if (release === undefined) {
+        res.setHeader('retry-after', '1');
+        return refuse(503, 'BUSY', 'too many requests are being read now; retry shortly', { caller });
+      }
+      try {
+        body = await readBody(req, declared, bodyTimeoutMs);
+      } finally {
+        release();
+      }
     }
+    if (body === 'timeout') return refuse(408, 'BODY_TIMEOUT', `the body did not arrive within ${bodyTimeoutMs} ms`);
+    if (body === 'too-large') return refuse(413, 'BODY_TOO_LARGE', 'the body is longer than its content-length');
     let runtimeId = '';
-    if (routeKey !== 'POST /v1/enroll') {
+    if (!enrolling) {
       const auth = authenticateRequest(
         { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body },
-        { lookupKey: (id) => runtimes.get(id)?.publicKey, nonces, nowMs: nowMs(), skewMs, notBeforeMs: startedAtMs - 1000 },
+        { lookupKey: (id) => runtimes.get(id)?.publicKey, nonces, nowMs: nowMs(), skewMs, notBeforeMs: startedAtMs },
       );
       if (!auth.ok) {
         log('request.refused', { code: auth.code, runtimeId: auth.runtimeId ?? null, method: req.method, path: url.pathname });
         return reply(res, fail(401, auth.code, 'the request is not signed by an enrolled runtime, or is stale or replayed'));
       }
       runtimeId = auth.runtimeId;
+      // Signed ahead of Cloud's clock: the one kind of request a restart's not-before does not cover.
+      if (auth.timestampMs >= nowMs()) await nonceJournal.record(runtimeId, auth.nonce, auth.timestampMs + skewMs);
       lastSeen.set(runtimeId, nowMs());
+      droppedAt.delete(runtimeId);
       if (lostNow.delete(runtimeId)) log('runtime.back', { runtimeId });
     }
-    reply(res, await route({ runtimeId, body, query: url.searchParams, req }));
+    reply(res, await route({ runtimeId, body, query: url.searchParams, req, res }));
   };
 
   let server: Server | undefined;
@@ -601,6 +710,13 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
           });
         });
         s.on('clientError', (_error, socket) => socket.destroy());
+        // Set deliberately, not left to Node's defaults: a socket count Cloud can hold, headers
+        // that must arrive in time, and an idle keep-alive longer than the client's (see reply()).
+        s.maxConnections = maxConnections;
+        s.headersTimeout = headersTimeoutMs;
+        s.requestTimeout = Math.max(bodyTimeoutMs, headersTimeoutMs) + 5_000;
+        s.keepAliveTimeout = keepAliveTimeoutMs;
+        s.maxHeadersCount = 64;
         s.once('error', reject);
         // Loopback only: this control plane is not meant to face a network in this cut.
         s.listen(port, '127.0.0.1', () => {
@@ -641,15 +757,17 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
           keyId: r.keyId,
           publicKeyPem: r.publicKeyPem,
           labels: [...r.labels],
-          status: isLost(seen, nowMs()) ? 'lost' : 'online',
+          status: isLost(r.runtimeId, seen, nowMs()) ? 'lost' : 'online',
           lastSeenAt: iso(seen),
         };
       }),
+    isRuntimeOnline: (runtimeId) => runtimes.has(runtimeId) && !isLost(runtimeId, lastSeen.get(runtimeId) ?? startedAtMs, nowMs()),
     getWork: (workId) => {
       const record = work.get(workId);
       return record === undefined ? undefined : summarise(record);
     },
     listEvidence: (runtimeId) => [...(evidence.get(runtimeId) ?? [])],
+    admission: () => ({ unverifiedRequests, unverifiedBytes }),
   };
 }
 
@@ -662,36 +780,43 @@ function decodeDispatch(item: WorkItem): DispatchBody | undefined {
   }
 }
 
-function readBody(req: IncomingMessage, max: number): Promise<Uint8Array | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (chunk: Buffer) => {
-      if (over) return;
-      size += chunk.length;
-      if (size > max) {
-        over = true;
-        chunks.length = 0;
-        resolve(undefined);
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!over) resolve(new Uint8Array(Buffer.concat(chunks)));
-    });
-    req.on('error', reject);
-  });
+function keepAliveHintMs(res: ServerResponse): number {
+  const server = (res.socket as (Socket & { server?: Server }) | null)?.server;
+  return (server?.keepAliveTimeout ?? 10_000) / 2;
 }
 
-function drain(req: IncomingMessage): void {
-  req.resume();
+/** Reads exactly `length` bytes into one preallocated buffer, or gives up at the deadline. */
+function readBody(req: IncomingMessage, length: number, timeoutMs: number): Promise<Uint8Array | 'timeout' | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const body = Buffer.allocUnsafe(length);
+    let size = 0;
+    const done = (value: Uint8Array | 'timeout' | 'too-large'): void => {
+      clearTimeout(timer);
+      req.removeAllListeners('data');
+      resolve(value);
+    };
+    const timer = setTimeout(() => done('timeout'), timeoutMs);
+    req.on('data', (chunk: Buffer) => {
+      if (size + chunk.length > length) return done('too-large');
+      chunk.copy(body, size);
+      size += chunk.length;
+    });
+    req.on('end', () => done(size === length ? new Uint8Array(body.buffer, body.byteOffset, size) : 'too-large'));
+    req.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
 }
 
 function reply(res: ServerResponse, r: { status: number; body: unknown }, close = false): void {
   const text = JSON.stringify(r.body);
-  res.writeHead(r.status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(text), ...(close ? { connection: 'close' } : {}) });
+  // The hint is half of the real keep-alive timeout: a client that follows it drops an idle
+  // socket seconds before Cloud closes it, so it never writes into a socket being closed.
+  // A client that asked to close (or spoke HTTP/1.0) is not told to keep the socket.
+  const keepAlive =
+    close || !res.shouldKeepAlive ? { connection: 'close' } : { connection: 'keep-alive', 'keep-alive': `timeout=${Math.max(1, Math.floor(keepAliveHintMs(res) / 1000))}` };
+  res.writeHead(r.status, { ...JSON_HEADERS, 'content-length': Buffer.byteLength(text), ...keepAlive });
   res.end(text, () => {
     if (close) res.socket?.destroy();
   });

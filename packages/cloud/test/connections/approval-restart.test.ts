@@ -78,7 +78,11 @@ async function pauseAtApproval(dataDir: string, serveArgs: string[] = [], signal
   return pending;
 }
 
-describe('cloud serve restarted while an approval is pending', () => {
+// Each case runs the chain through two `cloud serve` processes, a runtime process and
+// up to four CLI processes. On the 2-core machine under other sessions' load (load
+// average 15-20) one case took 45-75 s, so 60 s was a coin toss; the waits inside
+// stay bounded by `until`.
+describe('cloud serve restarted while an approval is pending', { timeout: 180_000 }, () => {
   it('reloads it; self-approval is still refused; the answer settles it into a valid bundle', async () => {
     const dataDir = await createTempDir('cloud');
     const pending = await pauseAtApproval(dataDir);

@@ -20,7 +20,7 @@ describe('authenticateRequest', () => {
   it('accepts a request signed by the enrolled key, once', () => {
     const ctx = context();
     const request = signed();
-    expect(authenticateRequest(request, ctx)).toEqual({ ok: true, runtimeId: 'rt-one' });
+    expect(authenticateRequest(request, ctx)).toMatchObject({ ok: true, runtimeId: 'rt-one' });
     expect(authenticateRequest(request, ctx)).toEqual({ ok: false, code: 'REPLAYED_REQUEST', runtimeId: 'rt-one' });
   });
 
@@ -60,7 +60,7 @@ describe('authenticateRequest', () => {
     expect(authenticateRequest({ ...request, headers: { ...request.headers, 'x-lumenflow-runtime': 'rt-two' } }, ctx)).toMatchObject({ code: 'UNKNOWN_RUNTIME' });
     expect(authenticateRequest({ ...request, body: new Uint8Array(0) }, ctx)).toMatchObject({ code: 'BAD_SIGNATURE' });
     expect(ctx.nonces.size()).toBe(0);
-    expect(authenticateRequest(request, ctx)).toEqual({ ok: true, runtimeId: 'rt-one' });
+    expect(authenticateRequest(request, ctx)).toMatchObject({ ok: true, runtimeId: 'rt-one' });
   });
 });
 

@@ -52,7 +52,7 @@ export async function connectRuntime(opts: {
     // env: {} so that a demo signing key in the environment is never mistaken for the runtime's own.
     signingKey = (await loadOrCreateSigningKey({ defaultPath: join(opts.stateDir, RUNTIME_STATE_FILES.key), env: {} })).key;
   } catch (error) {
-    return { ok: false, code: (error as { code?: string }).code ?? 'KEY_UNREADABLE', message: 'the runtime key could not be loaded or created' };
+    return { ok: false, code: (error as { code?: string }).code ?? 'KEY_UNREADABLE', message: `${join(opts.stateDir, RUNTIME_STATE_FILES.key)}: the runtime key could not be loaded or created` };
   }
   const statePath = join(opts.stateDir, RUNTIME_STATE_FILES.state);
   let state: RuntimeState | undefined;
@@ -64,11 +64,11 @@ export async function connectRuntime(opts: {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return { ok: false, code: 'STATE_INVALID', message: `${statePath} cannot be read` };
   }
   if (state !== undefined && (state.keyId !== signingKey.keyId || normaliseUrl(state.cloudUrl) !== normaliseUrl(opts.cloudUrl))) {
-    return { ok: false, code: 'STATE_MISMATCH', message: 'the state directory belongs to another key or another Cloud' };
+    return { ok: false, code: 'STATE_MISMATCH', message: `${statePath}: the state directory belongs to another key or another Cloud` };
   }
   const resumed = state !== undefined;
   if (state === undefined) {
-    if (opts.enrollToken === undefined) return { ok: false, code: 'NOT_ENROLLED', message: 'not enrolled yet: pass --enroll-token' };
+    if (opts.enrollToken === undefined) return { ok: false, code: 'NOT_ENROLLED', message: `${statePath}: not enrolled yet; give a one-time token (--enroll-token-file, LUMENFLOW_ENROLL_TOKEN or --enroll-token)` };
     let reply;
     try {
       reply = await postEnrollment(opts.cloudUrl, {

@@ -3,6 +3,7 @@ import * as runtime from '@lumenflow/runtime';
 
 test('the runtime package exports the Connections client API', () => {
   for (const name of [
+    'DEFAULT_RETRY_POLICY',
     'RUNTIME_STATE_FILES',
     'checkDispatch',
     'connectRuntime',
