@@ -1,8 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { RuntimeError } from './errors.js';
-import { runGit } from './workspace.js';
+import { createWorkspaceDir, runGit } from './workspace.js';
 import type { Workspace } from './workspace.js';
 
 /**
@@ -18,15 +15,7 @@ import type { Workspace } from './workspace.js';
 export async function checkoutWorkspace(opts: { repoDir: string; baseBranch: string; tmpRoot?: string }): Promise<Workspace> {
   const head = await runGit(opts.repoDir, ['rev-parse', '--verify', '--quiet', `refs/heads/${opts.baseBranch}^{commit}`]).catch(() => '');
   if (!/^[0-9a-f]{40}\n?$/.test(head)) throw new RuntimeError('WORKSPACE_FAILED', `${opts.repoDir} is not a git repository with a branch ${opts.baseBranch}`);
-  let dir: string;
-  try {
-    dir = await mkdtemp(join(opts.tmpRoot ?? tmpdir(), 'lumenflow-ws-'));
-  } catch (cause) {
-    throw new RuntimeError('WORKSPACE_FAILED', 'cannot create a temporary workspace', { cause });
-  }
-  const dispose = async (): Promise<void> => {
-    await rm(dir, { recursive: true, force: true });
-  };
+  const { dir, dispose } = await createWorkspaceDir(opts.tmpRoot);
   try {
     await runGit(dir, ['-c', 'core.hooksPath=/dev/null', 'clone', '--quiet', '--no-hardlinks', '--single-branch', '--branch', opts.baseBranch, '--', opts.repoDir, '.']);
     const baselineCommit = (await runGit(dir, ['rev-parse', 'HEAD'])).trim();

@@ -83,6 +83,22 @@ export async function runGit(dir: string, args: readonly string[], at?: Date): P
 }
 
 /**
+ * A new, empty temporary workspace directory and the function that removes it
+ * (safe to call twice).
+ *
+ * @throws {RuntimeError} WORKSPACE_FAILED when it cannot be created.
+ */
+export async function createWorkspaceDir(tmpRoot?: string): Promise<{ dir: string; dispose: () => Promise<void> }> {
+  let dir: string;
+  try {
+    dir = await mkdtemp(join(tmpRoot ?? tmpdir(), 'lumenflow-ws-'));
+  } catch (cause) {
+    throw new RuntimeError('WORKSPACE_FAILED', 'cannot create a temporary workspace', { cause });
+  }
+  return { dir, dispose: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
  * Copies the fixture into a new temporary directory, makes it a git repository
  * and commits it as the baseline, dated by the clock.
  *
@@ -92,15 +108,7 @@ export async function runGit(dir: string, args: readonly string[], at?: Date): P
 export async function prepareWorkspace(opts: { fixtureDir: string; clock: Clock; tmpRoot?: string }): Promise<Workspace> {
   const info = await lstat(opts.fixtureDir).catch(() => undefined);
   if (!info?.isDirectory()) throw new RuntimeError('FIXTURE_MISSING', `fixture directory ${opts.fixtureDir} does not exist`);
-  let dir: string;
-  try {
-    dir = await mkdtemp(join(opts.tmpRoot ?? tmpdir(), 'lumenflow-ws-'));
-  } catch (cause) {
-    throw new RuntimeError('WORKSPACE_FAILED', 'cannot create a temporary workspace', { cause });
-  }
-  const dispose = async (): Promise<void> => {
-    await rm(dir, { recursive: true, force: true });
-  };
+  const { dir, dispose } = await createWorkspaceDir(opts.tmpRoot);
   try {
     await copyTree(opts.fixtureDir, dir);
     const at = opts.clock.now();

@@ -1,6 +1,6 @@
 import type { PolicyDecision } from '@lumenflow/policy';
 import { RuntimeError } from '../errors.js';
-import { diffSnapshots } from './snapshot.js';
+import { diffSnapshots, sameEntry } from './snapshot.js';
 import type { Snapshot, SnapshotChange, SnapshotEntry, Snapshotter } from './snapshot.js';
 
 /** One workspace change a tool process made, with the Rules decision on it. */
@@ -72,5 +72,5 @@ async function revert(snapshotter: Snapshotter, before: Snapshot, changes: reado
 
 function sameOrAbsent(a: SnapshotEntry | undefined, b: SnapshotEntry | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
-  return JSON.stringify(a) === JSON.stringify(b);
+  return sameEntry(a, b);
 }

@@ -41,7 +41,8 @@ export function diffSnapshots(before: Snapshot, after: Snapshot): SnapshotChange
   return changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-function sameEntry(a: SnapshotEntry, b: SnapshotEntry): boolean {
+/** Whether two entries are the same: type, permission bits, content and link target. */
+export function sameEntry(a: SnapshotEntry, b: SnapshotEntry): boolean {
   if (a.type !== b.type) return false;
   switch (a.type) {
     case 'file':
