@@ -1,15 +1,17 @@
 import { SECRET_PATTERNS } from './secret-patterns.js';
 import type { SecretPattern } from './secret-patterns.js';
+import { FINDER_WINDOW, createLiteralFinder } from './literal-finder.js';
+import type { LiteralFinder } from './literal-finder.js';
 
 // The one redactor every evidence writer uses (docs/secrets.md). Pure and
 // synchronous: it takes text or a record and hands back the redacted copy and
 // what it did, never the values. Speed matters because it sits in front of
-// every message and log line: all known values and all patterns are one
-// regular expression, the literals folded into a trie so the engine checks a
-// position against a character class, not against each secret in turn.
+// every message and log line: candidates are found by a block-shift search
+// (known values) and one expression of literal anchors (patterns); only there
+// is the one expression of every known form (a trie) and pattern tried.
 
 /** Known values shorter than this are ignored: blanking a short string would blank ordinary text. */
-export const MIN_SECRET_LENGTH = 8;
+export const MIN_SECRET_LENGTH = FINDER_WINDOW;
 
 /** The kind a known value is redacted as when its holder gives none. */
 export const KNOWN_SECRET_KIND = 'known-secret';
@@ -128,13 +130,14 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   for (const p of patterns) {
     if (p.anchors.length === 0 || p.anchors.some((a) => a === '')) throw new TypeError(`createRedactor: pattern ${p.kind} needs non-empty anchors`);
   }
-  // Two expressions: `candidates` finds, left to right, each position where a
-  // known form or a pattern's anchor starts (plain literals, which the engine
-  // scans fast); `full`, sticky, with every alternative, is tried only there.
-  // Every match of `full` starts with an anchor or a known form, so this finds
-  // the same leftmost matches as running `full` over the whole text.
-  // Only a form's first characters: they are enough to find where it may start, and fewer, shorter literals scan faster.
-  const starts = [...[...literalKinds.keys()].map((form) => form.slice(0, START_PREFIX)), ...patterns.flatMap((p) => p.anchors)];
+  // Candidates first, then the full expression only there. Where a known
+  // form may start is found by a block-shift search over the forms' first
+  // characters (literal-finder.ts); where a pattern may start, by one
+  // expression of the patterns' anchors (plain literals, which the engine
+  // scans fast). `full`, sticky, with every alternative, is tried only at
+  // the nearer of the two. Every match of `full` starts with an anchor or a
+  // known form, so this finds the same leftmost matches as running `full`
+  // over the whole text.
   const literalGroups = literalKinds.size === 0 ? 0 : 1;
   const alternatives = [...(literalGroups === 1 ? [`(${buildTrieSource([...literalKinds.keys()])})`] : []), ...patterns.map((p) => `(${p.source})`)];
   const full = new RegExp(alternatives.join('|') || '(?!)', 'y');
@@ -143,21 +146,33 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     for (let i = 0; i < patterns.length; i += 1) if (match[i + 1 + literalGroups] !== undefined) return (patterns[i] as SecretPattern).kind;
     return KNOWN_SECRET_KIND;
   };
+  const finder = literalKinds.size === 0 ? undefined : createLiteralFinder([...literalKinds.keys()]);
+  const anchors = [...new Set(patterns.flatMap((p) => p.anchors))];
+  const anchorScan = anchors.length === 0 ? undefined : new RegExp(anchors.map(escapeLiteral).join('|'), 'g');
   // Calls `onMatch` for each leftmost, non-overlapping match; stops early when it returns false.
-  const candidates = starts.length === 0 ? undefined : new RegExp([...new Set(starts)].map(escapeLiteral).join('|'), 'g');
   const scan = (text: string, onMatch: (at: number, match: RegExpExecArray) => boolean): void => {
-    if (candidates === undefined) return;
-    candidates.lastIndex = 0;
-    for (let hit = candidates.exec(text); hit !== null; hit = candidates.exec(text)) {
-      const at = hit.index;
+    // The next candidate of each source at or after `pos`; -1 when there is none (it stays none).
+    let knownAt = finder === undefined ? -1 : -2;
+    let anchorAt = anchorScan === undefined ? -1 : -2;
+    let pos = 0;
+    for (;;) {
+      if (knownAt !== -1 && knownAt < pos) knownAt = (finder as LiteralFinder).next(text, pos);
+      if (anchorAt !== -1 && anchorAt < pos) {
+        const re = anchorScan as RegExp;
+        re.lastIndex = pos;
+        const hit = re.exec(text);
+        anchorAt = hit === null ? -1 : hit.index;
+      }
+      const at = knownAt === -1 ? anchorAt : anchorAt === -1 ? knownAt : Math.min(knownAt, anchorAt);
+      if (at === -1) return;
       full.lastIndex = at;
       const match = full.exec(text);
       if (match === null || match[0] === '') {
-        candidates.lastIndex = at + 1;
+        pos = at + 1;
         continue;
       }
       if (!onMatch(at, match)) return;
-      candidates.lastIndex = at + match[0].length;
+      pos = at + match[0].length;
     }
   };
   const redactOnce = (text: string, kinds: Set<string>): { text: string; count: number; spans: number[] } => {
@@ -272,8 +287,6 @@ export function mergeRedactionSummaries(a: RedactionSummary | undefined, b: Reda
 }
 
 const WORDISH = /^[A-Za-z0-9_-]$/;
-// How much of a known form the candidate scan looks for.
-const START_PREFIX = 8;
 
 interface TrieNode {
   end: boolean;
