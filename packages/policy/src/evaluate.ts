@@ -33,6 +33,8 @@ export const RESERVED_RULE_IDS = {
   tooManyChanges: 'policy.boundary.too-many-changes',
   /** Rules alone would let the call through, but the Ask the session serves did not request its scope. */
   askOutOfScope: 'policy.ask.out-of-scope',
+  /** A write whose content holds a secret the runtime knows or a secret pattern: refused, never redacted into the change (ADR 0035). */
+  secretInContent: 'policy.secret.in-content',
 } as const;
 
 /** One Rules decision on one scope. */

@@ -1,7 +1,8 @@
 export { PolicyError } from './errors.js';
 export { parseScope, toScopeRef, formatScope, splitCommandLine } from './scope.js';
 export { parseRules, loadRulesFile, createRuleSet, parseRuleSet } from './rules-file.js';
-export { RulesDocumentSchema, RuleSchema, RuleMatchSchema, RESERVED_ID_PREFIX } from './rules-schema.js';
+export { EnvNameSchema, RulesDocumentSchema, RuleSchema, RuleMatchSchema, RESERVED_ID_PREFIX } from './rules-schema.js';
+export { DEFAULT_SECRET_FILES, isSecretFile, secretFilePatterns } from './secret-files.js';
 export { computePolicyDigest } from './digest.js';
 export { evaluateScope, explainScope, toDecisionRecord, describeMatch, RESERVED_RULE_IDS } from './evaluate.js';
 export { boundByAskGrant, createAskGrant } from './ask-grant.js';

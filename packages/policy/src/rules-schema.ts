@@ -45,13 +45,32 @@ export const RuleSchema = z.strictObject({
   // The operator reads this when the rule decides; whitespace alone explains nothing.
   reason: z.string().min(1).max(1000).regex(/\S/, 'the reason must say something'),
   description: z.string().max(4000).optional(),
+  /**
+   * Only on an `fs.read` or `fs.write` rule, whatever its effect: the files
+   * its path matches (case-insensitively) hold secrets. The runtime reads
+   * their values at session start and redacts them from all it sends, and a
+   * change that writes them is refused (docs/rules.md, docs/secrets.md).
+   */
+  secretFile: z.literal(true).optional(),
+}).refine((rule) => rule.secretFile === undefined || rule.match.kind === 'fs.read' || rule.match.kind === 'fs.write', {
+  message: 'secretFile applies only to an fs.read or fs.write rule',
+  path: ['secretFile'],
 });
+
+/** An environment variable name as a shell writes it. */
+export const EnvNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected an environment variable name');
 
 /** A rules file: `version: 1` and an ordered list of rules. */
 export const RulesDocumentSchema = z.strictObject({
   version: z.literal(1),
   description: z.string().max(4000).optional(),
   rules: z.array(RuleSchema).max(100_000),
+  /**
+   * Read from a runtime's local rules file only: the environment variables
+   * whose values the runtime holds as secrets and redacts from all it sends
+   * (docs/secrets.md). Names, never values.
+   */
+  secretEnv: z.array(EnvNameSchema).max(256).optional(),
 });
 
 export type ArgPattern = z.infer<typeof ArgPatternSchema>;

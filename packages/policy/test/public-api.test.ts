@@ -7,6 +7,8 @@ describe('@lumenflow/policy public API', () => {
   it('exports exactly the documented values', () => {
     expect(Object.keys(policy).sort()).toEqual(
       [
+        'DEFAULT_SECRET_FILES',
+        'EnvNameSchema',
         'PolicyError',
         'RESERVED_ID_PREFIX',
         'RESERVED_RULE_IDS',
@@ -23,11 +25,13 @@ describe('@lumenflow/policy public API', () => {
         'explainScope',
         'formatExplanation',
         'formatScope',
+        'isSecretFile',
         'loadRulesFile',
         'parseRuleSet',
         'parseRules',
         'parseScope',
         'resolveWorkspacePath',
+        'secretFilePatterns',
         'splitCommandLine',
         'toDecisionRecord',
         'toScopeRef',

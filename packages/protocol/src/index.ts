@@ -8,6 +8,7 @@ export { describeTestShortfall } from './test-results.js';
 export { formatIssuePath } from './issue-path.js';
 export { KNOWN_SECRET_KIND, MIN_SECRET_LENGTH, createRedactor, encodeSecretForms, isProtectedField, mergeRedactionSummaries } from './redact.js';
 export { SECRET_PATTERNS } from './secret-patterns.js';
+export { PROVIDER_TOKEN_ENV, SECRET_SOURCE_KINDS, secretFileValues, secretsFromEnvironment } from './secret-sources.js';
 export { PRINCIPAL_ID_PATTERN, PrincipalIdSchema, comparePrincipals, principalKey } from './identity.js';
 export { createSequentialIds, createSteppingClock, systemClock } from './determinism.js';
 export {
@@ -19,6 +20,7 @@ export {
   MessageSignatureSchema,
   NodeSessionSchema,
   PolicyDecisionRecordSchema,
+  RedactionSummarySchema,
   RuntimeReceiptSchema,
   SandboxInfoSchema,
   ScopeKindSchema,

@@ -84,6 +84,18 @@ export const ToolCallSandboxSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('none') }),
 ]);
 
+/**
+ * What the one redactor removed from a record (docs/secrets.md): how many
+ * redactions, of which kinds, in which fields (dotted paths such as
+ * `tests[2].name`); never the values. Present only on a record that was
+ * redacted, so a record with nothing to redact keeps the bytes it always had.
+ */
+export const RedactionSummarySchema = z.strictObject({
+  count: z.number().int().min(1),
+  kinds: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/)).min(1),
+  fields: z.array(z.string().max(1024)).min(1),
+});
+
 /** How a workspace path changed while a tool call's process ran. */
 export const WorkspaceChangeSchema = z.enum(['added', 'modified', 'deleted']);
 
@@ -116,6 +128,8 @@ export const PolicyDecisionRecordSchema = z.strictObject({
   attribution: z
     .strictObject({ toolCallId: IdSchema, change: WorkspaceChangeSchema, reverted: z.boolean() })
     .optional(),
+  /** What was redacted from this record before it was signed; absent when nothing was. */
+  redaction: RedactionSummarySchema.optional(),
 });
 
 /** One line of tool-calls.jsonl: a call the runtime actually executed. */
@@ -140,6 +154,8 @@ export const ToolCallRecordSchema = z.strictObject({
   sandbox: ToolCallSandboxSchema.optional(),
   /** The bound that stopped the process, when one did. */
   limit: z.enum(['wall-time', 'cpu-time', 'output', 'file-size', 'memory']).optional(),
+  /** What was redacted from this record before it was signed; absent when nothing was. */
+  redaction: RedactionSummarySchema.optional(),
 });
 
 /** Ed25519 signature of a runtime message: over the RFC 8785 form of the message without `signature`. */
@@ -247,12 +263,16 @@ export const TestResultsSchema = z.discriminatedUnion('status', [
     tests: z.array(TestOutcomeSchema),
     /** The run did not end as planned; each missing test is in `tests` as failed. */
     incomplete: TestRunIncompleteSchema.optional(),
+    /** What was redacted from this record before it was signed (test names, the command); absent when nothing was. */
+    redaction: RedactionSummarySchema.optional(),
   }),
   z.strictObject({
     schemaVersion: z.literal(1),
     runId: IdSchema,
     status: z.literal('not_run'),
     reason: z.string().min(1),
+    /** What was redacted from the reason; absent when nothing was. */
+    redaction: RedactionSummarySchema.optional(),
   }),
 ]);
 

@@ -17,6 +17,7 @@ import { CodedError } from '@lumenflow/protocol';
  * - ATTRIBUTION_FAILED: a workspace change that Rules did not allow could not be reverted.
  * - AGENT_UNKNOWN: the Ask asks for an agent this runtime does not know (a session.ended code).
  * - REPOSITORY_NOT_SERVED: the Ask names a repository other than the one this runtime's workspace holds (a session.ended code).
+ * - SECRET_IN_DIFF: the change still holds a secret (one the repository already had), so no diff is sent (a session.ended code; ADR 0035).
  */
 export type RuntimeErrorCode =
   | 'FIXTURE_MISSING'
@@ -32,7 +33,8 @@ export type RuntimeErrorCode =
   | 'SANDBOX_FAILED'
   | 'ATTRIBUTION_FAILED'
   | 'REPOSITORY_NOT_SERVED'
-  | 'AGENT_UNKNOWN';
+  | 'AGENT_UNKNOWN'
+  | 'SECRET_IN_DIFF';
 
 /** A coded runtime failure. Never carries key material or file contents in its message. */
 export class RuntimeError extends CodedError<RuntimeErrorCode> {

@@ -1,6 +1,8 @@
-import { canonicalizeToBytes } from '@lumenflow/protocol';
+import { canonicalizeToBytes, createRedactor, secretsFromEnvironment } from '@lumenflow/protocol';
 import type {
   AgentInfo,
+  KnownSecret,
+  Redactor,
   Ask,
   Clock,
   CloudToRuntimeMessage,
@@ -10,8 +12,8 @@ import type {
   RuntimeToCloudMessage,
   UnsignedRuntimeMessage,
 } from '@lumenflow/protocol';
-import { createAskGrant, parseRuleSet } from '@lumenflow/policy';
-import type { RuleSet } from '@lumenflow/policy';
+import { createAskGrant, isSecretFile, parseRuleSet } from '@lumenflow/policy';
+import type { PolicyLayers, RuleSet } from '@lumenflow/policy';
 import type { SigningKey } from '@lumenflow/verifier';
 import { RuntimeError } from './errors.js';
 import { hashHostname } from './host.js';
@@ -28,6 +30,8 @@ import { SCRIPTED_AGENT_NAME } from './mcp/scripted-agent.js';
 import { createToolHost } from './tool-host/host.js';
 import { createJudge } from './tool-host/judge.js';
 import { RUNTIME_VERSION } from './version.js';
+import { redactMessage } from './redact-message.js';
+import { readWorkspaceSecrets } from './secrets.js';
 import type { Workspace } from './workspace.js';
 
 export { RUNTIME_VERSION };
@@ -81,6 +85,16 @@ export interface RuntimeOptions {
    * `createUnsandboxed` is the explicit opt-out, recorded in the Proof.
    */
   sandbox?: Sandbox;
+  /**
+   * Values this runtime holds as secret, e.g. a PR provider's token: redacted
+   * from every message, log line and tool reply, and refused in a change
+   * (docs/secrets.md). Besides these the runtime knows the values of the
+   * environment variables its local rules file names in `secretEnv`, the
+   * value of `GITHUB_TOKEN` when set, and each session's secret files.
+   */
+  knownSecrets?: readonly KnownSecret[];
+  /** The environment `secretEnv` and `GITHUB_TOKEN` are read from (default `process.env`). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** Default bound on the wait for Cloud's enrollment reply. */
@@ -104,6 +118,9 @@ interface SessionState {
   workspace: Workspace;
   sandbox: Sandbox;
   snapshotter: Snapshotter;
+  layers: PolicyLayers;
+  /** The runtime's known secrets and this workspace's secret files. */
+  redactor: Redactor;
 }
 
 /**
@@ -113,7 +130,12 @@ interface SessionState {
  */
 export function createRuntime(opts: RuntimeOptions): Runtime {
   const sessions = new Map<string, SessionState>();
-  const log = opts.log ?? (() => undefined);
+  // The one redactor (ADR 0034): what the runtime holds as secret, before any session adds its secret files.
+  const redactor = createRedactor({
+    knownValues: [...(opts.knownSecrets ?? []), ...secretsFromEnvironment(opts.env ?? process.env, opts.localRules?.document.secretEnv ?? [])],
+  });
+  const logSink = opts.log ?? (() => undefined);
+  const log = (event: string, fields: Record<string, unknown>): void => logSink(event, redactor.redactValue(fields).value);
   let enrolled: { resolve: () => void; reject: (e: unknown) => void } | undefined;
   let enrollMessageId: string | undefined;
   let work: Promise<void> = Promise.resolve();
@@ -132,7 +154,9 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     if (!Number.isSafeInteger(ms) || ms < 1) throw new RangeError(`createRuntime: ${name} must be a positive whole number of milliseconds`);
   }
 
-  const send = async (message: UnsignedRuntimeMessage): Promise<void> => {
+  // Every message passes the redactor before it is signed, so the signature covers what the bundle holds.
+  const send = async (unredacted: UnsignedRuntimeMessage, secrets: Redactor = redactor): Promise<void> => {
+    const message = redactMessage(secrets, unredacted);
     const signature = opts.signingKey.sign(canonicalizeToBytes(message));
     const signed = { ...message, signature: { keyId: opts.signingKey.keyId, value: Buffer.from(signature).toString('base64') } };
     log('runtime.send', { type: message.type, messageId: message.messageId });
@@ -157,6 +181,8 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         let workspace: Workspace | undefined;
         let boundary: Sandbox;
         let snapshotter: Snapshotter;
+        let layers: PolicyLayers;
+        let secrets: Redactor;
         try {
           cloudRules = parseCloudRules(message.cloudRules);
           await checkRepository(message.ask);
@@ -168,6 +194,9 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
               ? await checkoutWorkspace({ repoDir: opts.fixtureDir, baseBranch: message.ask.workspace.baseBranch, ...tmp })
               : await prepareWorkspace({ fixtureDir: opts.fixtureDir, clock: opts.clock, ...tmp });
           snapshotter = await createSnapshotter(workspace.dir);
+          layers = { cloud: cloudRules, ...(opts.localRules === undefined ? {} : { local: opts.localRules }) };
+          const marked = layers;
+          secrets = redactor.withKnownValues(await readWorkspaceSecrets(workspace.dir, await snapshotter.take(), (path) => isSecretFile(marked, path)));
         } catch (error) {
           await workspace?.dispose();
           // Cloud waits on this session; tell it why it will not start rather than go silent.
@@ -185,7 +214,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
           });
           return;
         }
-        sessions.set(message.sessionId, { runId: message.runId, sessionId: message.sessionId, ask: message.ask, cloudRules, workspace, sandbox: boundary, snapshotter });
+        sessions.set(message.sessionId, { runId: message.runId, sessionId: message.sessionId, ask: message.ask, cloudRules, workspace, sandbox: boundary, snapshotter, layers, redactor: secrets });
         await send({
           type: 'session.accepted',
           messageId: messageId(),
@@ -267,7 +296,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       workspaceUnchanged: unchanged,
       endedAt: now(),
       ...(agent === undefined ? {} : { agent }),
-    });
+    }, session.redactor);
   };
 
   const runSession = async (session: SessionState): Promise<void> => {
@@ -283,16 +312,17 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       sandbox: session.sandbox,
       snapshotter: session.snapshotter,
       judge: createJudge({
-        layers: { cloud: session.cloudRules, ...(opts.localRules === undefined ? {} : { local: opts.localRules }) },
+        layers: session.layers,
         grant: createAskGrant(ask.requestedScopes),
         workspaceDir: session.workspace.dir,
       }),
       evidence: {
-        decision: (record) => send({ type: 'evidence.policy-decision', messageId: messageId(), ...inRun, record }),
-        toolCall: (record) => send({ type: 'evidence.tool-call', messageId: messageId(), ...inRun, record }),
-        testResults: (record) => send({ type: 'evidence.test-results', messageId: messageId(), ...inRun, record }),
-        diff: (baselineCommit, patch) => send({ type: 'evidence.diff', messageId: messageId(), ...inRun, baselineCommit, patch }),
+        decision: (record) => send({ type: 'evidence.policy-decision', messageId: messageId(), ...inRun, record }, session.redactor),
+        toolCall: (record) => send({ type: 'evidence.tool-call', messageId: messageId(), ...inRun, record }, session.redactor),
+        testResults: (record) => send({ type: 'evidence.test-results', messageId: messageId(), ...inRun, record }, session.redactor),
+        diff: (baselineCommit, patch) => send({ type: 'evidence.diff', messageId: messageId(), ...inRun, baselineCommit, patch }, session.redactor),
       },
+      secrets: { redactor: session.redactor, isSecretFile: (path) => isSecretFile(session.layers, path) },
       clock: opts.clock,
       ids: opts.ids,
       toolTimeoutMs,

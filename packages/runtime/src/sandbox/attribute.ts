@@ -20,6 +20,9 @@ export const MAX_ATTRIBUTED_CHANGES = 1000;
  * its earlier state fails the call rather than reach the diff.
  *
  * @param judge the Rules decision on an fs.write of a workspace path.
+ * @param inspect a second look at a file Rules allowed to be added or modified,
+ *   by its new content: a decision to put in place of the allow (a deny, and
+ *   the change is reverted), or undefined to keep it (secrets: ADR 0035).
  * @param tooMany the decision recorded when a call changed more than {@link MAX_ATTRIBUTED_CHANGES} paths.
  * @throws {RuntimeError} ATTRIBUTION_FAILED when a revert did not hold.
  */
@@ -27,6 +30,7 @@ export async function attributeChanges(opts: {
   snapshotter: Snapshotter;
   before: Snapshot;
   judge: (path: string) => PolicyDecision;
+  inspect?: (path: string) => Promise<PolicyDecision | undefined>;
   tooMany: (count: number, firstPath: string) => PolicyDecision;
 }): Promise<{ changes: AttributedChange[]; after: Snapshot }> {
   const { snapshotter, before } = opts;
@@ -47,6 +51,11 @@ export async function attributeChanges(opts: {
     // one that leads to an allowed file is part of that write, not a change of its own.
     const isNewDir = (c: SnapshotChange): boolean => c.change === 'added' && seen.get(c.path)?.type === 'dir';
     const files = raw.filter((c) => !isNewDir(c)).map(judged);
+    for (const [i, file] of files.entries()) {
+      if (file.reverted || file.change === 'deleted' || seen.get(file.path)?.type !== 'file' || opts.inspect === undefined) continue;
+      const second = await opts.inspect(file.path);
+      if (second !== undefined && second.effect !== 'allow') files[i] = { ...file, decision: second, reverted: true };
+    }
     const allowed = files.filter((c) => !c.reverted).map((c) => c.path);
     const dirs = raw.filter(isNewDir).filter((d) => !allowed.some((p) => p.startsWith(`${d.path}/`))).map(judged);
     changes = [...files, ...dirs].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));

@@ -1,4 +1,5 @@
 import { RESERVED_RULE_IDS, toDecisionRecord } from '@lumenflow/policy';
+import { createRedactor } from '@lumenflow/protocol';
 import type { Ask, Clock, IdSource, Scope, ScopeRef } from '@lumenflow/protocol';
 import { RuntimeError } from '../errors.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
@@ -8,6 +9,8 @@ import { TOOL_LIMITS } from '../tool-limits.js';
 import { TEST_COMMAND, describeStepInput, executeStep, scopeOfStep } from '../tools.js';
 import type { StepResult } from '../tools.js';
 import { markNewFiles } from '../workspace.js';
+import { findSecretInContent } from '../secrets.js';
+import type { SecretCheck } from '../secrets.js';
 import { TOOL_CATALOG, TOOL_INPUTS, isToolName } from './catalog.js';
 import type { ToolName } from './catalog.js';
 import type { EvidenceSink, WorkEnd } from './evidence.js';
@@ -41,6 +44,12 @@ export interface ToolHostOptions {
   /** The test command run_tests runs (default {@link TEST_COMMAND}). */
   testCommand?: readonly string[];
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /**
+   * The session's secrets (docs/secrets.md): every reply an agent gets passes
+   * its redactor, and a write that would bring one into the change is refused.
+   * Default: the built-in patterns only, no secret files (the runtime always passes its own).
+   */
+  secrets?: SecretCheck;
 }
 
 /**
@@ -62,6 +71,7 @@ const EMPTY_SHA256 = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca49
 
 export function createToolHost(opts: ToolHostOptions): ToolHost {
   const log = opts.log ?? (() => undefined);
+  const secrets: SecretCheck = opts.secrets ?? { redactor: createRedactor(), isSecretFile: () => false };
   const now = (): string => opts.clock.now().toISOString();
   const meta = { runId: opts.runId, askId: opts.ask.askId };
   const prScope: Scope = { kind: 'pr.create', repository: opts.ask.workspace.repository, base: opts.ask.workspace.baseBranch };
@@ -126,7 +136,10 @@ export function createToolHost(opts: ToolHostOptions): ToolHost {
       result = { status: 'failed', outputHash: EMPTY_SHA256, exitCode: 124 };
     }
     const endedAt = opts.clock.now();
-    const kept = before === undefined ? 0 : await judgeChanges({ snapshotter: opts.snapshotter, before, judge: opts.judge, evidence: opts.evidence, toolCallId, meta, ids: opts.ids, clock: opts.clock, log });
+    const kept =
+      before === undefined
+        ? 0
+        : await judgeChanges({ snapshotter: opts.snapshotter, before, judge: opts.judge, evidence: opts.evidence, toolCallId, meta, ids: opts.ids, clock: opts.clock, log, secrets, workspaceDir: opts.workspaceDir });
     await opts.evidence.toolCall({
       schemaVersion: 1,
       toolCallId,
@@ -188,6 +201,19 @@ export function createToolHost(opts: ToolHostOptions): ToolHost {
       return refuse(opts.ids.next('call'), { kind: TOOL_CATALOG[name].scopeKind, target: `${name} (invalid input)` }, RESERVED_RULE_IDS.invalidInput, `${name}: ${where}: ${issue?.message ?? 'invalid'}`);
     }
     const input = parsed.data as Record<string, unknown>;
+    if (name === 'write_file') {
+      // A secret is refused, not redacted, in a change: the diff would carry it into the pull request (ADR 0035).
+      const { path, content } = input as { path: string; content: string };
+      const kind = findSecretInContent(content, path, secrets);
+      if (kind !== undefined) {
+        return refuse(
+          opts.ids.next('call'),
+          { kind: 'fs.write', target: path },
+          RESERVED_RULE_IDS.secretInContent,
+          `the content holds a secret (${kind}); a change may not carry a secret, so the write is refused, not redacted`,
+        );
+      }
+    }
     switch (name) {
       case 'finish': {
         if (!diffCurrent) {
@@ -208,10 +234,16 @@ export function createToolHost(opts: ToolHostOptions): ToolHost {
     }
   };
 
+  // What the agent reads goes through the session's redactor like all other output (MCP results included).
+  const redactReply = (reply: ToolReply): ToolReply => {
+    const { text, count } = secrets.redactor.redactText(reply.text);
+    return count === 0 ? reply : { ...reply, text };
+  };
+
   return {
     call(name, args) {
       const reply = queue.then(() =>
-        serve(name, args).catch((error: unknown) => {
+        serve(name, args).then(redactReply, (error: unknown) => {
           // The runtime failed, not the agent: end the work with the failure's code.
           log('runtime.tool-failed', { tool: name, code: (error as { code?: unknown }).code ?? 'INTERNAL' });
           const code = error instanceof RuntimeError ? error.code : 'RUNTIME_INTERNAL';

@@ -1,6 +1,8 @@
 import { RESERVED_RULE_IDS, toDecisionRecord } from '@lumenflow/policy';
 import type { Clock, IdSource } from '@lumenflow/protocol';
 import { attributeChanges } from '../sandbox/attribute.js';
+import { findSecretInFile } from '../secrets.js';
+import type { SecretCheck } from '../secrets.js';
 import type { Snapshot, Snapshotter } from '../sandbox/snapshot.js';
 import type { EvidenceSink } from './evidence.js';
 import type { Judge } from './judge.js';
@@ -20,12 +22,26 @@ export async function judgeChanges(opts: {
   ids: IdSource;
   clock: Clock;
   log: (event: string, fields: Record<string, unknown>) => void;
+  /** Finds the secrets a written file may not hold (ADR 0035). */
+  secrets: SecretCheck;
+  workspaceDir: string;
 }): Promise<number> {
   const judge = (path: string) => opts.judge.decide({ kind: 'fs.write', path });
+  // A secret the process brought into the workspace would go into the diff: refused like a write_file holding one.
+  const inspect = async (path: string) => {
+    const kind = await findSecretInFile(opts.workspaceDir, path, opts.secrets);
+    if (kind === undefined) return undefined;
+    const reason =
+      kind === 'oversized'
+        ? 'the file is too large to check for secrets, so it may not enter the change'
+        : `the new content holds a secret (${kind}); a change may not carry a secret, so the write was reverted, not redacted`;
+    return { ...judge(path), effect: 'deny' as const, matchedRuleIds: [], decidingRuleId: RESERVED_RULE_IDS.secretInContent, reason, warnings: [] };
+  };
   const { changes } = await attributeChanges({
     snapshotter: opts.snapshotter,
     before: opts.before,
     judge,
+    inspect,
     tooMany: (count, firstPath) => ({
       ...judge(firstPath),
       effect: 'deny',
