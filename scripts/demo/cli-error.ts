@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { CodedError } from '@lumenflow/protocol';
+import { CodedError, createRedactor, secretsFromEnvironment } from '@lumenflow/protocol';
 
 /**
  * Exit codes of the demo CLI. Documented in README.md; tests assert them.
@@ -62,9 +62,9 @@ export function describeCliError(error: unknown, missingCommandHint = 'choose a 
 export function reportCliError(error: unknown, missingCommandHint?: string): number {
   const failure = describeCliError(error, missingCommandHint);
   if (failure.exitCode === EXIT.ok) return EXIT.ok;
-  process.stderr.write(`error ${failure.code}: ${failure.message}\n`);
+  process.stderr.write(redact(`error ${failure.code}: ${failure.message}\n`));
   if (failure.code === 'INTERNAL' && process.env['LUMENFLOW_DEBUG'] === '1' && error instanceof Error) {
-    process.stderr.write(`${error.stack ?? ''}\n`);
+    process.stderr.write(redact(`${error.stack ?? ''}\n`));
   }
   return failure.exitCode;
 }
@@ -79,7 +79,12 @@ export function writeJsonFailure(error: unknown, verdict: boolean, missingComman
   const failure = describeCliError(error, missingCommandHint);
   if (failure.exitCode === EXIT.ok) return;
   const document = verdict ? { ok: false, valid: false, error: failure } : { ok: false, error: failure };
-  process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+  process.stdout.write(redact(`${JSON.stringify(document, null, 2)}\n`));
+}
+
+// An error's text is output like any other: it passes the redactor (docs/secrets.md).
+function redact(text: string): string {
+  return createRedactor({ knownValues: secretsFromEnvironment(process.env) }).redactText(text).text;
 }
 
 /**

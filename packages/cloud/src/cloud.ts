@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { canonicalize, describeTestShortfall } from '@lumenflow/protocol';
 import type {
   ApprovalRecord,
+  KnownSecret,
   SandboxInfo,
   Ask,
   Clock,
@@ -23,6 +24,7 @@ import type { BundleMode, SigningKey } from '@lumenflow/verifier';
 import { createApprovalRequest, resolveApproval } from './approvals.js';
 import { checkMessageSignature } from './message-signature.js';
 import { formatJsonFile, formatJsonLines } from './proof-files.js';
+import { createEvidenceRedactor } from './redact-evidence.js';
 import type { ApprovalRequest, Approver } from './approvals.js';
 import { CloudError } from './errors.js';
 import { computeDiffStat, renderNoPrSummary, renderPrSummary } from './pr-summary.js';
@@ -80,6 +82,13 @@ export interface CloudOptions {
    */
   isRuntimeAvailable?: (runtimeId: string) => boolean;
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /**
+   * Values Cloud holds as secret, e.g. the PR provider's token (docs/secrets.md).
+   * Redacted from every file Cloud writes into a bundle, its log and its
+   * progress; a runtime message that still carries one is rejected. The value
+   * of `GITHUB_TOKEN` in this process's environment is known without being passed.
+   */
+  knownSecrets?: readonly KnownSecret[];
 }
 
 export interface RunRequest {
@@ -160,7 +169,9 @@ export function createCloud(opts: CloudOptions): Cloud {
   const sessions = new Map<string, SessionInbox>();
   const receipts = new Map<string, RuntimeReceipt[]>();
   const enrollWaiters = new Set<() => void>();
-  const log = opts.log ?? (() => undefined);
+  const secrets = createEvidenceRedactor(opts.knownSecrets);
+  const logSink = opts.log ?? (() => undefined);
+  const log = (event: string, fields: Record<string, unknown>): void => logSink(event, secrets.value(fields));
   const isAvailable = opts.isRuntimeAvailable ?? (() => true);
   const available = (): EnrolledRuntime[] => [...runtimes.values()].filter((r) => isAvailable(r.runtimeId));
   const messageId = (): string => opts.ids.next('cmsg');
@@ -183,6 +194,12 @@ export function createCloud(opts: CloudOptions): Cloud {
     if (!checkMessageSignature(message, inbox.runtime)) {
       // An unsigned or wrongly signed record never enters evidence; the session fails instead.
       failInbox(inbox, new CloudError('MESSAGE_REJECTED', `message ${message.messageId} is not signed by runtime ${inbox.runtime.runtimeId}`));
+      return;
+    }
+    const secretKind = secrets.secretIn(message);
+    if (secretKind !== undefined) {
+      // Signed by the runtime, so Cloud cannot redact it; it never enters evidence.
+      failInbox(inbox, new CloudError('MESSAGE_REJECTED', `message ${message.messageId} carries a secret Cloud knows (${secretKind}); the runtime should have redacted it`));
       return;
     }
     // Every transport: the runtime's signature is the only thing Cloud cannot forge, so the bundle keeps each one.
@@ -289,7 +306,7 @@ export function createCloud(opts: CloudOptions): Cloud {
 
   const run = async (request: RunRequest): Promise<RunResult> => {
     const { ask, runId } = request;
-    const progress = request.onProgress ?? (() => undefined);
+    const progress = (event: RunProgress): void => request.onProgress?.({ ...event, detail: secrets.text(event.detail) });
     const checkAbort = (): void => {
       if (request.signal?.aborted) throw new CloudError('ABORTED', 'the run was interrupted');
     };
@@ -464,14 +481,15 @@ export function createCloud(opts: CloudOptions): Cloud {
       }
 
       const proofFiles = (prText: string): Record<string, string> => ({
-        'ask.json': formatJsonFile(ask),
-        'node-session.json': formatJsonFile(nodeSession),
-        'policy-decisions.jsonl': formatJsonLines(decisions),
+        // Cloud's redaction point (ADR 0034): runtime records arrive redacted and checked, so only Cloud's own text changes here.
+        'ask.json': formatJsonFile(secrets.value(ask)),
+        'node-session.json': formatJsonFile(secrets.value(nodeSession)),
+        'policy-decisions.jsonl': formatJsonLines(decisions.map((d) => secrets.record(d))),
         'tool-calls.jsonl': formatJsonLines(inbox.toolCalls),
         'file-diff.patch': patch,
-        'test-results.json': formatJsonFile(testResults),
+        'test-results.json': formatJsonFile(secrets.record(testResults)),
         'pr-summary.md': prText,
-        'replay-link.txt': `${request.replayUrl}\n`,
+        'replay-link.txt': `${secrets.text(request.replayUrl)}\n`,
       });
       const testResults: TestResults =
         inbox.testResults ?? { schemaVersion: 1, runId, status: 'not_run', reason: `No tests ran: ${why || 'the session ended before the test step.'}` };
@@ -481,12 +499,12 @@ export function createCloud(opts: CloudOptions): Cloud {
       if (why !== '' || testResults.status !== 'completed' || prDecision === undefined) {
         progress({ step: 'approvals', state: 'skipped', detail: 'no approval requested' });
         approval = { schemaVersion: 1, runId, askId: ask.askId, status: 'not_requested', request: null, resolution: null, notRequestedReason: capitalise(why) };
-        prText = renderNoPrSummary({ runId, ask, why: capitalise(why) });
+        prText = secrets.text(renderNoPrSummary({ runId, ask, why: capitalise(why) }));
       } else if (prDecision.effect === 'allow') {
         progress({ step: 'approvals', state: 'skipped', detail: `Rules allow pr.create (${prDecision.decidingRuleId})` });
         why = `Rules allow pr.create without approval (rule ${prDecision.decidingRuleId}).`;
         approval = { schemaVersion: 1, runId, askId: ask.askId, status: 'not_requested', request: null, resolution: null, notRequestedReason: why };
-        prText = renderNoPrSummary({ runId, ask, why: `${why} This cut opens pull requests only through an approval.` });
+        prText = secrets.text(renderNoPrSummary({ runId, ask, why: `${why} This cut opens pull requests only through an approval.` }));
         ending = 'no-approval-needed';
       } else {
         const action = { kind: 'pr.create' as const, repository: ask.workspace.repository, base: ask.workspace.baseBranch, head: `lumenflow/${runId}` };
@@ -503,7 +521,8 @@ export function createCloud(opts: CloudOptions): Cloud {
           requestedAt,
           ...(request.approvalTtlMs === undefined ? {} : { ttlMs: request.approvalTtlMs }),
         });
-        prText = renderPrSummary({ runId, ask, stat: computeDiffStat(patch), tests: testResults, request: draft });
+        // Redacted before the approval binds its hash, so what is approved is what the bundle holds.
+        prText = secrets.text(renderPrSummary({ runId, ask, stat: computeDiffStat(patch), tests: testResults, request: draft }));
         const approvalRequest = createApprovalRequest({
           approvalId,
           action,
@@ -545,7 +564,7 @@ export function createCloud(opts: CloudOptions): Cloud {
       const noToolCall = inbox.toolCalls.length === 0;
       const anyDeny = decisions.some((d) => d.effect === 'deny');
       const mode: BundleMode = cloudDeny !== undefined || (noToolCall && anyDeny) ? 'policy-blocked' : 'happy';
-      const artifacts: Record<string, string> = { ...proofFiles(prText), 'approval.json': formatJsonFile(approval) };
+      const artifacts: Record<string, string> = { ...proofFiles(prText), 'approval.json': formatJsonFile(secrets.value(approval)) };
       const written = await writeBundle({ outDir: request.outDir, runId, mode, createdAt: now(), artifacts, signingKey: opts.signingKey });
       progress({ step: 'proof', state: 'ok', detail: `signed by ${written.keyId}` });
       return {
@@ -554,7 +573,7 @@ export function createCloud(opts: CloudOptions): Cloud {
         keyId: written.keyId,
         mode,
         ending,
-        summary: summarise(ending, why),
+        summary: secrets.text(summarise(ending, why)),
         toolCalls: inbox.toolCalls.length,
         decisions: decisions.length,
         approvalStatus: approval.status,

@@ -6,7 +6,7 @@ import { createCloud } from '@lumenflow/cloud';
 import type { Approver, RunProgress, RunRequest, RunResult } from '@lumenflow/cloud';
 import type { RuleSet } from '@lumenflow/policy';
 import { createInProcessTransport, createSequentialIds } from '@lumenflow/protocol';
-import type { Ask, Clock } from '@lumenflow/protocol';
+import type { Ask, Clock, KnownSecret } from '@lumenflow/protocol';
 import { createRuntime, deriveRuntimeLabels } from '@lumenflow/runtime';
 import type { HostFacts, Sandbox } from '@lumenflow/runtime';
 import type { SigningKey } from '@lumenflow/verifier';
@@ -35,6 +35,8 @@ export interface ChainInputs {
   ask: Ask;
   cloudRules: RuleSet;
   localRules?: RuleSet;
+  /** Values Cloud and the runtime hold as secret, e.g. a PR provider's token (docs/secrets.md). */
+  knownSecrets?: readonly KnownSecret[];
   fixtureDir: string;
   /** The repository `fixtureDir` holds (default: the bundled fixture's); an Ask for another is refused. */
   repository?: string;
@@ -72,6 +74,7 @@ export async function runChain(inputs: ChainInputs): Promise<RunResult> {
     signingKey: inputs.signingKey,
     rules: inputs.cloudRules,
     log,
+    ...(inputs.knownSecrets === undefined ? {} : { knownSecrets: inputs.knownSecrets }),
   });
   const runtime = createRuntime({
     endpoint: transport.runtime,
@@ -90,6 +93,7 @@ export async function runChain(inputs: ChainInputs): Promise<RunResult> {
     ...(inputs.signal === undefined ? {} : { signal: inputs.signal }),
     ...(inputs.timeouts?.enrollMs === undefined ? {} : { enrollTimeoutMs: inputs.timeouts.enrollMs }),
     ...(inputs.timeouts?.toolMs === undefined ? {} : { toolTimeoutMs: inputs.timeouts.toolMs }),
+    ...(inputs.knownSecrets === undefined ? {} : { knownSecrets: inputs.knownSecrets }),
     log,
   });
   try {

@@ -46,7 +46,15 @@ export async function runChainOverConnections(inputs: ChainInputs): Promise<RunR
   let child: ReturnType<typeof spawn> | undefined;
   try {
     const { url } = await server.listen(0);
-    const cloud = createCloud({ endpoint, clock: inputs.clock, ids: createSequentialIds(), signingKey: inputs.signingKey, rules: inputs.cloudRules, log });
+    const cloud = createCloud({
+      endpoint,
+      clock: inputs.clock,
+      ids: createSequentialIds(),
+      signingKey: inputs.signingKey,
+      rules: inputs.cloudRules,
+      log,
+      ...(inputs.knownSecrets === undefined ? {} : { knownSecrets: inputs.knownSecrets }),
+    });
     const { token } = await createEnrollToken({ dataDir, clock: systemClock, ttlMs: 60_000 });
     const args = ['--import', 'tsx', join(REPO_ROOT, 'scripts/lumenflow.ts'), 'runtime', 'connect', '--cloud', url, '--enroll-token', token, '--state-dir', stateDir, '--workspace', inputs.fixtureDir, '--repository', inputs.repository ?? DEMO_PATHS.fixtureRepository, '--log-level', 'silent'];
     if (inputs.sandbox?.info.kind === 'none') args.push('--sandbox', 'off');

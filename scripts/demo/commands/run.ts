@@ -12,8 +12,8 @@ import { buildReplayUrl, DEFAULT_REPLAY_BASE_URL } from '@lumenflow/replay';
 import type { Approver, RunProgress, RunResult, RunStep } from '@lumenflow/cloud';
 import { PolicyError, loadRulesFile, splitCommandLine } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
-import { IdSchema, createSteppingClock, systemClock } from '@lumenflow/protocol';
-import type { Ask, Clock } from '@lumenflow/protocol';
+import { IdSchema, createRedactor, createSteppingClock, secretsFromEnvironment, systemClock } from '@lumenflow/protocol';
+import type { Ask, Clock, Redactor } from '@lumenflow/protocol';
 import { RuntimeError, openSandbox, parseSandboxMode, readHostFacts, readServedRepository, runGit } from '@lumenflow/runtime';
 import type { Sandbox, SandboxMode } from '@lumenflow/runtime';
 import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey, makeDirectories } from '@lumenflow/verifier';
@@ -65,8 +65,12 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
   });
   // Keys and evidence stay out of the tool processes' sight, wherever they live.
   const sandbox = await loadSandbox(options.sandbox ?? process.env['LUMENFLOW_SANDBOX'], [signing.path, runtimeKey.path, outDir, join(REPO_ROOT, '.lumenflow')]);
-  const logger = createLogger(join(outDir, `${runId}.log`), options.logLevel);
-  const printer = createProgressPrinter();
+  // What this process holds as secret (GITHUB_TOKEN, the local rules' secretEnv): Cloud, the runtime,
+  // the log and the screen all redact it (docs/secrets.md).
+  const knownSecrets = secretsFromEnvironment(process.env, localRules.document.secretEnv ?? []);
+  const secrets = createRedactor({ knownValues: knownSecrets });
+  const logger = createLogger(join(outDir, `${runId}.log`), options.logLevel, secrets);
+  const printer = createProgressPrinter(secrets);
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
   process.once('SIGINT', onSigint);
@@ -79,6 +83,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
       ask,
       cloudRules,
       localRules,
+      knownSecrets,
       fixtureDir,
       ...(repo === undefined ? {} : { workspaceSource: 'checkout' as const, repository: repo.repository }),
       ...(agentCommand === undefined ? {} : { agentCommand }),
@@ -112,7 +117,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
   const displayDir = displayPath(result.dir);
   const verifyCommand = `pnpm demo:trusted-compute --verify ${displayDir} --expect-key-id ${result.keyId}`;
   logger.info({ runId, ending: result.ending, bundleMode: result.mode, dir: displayDir, intended }, 'run finished');
-  process.stderr.write(
+  printer.write(
     [
       '',
       `${result.summary}`,
@@ -138,7 +143,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
       approval: result.approvalStatus,
       verifyCommand,
     };
-    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(secrets.redactValue(summary).value, null, 2)}\n`);
   }
   return intended ? EXIT.ok : EXIT.notAsIntended;
 }
@@ -229,7 +234,7 @@ function displayPath(path: string): string {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
-function createLogger(file: string, level: RunOptions['logLevel']): Logger {
+function createLogger(file: string, level: RunOptions['logLevel'], secrets: Redactor): Logger {
   // A new file, never a followed link or an old file: a symlink planted at <out-dir>/<run-id>.log
   // would otherwise get this run's log appended to whatever it points at.
   let fd: number;
@@ -243,7 +248,8 @@ function createLogger(file: string, level: RunOptions['logLevel']): Logger {
   const streams: Array<{ stream: NodeJS.WritableStream | ReturnType<typeof pino.destination>; level: string }> = [{ stream: toFile, level: 'debug' }];
   if (level === 'debug') streams.push({ stream: process.stderr, level: 'debug' });
   return pino(
-    { level, base: null, redact: ['key', 'seed', 'pem', 'privateKey'] },
+    // Every line's fields pass the one redactor before pino writes them (ADR 0034).
+    { level, base: null, redact: ['key', 'seed', 'pem', 'privateKey'], formatters: { log: (fields) => secrets.redactValue(fields).value } },
     pino.multistream(streams),
   );
 }
@@ -262,10 +268,10 @@ interface ProgressPrinter {
   write(text: string): void;
 }
 
-function createProgressPrinter(): ProgressPrinter {
+function createProgressPrinter(secrets: Redactor): ProgressPrinter {
   const started = new Map<RunStep, number>();
   const write = (text: string): void => {
-    process.stderr.write(text);
+    process.stderr.write(secrets.redactText(text).text);
   };
   const ms = (step: RunStep): string => {
     const t0 = started.get(step);
