@@ -89,6 +89,12 @@ export function formatReplayReport(report: ReplayReport, options: { color?: bool
   const whatWidth = Math.min(110, Math.max(0, ...report.timeline.map((e) => s(e.what).length)));
   const statusWidth = Math.max(6, ...report.timeline.map((e) => s(e.status).length));
   for (const event of report.timeline) lines.push(formatEvent(event, whatWidth, statusWidth, paint));
+  if (report.redactions.length > 0) {
+    lines.push('', `Redactions (${report.redactions.length} records; secrets replaced before signing, never in the bundle)`);
+    for (const r of report.redactions) {
+      lines.push(`  ${s(r.file)}${r.ref === null ? '' : ` ${s(r.ref)}`}: ${r.summary.count} × ${s(r.summary.kinds.join(', '))} in ${s(r.summary.fields.join(', '))}`);
+    }
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -7,7 +7,7 @@ export { STEP_LABELS, formatDuration, formatReplayReport, sanitizeForTerminal } 
 export { REPLAY_PAGE_CSP, escapeHtml, renderReplayHtml } from './render-html.js';
 export { DEFAULT_REPLAY_BASE_URL, DEFAULT_REPLAY_PORT, buildReplayUrl, startReplayServer } from './serve-replay.js';
 
-export type { ReplayReport } from './replay-report.js';
+export type { ReplayRedaction, ReplayReport } from './replay-report.js';
 export type { ReplayServer } from './serve-replay.js';
 export type {
   ChainCheck,

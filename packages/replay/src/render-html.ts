@@ -96,6 +96,8 @@ export function renderReplayHtml(report: ReplayReport): string {
   parts.push(renderTests(report));
   parts.push(renderApproval(report));
   parts.push(renderPr(report));
+  const redactions = renderRedactions(report);
+  if (redactions !== '') parts.push(redactions);
   parts.push(renderProof(report));
   parts.push('</main>\n</body>\n</html>\n');
   return parts.join('\n');
@@ -282,6 +284,19 @@ function renderProof(report: ReplayReport): string {
   return `<h2>Proof</h2>
 <dl data-testid="proof"><dt>Bundle</dt><dd class="mono">${e(report.dir)}</dd><dt>Signer</dt><dd class="mono">${e(report.keyId ?? 'unknown')}${report.signerPinned ? ' (pinned)' : ' (not pinned)'}</dd>
 <dt>Created</dt><dd class="mono">${e(m?.createdAt ?? 'unknown')}</dd><dt>Replay link</dt><dd class="mono">${e(report.chain.replayLink?.trim() ?? 'none')}</dd></dl>`;
+}
+
+// What the Proof says was redacted before signing; shown only when a record says so.
+function renderRedactions(report: ReplayReport): string {
+  if (report.redactions.length === 0) return '';
+  const e = escapeHtml;
+  const rows = report.redactions.map(
+    (r) =>
+      `<tr data-testid="redaction"><td class="mono">${e(r.file)}</td><td class="mono">${e(r.ref ?? '')}</td><td>${r.summary.count}</td><td class="mono">${e(r.summary.kinds.join(', '))}</td><td class="mono">${e(r.summary.fields.join(', '))}</td></tr>`,
+  );
+  return `<h2>Redactions</h2>
+<p>Secrets were replaced by <code>[REDACTED:&lt;kind&gt;]</code> before these records were signed; the bundle never held them.</p>
+<table data-testid="redactions"><thead><tr><th>File</th><th>Record</th><th>Count</th><th>Kinds</th><th>Fields</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function flaggedRefs(report: ReplayReport): Set<string> {

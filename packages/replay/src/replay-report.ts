@@ -1,3 +1,5 @@
+import { createRedactor, secretsFromEnvironment } from '@lumenflow/protocol';
+import type { RedactionSummary, Redactor } from '@lumenflow/protocol';
 import { verifyBundle } from '@lumenflow/verifier';
 import type { VerificationReport, VerifyBundleOptions } from '@lumenflow/verifier';
 import { assembleChain } from './assemble-chain.js';
@@ -28,10 +30,25 @@ export interface ReplayReport {
   chainChecks: ChainCheck[];
   timeline: TimelineEvent[];
   chain: ReplayChain;
+  /** What the Proof says was redacted before it was signed: one entry per record that carries a summary (docs/secrets.md). */
+  redactions: ReplayRedaction[];
 }
 
-/** Combines a verification report with a chain's checks and timeline. Pure. */
-export function buildReplayReport(chain: ReplayChain, verification: VerificationReport): ReplayReport {
+/** One record's redaction summary, as Replay shows it: never the values, which the bundle does not hold. */
+export interface ReplayRedaction {
+  /** The proof file and, for a JSONL line, the record's id. */
+  file: string;
+  ref: string | null;
+  summary: RedactionSummary;
+}
+
+/**
+ * Combines a verification report with a chain's checks and timeline. Pure.
+ * What Replay shows is output like any other: every text of the report passes
+ * `redactor` (default: the built-in patterns), after the checks ran on the
+ * bundle as it is (ADR 0034).
+ */
+export function buildReplayReport(chain: ReplayChain, verification: VerificationReport, redactor: Redactor = createRedactor()): ReplayReport {
   const chainChecks = checkChain(chain, { manifestSha256: verification.manifestSha256 });
   const timeline = buildTimeline(chain);
   const codesByRef = new Map<string, Set<ChainCheck['code']>>();
@@ -51,7 +68,9 @@ export function buildReplayReport(chain: ReplayChain, verification: Verification
   const warnings: string[] = [];
   const boundary = chain.session?.runtime.sandbox;
   if (boundary?.kind === 'none') warnings.push(`NO SANDBOX: the runtime ran tool processes without one (${boundary.reason})`);
+  const shown = redactor.redactValue({ warnings, verification, chainChecks, timeline, chain }).value;
   return {
+    ...shown,
     valid,
     verdict: valid ? 'VALID' : 'INVALID',
     readable: chain.readable,
@@ -60,12 +79,16 @@ export function buildReplayReport(chain: ReplayChain, verification: Verification
     mode: chain.mode ?? verification.mode ?? null,
     keyId: verification.keyId ?? chain.manifest?.keyId ?? null,
     signerPinned: verification.signerPinned,
-    warnings,
-    verification,
-    chainChecks,
-    timeline,
-    chain,
+    redactions: listRedactions(chain),
   };
+}
+
+function listRedactions(chain: ReplayChain): ReplayRedaction[] {
+  const out: ReplayRedaction[] = [];
+  for (const d of chain.decisions) if (d.redaction !== undefined) out.push({ file: 'policy-decisions.jsonl', ref: d.decisionId, summary: d.redaction });
+  for (const c of chain.toolCalls) if (c.call.redaction !== undefined) out.push({ file: 'tool-calls.jsonl', ref: c.call.toolCallId, summary: c.call.redaction });
+  if (chain.testResults?.redaction !== undefined) out.push({ file: 'test-results.json', ref: null, summary: chain.testResults.redaction });
+  return out;
 }
 
 /**
@@ -78,5 +101,6 @@ export function buildReplayReport(chain: ReplayChain, verification: Verification
 export async function replayBundle(dir: string, options: VerifyBundleOptions = {}): Promise<ReplayReport> {
   const verification = await verifyBundle(dir, options);
   const files = await readBundleForReplay(dir);
-  return buildReplayReport(assembleChain(files), verification);
+  // Patterns, and the PR provider's token when this process holds one.
+  return buildReplayReport(assembleChain(files), verification, createRedactor({ knownValues: secretsFromEnvironment(process.env) }));
 }
