@@ -13,7 +13,7 @@ import { CloudError, createCloud, createEnrollToken, createHttpCloudEndpoint, li
 import { DEFAULT_REPLAY_BASE_URL } from '@lumenflow/replay';
 import { PolicyError, loadRulesFile } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
-import { IdSchema, systemClock } from '@lumenflow/protocol';
+import { IdSchema, createRedactor, secretsFromEnvironment, systemClock } from '@lumenflow/protocol';
 import type { IdSource } from '@lumenflow/protocol';
 import {
   RUNTIME_VERSION,
@@ -61,7 +61,9 @@ function parsePositiveInt(value: string): number {
 
 type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 function createLog(level: LogLevel): (event: string, fields: Record<string, unknown>) => void {
-  const logger = pino({ level, base: null }, pino.destination(2));
+  // Log lines are output like any other: their fields pass the redactor (docs/secrets.md); the runtime adds its own secrets.
+  const secrets = createRedactor({ knownValues: secretsFromEnvironment(process.env) });
+  const logger = pino({ level, base: null, formatters: { log: (fields) => secrets.redactValue(fields).value } }, pino.destination(2));
   return (event, fields) => logger.info(fields, event);
 }
 
