@@ -6,8 +6,7 @@
 // then every byte it produced (bundle, log, stdout and stderr, the Replay
 // page, text and JSON) is searched for every canary in every encoding.
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -15,69 +14,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runGit } from '@lumenflow/runtime';
 import { verifyBundle } from '@lumenflow/verifier';
 import { writeThrowawayKeys } from '../support/demo-chain.js';
+import { ALL, CANARY, hits, leakTestSource, readTree } from './canaries.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'scripts/demo/trusted-compute.ts');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const TEST_COMMAND = ['node', '--test', '--test-reporter=tap', 'test/leak.test.js'];
 
-const word = (n: number): string => randomBytes(n).toString('hex');
-const alnum = (n: number): string => Array.from(randomBytes(n), (b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'[b % 62]).join('');
-const base32 = (n: number): string => Array.from(randomBytes(n), (b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[b % 32]).join('');
-// Distinct per run, and nothing a pattern would catch unless meant to: known values must be found as known values.
-const CANARY = {
-  env: `cnry-env-${word(12)}`,
-  envMulti: `cnry-multi-a-${word(8)}\ncnry-multi-b-${word(8)}\ncnry-multi-c-${word(8)}`,
-  providerToken: `cnry-gh-${word(16)}`,
-  dotenv: `cnry-dotenv-${word(12)}`,
-  dotenvMulti: `cnry-pem-a-${word(8)}\ncnry-pem-b-${word(8)}`,
-  testPattern: `ghp_${alnum(36)}`,
-  awsKey: `AKIA${base32(16)}`,
-  agentToken: `sk_live_${alnum(24)}`,
-};
-const ALL = Object.values(CANARY);
-
-/** Every form a canary may take in output, computed here independently of the redactor. */
-function encodings(secret: string): string[] {
-  const forms = new Set<string>();
-  const sources = [secret, secret.replace(/\n/g, '\r\n'), ...secret.split('\n')].filter((s) => s.length >= 8);
-  for (const s of sources) {
-    forms.add(s);
-    forms.add(JSON.stringify(s).slice(1, -1));
-    forms.add(encodeURIComponent(s));
-    forms.add(Buffer.from(s).toString('hex'));
-    forms.add(Buffer.from(s).toString('hex').toUpperCase());
-    const n = Buffer.byteLength(s);
-    for (const pad of [0, 1, 2]) {
-      for (const enc of ['base64', 'base64url'] as const) {
-        // Inside a longer stream, only the groups made of the secret's own bytes are fixed by it.
-        const stream = Buffer.concat([Buffer.alloc(pad, 0x41), Buffer.from(s)]).toString(enc);
-        const from = 4 * Math.ceil(pad / 3);
-        const to = 4 * Math.floor((pad + n) / 3);
-        if (to - from >= 8) forms.add(stream.slice(from, to));
-      }
-    }
-  }
-  return [...forms];
-}
-
-const leakTest = `import { test } from 'node:test';
-const canaries = ${JSON.stringify([CANARY.env, CANARY.envMulti, CANARY.providerToken, CANARY.dotenv, CANARY.dotenvMulti, CANARY.testPattern])};
-const b64 = (s, enc) => Buffer.from(s).toString(enc);
-for (const [i, c] of canaries.entries()) {
-  test('prints canary ' + i + ' ' + c.split('\\n')[0], () => {
-    console.log('plain', c);
-    for (const line of c.split('\\n')) console.log('line', line);
-    console.log('json', JSON.stringify({ c }));
-    console.log('url', encodeURIComponent(c));
-    console.log('hex', b64(c, 'hex'), b64(c, 'hex').toUpperCase());
-    for (const pad of ['', 'a', 'ab']) console.log('b64', b64(pad + c, 'base64'), b64(pad + c, 'base64url'));
-  });
-}
-test('fails with a secret in its error message', () => {
-  throw new Error('connection refused for token ' + canaries[2] + ' and key ' + canaries[3]);
-});
-`;
+const leakTest = leakTestSource();
 
 let work: string;
 let repo: string;
@@ -153,24 +97,6 @@ afterAll(async () => {
 function runCli(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const result = spawnSync(TSX, [CLI, ...args], { cwd: ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-async function readTree(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) out.set(join(entry.parentPath, entry.name), await readFile(join(entry.parentPath, entry.name), 'latin1'));
-  }
-  return out;
-}
-
-function hits(outputs: Map<string, string>): string[] {
-  const found: string[] = [];
-  for (const [name, secret] of Object.entries(CANARY)) {
-    for (const form of encodings(secret)) {
-      for (const [where, text] of outputs) if (text.includes(form)) found.push(`${name} as ${JSON.stringify(form.slice(0, 24))}… in ${where}`);
-    }
-  }
-  return found;
 }
 
 describe('canary suite: the real chain never lets a secret out', () => {
