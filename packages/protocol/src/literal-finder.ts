@@ -19,6 +19,8 @@ const TABLE_MASK = (1 << TABLE_BITS) - 1;
 export interface LiteralFinder {
   /** The first index `>= from` at which one of the literals' prefixes occurs, or -1. */
   next(text: string, from: number): number;
+  /** The longest literal that occurs in `text` at `at`, or undefined. */
+  longestAt(text: string, at: number): string | undefined;
 }
 
 function blockHash(c1: number, c2: number, c3: number): number {
@@ -32,10 +34,13 @@ export function createLiteralFinder(literals: readonly string[]): LiteralFinder 
   }
   const window = Math.min(MAX_WINDOW, ...literals.map((l) => l.length));
   const shift = new Uint8Array(TABLE_MASK + 1).fill(window - BLOCK + 1);
-  const prefixes = new Set<string>();
-  for (const literal of literals) {
+  // Each prefix's literals, longest first.
+  const prefixes = new Map<string, string[]>();
+  for (const literal of [...new Set(literals)].sort((a, b) => b.length - a.length)) {
     const prefix = literal.slice(0, window);
-    prefixes.add(prefix);
+    const same = prefixes.get(prefix);
+    if (same === undefined) prefixes.set(prefix, [literal]);
+    else same.push(literal);
     // A block ending at `end` of the prefix allows a jump of the characters after it.
     for (let end = BLOCK - 1; end < window; end += 1) {
       const h = blockHash(prefix.charCodeAt(end - 2), prefix.charCodeAt(end - 1), prefix.charCodeAt(end));
@@ -59,6 +64,10 @@ export function createLiteralFinder(literals: readonly string[]): LiteralFinder 
         last += 1;
       }
       return -1;
+    },
+    longestAt(text, at) {
+      for (const literal of prefixes.get(text.slice(at, at + window)) ?? []) if (text.startsWith(literal, at)) return literal;
+      return undefined;
     },
   };
 }

@@ -130,27 +130,24 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   for (const p of patterns) {
     if (p.anchors.length === 0 || p.anchors.some((a) => a === '')) throw new TypeError(`createRedactor: pattern ${p.kind} needs non-empty anchors`);
   }
-  // Candidates first, then the full expression only there. Where a known
-  // form may start is found by a block-shift search over the forms' first
-  // characters (literal-finder.ts); where a pattern may start, by one
-  // expression of the patterns' anchors (plain literals, which the engine
-  // scans fast). `full`, sticky, with every alternative, is tried only at
-  // the nearer of the two. Every match of `full` starts with an anchor or a
-  // known form, so this finds the same leftmost matches as running `full`
-  // over the whole text.
-  const literalGroups = literalKinds.size === 0 ? 0 : 1;
-  const alternatives = [...(literalGroups === 1 ? [`(${buildTrieSource([...literalKinds.keys()])})`] : []), ...patterns.map((p) => `(${p.source})`)];
-  const full = new RegExp(alternatives.join('|') || '(?!)', 'y');
-  const kindOf = (match: RegExpExecArray): string => {
-    if (literalGroups === 1 && match[1] !== undefined) return literalKinds.get(match[0]) ?? KNOWN_SECRET_KIND;
-    for (let i = 0; i < patterns.length; i += 1) if (match[i + 1 + literalGroups] !== undefined) return (patterns[i] as SecretPattern).kind;
+  // Candidates first, then a confirmation only there. Where a known form may
+  // start is found by a block-shift search over the forms' first characters
+  // (literal-finder.ts), which also confirms the longest form there; where a
+  // pattern may start, by one expression of the patterns' anchors (plain
+  // literals, which the engine scans fast), confirmed by the sticky
+  // expression of the patterns. A known form wins over a pattern at the same
+  // position. Every pattern match starts with an anchor, so this finds the
+  // same leftmost matches as trying every alternative at every position.
+  const sticky = new RegExp(patterns.map((p) => `(${p.source})`).join('|') || '(?!)', 'y');
+  const patternKind = (match: RegExpExecArray): string => {
+    for (let i = 0; i < patterns.length; i += 1) if (match[i + 1] !== undefined) return (patterns[i] as SecretPattern).kind;
     return KNOWN_SECRET_KIND;
   };
   const finder = literalKinds.size === 0 ? undefined : createLiteralFinder([...literalKinds.keys()]);
   const anchors = [...new Set(patterns.flatMap((p) => p.anchors))];
   const anchorScan = anchors.length === 0 ? undefined : new RegExp(anchors.map(escapeLiteral).join('|'), 'g');
   // Calls `onMatch` for each leftmost, non-overlapping match; stops early when it returns false.
-  const scan = (text: string, onMatch: (at: number, match: RegExpExecArray) => boolean): void => {
+  const scan = (text: string, onMatch: (at: number, length: number, kind: string) => boolean): void => {
     // The next candidate of each source at or after `pos`; -1 when there is none (it stays none).
     let knownAt = finder === undefined ? -1 : -2;
     let anchorAt = anchorScan === undefined ? -1 : -2;
@@ -165,54 +162,59 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
       }
       const at = knownAt === -1 ? anchorAt : anchorAt === -1 ? knownAt : Math.min(knownAt, anchorAt);
       if (at === -1) return;
-      full.lastIndex = at;
-      const match = full.exec(text);
-      if (match === null || match[0] === '') {
+      let length = 0;
+      let kind = KNOWN_SECRET_KIND;
+      const literal = at === knownAt ? (finder as LiteralFinder).longestAt(text, at) : undefined;
+      if (literal !== undefined) {
+        length = literal.length;
+        kind = literalKinds.get(literal) ?? KNOWN_SECRET_KIND;
+      } else if (at === anchorAt) {
+        sticky.lastIndex = at;
+        const match = sticky.exec(text);
+        if (match !== null) {
+          length = match[0].length;
+          kind = patternKind(match);
+        }
+      }
+      if (length === 0) {
         pos = at + 1;
         continue;
       }
-      if (!onMatch(at, match)) return;
-      pos = at + match[0].length;
+      if (!onMatch(at, length, kind)) return;
+      pos = at + length;
     }
   };
-  const redactOnce = (text: string, kinds: Set<string>): { text: string; count: number; spans: number[] } => {
-    let count = 0;
-    let out = '';
-    let last = 0;
-    const spans: number[] = [];
-    scan(text, (at, match) => {
-      const kind = kindOf(match);
-      count += 1;
-      kinds.add(kind);
-      out += text.slice(last, at);
-      spans.push(out.length);
-      out += `[REDACTED:${kind}]`;
-      spans.push(out.length);
-      last = at + match[0].length;
-      return true;
-    });
-    return count === 0 ? { text, count, spans } : { text: out + text.slice(last), count, spans };
-  };
-
   // A placeholder changes only its edges: a pattern that ends just before it
   // or starts just after it may now see the word boundary it lacked. Only
   // then is another pass needed; a placeholder between delimiters needs none.
-  const edgesChanged = (text: string, spans: readonly number[]): boolean => {
-    for (let k = 0; k < spans.length; k += 2) {
-      if (WORDISH.test(text.charAt((spans[k] as number) - 1)) || WORDISH.test(text.charAt(spans[k + 1] as number))) return true;
-    }
-    return false;
+  // The edges are read in the input (a placeholder's own edges are `[` and
+  // `]`), so the output is never read back while it is being built.
+  const redactOnce = (text: string, kinds: Set<string>): { text: string; count: number; edgesChanged: boolean } => {
+    let count = 0;
+    let out = '';
+    let last = 0;
+    let edgesChanged = false;
+    scan(text, (at, length, kind) => {
+      count += 1;
+      kinds.add(kind);
+      if ((at > last && WORDISH.test(text.charAt(at - 1))) || WORDISH.test(text.charAt(at + length))) edgesChanged = true;
+      out += text.slice(last, at);
+      out += `[REDACTED:${kind}]`;
+      last = at + length;
+      return true;
+    });
+    return count === 0 ? { text, count, edgesChanged } : { text: out + text.slice(last), count, edgesChanged };
   };
 
   const redactText = (text: string): TextRedaction => {
     const kinds = new Set<string>();
-    let { text: current, count: total, spans } = redactOnce(text, kinds);
+    let { text: current, count: total, edgesChanged } = redactOnce(text, kinds);
     // Replacing a secret can give a pattern its word boundary; go on until nothing changes, so a second pass is a no-op.
-    for (let round = 1; round < 8 && spans.length > 0 && edgesChanged(current, spans); round += 1) {
+    for (let round = 1; round < 8 && edgesChanged; round += 1) {
       const next = redactOnce(current, kinds);
       total += next.count;
       current = next.text;
-      spans = next.spans;
+      edgesChanged = next.count > 0 && next.edgesChanged;
     }
     return { text: current, count: total, kinds: [...kinds].sort() };
   };
@@ -259,8 +261,8 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
 
   const findSecret = (text: string): string | undefined => {
     let kind: string | undefined;
-    scan(text, (_at, match) => {
-      kind = kindOf(match);
+    scan(text, (_at, _length, found) => {
+      kind = found;
       return false;
     });
     return kind;
@@ -287,49 +289,6 @@ export function mergeRedactionSummaries(a: RedactionSummary | undefined, b: Reda
 }
 
 const WORDISH = /^[A-Za-z0-9_-]$/;
-
-interface TrieNode {
-  end: boolean;
-  children: Map<string, TrieNode>;
-}
-
-// A regex source matching exactly the given literals, longest first: shared
-// prefixes are written once, so at each position the engine tests one
-// character class instead of every literal.
-function buildTrieSource(literals: readonly string[]): string {
-  const root: TrieNode = { end: false, children: new Map() };
-  for (const literal of literals) {
-    let node = root;
-    for (const ch of literal) {
-      let next = node.children.get(ch);
-      if (next === undefined) {
-        next = { end: false, children: new Map() };
-        node.children.set(ch, next);
-      }
-      node = next;
-    }
-    node.end = true;
-  }
-  const emit = (node: TrieNode): string => {
-    let chain = '';
-    let current = node;
-    // A run of single children is a plain string; a group only where the trie branches.
-    while (current.children.size === 1 && !current.end) {
-      const [ch, next] = current.children.entries().next().value as [string, TrieNode];
-      chain += escapeRegex(ch);
-      current = next;
-    }
-    if (current.children.size === 0) return chain;
-    const branches = [...current.children.entries()].map(([ch, next]) => escapeRegex(ch) + emit(next));
-    const group = branches.length === 1 ? (branches[0] as string) : `(?:${branches.join('|')})`;
-    return chain + (current.end ? (branches.length === 1 ? `(?:${group})?` : `${group}?`) : group);
-  };
-  return emit(root);
-}
-
-function escapeRegex(ch: string): string {
-  return /[\\^$.*+?()[\]{}|/-]/.test(ch) ? `\\${ch}` : ch === '\n' ? '\\n' : ch === '\r' ? '\\r' : ch;
-}
 
 function escapeLiteral(text: string): string {
   return text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
