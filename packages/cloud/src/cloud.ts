@@ -64,6 +64,8 @@ export interface RunResult {
   toolCalls: number;
   decisions: number;
   approvalStatus: ApprovalRecord['status'];
+  /** The runtime's code when its session did not complete (AGENT_UNKNOWN, AGENT_NO_FINISH, POLICY_DENIED…). */
+  code?: string;
 }
 
 export interface CloudOptions {
@@ -133,7 +135,9 @@ export interface Cloud {
    * Runs an Ask end to end: dispatch, Rules, the runtime's tool calls,
    * Approvals, and a signed bundle at `<outDir>/<runId>`.
    *
-   * @throws {CloudError} NO_MATCHING_RUNTIME, SESSION_FAILED, SESSION_TIMEOUT (before the session was accepted), MESSAGE_REJECTED,
+   * A session the runtime refuses at open still gives a signed bundle (ending `runtime-failed`).
+   *
+   * @throws {CloudError} NO_MATCHING_RUNTIME, SESSION_TIMEOUT (before the session was accepted), MESSAGE_REJECTED,
    *   APPROVAL_SELF_APPROVAL, APPROVAL_INVALID, ABORTED;
    *   {VerifierError} BUNDLE_EXISTS and other bundle-writing codes.
    */
@@ -337,16 +341,16 @@ export function createCloud(opts: CloudOptions): Cloud {
         progress({ step: 'dispatch', state: 'failed', detail: `no answer within ${sessionTimeoutMs} ms` });
         throw new CloudError('SESSION_TIMEOUT', `runtime ${runtime.runtimeId} did not accept session ${sessionId} within ${sessionTimeoutMs} ms`);
       }
-      if ('type' in accepted) {
-        progress({ step: 'dispatch', state: 'failed', detail: accepted.reason });
-        throw new CloudError('SESSION_FAILED', `runtime ${runtime.runtimeId} could not open the session: ${accepted.code ?? 'FAILED'}: ${accepted.reason}`);
-      }
-      progress({ step: 'dispatch', state: 'ok', detail: `runtime ${runtime.runtimeId}, session ${sessionId}` });
+      // A runtime that refuses the session at open (unknown agent or repository, no
+      // such branch) ends it at once; the refusal is still written and signed.
+      const refused = 'type' in accepted ? accepted : undefined;
+      const opened = 'type' in accepted ? { startedAt: accepted.endedAt, sandbox: accepted.sandbox ?? { kind: 'none' as const, reason: 'the runtime ended the session before it started any process' } } : accepted;
+      progress(refused === undefined ? { step: 'dispatch', state: 'ok', detail: `runtime ${runtime.runtimeId}, session ${sessionId}` } : { step: 'dispatch', state: 'failed', detail: `${refused.code ?? 'FAILED'}: ${refused.reason}` });
       checkAbort();
 
       // Rules at Cloud: every requested scope, one decision each, before anything runs.
-      progress({ step: 'rules', state: 'running', detail: `${ask.requestedScopes.length} scopes` });
-      const cloudDecisions = ask.requestedScopes.map((scope) =>
+      if (refused === undefined) progress({ step: 'rules', state: 'running', detail: `${ask.requestedScopes.length} scopes` });
+      const cloudDecisions = (refused === undefined ? ask.requestedScopes : []).map((scope) =>
         toDecisionRecord(evaluateScope({ cloud: opts.rules }, scope, {}), {
           decisionId: opts.ids.next('cdec'),
           timestamp: now(),
@@ -381,7 +385,11 @@ export function createCloud(opts: CloudOptions): Cloud {
         } as SessionEndedMessage;
       };
       let ended: SessionEndedMessage;
-      if (cloudDeny !== undefined) {
+      if (refused !== undefined) {
+        ended = refused;
+        progress({ step: 'rules', state: 'skipped', detail: 'the runtime refused the session' });
+        progress({ step: 'tool-calls', state: 'skipped', detail: 'no session' });
+      } else if (cloudDeny !== undefined) {
         progress({ step: 'rules', state: 'failed', detail: `${tallyText}; denied ${cloudDeny.scope.kind} ${cloudDeny.scope.target} by ${cloudDeny.decidingRuleId}` });
         await send({ type: 'session.halt', messageId: messageId(), runId, sessionId, reason: `Rules denied ${cloudDeny.scope.kind} ${cloudDeny.scope.target}` });
         ended = await awaitEnd();
@@ -418,10 +426,10 @@ export function createCloud(opts: CloudOptions): Cloud {
           arch: runtime.host.arch,
           nodeVersion: runtime.host.nodeVersion,
           hostnameHash: runtime.host.hostnameHash,
-          sandbox: accepted.sandbox,
+          sandbox: opened.sandbox,
         },
         labels: [...runtime.labels],
-        startedAt: accepted.startedAt,
+        startedAt: opened.startedAt,
         endedAt: ended.endedAt,
         ...(ended.agent === undefined ? {} : { agent: ended.agent }),
         runtimeEvidence: { publicKeyPem: encodePublicKeyPem(runtime.publicKey), receipts: keptReceipts(receipts.get(sessionId) ?? [], patch, inbox.patch) },
@@ -442,7 +450,7 @@ export function createCloud(opts: CloudOptions): Cloud {
         why = `the runtime's Rules stopped the run: ${ended.reason}${runtimeDeny ? ` (${runtimeDeny.reason})` : ''}.`;
       } else if (ended.outcome === 'failed') {
         ending = 'runtime-failed';
-        why = `the runtime failed: ${ended.code ?? 'FAILED'}: ${ended.reason}.`;
+        why = `the runtime ${refused === undefined ? 'failed' : 'refused the session'}: ${ended.code ?? 'FAILED'}: ${ended.reason}.`;
       } else if (inbox.testResults?.status !== 'completed') {
         ending = 'tests-failed';
         why = 'the tests did not run.';
@@ -558,6 +566,7 @@ export function createCloud(opts: CloudOptions): Cloud {
         toolCalls: inbox.toolCalls.length,
         decisions: decisions.length,
         approvalStatus: approval.status,
+        ...(ended.outcome !== 'completed' && ended.code !== undefined ? { code: ended.code } : {}),
       };
     } finally {
       sessions.delete(sessionId);

@@ -12,6 +12,7 @@ export { PRINCIPAL_ID_PATTERN, PrincipalIdSchema, comparePrincipals, principalKe
 export { createSequentialIds, createSteppingClock, systemClock } from './determinism.js';
 export {
   AgentInfoSchema,
+  AgentNetworkSchema,
   ApprovalRecordSchema,
   AskSchema,
   EffectSchema,
@@ -91,6 +92,7 @@ export type { SecretPattern } from './secret-patterns.js';
 export type { Clock, IdSource } from './determinism.js';
 export type {
   AgentInfo,
+  AgentNetwork,
   ApprovalRecord,
   Ask,
   Effect,
