@@ -65,9 +65,9 @@ function createLog(level: LogLevel): (event: string, fields: Record<string, unkn
   return (event, fields) => logger.info(fields, event);
 }
 
-async function loadRules(path: string): Promise<RuleSet> {
+async function loadRules(path: string, opts: { local?: boolean } = {}): Promise<RuleSet> {
   try {
-    return await loadRulesFile(resolve(REPO_ROOT, path));
+    return await loadRulesFile(resolve(REPO_ROOT, path), opts);
   } catch (error) {
     // PolicyError messages already name the file; name it once.
     if (error instanceof PolicyError) throw new CliError(error.code, error.message.includes(path) || error.message.includes(resolve(REPO_ROOT, path)) ? error.message : `${path}: ${error.message}`, EXIT.usage, { cause: error });
@@ -323,7 +323,7 @@ async function connectCommand(opts: {
     },
     log,
   });
-  const localRules = opts.localPolicy === undefined ? undefined : await loadRules(opts.localPolicy);
+  const localRules = opts.localPolicy === undefined ? undefined : await loadRules(opts.localPolicy, { local: true });
   const runtime = createRuntime({
     endpoint,
     runtimeId: state.runtimeId,

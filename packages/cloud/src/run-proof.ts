@@ -11,7 +11,7 @@ import { keepReceipts } from './session-inbox.js';
 export function describeNodeSession(opts: {
   ask: Ask;
   session: DispatchedSession;
-  accepted: SessionAccepted;
+  accepted: Pick<SessionAccepted, 'startedAt' | 'sandbox'>;
   ended: SessionEndedMessage;
   patch: string;
   receipts: readonly RuntimeReceipt[];

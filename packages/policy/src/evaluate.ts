@@ -33,6 +33,10 @@ export const RESERVED_RULE_IDS = {
   tooManyChanges: 'policy.boundary.too-many-changes',
   /** Rules alone would let the call through, but the Ask the session serves did not request its scope. */
   askOutOfScope: 'policy.ask.out-of-scope',
+  /** The runtime's local rules file names no agent of the Ask's name: the runtime refuses the session (recorded as its decision). */
+  agentUnknown: 'policy.runtime.agent-unknown',
+  /** The runtime does not serve the Ask's repository at its base branch (not configured, not a git repository, no such branch). */
+  repositoryNotServed: 'policy.runtime.repository-not-served',
 } as const;
 
 /** One Rules decision on one scope. */

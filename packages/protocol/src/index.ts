@@ -13,6 +13,7 @@ export { PRINCIPAL_ID_PATTERN, PrincipalIdSchema, comparePrincipals, principalKe
 export { createSequentialIds, createSteppingClock, systemClock } from './determinism.js';
 export {
   AgentInfoSchema,
+  AgentNetworkSchema,
   ApprovalRecordSchema,
   AskSchema,
   EffectSchema,
@@ -93,6 +94,7 @@ export type { SecretPattern } from './secret-patterns.js';
 export type { Clock, IdSource } from './determinism.js';
 export type {
   AgentInfo,
+  AgentNetwork,
   ApprovalRecord,
   Ask,
   Effect,
