@@ -1,8 +1,9 @@
 export { PolicyError } from './errors.js';
 export { parseScope, toScopeRef, formatScope, splitCommandLine } from './scope.js';
 export { parseRules, loadRulesFile, createRuleSet, parseRuleSet } from './rules-file.js';
-export { EnvNameSchema, RulesDocumentSchema, RuleSchema, RuleMatchSchema, RESERVED_ID_PREFIX } from './rules-schema.js';
+export { RulesDocumentSchema, RuleSchema, RuleMatchSchema, RESERVED_ID_PREFIX } from './rules-schema.js';
 export { DEFAULT_SECRET_FILES, isSecretFile, secretFilePatterns } from './secret-files.js';
+export { EnvNameSchema } from './local-settings-schema.js';
 export { computePolicyDigest } from './digest.js';
 export { evaluateScope, explainScope, toDecisionRecord, describeMatch, RESERVED_RULE_IDS } from './evaluate.js';
 export { boundByAskGrant, createAskGrant } from './ask-grant.js';
@@ -13,6 +14,7 @@ export { analyzeShellCommand } from './shell.js';
 export type { PolicyErrorCode } from './errors.js';
 export type { RuleSet } from './rules-file.js';
 export type { ArgPattern, Rule, RuleMatch, RulesDocument } from './rules-schema.js';
+export type { LocalAgent, LocalRepository } from './local-settings-schema.js';
 export type { AskGrant } from './ask-grant.js';
 export type { PolicyLayers } from './digest.js';
 export type { EvaluationContext, PathResolution } from './paths.js';

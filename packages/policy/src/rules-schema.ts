@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EffectSchema } from '@lumenflow/protocol';
+import { LocalSettingsShape } from './local-settings-schema.js';
 
 // The rules file format. Every object is strict: a misspelt key (`efect`)
 // must stop the run, not silently drop the line that was meant to deny.
@@ -57,20 +58,15 @@ export const RuleSchema = z.strictObject({
   path: ['secretFile'],
 });
 
-/** An environment variable name as a shell writes it. */
-export const EnvNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected an environment variable name');
-
-/** A rules file: `version: 1` and an ordered list of rules. */
+/**
+ * A rules file: `version: 1` and an ordered list of rules. A runtime's local
+ * file may also name its agents and repositories (local-settings-schema.ts).
+ */
 export const RulesDocumentSchema = z.strictObject({
   version: z.literal(1),
   description: z.string().max(4000).optional(),
   rules: z.array(RuleSchema).max(100_000),
-  /**
-   * Read from a runtime's local rules file only: the environment variables
-   * whose values the runtime holds as secrets and redacts from all it sends
-   * (docs/secrets.md). Names, never values.
-   */
-  secretEnv: z.array(EnvNameSchema).max(256).optional(),
+  ...LocalSettingsShape,
 });
 
 export type ArgPattern = z.infer<typeof ArgPatternSchema>;
