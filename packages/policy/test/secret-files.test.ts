@@ -11,7 +11,7 @@ const cloud = createRuleSet(
   },
   'cloud.yaml',
 );
-const local = createRuleSet({ version: 1, rules: [{ id: 'rt.key.deny', effect: 'deny', match: { kind: 'fs.write', path: 'deploy/*.key' }, reason: 'keys', secretFile: true }], secretEnv: ['DB_PASSWORD'] }, 'local.yaml');
+const local = createRuleSet({ version: 1, rules: [{ id: 'rt.key.deny', effect: 'deny', match: { kind: 'fs.write', path: 'deploy/*.key' }, reason: 'keys', secretFile: true }], secretEnv: ['DB_PASSWORD'] }, 'local.yaml', { local: true });
 
 describe('secret files: a rule marks a path secret', () => {
   it('dotenv files are secret by default, at any depth and in any case', () => {
@@ -35,8 +35,9 @@ describe('secret files: a rule marks a path secret', () => {
     expect(() => parseRules(text, { fileName: 'bad.yaml' })).toThrow(/secretFile applies only to an fs.read or fs.write rule/);
   });
 
-  it('secretEnv names environment variables, never values, and a bad name is refused', () => {
+  it('secretEnv names environment variables, never values, in a local file only; a bad name is refused', () => {
     expect(local.document.secretEnv).toEqual(['DB_PASSWORD']);
-    expect(() => parseRules('version: 1\nrules: []\nsecretEnv: ["not a name"]\n', { fileName: 'bad.yaml' })).toThrow(/environment variable name/);
+    expect(() => parseRules('version: 1\nrules: []\nsecretEnv: ["not a name"]\n', { fileName: 'bad.yaml', local: true })).toThrow(/environment variable name/);
+    expect(() => parseRules('version: 1\nrules: []\nsecretEnv: [DB_PASSWORD]\n', { fileName: 'cloud.yaml' })).toThrow(/only a runtime's local rules file/);
   });
 });
