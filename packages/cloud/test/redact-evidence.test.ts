@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RuntimeToCloudMessage } from '@lumenflow/protocol';
+import type { RuntimeToCloudMessage, TestResults } from '@lumenflow/protocol';
 import { createEvidenceRedactor } from '../src/redact-evidence.js';
 
 const token = 'provider-token-value-1234567890';
@@ -14,9 +14,9 @@ describe("Cloud's redaction point", () => {
   });
 
   it("adds a summary to a record it redacts and leaves a clean one as it was (same object, same bytes)", () => {
-    const clean = { schemaVersion: 1, runId: 'run-1', status: 'not_run', reason: 'No tests ran.' } as const;
+    const clean: TestResults = { schemaVersion: 1, runId: 'run-1', status: 'not_run', reason: 'No tests ran.' };
     expect(secrets.record(clean)).toBe(clean);
-    expect(secrets.record({ ...clean, reason: `failed with ${token}` })).toEqual({
+    expect(secrets.record<TestResults>({ ...clean, reason: `failed with ${token}` })).toEqual({
       ...clean,
       reason: 'failed with [REDACTED:provider-token]',
       redaction: { count: 1, kinds: ['provider-token'], fields: ['reason'] },
