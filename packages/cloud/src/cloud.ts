@@ -39,9 +39,10 @@ export function createCloud(opts: CloudOptions): Cloud {
   const isAvailable = opts.isRuntimeAvailable ?? (() => true);
   const available = (): EnrolledRuntime[] => [...runtimes.values()].filter((r) => isAvailable(r.runtimeId));
   const messageId = (): string => opts.ids.next('cmsg');
+  // What Cloud sends (and Connections stores) passes the redactor too; the rules go as they are, their digest binds every decision.
   const send = async (message: CloudToRuntimeMessage): Promise<void> => {
     log('cloud.send', { type: message.type, messageId: message.messageId });
-    await opts.endpoint.send(message);
+    await opts.endpoint.send(message.type === 'session.open' ? { ...secrets.value(message), cloudRules: message.cloudRules } : secrets.value(message));
   };
 
   const handle = async (message: RuntimeToCloudMessage): Promise<void> => {
