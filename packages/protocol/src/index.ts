@@ -30,6 +30,7 @@ export {
   TestRunIncompleteSchema,
   TimestampSchema,
   ToolCallRecordSchema,
+  PullRequestOutputSchema,
   ToolCallSandboxSchema,
   WorkspaceChangeSchema,
 } from './schemas.js';
@@ -106,6 +107,7 @@ export type {
   TestResults,
   TestRunIncomplete,
   ToolCallRecord,
+  PullRequestOutput,
   ToolCallSandbox,
   WorkspaceChange,
 } from './schemas.js';
