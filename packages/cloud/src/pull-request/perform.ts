@@ -52,6 +52,8 @@ export interface PullRequestStepResult {
   replayed: boolean;
 }
 
+const COMMIT_ID = /^[0-9a-f]{40}$/;
+
 /** The identity the pull-request commit is made as. */
 export const PR_COMMIT_IDENTITY = { name: 'LumenFlow', email: 'trusted-compute@lumenflow.invalid' } as const;
 
@@ -81,7 +83,7 @@ export async function performPullRequest(config: PullRequestConfig, input: PullR
     provider: config.provider,
     remote: config.provider === 'github' ? (config.githubRepo ?? input.ask.workspace.repository) : describeRemote(config.remote),
     branch: head,
-    baseCommit: input.baseCommit,
+    baseCommit: COMMIT_ID.test(input.baseCommit) ? input.baseCommit : (action?.baseCommit ?? '0'.repeat(40)),
     actionHash: request?.actionHash ?? `sha256:${'0'.repeat(64)}`,
   };
   const fail = (code: PrCode, message: string, more: Partial<PullRequestOutput> = {}): PullRequestStepResult => ({
@@ -93,6 +95,7 @@ export async function performPullRequest(config: PullRequestConfig, input: PullR
   const text = splitPrText(input.prText);
   if (text === undefined) return fail('PR_TEXT_CHANGED', 'pr-summary.md has no title line');
   if (action === undefined || request === null) return fail('PR_APPROVAL_MISSING', 'no approval was requested for this run');
+  if (!COMMIT_ID.test(input.baseCommit)) return fail('PR_BASE_CHANGED', 'the runtime named no base commit for the diff');
 
   // The binding, first on what Cloud holds, so a refused approval never reaches the network.
   const proposed = { kind: 'pr.create' as const, repository: input.ask.workspace.repository, base: input.ask.workspace.baseBranch, head };
