@@ -3,7 +3,7 @@
 // runtime-as-a-process one in process-runtime.ts) hand to Cloud. Wiring only;
 // nothing here decides an outcome.
 import { createCloud } from '@lumenflow/cloud';
-import type { Approver, RunProgress, RunRequest, RunResult } from '@lumenflow/cloud';
+import type { Approver, PullRequestConfig, RunProgress, RunRequest, RunResult } from '@lumenflow/cloud';
 import type { RuleSet } from '@lumenflow/policy';
 import { createInProcessTransport, createSequentialIds } from '@lumenflow/protocol';
 import type { Ask, Clock } from '@lumenflow/protocol';
@@ -56,6 +56,8 @@ export interface ChainInputs {
   timeouts?: ChainTimeouts;
   /** Where tool processes run (default: a bubblewrap sandbox the runtime makes itself). */
   sandbox?: Sandbox;
+  /** How Cloud carries out an approved pull request (absent: no pull-request step). */
+  pullRequest?: PullRequestConfig;
 }
 
 /**
@@ -113,6 +115,7 @@ export function buildRunRequest(inputs: ChainInputs, signal: AbortSignal | undef
     ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
     ...(signal === undefined ? {} : { signal }),
     ...(inputs.onProgress === undefined ? {} : { onProgress: inputs.onProgress }),
+    ...(inputs.pullRequest === undefined ? {} : { pullRequest: inputs.pullRequest }),
   };
 }
 

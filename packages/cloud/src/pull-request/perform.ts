@@ -81,7 +81,7 @@ export async function performPullRequest(config: PullRequestConfig, input: PullR
   const head = prBranchName(input.runId);
   const base: Pick<PullRequestOutput, 'provider' | 'remote' | 'branch' | 'baseCommit' | 'actionHash'> = {
     provider: config.provider,
-    remote: config.provider === 'github' ? (config.githubRepo ?? input.ask.workspace.repository) : describeRemote(config.remote),
+    remote: config.provider === 'github' ? (config.githubRepo ?? input.ask.workspace.repository) : isUrl(config.remote ?? '') ? describeRemote(config.remote) : input.ask.workspace.repository,
     branch: head,
     baseCommit: COMMIT_ID.test(input.baseCommit) ? input.baseCommit : (action?.baseCommit ?? '0'.repeat(40)),
     actionHash: request?.actionHash ?? `sha256:${'0'.repeat(64)}`,
@@ -100,8 +100,9 @@ export async function performPullRequest(config: PullRequestConfig, input: PullR
   // The binding, first on what Cloud holds, so a refused approval never reaches the network.
   const proposed = { kind: 'pr.create' as const, repository: input.ask.workspace.repository, base: input.ask.workspace.baseBranch, head };
   const candidate = { action: action.baseCommit === undefined ? proposed : { ...proposed, baseCommit: input.baseCommit }, diff: input.patch, prText: input.prText };
-  const prior = await config.ledger.read(request.approvalId);
-  const first = checkPrBinding({ approval: input.approval, candidate, now: input.now, use: prior === undefined ? undefined : { approvalId: prior.approvalId, actionHash: prior.actionHash } });
+  const useKey = `${input.runId}.${request.approvalId}`;
+  const prior = await config.ledger.read(useKey);
+  const first = checkPrBinding({ approval: input.approval, candidate, now: input.now, use: prior === undefined ? undefined : { approvalId: request.approvalId, actionHash: prior.actionHash } });
   if (first.ok === false) return fail(first.code, first.message);
   if (first.ok === 'used' && prior?.state === 'done' && prior.output !== undefined) {
     return { status: prior.output.code === undefined ? 'succeeded' : 'failed', output: prior.output, files: prior.files ?? {}, replayed: true };
@@ -118,7 +119,8 @@ export async function performPullRequest(config: PullRequestConfig, input: PullR
   } catch (error) {
     return fail(error instanceof PrStepFailure ? error.code : 'PR_INTERNAL', error instanceof Error ? error.message : String(error));
   }
-  if (config.provider !== 'github') base.remote = remote;
+  // A local path is this machine's business, not evidence: the record names the repository instead.
+  if (config.provider !== 'github') base.remote = isUrl(remote) ? remote : input.ask.workspace.repository;
 
   const stamp = { ...PR_COMMIT_IDENTITY, date: input.approval.resolution?.decidedAt ?? input.now.toISOString() };
   const message = [
@@ -137,14 +139,14 @@ export async function performPullRequest(config: PullRequestConfig, input: PullR
       const second = checkPrBinding({ approval: input.approval, candidate: { ...candidate, diff: commit.headDiff }, now: input.now });
       if (second.ok === false) return fail(second.code, second.message, made);
       // The use is recorded before anything is pushed; a retry after a crash resumes it, never a second one.
-      const claimed = await config.ledger.claim(request.approvalId, request.actionHash);
+      const claimed = await config.ledger.claim(useKey, request.actionHash);
       if (claimed !== undefined && claimed.actionHash !== request.actionHash) return fail('PR_APPROVAL_USED', `approval ${request.approvalId} was already used`, made);
       if (claimed?.state === 'done' && claimed.output !== undefined) return { status: claimed.output.code === undefined ? 'succeeded' : 'failed', output: claimed.output, files: claimed.files ?? {}, replayed: true };
 
-      const result = await carryOut(config, commit, { remote, head, base: proposed.base, title: text.title, body: text.body, ask: input.ask, credentialConfig });
+      const result = await carryOut(config, commit, { remote, shownRemote: base.remote, head, base: proposed.base, title: text.title, body: text.body, ask: input.ask, credentialConfig });
       const output: PullRequestOutput = { ...base, ...made, ...result.output };
       const done: PullRequestStepResult = { status: output.code === undefined ? 'succeeded' : 'failed', output, files: result.files, replayed: false };
-      await config.ledger.complete({ approvalId: request.approvalId, actionHash: request.actionHash, state: 'done', output, files: result.files });
+      await config.ledger.complete({ approvalId: useKey, actionHash: request.actionHash, state: 'done', output, files: result.files });
       return done;
     } catch (error) {
       if (error instanceof PrStepFailure) return fail(error.code, error.message, commit === undefined ? {} : { headCommit: commit.headCommit, headDiffSha256: sha256Text(commit.headDiff) });
@@ -158,10 +160,10 @@ export async function performPullRequest(config: PullRequestConfig, input: PullR
 async function carryOut(
   config: PullRequestConfig,
   commit: ApprovedCommit,
-  opts: { remote: string; head: string; base: string; title: string; body: string; ask: Ask; credentialConfig: readonly string[] },
+  opts: { remote: string; shownRemote: string; head: string; base: string; title: string; body: string; ask: Ask; credentialConfig: readonly string[] },
 ): Promise<{ output: Partial<PullRequestOutput>; files: Record<string, string> }> {
   if (config.provider === 'patch') {
-    return { output: {}, files: await renderPatchProviderFiles(commit, { remote: opts.remote, branch: opts.head, title: opts.title }) };
+    return { output: {}, files: await renderPatchProviderFiles(commit, { remote: opts.shownRemote, branch: opts.head, title: opts.title }) };
   }
   try {
     await pushApprovedCommit(commit, opts.remote, opts.head, opts.credentialConfig);
@@ -194,6 +196,10 @@ async function carryOut(
 /** The branch a run's pull request is pushed to: `lumenflow/<run-id>` (run ids are safe ref components). */
 export function prBranchName(runId: string): string {
   return `lumenflow/${runId}`;
+}
+
+function isUrl(remote: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(remote);
 }
 
 /** A remote as evidence shows it: a URL loses any user and password (which are refused anyway). */

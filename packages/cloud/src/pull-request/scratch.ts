@@ -6,7 +6,7 @@ import type { CommitStamp, GitResult } from './git.js';
 import type { PrCode } from './types.js';
 
 /** The one flag set both sides diff with: the runtime's git_diff and Cloud's check of the commit it pushes. */
-export const PR_DIFF_FLAGS: readonly string[] = Object.freeze(['--no-color', '--no-ext-diff', '--no-textconv', '--binary']);
+export const PR_DIFF_FLAGS: readonly string[] = Object.freeze(['--no-color', '--no-ext-diff', '--no-textconv', '--binary', '--full-index']);
 
 /** A failure of the scratch work, with the code the step records. */
 export class PrStepFailure extends Error {

@@ -16,7 +16,8 @@ export type UseEntry = z.infer<typeof UseEntrySchema>;
 
 /**
  * Where approval uses persist, so that an approval is used once across
- * crashes, retries and restarts: one file per approval id. A claim is created
+ * crashes, retries and restarts: one file per use key (`<runId>.<approvalId>`:
+ * approval ids are unique within a Cloud's run, run ids across runs). A claim is created
  * with O_EXCL before anything leaves the machine; completion replaces it
  * atomically (write, fsync, rename).
  */
@@ -27,7 +28,7 @@ export interface PrUseLedger {
   complete(entry: UseEntry): Promise<void>;
 }
 
-const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,299}$/;
 
 /** A ledger in a directory (Cloud's state directory, or `.lumenflow/pull-requests` for the demo). */
 export function openPrUseLedger(dir: string): PrUseLedger {

@@ -7,6 +7,7 @@ import { createPushToken } from '../../src/pull-request/credential-helper.js';
 import { performPullRequest } from '../../src/pull-request/perform.js';
 import type { PullRequestConfig, PullRequestStepInput } from '../../src/pull-request/perform.js';
 import { openPrUseLedger } from '../../src/pull-request/use-ledger.js';
+import { PR_DIFF_FLAGS } from '../../src/pull-request/scratch.js';
 import { startFakeGithub } from './fake-github.js';
 import type { FakeGithub } from './fake-github.js';
 import { startGitHttpServer } from './git-http-server.js';
@@ -66,7 +67,7 @@ describe('git-remote provider: a real push over smart HTTP', () => {
     expect(head).toBe(result.output.headCommit);
     expect(git(origin.bare, ['rev-parse', `${head}^`]).trim()).toBe(origin.baseCommit);
     expect(git(origin.bare, ['rev-list', '--count', `${origin.baseCommit}..${head}`]).trim()).toBe('1');
-    expect(git(origin.bare, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '--binary', origin.baseCommit, head ?? ''])).toBe(origin.patch);
+    expect(git(origin.bare, ['diff', ...PR_DIFF_FLAGS, origin.baseCommit, head ?? ''])).toBe(origin.patch);
     expect(git(origin.bare, ['log', '-1', '--format=%an <%ae> %aI%n%B', head ?? ''])).toContain(`LumenFlow-Action-Hash: ${result.output.actionHash}`);
     expect(result.output).toMatchObject({ provider: 'git-remote', remote: `${server.url}/acme/calc.git`, branch: 'lumenflow/run-1', baseCommit: origin.baseCommit });
     expect(result.output.actionHash).toBe(makeApproval(origin).request?.actionHash);
@@ -167,7 +168,7 @@ describe('binding: anything but the approved action is refused and nothing is pu
     const server = await serve(origin);
     const ledger = openPrUseLedger(ledgerDir());
     const approval = makeApproval(origin);
-    await ledger.claim(approval.request?.approvalId ?? '', approval.request?.actionHash ?? '');
+    await ledger.claim(`run-1.${approval.request?.approvalId ?? ''}`, approval.request?.actionHash ?? '');
     const config: PullRequestConfig = { provider: 'git-remote', remote: `${server.url}/acme/calc.git`, token: createPushToken(TOKEN), ledger };
     const result = await performPullRequest(config, input(origin));
     expect(result.status).toBe('succeeded');
@@ -192,7 +193,7 @@ describe('patch provider: offline', () => {
     const clone = mkdtempSync(join(tmpdir(), 'lf-pr-am-'));
     git(clone, ['clone', '--quiet', origin.bare, '.']);
     git(clone, ['am', '--quiet', '--committer-date-is-author-date'], patch);
-    expect(git(clone, ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '--binary', origin.baseCommit, 'HEAD'])).toBe(origin.patch);
+    expect(git(clone, ['diff', ...PR_DIFF_FLAGS, origin.baseCommit, 'HEAD'])).toBe(origin.patch);
     expect(branchOf(origin)).toBeUndefined();
   });
 
