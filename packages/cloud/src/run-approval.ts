@@ -1,3 +1,4 @@
+import { omitUndefined } from '@lumenflow/protocol';
 import type { ApprovalRecord } from '@lumenflow/protocol';
 import type { BundleMode } from '@lumenflow/verifier';
 import { createApprovalRequest, resolveApproval } from './approvals.js';
@@ -25,7 +26,7 @@ export interface ApprovalInputs {
   /** Every proof file but approval.json, for the PR text given. */
   listProofFiles(prText: string): Record<string, string>;
   /** The runtime's baseline commit: the approval binds it, so the diff cannot be replayed onto another base. */
-  baseCommit: string;
+  baseCommit: string | undefined;
   /** The title and body the agent proposed at `finish`, if it did. */
   proposal: { title: string; body: string } | undefined;
 }
@@ -50,10 +51,9 @@ export async function settleApproval(ctx: RunContext, inputs: ApprovalInputs): P
     return { approval: notRequested(ctx, gate.why), prText, answer: undefined };
   }
 
-  const action: ApprovalAction = { kind: 'pr.create', repository: ask.workspace.repository, base: ask.workspace.baseBranch, head: prBranchName(runId), baseCommit: inputs.baseCommit };
+  const action: ApprovalAction = { kind: 'pr.create', repository: ask.workspace.repository, base: ask.workspace.baseBranch, head: prBranchName(runId), ...omitUndefined({ baseCommit: inputs.baseCommit }) };
   const approvalId = ctx.cloud.ids.next('apr');
   const requestedAt = ctx.cloud.clock.now();
-  const ttl = ctx.request.approvalTtlMs;
   const requestFor = (prText: string): ApprovalRequest =>
     createApprovalRequest({
       approvalId,
@@ -63,7 +63,7 @@ export async function settleApproval(ctx: RunContext, inputs: ApprovalInputs): P
       decisionId: gate.decision.decisionId,
       requestedBy: ask.operator.id,
       requestedAt,
-      ...(ttl === undefined ? {} : { ttlMs: ttl }),
+      ...omitUndefined({ ttlMs: ctx.request.approvalTtlMs }),
     });
   // The PR text names the request, so build it first from the fields that do not depend on its own hash.
   const prText = renderPrSummary({ runId, ask, stat: computeDiffStat(inputs.patch), tests: gate.tests, request: requestFor(''), proposal: inputs.proposal });

@@ -43,6 +43,8 @@ export interface RunResult {
   approvalStatus: ApprovalRecord['status'];
   /** What the pull-request step did, when it ran (an approved run with a provider configured). */
   pullRequest?: PullRequestOutput;
+  /** The runtime's code when its session did not complete (AGENT_UNKNOWN, AGENT_NO_FINISH, POLICY_DENIED…). */
+  code?: string;
 }
 
 export interface CloudOptions {
