@@ -52,7 +52,11 @@ export async function runProcessAgent(
   const agent = opts.sandbox
     .run(program, args, { workspaceDir: opts.workspaceDir, agentDir: dir, network: opts.network ?? 'none', env: { LUMENFLOW_MCP_CONFIG: configPath, NO_COLOR: '1', LC_ALL: 'C' }, signal: AbortSignal.any([stop.signal, ...(opts.signal ? [opts.signal] : [])]) })
     .then(
-      (result) => host.close({ outcome: 'failed', reason: `the agent exited with code ${result.exitCode} before calling finish${result.exitCode === 127 ? ' (command not found)' : ''}`, code: 'AGENT_NO_FINISH' }),
+      (result) =>
+        // 127 before any MCP connection: the sandbox's exec found no such program.
+        result.exitCode === 127 && !connected
+          ? host.close({ outcome: 'failed', reason: `the agent command ${program} was not found in the sandbox (exit 127; it sees /usr, Node's prefix and the workspace)`, code: 'AGENT_NOT_FOUND' })
+          : host.close({ outcome: 'failed', reason: `the agent exited with code ${result.exitCode} before calling finish`, code: 'AGENT_NO_FINISH' }),
       (error: unknown) => host.close({ outcome: 'failed', reason: `the agent could not run: ${(error as Error).message}`, code: 'AGENT_FAILED' }),
     );
   try {
