@@ -13,7 +13,7 @@ import { CloudError, createCloud, createEnrollToken, createHttpCloudEndpoint, li
 import { DEFAULT_REPLAY_BASE_URL } from '@lumenflow/replay';
 import { PolicyError, loadRulesFile } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
-import { IdSchema, systemClock } from '@lumenflow/protocol';
+import { IdSchema, omitUndefined, systemClock } from '@lumenflow/protocol';
 import type { IdSource } from '@lumenflow/protocol';
 import {
   RUNTIME_VERSION,
@@ -185,7 +185,7 @@ async function serveCommand(opts: {
     clock: systemClock,
     ids,
     replayBaseUrl: DEFAULT_REPLAY_BASE_URL,
-    ...(opts.approvalTtl === undefined ? {} : { approvalTtlMs: opts.approvalTtl }),
+    ...omitUndefined({ approvalTtlMs: opts.approvalTtl }),
     log,
   });
   process.stdout.write(`cloud listening on ${listening.url} (key ${cloudKey.keyId})\n`);
@@ -289,7 +289,7 @@ async function connectCommand(opts: {
   const connected = await connectRuntime({
     cloudUrl: url.origin,
     stateDir,
-    ...(enrollToken === undefined ? {} : { enrollToken }),
+    ...omitUndefined({ enrollToken }),
     labels,
     version: RUNTIME_VERSION,
     host: { os: host.os, arch: host.arch, nodeVersion: host.nodeVersion, hostnameHash: hashHostname(host.hostname) },
@@ -332,13 +332,15 @@ async function connectCommand(opts: {
     ids: createBootIds(),
     host,
     labels,
-    ...(localRules === undefined ? {} : { localRules }),
     fixtureDir: workspace,
-    // Named, or read from the workspace's origin remote at each session; the bundled fixture has none.
-    ...(opts.repository !== undefined ? { repository: opts.repository } : opts.workspace === undefined ? { repository: DEFAULTS.fixtureRepository } : {}),
     sandbox,
-    ...(timeouts.enrollMs === undefined ? {} : { enrollTimeoutMs: timeouts.enrollMs }),
-    ...(timeouts.toolMs === undefined ? {} : { toolTimeoutMs: timeouts.toolMs }),
+    ...omitUndefined({
+      localRules,
+      // Named, or read from the workspace's origin remote at each session; the bundled fixture has none.
+      repository: opts.repository ?? (opts.workspace === undefined ? DEFAULTS.fixtureRepository : undefined),
+      enrollTimeoutMs: timeouts.enrollMs,
+      toolTimeoutMs: timeouts.toolMs,
+    }),
     signal: controller.signal,
     log,
   });

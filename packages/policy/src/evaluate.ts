@@ -1,4 +1,4 @@
-import { PolicyDecisionRecordSchema, formatIssuePath } from '@lumenflow/protocol';
+import { PolicyDecisionRecordSchema, formatIssuePath, omitUndefined } from '@lumenflow/protocol';
 import type { Effect, PolicyDecisionRecord, Scope, ScopeRef } from '@lumenflow/protocol';
 import { computePolicyDigest } from './digest.js';
 import type { PolicyLayers } from './digest.js';
@@ -157,7 +157,7 @@ export function toDecisionRecord(
     decidingRuleId: decision.decidingRuleId,
     reason: decision.reason,
     policyDigest: decision.policyDigest,
-    ...(meta.toolCallId === undefined ? {} : { toolCallId: meta.toolCallId }),
+    ...omitUndefined({ toolCallId: meta.toolCallId }),
     warnings: [...decision.warnings],
   };
   const result = PolicyDecisionRecordSchema.safeParse(record);
@@ -379,7 +379,7 @@ function evalLayer(
       deciding = compiled;
     }
     if (considered) {
-      considered.push({ layer, id: rule.id, effect: rule.effect, match: describeMatch(rule.match), matched: isMatch, counted, ...(note === undefined ? {} : { note }) });
+      considered.push({ layer, id: rule.id, effect: rule.effect, match: describeMatch(rule.match), matched: isMatch, counted, ...omitUndefined({ note }) });
     }
   }
   return { effect, deciding, matched };

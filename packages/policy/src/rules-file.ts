@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isNode, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
-import { ProtocolError, canonicalizeToBytes, computeSha256Digest, parseStrictJson } from '@lumenflow/protocol';
+import { ProtocolError, canonicalizeToBytes, computeSha256Digest, omitUndefined, parseStrictJson } from '@lumenflow/protocol';
 import type { Effect } from '@lumenflow/protocol';
 import { PolicyError } from './errors.js';
 import type { PolicyErrorCode } from './errors.js';
@@ -386,13 +386,7 @@ function located(
   cause?: unknown,
   path?: string,
 ): PolicyError {
-  return new PolicyError(code, `${file}:${where.line}:${where.column}: ${message}`, {
-    file,
-    line: where.line,
-    column: where.column,
-    ...(path === undefined ? {} : { path }),
-    ...(cause === undefined ? {} : { cause }),
-  });
+  return new PolicyError(code, `${file}:${where.line}:${where.column}: ${message}`, { file, line: where.line, column: where.column, ...omitUndefined({ path, cause }) });
 }
 
 // Walks the YAML node tree along a zod issue path to the offending node; when

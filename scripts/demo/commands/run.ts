@@ -12,7 +12,7 @@ import { buildReplayUrl, DEFAULT_REPLAY_BASE_URL } from '@lumenflow/replay';
 import type { Approver, RunProgress, RunResult, RunStep } from '@lumenflow/cloud';
 import { PolicyError, loadRulesFile, splitCommandLine } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
-import { IdSchema, createSteppingClock, systemClock } from '@lumenflow/protocol';
+import { IdSchema, createSteppingClock, omitUndefined, systemClock } from '@lumenflow/protocol';
 import type { Ask, Clock } from '@lumenflow/protocol';
 import { RuntimeError, openSandbox, parseSandboxMode, readHostFacts, readServedRepository } from '@lumenflow/runtime';
 import type { Sandbox, SandboxMode } from '@lumenflow/runtime';
@@ -53,11 +53,12 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
   if (!isDirectory(fixtureDir)) throw new CliError('FIXTURE_MISSING', `fixture repository ${fixtureDir} does not exist`);
 
   const signing = await loadKey(() =>
-    loadOrCreateSigningKey({ ...(options.signingKey === undefined ? {} : { flagPath: options.signingKey }), defaultPath: join(REPO_ROOT, DEFAULT_SIGNING_KEY_PATH) }),
+    loadOrCreateSigningKey({ ...omitUndefined({ flagPath: options.signingKey }), defaultPath: join(REPO_ROOT, DEFAULT_SIGNING_KEY_PATH) }),
   );
-  const runtimeKeyFlag = process.env['LUMENFLOW_RUNTIME_KEY'];
+  // An empty LUMENFLOW_RUNTIME_KEY is no key path.
+  const runtimeKeyFlag = process.env['LUMENFLOW_RUNTIME_KEY'] || undefined;
   const runtimeKey = await loadKey(() =>
-    loadOrCreateSigningKey({ ...(runtimeKeyFlag ? { flagPath: runtimeKeyFlag } : {}), env: {}, defaultPath: join(REPO_ROOT, DEMO_PATHS.runtimeKey) }),
+    loadOrCreateSigningKey({ ...omitUndefined({ flagPath: runtimeKeyFlag }), env: {}, defaultPath: join(REPO_ROOT, DEMO_PATHS.runtimeKey) }),
   );
 
   await makeDirectories(outDir).catch((cause: unknown) => {
@@ -80,8 +81,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
       cloudRules,
       localRules,
       fixtureDir,
-      ...(repo === undefined ? {} : { workspaceSource: 'checkout' as const, repository: repo.repository }),
-      ...(agentCommand === undefined ? {} : { agentCommand }),
+      ...omitUndefined({ workspaceSource: repo === undefined ? undefined : ('checkout' as const), repository: repo?.repository, agentCommand }),
       outDir,
       clock,
       sandbox,

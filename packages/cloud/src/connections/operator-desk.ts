@@ -1,6 +1,6 @@
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AskSchema, IdSchema, parseStrictJson } from '@lumenflow/protocol';
+import { AskSchema, IdSchema, omitUndefined, parseStrictJson } from '@lumenflow/protocol';
 import type { Ask, Clock, IdSource } from '@lumenflow/protocol';
 import { writeFileAtomic } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
@@ -101,7 +101,7 @@ export function openOperatorDesk(opts: OperatorDeskOptions): OperatorDesk {
         outDir: join(opts.dataDir, 'bundles'),
         replayUrl: buildReplayUrl(opts.replayBaseUrl, runId),
         signal: controller.signal,
-        ...(opts.approvalTtlMs === undefined ? {} : { approvalTtlMs: opts.approvalTtlMs }),
+        ...omitUndefined({ approvalTtlMs: opts.approvalTtlMs }),
         onApprovalPending: async (pending) => {
           approvalId = pending.request.approvalId;
           owned.add(approvalId);
