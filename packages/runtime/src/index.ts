@@ -22,6 +22,7 @@ export {
   DEFAULT_SANDBOX_LIMITS,
   attributeChanges,
   createBubblewrapSandbox,
+  probeBubblewrap,
   createSnapshotter,
   createUnsandboxed,
   diffSnapshots,
