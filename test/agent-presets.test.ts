@@ -254,6 +254,16 @@ describe('ready-made agent entries', () => {
     expect(session.agent).toMatchObject({ name: 'codex', network: 'host' });
   }, 60_000);
 
+  test('docs/agents.md lists the same entries, and they load as a local rules file', async () => {
+    const doc = await readFile(join(import.meta.dirname, '../docs/agents.md'), 'utf8');
+    for (const [heading, name] of [['**Claude Code**', 'claude-code'], ['**Codex**', 'codex']] as const) {
+      const after = doc.slice(doc.indexOf(heading));
+      const yaml = /```yaml\n([\s\S]*?)```/.exec(after)?.[1] ?? '';
+      const rules = parseRules(`version: 1\nrules: []\n${yaml}`, { fileName: 'agents.md.yaml', local: true });
+      expect(rules.document.agents?.[name]).toEqual({ command: [...AGENT_PRESETS[name].command], network: AGENT_PRESETS[name].network });
+    }
+  });
+
   test('placeholders are replaced inside one word; a path with quotes stays one TOML string', () => {
     const argv = expandAgentCommand(['x', '--c={mcpConfig}', '-c', 's={mcpServerToml}', '{intent}'], {
       mcpConfig: '/a b/mcp.json',
