@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
-import { CloudError, createCloud, createEnrollToken, createHttpCloudEndpoint, listPendingApprovals, openConnectionsServer, openOperatorDesk, parseAsk, readPendingApproval, submitApprovalAnswer, submitAsk } from '@lumenflow/cloud';
+import { CloudError, createCloud, createEnrollToken, createHttpCloudEndpoint, listPendingApprovals, openConnectionsServer, openOperatorDesk, openPrUseLedger, parseAsk, readPendingApproval, readPushToken, submitApprovalAnswer, submitAsk } from '@lumenflow/cloud';
+import type { PullRequestConfig } from '@lumenflow/cloud';
 import { DEFAULT_REPLAY_BASE_URL } from '@lumenflow/replay';
 import { PolicyError, loadRulesFile } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
@@ -34,6 +35,8 @@ import { parsePort } from './demo/cli-args.js';
 import { readTimeouts } from './demo/timeouts.js';
 import { CliError, EXIT, reportCliError } from './demo/cli-error.js';
 import { REPO_ROOT } from './demo/paths.js';
+import { checkPullRequestFlags } from './demo/pull-request-options.js';
+import type { PullRequestFlags } from './demo/pull-request-options.js';
 
 const DEFAULTS = {
   cloudRules: 'scripts/demo/rules/cloud-policy.yaml',
@@ -141,8 +144,10 @@ async function serveCommand(opts: {
   policy?: string;
   approvalTtl?: number;
   logLevel: LogLevel;
-}): Promise<number> {
+} & PullRequestFlags): Promise<number> {
   const dataDir = resolve(opts.dataDir);
+  // Cloud performs the pull request (ADR 0037): its provider, remote and token are configured here, never on a runtime.
+  const pullRequest = serveConfigForPullRequests(opts, dataDir);
   const log = createLog(opts.logLevel);
   let cloudKey;
   try {
@@ -185,7 +190,7 @@ async function serveCommand(opts: {
     clock: systemClock,
     ids,
     replayBaseUrl: DEFAULT_REPLAY_BASE_URL,
-    ...omitUndefined({ approvalTtlMs: opts.approvalTtl }),
+    ...omitUndefined({ approvalTtlMs: opts.approvalTtl, pullRequest }),
     log,
   });
   process.stdout.write(`cloud listening on ${listening.url} (key ${cloudKey.keyId})\n`);
@@ -194,6 +199,23 @@ async function serveCommand(opts: {
   endpoint.close();
   await server.close();
   return signal === 'SIGINT' ? EXIT.interrupted : EXIT.ok;
+}
+
+/** `cloud serve`'s pull-request flags as Cloud's config; undefined without --pr. @throws {CliError} PR_OPTION_INVALID, PR_TOKEN_MISSING. */
+function serveConfigForPullRequests(flags: PullRequestFlags, dataDir: string): PullRequestConfig | undefined {
+  if (flags.pr === undefined) {
+    if (flags.prRemote !== undefined || flags.githubApiUrl !== undefined || flags.githubRepo !== undefined) throw new CliError('PR_OPTION_INVALID', '--pr-remote, --github-api-url and --github-repo need --pr');
+    return undefined;
+  }
+  const provider = checkPullRequestFlags(flags, process.env);
+  // No fixture to rebuild a base from here: the patch provider reads it from --pr-remote.
+  if (provider === 'patch' && flags.prRemote === undefined) throw new CliError('PR_OPTION_INVALID', '--pr patch needs --pr-remote (the repository holding the base commit)');
+  const token = readPushToken(process.env);
+  return {
+    provider,
+    ledger: openPrUseLedger(join(dataDir, 'pull-requests')),
+    ...omitUndefined({ remote: flags.prRemote, githubApiUrl: flags.githubApiUrl, githubRepo: flags.githubRepo, token }),
+  };
 }
 
 async function enrollTokenCommand(opts: { dataDir: string; ttl: number }): Promise<number> {
@@ -394,6 +416,10 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .option('--max-attempts <n>', 'attempts per Ask before it fails', parsePositiveInt, 1)
     .option('--policy <file>', 'the Cloud rules file')
     .option('--approval-ttl <duration>', 'how long an approval request stays answerable', parseDuration)
+    .addOption(new Option('--pr <provider>', 'carry out approved pull requests: patch, git-remote or github (default: none; docs/pull-requests.md)').choices(['patch', 'git-remote', 'github']))
+    .option('--pr-remote <url-or-path>', 'the repository pushed to (git-remote, github) or the base is read from (patch); never with credentials in it')
+    .option('--github-api-url <url>', 'with --pr github: the API base URL (default https://api.github.com)')
+    .option('--github-repo <owner/name>', "with --pr github: the repository (default: each Ask's); the token comes from GITHUB_TOKEN")
     .addOption(logLevel())
     .exitOverride()
     .action((opts) => run(serveCommand(opts)));

@@ -43,7 +43,7 @@ rules:
   - { id: acme.read, effect: allow, match: { kind: fs.read, path: "{src,spec}/**" }, reason: source and specs }
   - { id: acme.write, effect: allow, match: { kind: fs.write, path: "src/**" }, reason: source }
   - { id: acme.spec, effect: allow, match: { kind: shell.exec, program: node, args: ["--test", "--test-reporter=tap", "spec/calc.spec.js"] }, reason: the spec }
-  - { id: acme.diff, effect: allow, match: { kind: shell.exec, program: git, args: ["diff", "--no-color", "--no-ext-diff", "--no-textconv", { regex: "[0-9a-f]{40}" }] }, reason: the diff }
+  - { id: acme.diff, effect: allow, match: { kind: shell.exec, program: git, args: ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--binary", "--full-index", { regex: "[0-9a-f]{40}" }] }, reason: the diff }
   - { id: acme.pr, effect: approval_required, match: { kind: pr.create, repository: acme/widgets, base: trunk }, reason: a person approves }
 `;
 

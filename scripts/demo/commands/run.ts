@@ -20,6 +20,7 @@ import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey, makeDi
 import { CliError, EXIT } from '../cli-error.js';
 import { REPO_ROOT } from '../paths.js';
 import { readTimeouts } from '../timeouts.js';
+import { buildPullRequestConfig, checkPullRequestFlags } from '../pull-request-options.js';
 import { promptApproval } from './approval-prompt.js';
 import { DEMO_PATHS, SCRIPTED_APPROVER, runChain } from './chain.js';
 import { runChainOverConnections } from './process-runtime.js';
@@ -54,6 +55,8 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
   const repo = options.repo === undefined ? undefined : await readUserRepository(resolve(options.repo), ask);
   const fixtureDir = repo?.dir ?? resolve(REPO_ROOT, process.env['LUMENFLOW_DEMO_FIXTURE'] ?? DEMO_PATHS.fixture);
   if (!isDirectory(fixtureDir)) throw new CliError('FIXTURE_MISSING', `fixture repository ${fixtureDir} does not exist`);
+  const prFlags = { ...(options.pr === undefined ? {} : { pr: options.pr }), ...(options.prRemote === undefined ? {} : { prRemote: options.prRemote }), ...(options.githubApiUrl === undefined ? {} : { githubApiUrl: options.githubApiUrl }), ...(options.githubRepo === undefined ? {} : { githubRepo: options.githubRepo }) };
+  checkPullRequestFlags(prFlags, process.env);
 
   const signing = await loadKey(() =>
     loadOrCreateSigningKey({ ...omitUndefined({ flagPath: options.signingKey }), defaultPath: join(REPO_ROOT, DEFAULT_SIGNING_KEY_PATH) }),
@@ -77,6 +80,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
 
   logger.info({ runId, askId: ask.askId, mode, signerKeyId: signing.key.keyId, runtimeKeyId: runtimeKey.key.keyId, keySource: signing.source }, 'run starting');
   let result: RunResult;
+  const pullRequest = await buildPullRequestConfig({ flags: prFlags, env: process.env, outDir, repoDir: repo?.dir, fixtureDir, clock });
   try {
     result = await chain({
       runId,
@@ -97,6 +101,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
       timeouts,
       onProgress: printer.report,
       log: (event, fields) => logger.debug(fields, event),
+      pullRequest: pullRequest.config,
     });
   } catch (error) {
     logger.error({ code: (error as { code?: unknown }).code ?? 'INTERNAL' }, 'run failed');
@@ -107,6 +112,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
     throw toCliError(error);
   } finally {
     process.removeListener('SIGINT', onSigint);
+    await pullRequest.dispose();
     logger.flush();
   }
 
@@ -139,6 +145,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
       toolCalls: result.toolCalls,
       policyDecisions: result.decisions,
       approval: result.approvalStatus,
+      ...(result.pullRequest === undefined ? {} : { pullRequest: result.pullRequest }),
       ...(result.code === undefined ? {} : { code: result.code }),
       verifyCommand,
     };

@@ -2,13 +2,15 @@ import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ApprovalRecordSchema, IdSchema } from '@lumenflow/protocol';
-import type { ApprovalRecord } from '@lumenflow/protocol';
+import type { ApprovalRecord, PullRequestOutput } from '@lumenflow/protocol';
 import { BUNDLE_MODES, VerifierError, writeBundle, writeFileAtomic } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
 import { resolveApproval } from '../approvals.js';
 import type { ApprovalAnswer } from '../approvals.js';
 import type { PendingApprovalSnapshot } from '../cloud.js';
 import { formatJsonFile } from '../proof-files.js';
+import { applyPullRequestStep } from '../pull-request/step.js';
+import type { PullRequestConfig } from '../pull-request/perform.js';
 import { CloudError } from '../errors.js';
 import { createFileExclusive, listJsonFiles, readFileIfExists } from './atomic-file.js';
 import { parseStateFile } from './state-store.js';
@@ -111,7 +113,9 @@ export async function completePendingApproval(opts: {
   answer: ApprovalAnswer | undefined;
   now: Date;
   signingKey: SigningKey;
-}): Promise<{ status: 'approved' | 'rejected' | 'expired'; dir: string } | undefined> {
+  /** How an approved pull request is carried out (as in the live run); absent: no pull-request step. */
+  pullRequest?: PullRequestConfig | undefined;
+}): Promise<{ status: 'approved' | 'rejected' | 'expired'; dir: string; pullRequest?: PullRequestOutput } | undefined> {
   const { pending, now } = opts;
   const base = { schemaVersion: 1 as const, runId: pending.runId, askId: pending.askId, request: pending.request };
   let approval: ApprovalRecord;
@@ -128,7 +132,9 @@ export async function completePendingApproval(opts: {
     }
   }
   const status = approval.status as 'approved' | 'rejected' | 'expired';
-  const artifacts = { ...pending.artifacts, 'approval.json': formatJsonFile(approval) };
+  // The same step as the live run, on the same stored files; the use ledger keeps it to one use across restarts.
+  const opened = opts.pullRequest === undefined ? undefined : await applyPullRequestStep({ config: opts.pullRequest, artifacts: pending.artifacts, approval, clock: { now: () => now } });
+  const artifacts = { ...(opened?.artifacts ?? pending.artifacts), 'approval.json': formatJsonFile(approval) };
   let dir = join(pending.outDir, pending.runId);
   try {
     dir = (await writeBundle({ outDir: pending.outDir, runId: pending.runId, mode: pending.mode, createdAt: now.toISOString(), artifacts, signingKey: opts.signingKey })).dir;
@@ -137,7 +143,7 @@ export async function completePendingApproval(opts: {
   }
   const settled: PendingApproval = { ...pending, state: 'settled', settled: { status, dir } };
   await writeFileAtomic(approvalPaths(opts.dataDir, pending.request.approvalId).pending, `${JSON.stringify(settled)}\n`);
-  return { status, dir };
+  return { status, dir, ...(opened === undefined ? {} : { pullRequest: opened.result.output }) };
 }
 
 /** Marks a stored approval settled after the live run finished it itself. */

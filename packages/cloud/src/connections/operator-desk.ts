@@ -19,6 +19,7 @@ import {
   savePendingApproval,
 } from './approval-store.js';
 import type { PendingApproval } from './approval-store.js';
+import type { PullRequestConfig } from '../pull-request/perform.js';
 
 // The operator's side of `cloud serve`, through files in its data directory:
 // Asks dropped in `asks/` are run, approvals wait in `approvals/` for an answer
@@ -34,6 +35,8 @@ export interface OperatorDeskOptions {
   ids: IdSource;
   replayBaseUrl: string;
   approvalTtlMs?: number;
+  /** How Cloud carries out an approved pull request (`cloud serve --pr …`); absent: none is. */
+  pullRequest?: PullRequestConfig;
   /** How long an Ask waits for a runtime with its labels. */
   runtimeWaitMs?: number;
   pollMs?: number;
@@ -101,7 +104,7 @@ export function openOperatorDesk(opts: OperatorDeskOptions): OperatorDesk {
         outDir: join(opts.dataDir, 'bundles'),
         replayUrl: buildReplayUrl(opts.replayBaseUrl, runId),
         signal: controller.signal,
-        ...omitUndefined({ approvalTtlMs: opts.approvalTtlMs }),
+        ...omitUndefined({ approvalTtlMs: opts.approvalTtlMs, pullRequest: opts.pullRequest }),
         onApprovalPending: async (pending) => {
           approvalId = pending.request.approvalId;
           owned.add(approvalId);
@@ -189,9 +192,9 @@ export function openOperatorDesk(opts: OperatorDeskOptions): OperatorDesk {
     }
     // A stored approval with no live run: Cloud restarted while it was pending.
     try {
-      const done = await completePendingApproval({ dataDir: opts.dataDir, pending, answer, now, signingKey: opts.signingKey });
+      const done = await completePendingApproval({ dataDir: opts.dataDir, pending, answer, now, signingKey: opts.signingKey, pullRequest: opts.pullRequest });
       if (done !== undefined) {
-        await writeFileAtomic(askPaths(opts.dataDir, pending.askId).result, `${JSON.stringify({ askId: pending.askId, ok: true, runId: pending.runId, dir: done.dir, ending: done.status, approvalStatus: done.status })}\n`);
+        await writeFileAtomic(askPaths(opts.dataDir, pending.askId).result, `${JSON.stringify({ askId: pending.askId, ok: true, runId: pending.runId, dir: done.dir, ending: done.pullRequest?.code === undefined ? done.status : 'pr-failed', approvalStatus: done.status })}\n`);
         log('desk.approval-settled', { approvalId: id, status: done.status, dir: done.dir });
       }
     } catch (error) {
