@@ -136,7 +136,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
       toolCalls: result.toolCalls,
       policyDecisions: result.decisions,
       approval: result.approvalStatus,
-      ...(result.code === undefined ? {} : { code: result.code }),
+      ...omitUndefined({ code: result.code }),
       verifyCommand,
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
