@@ -145,8 +145,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
       toolCalls: result.toolCalls,
       policyDecisions: result.decisions,
       approval: result.approvalStatus,
-      ...(result.pullRequest === undefined ? {} : { pullRequest: result.pullRequest }),
-      ...(result.code === undefined ? {} : { code: result.code }),
+      ...omitUndefined({ pullRequest: result.pullRequest, code: result.code }),
       verifyCommand,
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
