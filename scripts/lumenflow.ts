@@ -464,7 +464,7 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .option('--state-dir <dir>', 'key, enrollment and outbox', DEFAULTS.stateDir)
     .option('--workspace <dir>', 'the repository the runtime works on a copy of')
     .option('--repository <owner/name>', "the repository --workspace holds (default: its origin remote); Asks for any other are refused")
-    .option('--local-policy <file>', 'runtime-local rules; they may only tighten')
+    .option('--local-policy <file>', 'runtime-local rules (they may only tighten), and the agents and repositories this runtime serves')
     .addOption(new Option('--sandbox <kind>', 'where tool processes run: bubblewrap (default) or off, recorded in the Proof (or LUMENFLOW_SANDBOX)').choices(['bubblewrap', 'off']))
     .addOption(logLevel())
     .exitOverride()

@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { omitUndefined } from '@lumenflow/protocol';
 import type { CloudToRuntimeMessage, RuntimeReceipt, RuntimeToCloudMessage, SessionEndedMessage } from '@lumenflow/protocol';
 import { computeKeyId, encodePublicKeyDer, parsePublicKeyPem } from '@lumenflow/verifier';
 import { CloudError } from './errors.js';
@@ -220,8 +221,7 @@ export function createCloud(opts: CloudOptions): Cloud {
         toolCalls: inbox.toolCalls.length,
         decisions: decisions.length,
         approvalStatus: approval.status,
-        ...(opened === undefined ? {} : { pullRequest: opened.result.output }),
-        ...(ended.outcome !== 'completed' && ended.code !== undefined ? { code: ended.code } : {}),
+        ...omitUndefined({ pullRequest: opened?.result.output, code: ended.outcome === 'completed' ? undefined : ended.code }),
       };
     } finally {
       sessions.delete(session.sessionId);

@@ -72,7 +72,8 @@ export const TOOL_GIT_ENV: Readonly<Record<string, string>> = Object.freeze({
 export async function runGit(dir: string, args: readonly string[], at?: Date): Promise<string> {
   let result;
   try {
-    result = await runProcess('git', ['-c', 'core.autocrlf=false', '-c', 'commit.gpgsign=false', ...args], { cwd: dir, env: buildGitEnv(at) });
+    // No background upkeep either: a commit would otherwise start `git maintenance run --auto`.
+    result = await runProcess('git', ['-c', 'core.autocrlf=false', '-c', 'commit.gpgsign=false', '-c', 'maintenance.auto=false', ...args], { cwd: dir, env: buildGitEnv(at) });
   } catch (cause) {
     throw new RuntimeError('GIT_FAILED', `cannot run git ${args[0] ?? ''}`, { cause });
   }
@@ -121,7 +122,8 @@ export async function prepareWorkspace(opts: { fixtureDir: string; clock: Clock;
   try {
     await copyTree(opts.fixtureDir, dir);
     const at = FIXTURE_BASELINE_DATE;
-    await runGit(dir, ['init', '--quiet', '--initial-branch=main']);
+    // No template: no sample hooks or other files in .git for every snapshot to read.
+    await runGit(dir, ['init', '--quiet', '--template=', '--initial-branch=main']);
     await runGit(dir, ['add', '--all']);
     await runGit(dir, ['commit', '--quiet', '--no-verify', '-m', 'baseline'], at);
     // A fresh repository has a loose ref; reading it saves a git process on every run.

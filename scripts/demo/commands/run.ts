@@ -14,7 +14,7 @@ import { PolicyError, loadRulesFile, splitCommandLine } from '@lumenflow/policy'
 import type { RuleSet } from '@lumenflow/policy';
 import { IdSchema, createSteppingClock, omitUndefined, systemClock } from '@lumenflow/protocol';
 import type { Ask, Clock } from '@lumenflow/protocol';
-import { RuntimeError, openSandbox, parseSandboxMode, readHostFacts, readServedRepository } from '@lumenflow/runtime';
+import { RuntimeError, openSandbox, parseSandboxMode, probeBubblewrap, readHostFacts, readServedRepository } from '@lumenflow/runtime';
 import type { Sandbox, SandboxMode } from '@lumenflow/runtime';
 import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey, makeDirectories } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
@@ -43,6 +43,9 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
     throw new CliError('APPROVAL_NO_TTY', '--approve prompt needs an interactive terminal on stdin; use --approve auto or reject');
   }
 
+  // The sandbox's host probe runs its processes while the inputs below are read and checked.
+  const sandboxSetting = options.sandbox ?? process.env['LUMENFLOW_SANDBOX'];
+  if (parseSandboxMode(sandboxSetting) === 'bubblewrap') probeBubblewrap().catch(() => undefined);
   const timeouts = readTimeouts(process.env);
   const askPath = options.ask ?? join(REPO_ROOT, DEMO_PATHS.asks, `${mode}.json`);
   const ask = await loadAsk(askPath);
@@ -68,7 +71,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
     throw new CliError('OUT_DIR_UNWRITABLE', `cannot create --out-dir ${outDir} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage, { cause });
   });
   // Keys and evidence stay out of the tool processes' sight, wherever they live.
-  const sandbox = await loadSandbox(options.sandbox ?? process.env['LUMENFLOW_SANDBOX'], [signing.path, runtimeKey.path, outDir, join(REPO_ROOT, '.lumenflow')]);
+  const sandbox = await loadSandbox(sandboxSetting, [signing.path, runtimeKey.path, outDir, join(REPO_ROOT, '.lumenflow')]);
   const logger = createLogger(join(outDir, `${runId}.log`), options.logLevel);
   const printer = createProgressPrinter();
   const controller = new AbortController();
@@ -142,8 +145,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
       toolCalls: result.toolCalls,
       policyDecisions: result.decisions,
       approval: result.approvalStatus,
-      ...(result.pullRequest === undefined ? {} : { pullRequest: result.pullRequest }),
-      ...(result.code === undefined ? {} : { code: result.code }),
+      ...omitUndefined({ pullRequest: result.pullRequest, code: result.code }),
       verifyCommand,
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
