@@ -88,6 +88,7 @@ export interface EvidenceNotice {
   origin: string;
   runtimeId: string;
   seqs: number[];
+  /** The sessions the rows belong to; null when there were too many to list (read them all). */
   sessions: string[] | null;
   enroll: boolean;
 }
@@ -164,7 +165,7 @@ export interface CloudStore {
    * runtime's row lock, so they become visible in order. A reply to a runtime
    * message that was already answered returns the first answer.
    *
-   * @throws {RangeError} when the runtime is unknown or the (Ask, attempt) already has a dispatch.
+   * @throws {RangeError} when the runtime is unknown.
    */
   insertWork(runtimeId: string, build: (seq: number, attempt: (askId: string) => Promise<number>) => Promise<NewWork>): Promise<WorkRow>;
   pollWork(runtimeId: string, after: number, limit: number): Promise<WorkItem[]>;
@@ -193,12 +194,15 @@ export interface CloudStore {
   /** Takes the oldest Ask that is queued, or running under a lapsed lease, with SKIP LOCKED. */
   takeAsk(owner: string, nowMs: number, leaseMs: number): Promise<AskRow | undefined>;
   renewAskLeases(owner: string, nowMs: number, leaseMs: number): Promise<void>;
+  /** Embedded database only: no other process can hold a lease on it, so every running Ask is orphaned at start. */
+  lapseAskLeases(): Promise<void>;
   releaseAsk(askId: string, owner: string, to: 'queued' | 'paused'): Promise<void>;
   /** Records an Ask's outcome once; false when another Cloud took it over (its lease lapsed) or it was done. */
   finishAsk(askId: string, owner: string | null, outcomeJson: string, nowMs: number): Promise<boolean>;
   readAsk(askId: string): Promise<AskRow | undefined>;
 
-  savePendingApproval(p: { approvalId: string; askId: string; runId: string; requestedMs: number; expiresMs: number; snapshot: string; owner: string }): Promise<void>;
+  /** Stores a run paused at its approval gate. Its Ask stays `running` under the live run's lease; if that lapses, the Ask is `paused` and any Cloud settles the approval. */
+  savePendingApproval(p: { approvalId: string; askId: string; runId: string; requestedMs: number; expiresMs: number; snapshot: string }): Promise<void>;
   getApproval(approvalId: string): Promise<ApprovalRow | undefined>;
   listPendingApprovals(): Promise<ApprovalRow[]>;
   /** Stores an answer once: false when the approval already has one or is settled. */
@@ -293,7 +297,7 @@ export function createCloudStore(db: SqlDb): CloudStore {
           const locked = await one<{ next_seq: number }>(tx, 'UPDATE runtimes SET next_seq = next_seq + 1 WHERE runtime_id = $1 RETURNING next_seq', [runtimeId]);
           if (locked === undefined) throw new RangeError(`dispatch: no enrolled runtime ${runtimeId}`);
           const attempt = async (askId: string): Promise<number> =>
-            Number((await one<{ n: number }>(tx, 'SELECT coalesce(max(attempt), 0) + 1 AS n FROM work WHERE ask_id = $1', [askId]))?.n ?? 1);
+            Number((await one<{ n: number }>(tx, "SELECT coalesce(max(attempt), 0) + 1 AS n FROM work WHERE ask_id = $1 AND state IN ('completed', 'failed')", [askId]))?.n ?? 1);
           const w = await build(Number(locked.next_seq), attempt);
           if (w.replyTo !== null) {
             const earlier = await one<Record<string, unknown>>(tx, `SELECT ${WORK_COLUMNS} FROM work WHERE runtime_id = $1 AND reply_to = $2`, [runtimeId, w.replyTo]);
@@ -310,7 +314,7 @@ export function createCloudStore(db: SqlDb): CloudStore {
           return toWork(row as Record<string, unknown>);
         });
       } catch (error) {
-        if (sqlErrorCode(error) === '23505') throw new RangeError('dispatch: that (Ask, attempt) already has a dispatch', { cause: error });
+        if (sqlErrorCode(error) === '23505') throw new RangeError('dispatch: a conflicting dispatch exists', { cause: error });
         throw error;
       }
     },
@@ -342,7 +346,7 @@ export function createCloudStore(db: SqlDb): CloudStore {
           return { ok: true, status: 201, leaseId: c.leaseId, expiresMs, work: toWork(row as Record<string, unknown>) };
         });
       } catch (error) {
-        // work_one_live_claim: another attempt of this Ask holds a live claim.
+        // work_one_claim_per_attempt / work_one_live_claim: this (Ask, attempt) was claimed, or another attempt is live.
         if (sqlErrorCode(error) === '23505') return { ok: false, code: 'CLAIM_CONFLICT', message: 'the Ask is already claimed' };
         throw error;
       }
@@ -416,18 +420,18 @@ export function createCloudStore(db: SqlDb): CloudStore {
            ON CONFLICT (runtime_id, record_id) DO NOTHING RETURNING seq, record_id, session_id, msg_type`,
           [a.runtimeId, a.receivedMs, ids, kinds, types as string[], sessions as string[], texts],
         );
-        if (rows.length > 0) {
+        // NOTIFY payloads stop at 8000 bytes: a large batch is announced in chunks.
+        for (let i = 0; i < rows.length; i += 200) {
+          const chunk = rows.slice(i, i + 200);
           const notice: EvidenceNotice = {
             origin: a.origin,
             runtimeId: a.runtimeId,
-            seqs: rows.map((r) => toMs(r.seq)),
-            sessions: [...new Set(rows.flatMap((r) => (r.session_id === null ? [] : [r.session_id])))],
-            enroll: rows.some((r) => r.msg_type === 'runtime.enroll'),
+            seqs: chunk.map((r) => toMs(r.seq)),
+            sessions: [...new Set(chunk.flatMap((r) => (r.session_id === null ? [] : [r.session_id])))].slice(0, 20),
+            enroll: chunk.some((r) => r.msg_type === 'runtime.enroll'),
           };
-          let payload = JSON.stringify(notice);
-          // NOTIFY payloads stop at 8000 bytes: past that, listeners read the runtime's newest rows instead.
-          if (payload.length > 7000) payload = JSON.stringify({ ...notice, seqs: [Math.min(...notice.seqs), Math.max(...notice.seqs)], sessions: null, range: true });
-          await tx.query('SELECT pg_notify($1, $2)', [CHANNELS.evidence, payload]);
+          if (new Set(chunk.flatMap((r) => (r.session_id === null ? [] : [r.session_id]))).size > 20) notice.sessions = null;
+          await tx.query('SELECT pg_notify($1, $2)', [CHANNELS.evidence, JSON.stringify(notice)]);
         }
         return new Set(rows.map((r) => r.record_id));
       }),
@@ -453,21 +457,33 @@ export function createCloudStore(db: SqlDb): CloudStore {
         if (made.length === 1) await tx.query('SELECT pg_notify($1, $2)', [CHANNELS.asks, askId]);
         return made.length === 1;
       }),
-    takeAsk: (owner, nowMs, leaseMs) =>
-      db.transaction(async (tx) => {
+    takeAsk: async (owner, nowMs, leaseMs) => {
+      for (;;) {
+        const taken = await db.transaction(async (tx) => {
         const r = await one<{ ask_id: string }>(
           tx,
           "SELECT ask_id FROM asks WHERE state = 'queued' OR (state = 'running' AND lease_expires_ms < $1) ORDER BY submitted_ms LIMIT 1 FOR UPDATE SKIP LOCKED",
           [nowMs],
         );
         if (r === undefined) return undefined;
+        // A lapsed run that had reached its approval gate is not run again: the stored approval finishes it.
+        if ((await tx.query("SELECT 1 FROM approvals WHERE ask_id = $1 AND state = 'pending'", [r.ask_id])).length > 0) {
+          await tx.query("UPDATE asks SET state = 'paused', owner = NULL, lease_expires_ms = NULL WHERE ask_id = $1", [r.ask_id]);
+          return 'paused' as const;
+        }
         const row = await one<Record<string, unknown>>(
           tx,
           "UPDATE asks SET state = 'running', owner = $2, lease_expires_ms = $3, runs = runs + 1 WHERE ask_id = $1 RETURNING ask_id, ask, state, runs, outcome",
           [r.ask_id, owner, nowMs + leaseMs],
         );
         return toAsk(row as Record<string, unknown>);
-      }),
+        });
+        if (taken !== 'paused') return taken;
+      }
+    },
+    lapseAskLeases: async () => {
+      await db.query("UPDATE asks SET lease_expires_ms = 0 WHERE state = 'running'");
+    },
     renewAskLeases: async (owner, nowMs, leaseMs) => {
       await db.query("UPDATE asks SET lease_expires_ms = $2 WHERE owner = $1 AND state = 'running'", [owner, nowMs + leaseMs]);
     },
@@ -487,15 +503,12 @@ export function createCloudStore(db: SqlDb): CloudStore {
       return r === undefined ? undefined : toAsk(r);
     },
 
-    savePendingApproval: (p) =>
-      db.transaction(async (tx) => {
-        await tx.query(
+    savePendingApproval: async (p) => {
+        await db.query(
           "INSERT INTO approvals (approval_id, ask_id, run_id, requested_ms, expires_ms, snapshot, state) VALUES ($1, $2, $3, $4, $5, $6, 'pending')",
           [p.approvalId, p.askId, p.runId, p.requestedMs, p.expiresMs, p.snapshot],
         );
-        // Paused on a person: no lease to lapse, so no other Cloud runs the Ask again; the approval finishes it.
-        await tx.query("UPDATE asks SET state = 'paused', owner = NULL, lease_expires_ms = NULL WHERE ask_id = $1 AND owner = $2 AND state = 'running'", [p.askId, p.owner]);
-      }),
+    },
     getApproval: async (id) => {
       const r = await one<Record<string, unknown>>(db, 'SELECT * FROM approvals WHERE approval_id = $1', [id]);
       return r === undefined ? undefined : toApproval(r);

@@ -55,12 +55,13 @@ CREATE TABLE work (
   ended_ms bigint,
   outcome text,
   UNIQUE (runtime_id, seq),
-  UNIQUE (ask_id, attempt), -- one claimable dispatch, so one claim, per (Ask, attempt)
   UNIQUE (runtime_id, reply_to), -- one answer per runtime message, whichever Cloud answers
   CHECK ((ask_id IS NULL) = (attempt IS NULL)),
   CHECK ((state = 'control') = (ask_id IS NULL)),
   CHECK (state <> 'claimed' OR (lease_id IS NOT NULL AND lease_expires_ms IS NOT NULL))
 );
+-- one claim per (Ask, attempt), ever: a dispatch once claimed keeps claimed_ms
+CREATE UNIQUE INDEX work_one_claim_per_attempt ON work (ask_id, attempt) WHERE claimed_ms IS NOT NULL;
 -- and never two live claims of one Ask, whatever the attempt
 CREATE UNIQUE INDEX work_one_live_claim ON work (ask_id) WHERE state = 'claimed';
 CREATE INDEX work_lease_expiry ON work (lease_expires_ms) WHERE state = 'claimed';

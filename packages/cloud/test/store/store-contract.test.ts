@@ -124,14 +124,16 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
     }
   });
 
-  it('dispatch sequence numbers per runtime in order; one dispatch and one claim per (Ask, attempt)', async () => {
+  it('dispatch sequence numbers per runtime in order; one claim per (Ask, attempt) and one live claim per Ask', async () => {
     const store = await open(adapter);
     try {
       const rt = await enroll(store, 1);
       const made = await Promise.all(Array.from({ length: 10 }, (_, i) => store.insertWork(rt, newWork(`ask-${i}`))));
       expect(made.map((w) => w.seq).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       expect((await store.pollWork(rt, 4, 100)).map((i) => i.seq)).toEqual([5, 6, 7, 8, 9, 10]);
-      await expect(store.insertWork(rt, newWork('ask-0', { attempt: 1 }))).rejects.toBeInstanceOf(RangeError);
+      // The same (Ask, attempt) may be offered to two runtimes; only one of them can ever claim it.
+      const rt2 = await enroll(store, 2);
+      const twin = await store.insertWork(rt2, newWork('ask-0', { attempt: 1, sessionId: 'ses-twin' }));
       await expect(store.insertWork('rt-none', newWork('ask-z'))).rejects.toBeInstanceOf(RangeError);
       const w = made[0] as (typeof made)[number];
       const claims = await Promise.all(
@@ -142,8 +144,9 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
       // The others got the lease that is held, not one of their own.
       const held = created[0]?.ok ? created[0].leaseId : '';
       expect(claims.every((c) => c.ok && c.leaseId === held)).toBe(true);
+      expect(await store.claimWork({ runtimeId: rt2, workId: twin.workId, askId: 'ask-0', attempt: 1, nowMs: 100, leaseMs: 1000, leaseId: 'lease-twin' })).toMatchObject({ ok: false, code: 'CLAIM_CONFLICT' });
       // A second attempt of the same Ask cannot be claimed while the first is live.
-      const second = await store.insertWork(rt, newWork('ask-0'));
+      const second = await store.insertWork(rt, newWork('ask-0', { attempt: 2 }));
       expect(second.claim).toEqual({ askId: 'ask-0', attempt: 2 });
       expect(await store.claimWork({ runtimeId: rt, workId: second.workId, askId: 'ask-0', attempt: 2, nowMs: 100, leaseMs: 1000, leaseId: 'lease-b' })).toMatchObject({ ok: false, code: 'CLAIM_CONFLICT' });
       expect(await store.claimWork({ runtimeId: 'rt-other', workId: second.workId, askId: 'ask-0', attempt: 2, nowMs: 100, leaseMs: 1000, leaseId: 'lease-c' })).toMatchObject({ ok: false, code: 'WORK_UNKNOWN' });
@@ -238,14 +241,15 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
     }
   });
 
-  it('an approval takes one answer and settles once; its Ask is paused meanwhile', async () => {
+  it('an approval takes one answer and settles once; a lapsed run at its gate is paused, not run again', async () => {
     const store = await open(adapter);
     try {
       await store.submitAsk('ask-1', '{}', 0);
       await store.takeAsk('cloud-a', 1, 100);
-      await store.savePendingApproval({ approvalId: 'apr-1', askId: 'ask-1', runId: 'run-1', requestedMs: 1, expiresMs: 1000, snapshot: '{}', owner: 'cloud-a' });
-      expect((await store.readAsk('ask-1'))?.state).toBe('paused');
+      await store.savePendingApproval({ approvalId: 'apr-1', askId: 'ask-1', runId: 'run-1', requestedMs: 1, expiresMs: 1000, snapshot: '{}' });
+      expect((await store.readAsk('ask-1'))?.state).toBe('running');
       expect(await store.takeAsk('cloud-b', 10_000, 100)).toBeUndefined();
+      expect((await store.readAsk('ask-1'))?.state).toBe('paused');
       const answers = await Promise.all([store.answerApproval('apr-1', '{"a":1}', 2), store.answerApproval('apr-1', '{"a":2}', 2)]);
       expect(answers.filter(Boolean)).toHaveLength(1);
       expect((await store.listPendingApprovals()).map((a) => a.approvalId)).toEqual(['apr-1']);
