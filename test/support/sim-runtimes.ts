@@ -38,7 +38,7 @@ async function runOne(spec: SimSpec, index: number, token: string, onReady: () =
   let urlIndex = index % spec.urls.length;
   const enrolled = await postEnrollment(spec.urls[urlIndex] as string, { token, publicKeyPem: key.publicKeyPem, labels: spec.labels, version: '0.1.0', host: HOST });
   if (enrolled.status !== 201) throw new Error(`enroll ${index}: HTTP ${enrolled.status} ${JSON.stringify(enrolled.body)}`);
-  const info = enrolled.body as { runtimeId: string; cloudPublicKeyPem: string; cloudKeyId: string };
+  const info = enrolled.body as { runtimeId: string; cloudPublicKeyPem: string; cloudKeyId: string; leaseMs: number };
   const cloudPublicKey = parsePublicKeyPem(info.cloudPublicKeyPem);
   let client: ConnectionsClient = createConnectionsClient({ baseUrl: spec.urls[urlIndex] as string, runtimeId: info.runtimeId, signingKey: key, clock: systemClock });
   let n = 0;
@@ -68,7 +68,7 @@ async function runOne(spec: SimSpec, index: number, token: string, onReady: () =
   }
   onReady();
   let after = 0;
-  const sessions = new Map<string, { runId: string; askId: string }>();
+  const sessions = new Map<string, { runId: string; askId: string; renew: NodeJS.Timeout }>();
   for (;;) {
     const reply = await request('GET', `/v1/work?after=${after}&wait=25000`);
     const work = WorkResponseSchema.parse(reply.body);
@@ -81,11 +81,15 @@ async function runOne(spec: SimSpec, index: number, token: string, onReady: () =
         const claimed = await request('POST', '/v1/claims', { workId: item.workId, ...claim });
         report({ claim: claim.askId, attempt: claim.attempt, status: claimed.status, runtimeId: info.runtimeId });
         if (claimed.status !== 201 && claimed.status !== 200) continue;
-        sessions.set(message.sessionId, { runId: message.runId, askId: claim.askId });
+        // As a real runtime does: renew the lease every third of it until the session ends.
+        const leaseId = (claimed.body as { leaseId: string }).leaseId;
+        const renew = setInterval(() => void request('POST', '/v1/leases', { askId: claim.askId, attempt: claim.attempt, leaseId }).catch(() => undefined), Math.max(100, Math.floor(info.leaseMs / 3)));
+        sessions.set(message.sessionId, { runId: message.runId, askId: claim.askId, renew });
         const accepted = sign({ type: 'session.accepted', messageId: id(), runId: message.runId, sessionId: message.sessionId, startedAt: new Date().toISOString(), sandbox: { kind: 'bubblewrap', version: '0.8.0', profileDigest: `sha256:${'b'.repeat(64)}` }, baselineCommit: '0'.repeat(40) }, key);
         if (spec.mode === 'bare') {
           // No chain behind the bench's dispatch: the whole session goes at once.
           await post([accepted, ...decisions(message.runId, message.sessionId, claim.askId), ended(message.runId, message.sessionId, 'completed')]);
+          clearInterval(renew);
           sessions.delete(message.sessionId);
         } else {
           await post([accepted]);
@@ -95,11 +99,13 @@ async function runOne(spec: SimSpec, index: number, token: string, onReady: () =
         if (s === undefined) continue;
         sessions.delete(message.sessionId);
         await post([...decisions(s.runId, message.sessionId, s.askId), ended(s.runId, message.sessionId, 'completed')]);
+        clearInterval(s.renew);
       } else if (message.type === 'session.halt') {
         const s = sessions.get(message.sessionId);
         if (s === undefined) continue;
         sessions.delete(message.sessionId);
         await post([ended(s.runId, message.sessionId, 'halted')]);
+        clearInterval(s.renew);
       }
     }
   }

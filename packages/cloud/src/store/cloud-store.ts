@@ -3,8 +3,6 @@ import { join } from 'node:path';
 import type { ClaimRef, EvidenceRecord, RuntimeHost, WorkItem } from '@lumenflow/protocol';
 import { CloudError } from '../errors.js';
 import { migrate } from './migrations.js';
-import { openPgliteDb } from './pglite-adapter.js';
-import { openPostgresDb } from './pg-adapter.js';
 import { sqlErrorCode, toMs } from './sql.js';
 import type { SqlDb, SqlRunner } from './sql.js';
 
@@ -231,7 +229,9 @@ export async function openCloudStore(opts: { dataDir: string; databaseUrl?: stri
       );
     }
   }
-  const db = opts.databaseUrl === undefined ? await openPgliteDb(opts.dataDir) : await openPostgresDb(opts.databaseUrl);
+  // Loaded on use: a command that talks to a running Cloud over HTTP never pays for the WASM database or pg.
+  const db =
+    opts.databaseUrl === undefined ? await (await import('./pglite-adapter.js')).openPgliteDb(opts.dataDir) : await (await import('./pg-adapter.js')).openPostgresDb(opts.databaseUrl);
   try {
     await migrate(db);
   } catch (error) {
