@@ -40,6 +40,8 @@ export interface ServerContext {
   log(event: string, fields: Record<string, unknown>): void;
   runtimes: RuntimeRegistry;
   waiters: WorkWaiters;
+  /** Session id -> the runtime its dispatch went to (never changes; a bounded cache of the work table). */
+  sessionOwners: Map<string, string>;
   dispatch(runtimeId: string, message: CloudToRuntimeMessage, opts?: { attempt?: number }): Promise<WorkSummary>;
   /** Announces records this process stored (listeners of `onRecord`). */
   announceRecord(accepted: AcceptedRecord): void;

@@ -135,6 +135,7 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
     log,
     runtimes: createRuntimeRegistry({ store, heartbeatIntervalMs, missedHeartbeats: opts.missedHeartbeats ?? 3, startedAtMs }),
     waiters,
+    sessionOwners: new Map(),
     dispatch: (runtimeId, message, dopts) => dispatchWork(ctx, runtimeId, message, dopts),
     announceRecord: (accepted) => {
       for (const listener of recordListeners) listener(accepted);
@@ -199,7 +200,11 @@ export async function openConnectionsServer(opts: ConnectionsServerOptions): Pro
       );
       if (!checked.ok) return refused(checked.code, checked.runtimeId);
       // The nonce table is shared: a request accepted by one Cloud is refused by every other, and after a restart.
-      if (!(await store.rememberNonce(checked.runtimeId, checked.nonce, checked.timestampMs + ctx.skewMs))) return refused('REPLAYED_REQUEST', checked.runtimeId);
+      // The embedded database has one Cloud: there the memory cache decides, and only a request signed ahead of
+      // Cloud's clock (the one kind a restart's not-before rule misses) is written, as the journal of ADR 0030 did.
+      if ((store.kind === 'postgres' || checked.timestampMs >= nowMs()) && !(await store.rememberNonce(checked.runtimeId, checked.nonce, checked.timestampMs + ctx.skewMs))) {
+        return refused('REPLAYED_REQUEST', checked.runtimeId);
+      }
       ctx.runtimes.seen(checked.runtimeId, nowMs());
       return { ok: true, runtimeId: checked.runtimeId };
     },

@@ -29,8 +29,8 @@ function checkRecord(runtime: CachedRuntime, record: EvidenceRecord, sessionOwne
 /**
  * `POST /v1/evidence`: each record verified against the enrolled key, appended
  * to the evidence table in one statement (ON CONFLICT on (runtime, record id):
- * a record already stored is acknowledged again, never stored or announced
- * twice), acknowledged only after the commit.
+ * a record already stored is verified and acknowledged again, never stored or
+ * announced twice), acknowledged only after the commit.
  */
 export async function evidenceRoute(ctx: ServerContext, req: RouteContext): Promise<Reply> {
   const parsed = parseBody(req.body, EvidenceBatchSchema);
@@ -39,21 +39,27 @@ export async function evidenceRoute(ctx: ServerContext, req: RouteContext): Prom
   if (runtime === undefined) return fail(401, 'UNKNOWN_RUNTIME', 'unknown runtime');
   const records = parsed.value.records as EvidenceRecord[];
   const ack: EvidenceAck = { acked: [], rejected: [] };
-  const known = await ctx.store.knownRecordIds(runtime.runtimeId, records.map((r) => r.recordId));
-  const sessions = new Set<string>();
-  for (const r of records) if (r.kind === 'runtime-message' && r.message.type !== 'runtime.enroll' && !known.has(r.recordId)) sessions.add(r.message.sessionId);
-  const owners = await ctx.store.sessionOwners([...sessions]);
+  // Which runtime a session was dispatched to never changes: asked of the database once per session.
+  const sessionOwners = ctx.sessionOwners;
+  const rememberOwner = (sessionId: string, runtimeId: string): void => {
+    sessionOwners.set(sessionId, runtimeId);
+    // Bounded: the oldest sessions are asked of the database again if they ever send more.
+    if (sessionOwners.size > 20_000) sessionOwners.delete(sessionOwners.keys().next().value as string);
+  };
+  const unknown = new Set<string>();
+  for (const r of records) if (r.kind === 'runtime-message' && r.message.type !== 'runtime.enroll' && !sessionOwners.has(r.message.sessionId)) unknown.add(r.message.sessionId);
+  for (const [sessionId, owner] of await ctx.store.sessionOwners([...unknown])) rememberOwner(sessionId, owner);
   const fresh: EvidenceRecord[] = [];
   const freshIds = new Set<string>();
   for (const record of records) {
-    if (known.has(record.recordId) || freshIds.has(record.recordId)) {
+    if (freshIds.has(record.recordId)) {
       ack.acked.push(record.recordId);
       continue;
     }
     // Each check is a strict Ed25519 verification: yield between them so that claims and
     // heartbeats are not queued behind a long evidence batch.
     await new Promise<void>((resolve) => setImmediate(resolve));
-    const verdict = checkRecord(runtime, record, (id) => owners.get(id));
+    const verdict = checkRecord(runtime, record, (id) => sessionOwners.get(id));
     if (verdict !== 'ok') {
       ctx.log('evidence.rejected', { runtimeId: runtime.runtimeId, recordId: record.recordId, code: verdict });
       ack.rejected.push({ recordId: record.recordId, code: verdict });
