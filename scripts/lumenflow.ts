@@ -14,7 +14,7 @@ import type { OperatorApi } from '@lumenflow/cloud';
 import { DEFAULT_REPLAY_BASE_URL } from '@lumenflow/replay';
 import { PolicyError, loadRulesFile } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
-import { IdSchema, systemClock } from '@lumenflow/protocol';
+import { IdSchema, omitUndefined, systemClock } from '@lumenflow/protocol';
 import type { IdSource } from '@lumenflow/protocol';
 import {
   RUNTIME_VERSION,
@@ -66,9 +66,9 @@ function createLog(level: LogLevel): (event: string, fields: Record<string, unkn
   return (event, fields) => logger.info(fields, event);
 }
 
-async function loadRules(path: string): Promise<RuleSet> {
+async function loadRules(path: string, opts: { local?: boolean } = {}): Promise<RuleSet> {
   try {
-    return await loadRulesFile(resolve(REPO_ROOT, path));
+    return await loadRulesFile(resolve(REPO_ROOT, path), opts);
   } catch (error) {
     // PolicyError messages already name the file; name it once.
     if (error instanceof PolicyError) throw new CliError(error.code, error.message.includes(path) || error.message.includes(resolve(REPO_ROOT, path)) ? error.message : `${path}: ${error.message}`, EXIT.usage, { cause: error });
@@ -193,7 +193,7 @@ async function serveCommand(opts: {
     ids,
     replayBaseUrl: DEFAULT_REPLAY_BASE_URL,
     askLeaseMs: Math.min(opts.lease, 10_000),
-    ...(opts.approvalTtl === undefined ? {} : { approvalTtlMs: opts.approvalTtl }),
+    ...omitUndefined({ approvalTtlMs: opts.approvalTtl }),
     log,
   });
   process.stdout.write(`cloud listening on ${listening.url} (key ${cloudKey.keyId})\n`);
@@ -327,7 +327,7 @@ async function connectCommand(opts: {
   const connected = await connectRuntime({
     cloudUrl: url.origin,
     stateDir,
-    ...(enrollToken === undefined ? {} : { enrollToken }),
+    ...omitUndefined({ enrollToken }),
     labels,
     version: RUNTIME_VERSION,
     host: { os: host.os, arch: host.arch, nodeVersion: host.nodeVersion, hostnameHash: hashHostname(host.hostname) },
@@ -361,7 +361,7 @@ async function connectCommand(opts: {
     },
     log,
   });
-  const localRules = opts.localPolicy === undefined ? undefined : await loadRules(opts.localPolicy);
+  const localRules = opts.localPolicy === undefined ? undefined : await loadRules(opts.localPolicy, { local: true });
   const runtime = createRuntime({
     endpoint,
     runtimeId: state.runtimeId,
@@ -370,13 +370,15 @@ async function connectCommand(opts: {
     ids: createBootIds(),
     host,
     labels,
-    ...(localRules === undefined ? {} : { localRules }),
     fixtureDir: workspace,
-    // Named, or read from the workspace's origin remote at each session; the bundled fixture has none.
-    ...(opts.repository !== undefined ? { repository: opts.repository } : opts.workspace === undefined ? { repository: DEFAULTS.fixtureRepository } : {}),
     sandbox,
-    ...(timeouts.enrollMs === undefined ? {} : { enrollTimeoutMs: timeouts.enrollMs }),
-    ...(timeouts.toolMs === undefined ? {} : { toolTimeoutMs: timeouts.toolMs }),
+    ...omitUndefined({
+      localRules,
+      // Named, or read from the workspace's origin remote at each session; the bundled fixture has none.
+      repository: opts.repository ?? (opts.workspace === undefined ? DEFAULTS.fixtureRepository : undefined),
+      enrollTimeoutMs: timeouts.enrollMs,
+      toolTimeoutMs: timeouts.toolMs,
+    }),
     signal: controller.signal,
     log,
   });

@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { CloudError } from '@lumenflow/cloud';
 import { replayBundle } from '@lumenflow/replay';
 import type { PolicyDecisionRecord, ToolCallRecord } from '@lumenflow/protocol';
 import { verifyBundle } from '@lumenflow/verifier';
@@ -55,21 +54,39 @@ describe('the scripted agent over MCP', () => {
   }, 60_000);
 });
 
+// A refusal at session open is the runtime's decision: signed by the runtime,
+// in a bundle Cloud signs, and shown by Replay.
+async function expectSignedRefusal(dir: string, ruleId: string, scope: { kind: string; target: string }): Promise<void> {
+  const decisions = await lines<PolicyDecisionRecord>(dir, 'policy-decisions.jsonl');
+  expect(decisions).toEqual([expect.objectContaining({ evaluatedAt: 'runtime', effect: 'deny', decidingRuleId: ruleId, scope })]);
+  expect(await readFile(join(dir, 'tool-calls.jsonl'), 'utf8')).toBe('');
+  const report = await verifyBundle(dir);
+  expect(report.valid).toBe(true);
+  // The one runtime record carries the runtime's own signature.
+  expect(report.checks.map((c) => c.detail ?? '')).toContainEqual(expect.stringMatching(/^1 records signed by runtime key sha256:/));
+  const replay = await replayBundle(dir);
+  expect(replay.verdict).toBe('VALID');
+  expect(replay.timeline.some((e) => e.status === 'deny' && e.what.includes(scope.target))).toBe(true);
+}
+
 describe('the Ask names the repository', () => {
-  test('a runtime refuses an Ask for a repository it does not serve, before anything is copied', async () => {
+  test('a runtime refuses an Ask for a repository it does not serve, before anything is copied; the refusal is signed evidence', async () => {
     const inputs = await demoChainInputs({ runId: 'agents-other-repo', outDir: work });
     const ask = { ...inputs.ask, workspace: { ...inputs.ask.workspace, repository: 'acme/other' } };
-    const error = await runChain({ ...inputs, ask }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(CloudError);
-    expect(error).toMatchObject({ code: 'SESSION_FAILED' });
-    expect((error as Error).message).toContain('REPOSITORY_NOT_SERVED: the Ask is for acme/other; this runtime serves lumenflow-demo/calc');
+    const result = await runChain({ ...inputs, ask });
+    expect(result).toMatchObject({ ending: 'runtime-failed', mode: 'policy-blocked', code: 'REPOSITORY_NOT_SERVED' });
+    expect(result.summary).toContain('REPOSITORY_NOT_SERVED: the Ask is for acme/other; this runtime serves lumenflow-demo/calc');
+    await expectSignedRefusal(result.dir, 'policy.runtime.repository-not-served', { kind: 'pr.create', target: 'acme/other@main' });
   }, 60_000);
 
-  test('an Ask for an agent the runtime does not know is refused', async () => {
+  test('an Ask for an agent the runtime does not know is refused, and the refusal is signed evidence', async () => {
     const inputs = await demoChainInputs({ runId: 'agents-unknown-agent', outDir: work });
-    const error = await runChain({ ...inputs, ask: { ...inputs.ask, agent: 'claude-code' } }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'SESSION_FAILED' });
-    expect((error as Error).message).toContain('AGENT_UNKNOWN: the Ask asks for agent claude-code');
+    const result = await runChain({ ...inputs, ask: { ...inputs.ask, agent: 'claude-code' } });
+    expect(result).toMatchObject({ ending: 'runtime-failed', code: 'AGENT_UNKNOWN' });
+    expect(result.summary).toContain('AGENT_UNKNOWN: the Ask asks for agent claude-code');
+    await expectSignedRefusal(result.dir, 'policy.runtime.agent-unknown', { kind: 'shell.exec', target: 'claude-code' });
+    const session = JSON.parse(await readFile(join(result.dir, 'node-session.json'), 'utf8')) as { runtime: { sandbox: { kind: string } } };
+    expect(session.runtime.sandbox.kind).toBe('bubblewrap');
   }, 60_000);
 });
 

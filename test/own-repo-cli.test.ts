@@ -69,6 +69,9 @@ beforeAll(async () => {
   // Work in progress in the user's tree: the runtime must neither see nor touch it.
   await writeFile(join(repo, 'src/calc.js'), 'uncommitted work\n');
   await writeFile(join(work, 'ask.json'), JSON.stringify(ask));
+  // A clone whose origin is another repository than the Ask's.
+  await runGit(work, ['clone', '--quiet', '--branch', 'trunk', '--', repo, 'other-clone']);
+  await runGit(join(work, 'other-clone'), ['remote', 'set-url', 'origin', 'https://github.com/acme/gadgets.git']);
   await writeFile(join(work, 'policy.yaml'), policy);
 }, 60_000);
 afterAll(async () => {
@@ -96,14 +99,27 @@ describe('--repo, --ask and --agent', () => {
   }, 120_000);
 
   test.each([
-    ['a directory that is not a git repository', () => ['--repo', work], 'REPO_NOT_GIT'],
-    ['a missing base branch', () => ['--repo', repo, '--ask', join(ROOT, 'scripts/demo/asks/happy.json')], 'BASE_BRANCH_MISSING'],
-    ['an agent command line that does not split', () => ['--repo', repo, '--ask', join(work, 'ask.json'), '--agent', "'open"], 'AGENT_INVALID'],
-  ])('%s is one line with a stable code, exit 2, and no bundle', async (_what, args, code) => {
+    ['a directory that is not a git repository', () => ['--repo', work, '--ask', join(work, 'ask.json')], 'REPO_NOT_GIT', 'is not a git repository'],
+    ['a missing base branch', () => ['--repo', repo, '--ask', join(ROOT, 'scripts/demo/asks/happy.json')], 'BASE_BRANCH_MISSING', 'has no branch main'],
+    ['a clone of another repository', () => ['--repo', join(work, 'other-clone'), '--ask', join(work, 'ask.json')], 'REPOSITORY_NOT_SERVED', 'the Ask is for acme/widgets; this runtime serves acme/gadgets'],
+  ])('%s: the runtime refuses it, one coded line, exit 4, and a signed bundle that records the refusal', async (_what, args, code, why) => {
     const out = join(work, `out-${code}`);
-    const run = runCli(['--mode', 'happy', ...args(), '--out-dir', out, '--log-level', 'silent']);
+    const run = runCli(['--mode', 'happy', ...args(), '--out-dir', out, '--run-id', `refused-${code}`, '--log-level', 'silent']);
+    expect(run.code).toBe(4);
+    expect(run.stderr.split('\n').filter((l) => l.startsWith('error '))).toEqual([expect.stringMatching(new RegExp(`^error ${code}: `))]);
+    expect(run.stderr).toContain(why);
+    const dir = join(out, `refused-${code}`);
+    expect((await verifyBundle(dir)).valid).toBe(true);
+    const replay = await replayBundle(dir);
+    expect(replay.verdict).toBe('VALID');
+    expect(replay.timeline.some((e) => e.status === 'deny')).toBe(true);
+  }, 60_000);
+
+  test('an agent command line that does not split is one line with a stable code, exit 2, and no bundle', async () => {
+    const out = join(work, 'out-AGENT_INVALID');
+    const run = runCli(['--mode', 'happy', '--repo', repo, '--ask', join(work, 'ask.json'), '--agent', "'open", '--out-dir', out, '--log-level', 'silent']);
     expect(run.code).toBe(2);
-    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^error ${code}: `))]);
+    expect(run.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error AGENT_INVALID: /)]);
     expect(await readdir(out).catch(() => [])).toEqual([]);
   }, 60_000);
 });

@@ -57,6 +57,7 @@ describe('an agent process in the sandbox', () => {
     expect(patch).toContain('+  return a + b;');
     // The workspace is read-only to the agent: its own write failed and left nothing.
     expect(patch).toContain('+// direct write: EROFS');
+    expect(patch).toContain('+// network: not tried');
     expect(patch).not.toContain('direct.txt');
     // The Ask's intent reached it as the server's instructions.
     expect(patch).toContain('+// intent: Fix the failing test in calc');
@@ -67,6 +68,7 @@ describe('an agent process in the sandbox', () => {
     expect(session.agent).toEqual({
       name: 'external',
       commandDigest: computeSha256Digest(canonicalizeToBytes(['node', '.agent/agent.cjs', '{mcpConfig}', 'write-direct'])),
+      network: 'none',
       client: { name: 'test-process-agent', version: '2.0.0' },
     });
   }, 90_000);

@@ -2,8 +2,10 @@
 // reads the MCP configuration the runtime wrote, starts the server command in
 // it, and works through the governed tools with the SDK's Client. Bundled into
 // one file by the test, so it runs in the sandbox without node_modules.
-// argv: <mcp config path> <mode>; modes: fix, exit-early, write-direct, hang, read-env.
+// argv: <mcp config path> <mode> [port]; modes: fix, exit-early, write-direct, hang, read-env,
+// probe-net (tries a TCP connection to 127.0.0.1:<port> and notes the result in its change).
 import { readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
@@ -29,6 +31,8 @@ async function main(): Promise<void> {
     await client.close();
     return;
   }
+  let network = 'not tried';
+  if (mode === 'probe-net') network = await probe(Number(process.argv[4]));
   let direct = 'not tried';
   if (mode === 'write-direct') {
     try {
@@ -40,11 +44,31 @@ async function main(): Promise<void> {
   }
   if (mode === 'hang') await new Promise(() => setInterval(() => undefined, 1000));
   // What it saw goes into the change itself, where the test can read it in the diff.
-  const note = `// intent: ${intent.split('\n')[0] ?? ''}\n// direct write: ${direct}\n`;
+  const note = `// intent: ${intent.split('\n')[0] ?? ''}\n// direct write: ${direct}\n// network: ${network}\n`;
   await text('write_file', { path: 'src/calc.js', content: source.replace('a - b', 'a + b') + note });
   await text('run_tests');
   await text('finish', { title: 'Fix add', body: 'add(a, b) adds.' });
   await client.close();
+}
+
+/** `connected`, or the error code of a TCP connection to 127.0.0.1:port (bounded by a timer). */
+function probe(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve('timeout');
+    }, 3000);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.end('probe\n');
+      resolve('connected');
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(error.code ?? 'error');
+    });
+  });
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,4 @@
-import { AskSchema, ProtocolError, formatIssuePath, locateStrictJsonPath, parseStrictJson } from '@lumenflow/protocol';
+import { AskSchema, ProtocolError, formatIssuePath, locateStrictJsonPath, omitUndefined, parseStrictJson } from '@lumenflow/protocol';
 import type { Ask } from '@lumenflow/protocol';
 import { CloudError } from './errors.js';
 
@@ -16,11 +16,7 @@ export function parseAsk(text: string, source = 'ask'): Ask {
   } catch (cause) {
     if (cause instanceof ProtocolError) {
       const where = `${source}:${cause.line ?? 1}:${cause.column ?? 1}`;
-      throw new CloudError('ASK_INVALID', `${where}: ${cause.code}: ${cause.message}`, {
-        ...(cause.line === undefined ? {} : { line: cause.line }),
-        ...(cause.column === undefined ? {} : { column: cause.column }),
-        cause,
-      });
+      throw new CloudError('ASK_INVALID', `${where}: ${cause.code}: ${cause.message}`, { ...omitUndefined({ line: cause.line, column: cause.column }), cause });
     }
     throw cause;
   }

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { CloudToRuntimeMessage, RuntimeReceipt, RuntimeToCloudMessage } from '@lumenflow/protocol';
+import type { CloudToRuntimeMessage, RuntimeReceipt, RuntimeToCloudMessage, SessionEndedMessage } from '@lumenflow/protocol';
 import { computeKeyId, encodePublicKeyDer, parsePublicKeyPem } from '@lumenflow/verifier';
 import { CloudError } from './errors.js';
 import { checkMessageSignature } from './message-signature.js';
@@ -9,11 +9,12 @@ import { settleApproval } from './run-approval.js';
 import type { RunContext } from './run-context.js';
 import { createNotRunResults, decideApprovalGate, decideBundleMode, decideRunEnding } from './run-ending.js';
 import { describeNodeSession, assembleProof, listProofFiles } from './run-proof.js';
-import { announceAsk, awaitAcceptance, collectSession, dispatchAsk, evaluateCloudRules } from './run-session.js';
+import { acceptRefusal, announceAsk, awaitAcceptance, collectSession, dispatchAsk, evaluateCloudRules } from './run-session.js';
+import type { CloudRuling } from './run-session.js';
 import { DEFAULT_SESSION_TIMEOUT_MS } from './run-types.js';
 import type { Cloud, CloudOptions, RunRequest, RunResult } from './run-types.js';
 import { appendReceipt, failSessionInbox, isRecordOfInbox } from './session-inbox.js';
-import type { SessionInbox } from './session-inbox.js';
+import type { SessionAccepted, SessionInbox } from './session-inbox.js';
 import { anySignal, awaitEvent, checkTimeout, throwIfAborted } from './waits.js';
 
 export { DEFAULT_SESSION_TIMEOUT_MS, RUN_STEPS } from './run-types.js';
@@ -155,9 +156,19 @@ export function createCloud(opts: CloudOptions): Cloud {
     announceAsk(ctx);
     const session = dispatchAsk(ctx, available());
     try {
-      const accepted = await awaitAcceptance(ctx, session);
-      const ruling = evaluateCloudRules(ctx);
-      const ended = await collectSession(ctx, session, ruling);
+      const opening = await awaitAcceptance(ctx, session);
+      let accepted: Pick<SessionAccepted, 'startedAt' | 'sandbox'>;
+      let ruling: CloudRuling;
+      let ended: SessionEndedMessage;
+      if ('type' in opening) {
+        // A session the runtime refused at open is still written and signed: the refusal is evidence.
+        ({ accepted, ruling } = acceptRefusal(ctx, opening));
+        ended = opening;
+      } else {
+        accepted = opening;
+        ruling = evaluateCloudRules(ctx);
+        ended = await collectSession(ctx, session, ruling);
+      }
 
       // What the session left: the bundle carries no change from a run Cloud halted.
       const { inbox } = session;
@@ -199,6 +210,7 @@ export function createCloud(opts: CloudOptions): Cloud {
         toolCalls: inbox.toolCalls.length,
         decisions: decisions.length,
         approvalStatus: approval.status,
+        ...(ended.outcome !== 'completed' && ended.code !== undefined ? { code: ended.code } : {}),
       };
     } finally {
       sessions.delete(session.sessionId);

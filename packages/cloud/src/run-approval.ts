@@ -1,3 +1,4 @@
+import { omitUndefined } from '@lumenflow/protocol';
 import type { ApprovalRecord } from '@lumenflow/protocol';
 import type { BundleMode } from '@lumenflow/verifier';
 import { createApprovalRequest, resolveApproval } from './approvals.js';
@@ -48,7 +49,6 @@ export async function settleApproval(ctx: RunContext, inputs: ApprovalInputs): P
   const action: ApprovalAction = { kind: 'pr.create', repository: ask.workspace.repository, base: ask.workspace.baseBranch, head: `lumenflow/${runId}` };
   const approvalId = ctx.cloud.ids.next('apr');
   const requestedAt = ctx.cloud.clock.now();
-  const ttl = ctx.request.approvalTtlMs;
   const requestFor = (prText: string): ApprovalRequest =>
     createApprovalRequest({
       approvalId,
@@ -58,7 +58,7 @@ export async function settleApproval(ctx: RunContext, inputs: ApprovalInputs): P
       decisionId: gate.decision.decisionId,
       requestedBy: ask.operator.id,
       requestedAt,
-      ...(ttl === undefined ? {} : { ttlMs: ttl }),
+      ...omitUndefined({ ttlMs: ctx.request.approvalTtlMs }),
     });
   // The PR text names the request, so build it first from the fields that do not depend on its own hash.
   const prText = renderPrSummary({ runId, ask, stat: computeDiffStat(inputs.patch), tests: gate.tests, request: requestFor('') });

@@ -1,3 +1,4 @@
+import { omitUndefined } from '@lumenflow/protocol';
 import type { ApprovalRecord, Ask, NodeSession, PolicyDecisionRecord, RuntimeReceipt, SessionEndedMessage, TestResults, ToolCallRecord } from '@lumenflow/protocol';
 import { encodePublicKeyPem, writeBundle } from '@lumenflow/verifier';
 import type { BundleMode } from '@lumenflow/verifier';
@@ -10,7 +11,7 @@ import { keepReceipts } from './session-inbox.js';
 export function describeNodeSession(opts: {
   ask: Ask;
   session: DispatchedSession;
-  accepted: SessionAccepted;
+  accepted: Pick<SessionAccepted, 'startedAt' | 'sandbox'>;
   ended: SessionEndedMessage;
   patch: string;
   receipts: readonly RuntimeReceipt[];
@@ -35,7 +36,7 @@ export function describeNodeSession(opts: {
     labels: [...runtime.labels],
     startedAt: accepted.startedAt,
     endedAt: ended.endedAt,
-    ...(ended.agent === undefined ? {} : { agent: ended.agent }),
+    ...omitUndefined({ agent: ended.agent }),
     runtimeEvidence: { publicKeyPem: encodePublicKeyPem(runtime.publicKey), receipts: keepReceipts(opts.receipts, opts.patch, inbox.patch) },
   };
 }

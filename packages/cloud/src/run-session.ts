@@ -37,12 +37,15 @@ export function dispatchAsk(ctx: RunContext, available: readonly EnrolledRuntime
 }
 
 /**
- * Step "dispatch", second half: opens the session on the runtime and waits (bounded) until it accepts.
+ * Step "dispatch", second half: opens the session on the runtime and waits
+ * (bounded) until it accepts, or ends it at once: a runtime that refuses the
+ * session (an agent or repository it does not serve) answers with
+ * `session.ended`, which the run still writes and signs (see {@link acceptRefusal}).
  *
- * @throws {CloudError} SESSION_TIMEOUT when the runtime does not answer in time; SESSION_FAILED when it
- *   could not open the session; MESSAGE_REJECTED for a forged or misplaced message; ABORTED.
+ * @throws {CloudError} SESSION_TIMEOUT when the runtime does not answer in time;
+ *   MESSAGE_REJECTED for a forged or misplaced message; ABORTED.
  */
-export async function awaitAcceptance(ctx: RunContext, session: DispatchedSession): Promise<SessionAccepted> {
+export async function awaitAcceptance(ctx: RunContext, session: DispatchedSession): Promise<SessionAccepted | SessionEndedMessage> {
   const { ask, runId } = ctx.request;
   const { runtime, sessionId, inbox } = session;
   const { fileName, document } = ctx.cloud.rules;
@@ -61,13 +64,23 @@ export async function awaitAcceptance(ctx: RunContext, session: DispatchedSessio
     throw new CloudError('SESSION_TIMEOUT', `runtime ${runtime.runtimeId} did not accept session ${sessionId} within ${ctx.sessionTimeoutMs} ms`);
   }
   const accepted = wait.value;
-  if ('type' in accepted) {
-    ctx.progress({ step: 'dispatch', state: 'failed', detail: accepted.reason });
-    throw new CloudError('SESSION_FAILED', `runtime ${runtime.runtimeId} could not open the session: ${accepted.code ?? 'FAILED'}: ${accepted.reason}`);
-  }
-  ctx.progress({ step: 'dispatch', state: 'ok', detail: `runtime ${runtime.runtimeId}, session ${sessionId}` });
+  if ('type' in accepted) ctx.progress({ step: 'dispatch', state: 'failed', detail: `${accepted.code ?? 'FAILED'}: ${accepted.reason}` });
+  else ctx.progress({ step: 'dispatch', state: 'ok', detail: `runtime ${runtime.runtimeId}, session ${sessionId}` });
   throwIfAborted(ctx.request.signal);
   return accepted;
+}
+
+/**
+ * A session the runtime ended at open: no Cloud Rules ran and no tool call
+ * happened; what the node-session records is when it ended and the boundary it
+ * would have run in. The runtime's own signed deny (if it refused by its local
+ * configuration) is in the inbox like any decision.
+ */
+export function acceptRefusal(ctx: RunContext, refused: SessionEndedMessage): { accepted: Pick<SessionAccepted, 'startedAt' | 'sandbox'>; ruling: CloudRuling } {
+  ctx.progress({ step: 'rules', state: 'skipped', detail: 'the runtime refused the session' });
+  ctx.progress({ step: 'tool-calls', state: 'skipped', detail: 'no session' });
+  const sandbox = refused.sandbox ?? { kind: 'none' as const, reason: 'the runtime ended the session before it had a sandbox or started any process' };
+  return { accepted: { startedAt: refused.endedAt, sandbox }, ruling: { decisions: [], deny: undefined } };
 }
 
 /** Cloud's Rules on the Ask: one decision per requested scope. */

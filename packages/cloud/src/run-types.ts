@@ -38,6 +38,8 @@ export interface RunResult {
   toolCalls: number;
   decisions: number;
   approvalStatus: ApprovalRecord['status'];
+  /** The runtime's code when its session did not complete (AGENT_UNKNOWN, AGENT_NO_FINISH, POLICY_DENIED…). */
+  code?: string;
 }
 
 export interface CloudOptions {

@@ -1,4 +1,4 @@
-import { PolicyDecisionRecordSchema, formatIssuePath } from '@lumenflow/protocol';
+import { PolicyDecisionRecordSchema, formatIssuePath, omitUndefined } from '@lumenflow/protocol';
 import type { Effect, PolicyDecisionRecord, Scope, ScopeRef } from '@lumenflow/protocol';
 import { computePolicyDigest } from './digest.js';
 import type { PolicyLayers } from './digest.js';
@@ -33,6 +33,10 @@ export const RESERVED_RULE_IDS = {
   tooManyChanges: 'policy.boundary.too-many-changes',
   /** Rules alone would let the call through, but the Ask the session serves did not request its scope. */
   askOutOfScope: 'policy.ask.out-of-scope',
+  /** The runtime's local rules file names no agent of the Ask's name: the runtime refuses the session (recorded as its decision). */
+  agentUnknown: 'policy.runtime.agent-unknown',
+  /** The runtime does not serve the Ask's repository at its base branch (not configured, not a git repository, no such branch). */
+  repositoryNotServed: 'policy.runtime.repository-not-served',
 } as const;
 
 /** One Rules decision on one scope. */
@@ -153,7 +157,7 @@ export function toDecisionRecord(
     decidingRuleId: decision.decidingRuleId,
     reason: decision.reason,
     policyDigest: decision.policyDigest,
-    ...(meta.toolCallId === undefined ? {} : { toolCallId: meta.toolCallId }),
+    ...omitUndefined({ toolCallId: meta.toolCallId }),
     warnings: [...decision.warnings],
   };
   const result = PolicyDecisionRecordSchema.safeParse(record);
@@ -375,7 +379,7 @@ function evalLayer(
       deciding = compiled;
     }
     if (considered) {
-      considered.push({ layer, id: rule.id, effect: rule.effect, match: describeMatch(rule.match), matched: isMatch, counted, ...(note === undefined ? {} : { note }) });
+      considered.push({ layer, id: rule.id, effect: rule.effect, match: describeMatch(rule.match), matched: isMatch, counted, ...omitUndefined({ note }) });
     }
   }
   return { effect, deciding, matched };

@@ -12,6 +12,7 @@ export { analyzeShellCommand } from './shell.js';
 export type { PolicyErrorCode } from './errors.js';
 export type { RuleSet } from './rules-file.js';
 export type { ArgPattern, Rule, RuleMatch, RulesDocument } from './rules-schema.js';
+export type { LocalAgent, LocalRepository } from './local-settings-schema.js';
 export type { AskGrant } from './ask-grant.js';
 export type { PolicyLayers } from './digest.js';
 export type { EvaluationContext, PathResolution } from './paths.js';

@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { LineCounter, isMap, isNode, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node as YamlNode } from 'yaml';
-import { ProtocolError, canonicalizeToBytes, computeSha256Digest, parseStrictJson } from '@lumenflow/protocol';
+import { ProtocolError, canonicalizeToBytes, computeSha256Digest, omitUndefined, parseStrictJson } from '@lumenflow/protocol';
 import type { Effect } from '@lumenflow/protocol';
 import { PolicyError } from './errors.js';
 import type { PolicyErrorCode } from './errors.js';
 import { compileGlob, findGlobProblem } from './glob.js';
 import { normalizeHostPattern } from './hosts.js';
 import type { CompiledGlob } from './glob.js';
+import { LOCAL_ONLY_KEYS } from './local-settings-schema.js';
 import { RESERVED_ID_PREFIX, RulesDocumentSchema } from './rules-schema.js';
 import type { NormalizedScope } from './scope.js';
 import { toProgramName } from './shell.js';
@@ -49,7 +50,7 @@ const compiledSets = new WeakMap<RuleSet, CompiledRuleSet>();
  * @throws {PolicyError} RULES_IO when unreadable, RULES_FORMAT for another
  *   extension, and every code {@link parseRules} throws.
  */
-export async function loadRulesFile(path: string): Promise<RuleSet> {
+export async function loadRulesFile(path: string, opts: { local?: boolean } = {}): Promise<RuleSet> {
   if (typeof path !== 'string' || path === '') throw new TypeError('loadRulesFile: path must be a non-empty string');
   const format = formatFromName(path);
   let text: string;
@@ -60,7 +61,7 @@ export async function loadRulesFile(path: string): Promise<RuleSet> {
     const reason = cause instanceof TypeError ? 'is not valid UTF-8' : `cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'})`;
     throw new PolicyError('RULES_IO', `${path}: rules file ${reason}`, { file: path, cause });
   }
-  return parseRules(text, { fileName: path, format });
+  return parseRules(text, { fileName: path, format, ...(opts.local === undefined ? {} : { local: opts.local }) });
 }
 
 function formatFromName(fileName: string): 'json' | 'yaml' {
@@ -72,12 +73,14 @@ function formatFromName(fileName: string): 'json' | 'yaml' {
 
 /**
  * Parses and validates rules text. The format comes from `opts.format`, else the file name's extension.
+ * `opts.local`: the file is a runtime's local layer, which alone may name
+ * `agents` and `repositories` (in any other they are RULES_INVALID).
  *
  * @throws {PolicyError} RULES_SYNTAX, RULES_DUPLICATE_KEY, RULES_INVALID,
  *   RULES_DUPLICATE_ID, RULES_RESERVED_ID or RULES_BAD_PATTERN; the message
  *   starts with `file:line:column` and says what is wrong.
  */
-export function parseRules(text: string, opts: { fileName: string; format?: 'json' | 'yaml' }): RuleSet {
+export function parseRules(text: string, opts: { fileName: string; format?: 'json' | 'yaml'; local?: boolean }): RuleSet {
   if (typeof text !== 'string') throw new TypeError('parseRules: text must be a string');
   const fileName = opts.fileName;
   const format = opts.format ?? formatFromName(fileName);
@@ -157,7 +160,7 @@ export function parseRules(text: string, opts: { fileName: string; format?: 'jso
     throw located('RULES_INVALID', fileName, where, `${formatPath(path)}: ${message}`, result.error, formatPath(path));
   }
   const document = result.data;
-  checkIdsAndPatterns(document, (path, code, message) => {
+  checkIdsAndPatterns(document, opts.local === true, (path, code, message) => {
     throw located(code, fileName, locate(positions(), path), `${formatPath(path)}: ${message}`, undefined, formatPath(path));
   });
   return buildRuleSet(document, fileName);
@@ -168,7 +171,7 @@ export function parseRules(text: string, opts: { fileName: string; format?: 'jso
  *
  * @throws {PolicyError} RULES_INVALID and the other rule codes, without positions.
  */
-export function createRuleSet(document: unknown, fileName: string): RuleSet {
+export function createRuleSet(document: unknown, fileName: string, opts: { local?: boolean } = {}): RuleSet {
   const result = RulesDocumentSchema.safeParse(document);
   if (!result.success) {
     const issue = result.error.issues[0];
@@ -178,7 +181,7 @@ export function createRuleSet(document: unknown, fileName: string): RuleSet {
       path: formatPath(path),
     });
   }
-  checkIdsAndPatterns(result.data, (path, code, message) => {
+  checkIdsAndPatterns(result.data, opts.local === true, (path, code, message) => {
     throw new PolicyError(code, `${fileName}: ${formatPath(path)}: ${message}`, { file: fileName, path: formatPath(path) });
   });
   return buildRuleSet(result.data, fileName);
@@ -208,7 +211,7 @@ export function getCompiledRuleSet(ruleSet: RuleSet): CompiledRuleSet {
   let compiled = compiledSets.get(ruleSet);
   if (compiled === undefined) {
     // A RuleSet assembled by hand rather than by this module: validate it the same way.
-    compiled = getCompiledRuleSet(createRuleSet(ruleSet.document, ruleSet.fileName));
+    compiled = getCompiledRuleSet(createRuleSet(ruleSet.document, ruleSet.fileName, { local: true }));
     compiledSets.set(ruleSet, compiled);
   }
   return compiled;
@@ -216,7 +219,13 @@ export function getCompiledRuleSet(ruleSet: RuleSet): CompiledRuleSet {
 
 type Report = (path: Array<string | number>, code: PolicyErrorCode, message: string) => never;
 
-function checkIdsAndPatterns(document: RulesDocument, report: Report): void {
+function checkIdsAndPatterns(document: RulesDocument, local: boolean, report: Report): void {
+  // Agents and repositories are the runtime's own business: a Cloud policy cannot hand them out.
+  if (!local) {
+    for (const key of LOCAL_ONLY_KEYS) {
+      if (document[key] !== undefined) report([key], 'RULES_INVALID', `only a runtime's local rules file may name ${key}`);
+    }
+  }
   const seen = new Map<string, number>();
   document.rules.forEach((rule, i) => {
     if (rule.id.startsWith(RESERVED_ID_PREFIX)) {
@@ -377,13 +386,7 @@ function located(
   cause?: unknown,
   path?: string,
 ): PolicyError {
-  return new PolicyError(code, `${file}:${where.line}:${where.column}: ${message}`, {
-    file,
-    line: where.line,
-    column: where.column,
-    ...(path === undefined ? {} : { path }),
-    ...(cause === undefined ? {} : { cause }),
-  });
+  return new PolicyError(code, `${file}:${where.line}:${where.column}: ${message}`, { file, line: where.line, column: where.column, ...omitUndefined({ path, cause }) });
 }
 
 // Walks the YAML node tree along a zod issue path to the offending node; when

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EffectSchema } from '@lumenflow/protocol';
+import { LocalSettingsShape } from './local-settings-schema.js';
 
 // The rules file format. Every object is strict: a misspelt key (`efect`)
 // must stop the run, not silently drop the line that was meant to deny.
@@ -47,11 +48,15 @@ export const RuleSchema = z.strictObject({
   description: z.string().max(4000).optional(),
 });
 
-/** A rules file: `version: 1` and an ordered list of rules. */
+/**
+ * A rules file: `version: 1` and an ordered list of rules. A runtime's local
+ * file may also name its agents and repositories (local-settings-schema.ts).
+ */
 export const RulesDocumentSchema = z.strictObject({
   version: z.literal(1),
   description: z.string().max(4000).optional(),
   rules: z.array(RuleSchema).max(100_000),
+  ...LocalSettingsShape,
 });
 
 export type ArgPattern = z.infer<typeof ArgPatternSchema>;

@@ -11,6 +11,8 @@
  * command `unmapped`, never a guess.
  */
 
+import { omitUndefined } from '@lumenflow/protocol';
+
 /** Whether an option takes a value: never, always (glued or the next word), or only glued (`-iSUF`, `--opt=V`). */
 export type Arity = 'none' | 'required' | 'optional';
 
@@ -86,7 +88,7 @@ export function defineOptions(
       names.set(name, id);
     }
   }
-  return { short, long, specs, stopAtOperand: extra.stopAtOperand ?? false, ...(extra.obsolete ? { obsolete: extra.obsolete } : {}) };
+  return { short, long, specs, stopAtOperand: extra.stopAtOperand ?? false, ...omitUndefined({ obsolete: extra.obsolete }) };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { omitUndefined } from '@lumenflow/protocol';
 import { FLAG, OPAQUE_VALUE, OPTIONAL, READS, UNMAPPED_FLAG, UNMAPPED_OPTIONAL, UNMAPPED_VALUE, VALUE, WRITES, defineOptions } from './shell-options.js';
 import type { OptionSpec, OptionTable, ParsedOption } from './shell-options.js';
 import { isPlainSedScript } from './sed-script.js';
@@ -208,8 +209,10 @@ export const PROGRAMS: ReadonlyMap<string, ProgramModel> = new Map<string, Progr
           writes: inPlace.length > 0 ? [...inputs, ...(suffix === '' || oddSuffix ? [] : inputs.map((p) => `${p}${suffix}`))] : [],
           // A plain script names no file; any other is judged word by word against deny rules (`1r .env`).
           code: plain ? [] : scripts,
-          ...(plain ? {} : { opaque: 'the sed script uses commands beyond the plain ones Rules read (r/R read files, w/W and s///w write them, e and s///e run commands)' }),
-          ...(oddSuffix ? { unmapped: `sed -i${suffix} names its backup in a way Rules do not map` } : {}),
+          ...omitUndefined({
+            opaque: plain ? undefined : 'the sed script uses commands beyond the plain ones Rules read (r/R read files, w/W and s///w write them, e and s///e run commands)',
+            unmapped: oddSuffix ? `sed -i${suffix} names its backup in a way Rules do not map` : undefined,
+          }),
         };
       },
     },

@@ -6,12 +6,14 @@ export { CodedError } from './coded-error.js';
 export { ProtocolError } from './errors.js';
 export { describeTestShortfall } from './test-results.js';
 export { formatIssuePath } from './issue-path.js';
+export { omitUndefined } from './omit-undefined.js';
 export { KNOWN_SECRET_KIND, MIN_SECRET_LENGTH, createRedactor, encodeSecretForms, isProtectedField, mergeRedactionSummaries } from './redact.js';
 export { SECRET_PATTERNS } from './secret-patterns.js';
 export { PRINCIPAL_ID_PATTERN, PrincipalIdSchema, comparePrincipals, principalKey } from './identity.js';
 export { createSequentialIds, createSteppingClock, systemClock } from './determinism.js';
 export {
   AgentInfoSchema,
+  AgentNetworkSchema,
   ApprovalRecordSchema,
   AskSchema,
   EffectSchema,
@@ -85,12 +87,14 @@ export {
 
 export type { JsonValue } from './canonical-json.js';
 export type { ErrorLocation } from './coded-error.js';
+export type { OmitUndefined } from './omit-undefined.js';
 export type { ProtocolErrorCode } from './errors.js';
 export type { KnownSecret, RedactionSummary, Redactor, RedactorOptions, TextRedaction } from './redact.js';
 export type { SecretPattern } from './secret-patterns.js';
 export type { Clock, IdSource } from './determinism.js';
 export type {
   AgentInfo,
+  AgentNetwork,
   ApprovalRecord,
   Ask,
   Effect,

@@ -167,14 +167,23 @@ export const RuntimeReceiptSchema = z.strictObject({
 });
 
 /**
+ * An agent process's network in the sandbox (docs/sandbox.md). `none`: a
+ * network namespace of its own with only loopback; `host`: the host's network
+ * namespace, for that agent process only (never for a tool process).
+ */
+export const AgentNetworkSchema = z.enum(['none', 'host']);
+
+/**
  * The agent that did a session's work: the runtime's name for it, a digest of
  * its command line (sha256 of the RFC 8785 form of its argv; absent for the
- * built-in scripted agent, which has none), and the client name and version
- * it sent at MCP initialize (absent when it never connected).
+ * built-in scripted agent, which has none), the network its process had
+ * (absent for the scripted agent, which is no process), and the client name
+ * and version it sent at MCP initialize (absent when it never connected).
  */
 export const AgentInfoSchema = z.strictObject({
   name: IdSchema,
   commandDigest: Sha256DigestSchema.optional(),
+  network: AgentNetworkSchema.optional(),
   client: z.strictObject({ name: z.string().min(1).max(200), version: z.string().min(1).max(100) }).optional(),
 });
 
@@ -306,6 +315,7 @@ export type PolicyDecisionRecord = z.infer<typeof PolicyDecisionRecordSchema>;
 export type ToolCallRecord = z.infer<typeof ToolCallRecordSchema>;
 export type NodeSession = z.infer<typeof NodeSessionSchema>;
 export type AgentInfo = z.infer<typeof AgentInfoSchema>;
+export type AgentNetwork = z.infer<typeof AgentNetworkSchema>;
 export type SandboxInfo = z.infer<typeof SandboxInfoSchema>;
 export type ToolCallSandbox = z.infer<typeof ToolCallSandboxSchema>;
 export type WorkspaceChange = z.infer<typeof WorkspaceChangeSchema>;

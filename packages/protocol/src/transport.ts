@@ -96,6 +96,8 @@ export const SessionEndedMessageSchema = z.strictObject({
   endedAt: TimestampSchema,
   /** The agent that did the work (node-session.json carries it). */
   agent: AgentInfoSchema.optional(),
+  /** At a refusal before `session.accepted`: the boundary the session would have run in (node-session.json carries it). */
+  sandbox: SandboxInfoSchema.optional(),
   ...signed,
 });
 

@@ -1,29 +1,74 @@
+import { stat } from 'node:fs/promises';
 import { RuntimeError } from './errors.js';
 import { createWorkspaceDir, runGit } from './workspace.js';
 import type { Workspace } from './workspace.js';
 
 /**
- * A fresh checkout of one branch of a git repository in a new temporary
- * directory: the runtime never works in the user's own working tree. The
- * baseline is the branch's commit as it is, so the diff is against what the
- * user has. Git runs with no system or global config (no hooks, filters or
- * credential helpers of the user's run), and with hooks off.
+ * Checks, before anything is copied, that a local directory is a git
+ * repository with the branch an Ask bases its work on.
  *
- * @throws {RuntimeError} WORKSPACE_FAILED when the directory is not a git
- *   repository or has no such branch, or the clone fails.
+ * @throws {RuntimeError} REPO_NOT_GIT, BASE_BRANCH_MISSING.
  */
-export async function checkoutWorkspace(opts: { repoDir: string; baseBranch: string; tmpRoot?: string }): Promise<Workspace> {
-  const head = await runGit(opts.repoDir, ['rev-parse', '--verify', '--quiet', `refs/heads/${opts.baseBranch}^{commit}`]).catch(() => '');
-  if (!/^[0-9a-f]{40}\n?$/.test(head)) throw new RuntimeError('WORKSPACE_FAILED', `${opts.repoDir} is not a git repository with a branch ${opts.baseBranch}`);
+export async function checkLocalRepository(repoDir: string, baseBranch: string): Promise<void> {
+  const isDir = await stat(repoDir).then((s) => s.isDirectory(), () => false);
+  if (!isDir || (await runGit(repoDir, ['rev-parse', '--git-dir']).then(() => false, () => true))) {
+    throw new RuntimeError('REPO_NOT_GIT', `${repoDir} is not a git repository`);
+  }
+  if (!/^[0-9a-f]{40}\n?$/.test(await branchCommit(repoDir, baseBranch))) {
+    throw new RuntimeError('BASE_BRANCH_MISSING', `${repoDir} has no branch ${baseBranch}, the Ask's base branch`);
+  }
+}
+
+/**
+ * Checks that a remote git repository has the Ask's base branch (`git
+ * ls-remote`, no clone yet).
+ *
+ * @throws {RuntimeError} BASE_BRANCH_MISSING; WORKSPACE_FAILED when the remote cannot be read.
+ */
+export async function checkRemoteRepository(remote: string, baseBranch: string): Promise<void> {
+  let heads: string;
+  try {
+    heads = await runGit('/', ['-c', 'protocol.ext.allow=never', 'ls-remote', '--heads', '--', remote, `refs/heads/${baseBranch}`]);
+  } catch (cause) {
+    throw new RuntimeError('WORKSPACE_FAILED', `cannot read the remote repository ${remote}`, { cause });
+  }
+  if (!heads.split('\n').some((line) => line.endsWith(`\trefs/heads/${baseBranch}`))) {
+    throw new RuntimeError('BASE_BRANCH_MISSING', `${remote} has no branch ${baseBranch}, the Ask's base branch`);
+  }
+}
+
+/**
+ * A fresh checkout of one branch of a git repository (a local directory or a
+ * remote URL) in a new temporary directory: the runtime never works in the
+ * user's own working tree. The baseline is the branch's commit as it is, so
+ * the diff is against what the user has. Git runs with no system or global
+ * config (no hooks, filters or credential helpers of the user's run), with
+ * hooks off and the `ext::` transport refused.
+ *
+ * @throws {RuntimeError} REPO_NOT_GIT, BASE_BRANCH_MISSING (a local source);
+ *   WORKSPACE_FAILED when the clone fails.
+ */
+export async function checkoutWorkspace(opts: { repoDir?: string; remote?: string; baseBranch: string; tmpRoot?: string }): Promise<Workspace> {
+  const source = opts.repoDir ?? opts.remote;
+  if (source === undefined) throw new TypeError('checkoutWorkspace: repoDir or remote is required');
+  let expected: string | undefined;
+  if (opts.repoDir !== undefined) {
+    await checkLocalRepository(opts.repoDir, opts.baseBranch);
+    expected = (await branchCommit(opts.repoDir, opts.baseBranch)).trim();
+  }
   const { dir, dispose } = await createWorkspaceDir(opts.tmpRoot);
   try {
-    await runGit(dir, ['-c', 'core.hooksPath=/dev/null', 'clone', '--quiet', '--no-hardlinks', '--single-branch', '--branch', opts.baseBranch, '--', opts.repoDir, '.']);
+    await runGit(dir, ['-c', 'core.hooksPath=/dev/null', '-c', 'protocol.ext.allow=never', 'clone', '--quiet', '--no-hardlinks', '--single-branch', '--branch', opts.baseBranch, '--', source, '.']);
     const baselineCommit = (await runGit(dir, ['rev-parse', 'HEAD'])).trim();
-    if (baselineCommit !== head.trim()) throw new RuntimeError('WORKSPACE_FAILED', `the checkout of ${opts.baseBranch} is not at the branch's commit`);
+    if (expected !== undefined && baselineCommit !== expected) throw new RuntimeError('WORKSPACE_FAILED', `the checkout of ${opts.baseBranch} is not at the branch's commit`);
     return { dir, baselineCommit, dispose };
   } catch (cause) {
     await dispose();
     if (cause instanceof RuntimeError && cause.code === 'WORKSPACE_FAILED') throw cause;
-    throw new RuntimeError('WORKSPACE_FAILED', `cannot check out ${opts.baseBranch} of ${opts.repoDir}`, { cause });
+    throw new RuntimeError('WORKSPACE_FAILED', `cannot check out ${opts.baseBranch} of ${source}`, { cause });
   }
+}
+
+function branchCommit(repoDir: string, baseBranch: string): Promise<string> {
+  return runGit(repoDir, ['rev-parse', '--verify', '--quiet', `refs/heads/${baseBranch}^{commit}`]).catch(() => '');
 }

@@ -16,7 +16,9 @@ import { CodedError } from '@lumenflow/protocol';
  * - SANDBOX_FAILED: the sandbox could not start a tool process.
  * - ATTRIBUTION_FAILED: a workspace change that Rules did not allow could not be reverted.
  * - AGENT_UNKNOWN: the Ask asks for an agent this runtime does not know (a session.ended code).
- * - REPOSITORY_NOT_SERVED: the Ask names a repository other than the one this runtime's workspace holds (a session.ended code).
+ * - REPOSITORY_NOT_SERVED: the Ask names a repository this runtime does not serve: not in its local rules file's `repositories`, nor the one its workspace holds (a session.ended code).
+ * - REPO_NOT_GIT: the local path the runtime serves the Ask's repository from is not a git repository (a session.ended code).
+ * - BASE_BRANCH_MISSING: the repository has no branch of the Ask's base branch's name (a session.ended code).
  */
 export type RuntimeErrorCode =
   | 'FIXTURE_MISSING'
@@ -32,7 +34,9 @@ export type RuntimeErrorCode =
   | 'SANDBOX_FAILED'
   | 'ATTRIBUTION_FAILED'
   | 'REPOSITORY_NOT_SERVED'
-  | 'AGENT_UNKNOWN';
+  | 'AGENT_UNKNOWN'
+  | 'REPO_NOT_GIT'
+  | 'BASE_BRANCH_MISSING';
 
 /** A coded runtime failure. Never carries key material or file contents in its message. */
 export class RuntimeError extends CodedError<RuntimeErrorCode> {

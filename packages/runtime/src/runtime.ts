@@ -1,6 +1,7 @@
 import { canonicalizeToBytes } from '@lumenflow/protocol';
 import type {
   AgentInfo,
+  AgentNetwork,
   Ask,
   Clock,
   CloudToRuntimeMessage,
@@ -10,7 +11,7 @@ import type {
   RuntimeToCloudMessage,
   UnsignedRuntimeMessage,
 } from '@lumenflow/protocol';
-import { createAskGrant, parseRuleSet } from '@lumenflow/policy';
+import { RESERVED_RULE_IDS, computePolicyDigest, createAskGrant, parseRuleSet, toDecisionRecord } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
 import type { SigningKey } from '@lumenflow/verifier';
 import { RuntimeError } from './errors.js';
@@ -20,8 +21,8 @@ import { createBubblewrapSandbox } from './sandbox/bubblewrap.js';
 import type { Sandbox } from './sandbox/sandbox.js';
 import { createSnapshotter } from './sandbox/snapshot.js';
 import type { Snapshotter } from './sandbox/snapshot.js';
-import { checkoutWorkspace } from './checkout.js';
-import { readServedRepository } from './repository.js';
+import { checkRemoteRepository, checkoutWorkspace } from './checkout.js';
+import { collectAgents, resolveAgent, resolveRepository } from './served.js';
 import { isWorkspaceUnchanged, prepareWorkspace } from './workspace.js';
 import { runSessionAgent } from './mcp/run-agent.js';
 import { SCRIPTED_AGENT_NAME } from './mcp/scripted-agent.js';
@@ -41,7 +42,11 @@ export interface RuntimeOptions {
   ids: IdSource;
   host: HostFacts;
   labels: readonly string[];
-  /** Runtime-local rules; they may only tighten the Cloud rules. */
+  /**
+   * Runtime-local rules; they may only tighten the Cloud rules. The same file
+   * names the agents the runtime starts and the repositories it serves
+   * (`agents`, `repositories`; docs/agents.md).
+   */
   localRules?: RuleSet;
   /** The repository the runtime works on a fresh copy of. */
   fixtureDir: string;
@@ -60,11 +65,12 @@ export interface RuntimeOptions {
    */
   repository?: string;
   /**
-   * Agents this runtime starts by name, besides the built-in scripted agent:
-   * a command line run in the sandbox as an MCP client of the session's tools
-   * (`{mcpConfig}` becomes the MCP configuration's path; docs/agents.md).
+   * Agents this runtime starts by name besides the built-in scripted agent and
+   * the ones its local rules file names (`agents`): a command line run in the
+   * sandbox as an MCP client of the session's tools (`{mcpConfig}` becomes the
+   * MCP configuration's path; docs/agents.md), with its network (default none).
    */
-  agents?: Readonly<Record<string, { command: readonly string[] }>>;
+  agents?: Readonly<Record<string, { command: readonly string[]; network?: AgentNetwork }>>;
   /** The agent for an Ask that names none (default: the scripted agent). */
   defaultAgent?: string;
   tmpRoot?: string;
@@ -114,6 +120,7 @@ interface SessionState {
 export function createRuntime(opts: RuntimeOptions): Runtime {
   const sessions = new Map<string, SessionState>();
   const log = opts.log ?? (() => undefined);
+  const agents = collectAgents(opts.localRules, opts.agents);
   let enrolled: { resolve: () => void; reject: (e: unknown) => void } | undefined;
   let enrollMessageId: string | undefined;
   let work: Promise<void> = Promise.resolve();
@@ -153,39 +160,61 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         return;
       }
       case 'session.open': {
-        let cloudRules: RuleSet;
+        const { ask } = message;
+        let cloudRules: RuleSet | undefined;
         let workspace: Workspace | undefined;
-        let boundary: Sandbox;
+        let boundary: Sandbox | undefined;
         let snapshotter: Snapshotter;
         try {
           cloudRules = parseCloudRules(message.cloudRules);
-          await checkRepository(message.ask);
-          checkAgent(message.ask);
           boundary = await getSandbox();
+          const source = await resolveRepository(ask, { localRules: opts.localRules, fixtureDir: opts.fixtureDir, workspaceSource: opts.workspaceSource ?? 'copy', repository: opts.repository });
+          resolveAgent(agents, agentOf(ask));
           const tmp = opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot };
+          const baseBranch = ask.workspace.baseBranch;
+          if (source.kind === 'remote') await checkRemoteRepository(source.url, baseBranch);
           workspace =
-            opts.workspaceSource === 'checkout'
-              ? await checkoutWorkspace({ repoDir: opts.fixtureDir, baseBranch: message.ask.workspace.baseBranch, ...tmp })
-              : await prepareWorkspace({ fixtureDir: opts.fixtureDir, clock: opts.clock, ...tmp });
+            source.kind === 'copy'
+              ? await prepareWorkspace({ fixtureDir: source.dir, clock: opts.clock, ...tmp })
+              : await checkoutWorkspace({ ...(source.kind === 'remote' ? { remote: source.url } : { repoDir: source.dir }), baseBranch, ...tmp });
           snapshotter = await createSnapshotter(workspace.dir);
         } catch (error) {
           await workspace?.dispose();
           // Cloud waits on this session; tell it why it will not start rather than go silent.
           const code = error instanceof RuntimeError ? error.code : 'RUNTIME_INTERNAL';
+          const reason = error instanceof RuntimeError ? error.message : 'the runtime could not open the session';
+          // A refusal by the runtime's local configuration is its decision, signed and in the Proof like any other.
+          const refusal = cloudRules === undefined ? undefined : refusalScope(code, ask, agentOf(ask));
+          if (refusal !== undefined && cloudRules !== undefined) {
+            const record = toDecisionRecord(
+              {
+                scope: refusal.scope,
+                effect: 'deny',
+                matchedRuleIds: [],
+                decidingRuleId: refusal.ruleId,
+                reason: `${code}: ${reason}`,
+                policyDigest: computePolicyDigest({ cloud: cloudRules, ...(opts.localRules === undefined ? {} : { local: opts.localRules }) }),
+                warnings: [],
+              },
+              { decisionId: opts.ids.next('rdec'), timestamp: now(), runId: message.runId, askId: ask.askId, evaluatedAt: 'runtime' },
+            );
+            await send({ type: 'evidence.policy-decision', messageId: messageId(), runId: message.runId, sessionId: message.sessionId, record });
+          }
           await send({
             type: 'session.ended',
             messageId: messageId(),
             runId: message.runId,
             sessionId: message.sessionId,
             outcome: 'failed',
-            reason: error instanceof RuntimeError ? error.message : 'the runtime could not open the session',
+            reason,
             code,
             workspaceUnchanged: true,
             endedAt: now(),
+            ...(boundary === undefined ? {} : { sandbox: boundary.info }),
           });
           return;
         }
-        sessions.set(message.sessionId, { runId: message.runId, sessionId: message.sessionId, ask: message.ask, cloudRules, workspace, sandbox: boundary, snapshotter });
+        sessions.set(message.sessionId, { runId: message.runId, sessionId: message.sessionId, ask, cloudRules, workspace, sandbox: boundary, snapshotter });
         await send({
           type: 'session.accepted',
           messageId: messageId(),
@@ -219,25 +248,6 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     }
   };
 
-  // An Ask is worked on in the repository it names, or not at all.
-  const checkRepository = async (ask: Ask): Promise<void> => {
-    const served = opts.repository ?? (await readServedRepository(opts.fixtureDir));
-    if (served === ask.workspace.repository) return;
-    throw new RuntimeError(
-      'REPOSITORY_NOT_SERVED',
-      served === undefined
-        ? `the Ask is for ${ask.workspace.repository}, and this runtime's workspace names no repository (no origin remote)`
-        : `the Ask is for ${ask.workspace.repository}; this runtime serves ${served}`,
-    );
-  };
-
-  // An Ask for an agent this runtime does not know is refused, not run by a stand-in.
-  const checkAgent = (ask: Ask): void => {
-    const agent = agentOf(ask);
-    if (agent !== SCRIPTED_AGENT_NAME && !Object.hasOwn(opts.agents ?? {}, agent)) {
-      throw new RuntimeError('AGENT_UNKNOWN', `the Ask asks for agent ${agent}; this runtime knows ${[SCRIPTED_AGENT_NAME, ...Object.keys(opts.agents ?? {})].join(', ')}`);
-    }
-  };
   const agentOf = (ask: Ask): string => ask.agent ?? opts.defaultAgent ?? SCRIPTED_AGENT_NAME;
 
   const takeSession = (sessionId: string): SessionState => {
@@ -303,12 +313,12 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     });
     try {
       const name = agentOf(ask);
-      const command = name === SCRIPTED_AGENT_NAME ? undefined : opts.agents?.[name]?.command;
+      const entry = resolveAgent(agents, name);
       const { end, agent } = await runSessionAgent({
         host,
         ask,
         name,
-        ...(command === undefined ? {} : { command }),
+        ...(entry === undefined ? {} : { command: entry.command, network: entry.network }),
         sandbox: session.sandbox,
         workspaceDir: session.workspace.dir,
         ...(opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot }),
@@ -358,6 +368,21 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       for (const session of sessions.values()) await session.workspace.dispose();
     },
   };
+}
+
+/** The scope and reserved rule a refusal at session open is recorded under, or none for a failure that is no refusal. */
+function refusalScope(code: string, ask: Ask, agent: string): { scope: { kind: 'shell.exec' | 'pr.create'; target: string }; ruleId: string } | undefined {
+  const work = { kind: 'pr.create' as const, target: `${ask.workspace.repository}@${ask.workspace.baseBranch}` };
+  switch (code) {
+    case 'AGENT_UNKNOWN':
+      return { scope: { kind: 'shell.exec', target: agent }, ruleId: RESERVED_RULE_IDS.agentUnknown };
+    case 'REPOSITORY_NOT_SERVED':
+    case 'REPO_NOT_GIT':
+    case 'BASE_BRANCH_MISSING':
+      return { scope: work, ruleId: RESERVED_RULE_IDS.repositoryNotServed };
+    default:
+      return undefined;
+  }
 }
 
 function parseCloudRules(value: { fileName: string; document: JsonValue }): RuleSet {

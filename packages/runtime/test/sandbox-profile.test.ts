@@ -36,6 +36,16 @@ describe('the bubblewrap profile', () => {
     expect(flagged('--bind')).toEqual(['/tmp/agent']);
     expect(flagged('--ro-bind')).toContain('/tmp/ws');
     expect(agent.indexOf('/tmp/ws')).toBeGreaterThan(agent.lastIndexOf('--tmpfs'));
+    expect(agent).not.toContain('--share-net');
+  });
+
+  test("only an agent process whose entry says host keeps the host's network; a tool process never does", () => {
+    const host = buildBwrapArgs(profile, { workspaceDir: '/tmp/ws', program: 'node', args: ['agent.js'], env: {}, agentDir: '/tmp/agent', network: 'host' });
+    expect(host.slice(0, 2)).toEqual(['--unshare-all', '--share-net']);
+    const none = buildBwrapArgs(profile, { workspaceDir: '/tmp/ws', program: 'node', args: ['agent.js'], env: {}, agentDir: '/tmp/agent', network: 'none' });
+    expect(none).not.toContain('--share-net');
+    const tool = buildBwrapArgs(profile, { workspaceDir: '/tmp/ws', program: 'node', args: ['--test'], env: {}, network: 'host' });
+    expect(tool).not.toContain('--share-net');
   });
 
   test('masked paths are covered after their read-only bind; /proc is the sandbox own', () => {

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { omitUndefined } from '@lumenflow/protocol';
 
 const READ_CHUNK_BYTES = 1024 * 1024;
 
@@ -54,7 +55,7 @@ export async function readFileCapped(path: string, maxBytes: number, options: { 
     return { ok: true, bytes: new Uint8Array(buffer.buffer, buffer.byteOffset, total) };
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;
-    return { ok: false, reason: 'unreadable', detail: code ?? 'read failed', ...(code === undefined ? {} : { code }) };
+    return { ok: false, reason: 'unreadable', detail: code ?? 'read failed', ...omitUndefined({ code }) };
   } finally {
     await handle.close();
   }
@@ -64,5 +65,5 @@ function describeOpenFailure(code: string | undefined): CappedReadFailure {
   if (code === 'ENOENT') return { ok: false, reason: 'missing', detail: 'no such file', code };
   if (code === 'ELOOP') return { ok: false, reason: 'not-regular', detail: 'is a symbolic link', code };
   if (code === 'EISDIR') return { ok: false, reason: 'not-regular', detail: 'is a directory', code };
-  return { ok: false, reason: 'unreadable', detail: code ?? 'open failed', ...(code === undefined ? {} : { code }) };
+  return { ok: false, reason: 'unreadable', detail: code ?? 'open failed', ...omitUndefined({ code }) };
 }

@@ -5,7 +5,7 @@
 import { createCloud } from '@lumenflow/cloud';
 import type { Approver, RunProgress, RunRequest, RunResult } from '@lumenflow/cloud';
 import type { RuleSet } from '@lumenflow/policy';
-import { createInProcessTransport, createSequentialIds } from '@lumenflow/protocol';
+import { createInProcessTransport, createSequentialIds, omitUndefined } from '@lumenflow/protocol';
 import type { Ask, Clock } from '@lumenflow/protocol';
 import { createRuntime, deriveRuntimeLabels } from '@lumenflow/runtime';
 import type { HostFacts, Sandbox } from '@lumenflow/runtime';
@@ -65,6 +65,8 @@ export interface ChainInputs {
 export async function runChain(inputs: ChainInputs): Promise<RunResult> {
   const transport = createInProcessTransport();
   const log = inputs.log ?? (() => undefined);
+  // An --agent command line runs under one name, and is the agent of an Ask that names none.
+  const external = inputs.agentCommand === undefined ? undefined : { agents: { [EXTERNAL_AGENT]: { command: inputs.agentCommand } }, defaultAgent: EXTERNAL_AGENT };
   const cloud = createCloud({
     endpoint: transport.cloud,
     clock: inputs.clock,
@@ -81,15 +83,17 @@ export async function runChain(inputs: ChainInputs): Promise<RunResult> {
     ids: createSequentialIds(),
     host: inputs.host,
     labels: deriveRuntimeLabels(inputs.host),
-    ...(inputs.localRules === undefined ? {} : { localRules: inputs.localRules }),
     fixtureDir: inputs.fixtureDir,
     repository: inputs.repository ?? DEMO_PATHS.fixtureRepository,
-    ...(inputs.workspaceSource === undefined ? {} : { workspaceSource: inputs.workspaceSource }),
-    ...(inputs.agentCommand === undefined ? {} : { agents: { [EXTERNAL_AGENT]: { command: inputs.agentCommand } }, defaultAgent: EXTERNAL_AGENT }),
-    ...(inputs.sandbox === undefined ? {} : { sandbox: inputs.sandbox }),
-    ...(inputs.signal === undefined ? {} : { signal: inputs.signal }),
-    ...(inputs.timeouts?.enrollMs === undefined ? {} : { enrollTimeoutMs: inputs.timeouts.enrollMs }),
-    ...(inputs.timeouts?.toolMs === undefined ? {} : { toolTimeoutMs: inputs.timeouts.toolMs }),
+    ...external,
+    ...omitUndefined({
+      localRules: inputs.localRules,
+      workspaceSource: inputs.workspaceSource,
+      sandbox: inputs.sandbox,
+      signal: inputs.signal,
+      enrollTimeoutMs: inputs.timeouts?.enrollMs,
+      toolTimeoutMs: inputs.timeouts?.toolMs,
+    }),
     log,
   });
   try {
@@ -110,9 +114,7 @@ export function buildRunRequest(inputs: ChainInputs, signal: AbortSignal | undef
     approver: inputs.approver,
     outDir: inputs.outDir,
     replayUrl: inputs.replayUrl,
-    ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
-    ...(signal === undefined ? {} : { signal }),
-    ...(inputs.onProgress === undefined ? {} : { onProgress: inputs.onProgress }),
+    ...omitUndefined({ sessionTimeoutMs, signal, onProgress: inputs.onProgress }),
   };
 }
 

@@ -18,7 +18,7 @@ export async function runExplainCommand(scopeText: string, options: ExplainOptio
   try {
     const scope = parseScope(scopeText);
     const cloud = await loadRulesFile(options.policy ?? displayPath(DEFAULT_CLOUD_POLICY));
-    const layers: PolicyLayers = options.localPolicy === undefined ? { cloud } : { cloud, local: await loadRulesFile(options.localPolicy) };
+    const layers: PolicyLayers = options.localPolicy === undefined ? { cloud } : { cloud, local: await loadRulesFile(options.localPolicy, { local: true }) };
     // Judge paths as the runtime would: against the current directory, with symlinks followed.
     const explanation = explainScope(layers, scope, createWorkspaceContext(process.cwd()));
     process.stdout.write(options.json === true ? `${JSON.stringify(explanation, null, 2)}\n` : formatExplanation(explanation));

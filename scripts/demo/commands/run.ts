@@ -12,9 +12,9 @@ import { buildReplayUrl, DEFAULT_REPLAY_BASE_URL } from '@lumenflow/replay';
 import type { Approver, RunProgress, RunResult, RunStep } from '@lumenflow/cloud';
 import { PolicyError, loadRulesFile, splitCommandLine } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
-import { IdSchema, createSteppingClock, systemClock } from '@lumenflow/protocol';
+import { IdSchema, createSteppingClock, omitUndefined, systemClock } from '@lumenflow/protocol';
 import type { Ask, Clock } from '@lumenflow/protocol';
-import { RuntimeError, openSandbox, parseSandboxMode, readHostFacts, readServedRepository, runGit } from '@lumenflow/runtime';
+import { RuntimeError, openSandbox, parseSandboxMode, readHostFacts, readServedRepository } from '@lumenflow/runtime';
 import type { Sandbox, SandboxMode } from '@lumenflow/runtime';
 import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey, makeDirectories } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
@@ -46,18 +46,19 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
   const askPath = options.ask ?? join(REPO_ROOT, DEMO_PATHS.asks, `${mode}.json`);
   const ask = await loadAsk(askPath);
   const cloudRules = await loadRules(options.policy ?? DEMO_PATHS.cloudRules, options.policy === undefined ? REPO_ROOT : process.cwd());
-  const localRules = await loadRules(options.localPolicy ?? DEMO_PATHS.localRules, options.localPolicy === undefined ? REPO_ROOT : process.cwd());
+  const localRules = await loadRules(options.localPolicy ?? DEMO_PATHS.localRules, options.localPolicy === undefined ? REPO_ROOT : process.cwd(), { local: true });
   const agentCommand = options.agent === undefined ? undefined : parseAgentCommand(options.agent);
-  const repo = options.repo === undefined ? undefined : await checkUserRepository(resolve(options.repo), ask);
+  const repo = options.repo === undefined ? undefined : await readUserRepository(resolve(options.repo), ask);
   const fixtureDir = repo?.dir ?? resolve(REPO_ROOT, process.env['LUMENFLOW_DEMO_FIXTURE'] ?? DEMO_PATHS.fixture);
   if (!isDirectory(fixtureDir)) throw new CliError('FIXTURE_MISSING', `fixture repository ${fixtureDir} does not exist`);
 
   const signing = await loadKey(() =>
-    loadOrCreateSigningKey({ ...(options.signingKey === undefined ? {} : { flagPath: options.signingKey }), defaultPath: join(REPO_ROOT, DEFAULT_SIGNING_KEY_PATH) }),
+    loadOrCreateSigningKey({ ...omitUndefined({ flagPath: options.signingKey }), defaultPath: join(REPO_ROOT, DEFAULT_SIGNING_KEY_PATH) }),
   );
-  const runtimeKeyFlag = process.env['LUMENFLOW_RUNTIME_KEY'];
+  // An empty LUMENFLOW_RUNTIME_KEY is no key path.
+  const runtimeKeyFlag = process.env['LUMENFLOW_RUNTIME_KEY'] || undefined;
   const runtimeKey = await loadKey(() =>
-    loadOrCreateSigningKey({ ...(runtimeKeyFlag ? { flagPath: runtimeKeyFlag } : {}), env: {}, defaultPath: join(REPO_ROOT, DEMO_PATHS.runtimeKey) }),
+    loadOrCreateSigningKey({ ...omitUndefined({ flagPath: runtimeKeyFlag }), env: {}, defaultPath: join(REPO_ROOT, DEMO_PATHS.runtimeKey) }),
   );
 
   await makeDirectories(outDir).catch((cause: unknown) => {
@@ -80,8 +81,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
       cloudRules,
       localRules,
       fixtureDir,
-      ...(repo === undefined ? {} : { workspaceSource: 'checkout' as const, repository: repo.repository }),
-      ...(agentCommand === undefined ? {} : { agentCommand }),
+      ...omitUndefined({ workspaceSource: repo === undefined ? undefined : ('checkout' as const), repository: repo?.repository, agentCommand }),
       outDir,
       clock,
       sandbox,
@@ -119,7 +119,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
       `Bundle   ${displayDir}`,
       `Signer   ${result.keyId}`,
       `Verify   ${verifyCommand}`,
-      ...(intended ? [] : [`note: --mode ${mode} expected a different ending than "${result.ending}" (exit ${EXIT.notAsIntended})`]),
+      ...(intended ? [] : [notAsIntended(mode, result)]),
       '',
     ].join('\n'),
   );
@@ -136,11 +136,18 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
       toolCalls: result.toolCalls,
       policyDecisions: result.decisions,
       approval: result.approvalStatus,
+      ...(result.code === undefined ? {} : { code: result.code }),
       verifyCommand,
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   }
   return intended ? EXIT.ok : EXIT.notAsIntended;
+}
+
+/** The one line that says why a run did not end as its mode intends: the runtime's code when it has one. */
+function notAsIntended(mode: RunOptions['mode'], result: RunResult): string {
+  const ending = `--mode ${mode} expected a different ending than "${result.ending}"`;
+  return result.code === undefined ? `note: ${ending} (exit ${EXIT.notAsIntended})` : `error ${result.code}: ${ending}; the bundle records why (exit ${EXIT.notAsIntended})`;
 }
 
 async function loadSandbox(value: string | undefined, hide: ReadonlyArray<string | undefined>): Promise<Sandbox> {
@@ -183,9 +190,9 @@ async function loadAsk(path: string): Promise<Ask> {
   }
 }
 
-async function loadRules(path: string, base: string): Promise<RuleSet> {
+async function loadRules(path: string, base: string, opts: { local?: boolean } = {}): Promise<RuleSet> {
   try {
-    return await loadRulesFile(resolve(base, path));
+    return await loadRulesFile(resolve(base, path), opts);
   } catch (error) {
     throw toCliError(error);
   }
@@ -318,22 +325,13 @@ function parseAgentCommand(text: string): string[] {
 }
 
 /**
- * `--repo`: the user's own git repository. Checked before anything runs: it is
- * a git repository, it has the Ask's base branch, and its origin remote (when
- * it has one) is the repository the Ask names. The runtime then works on a
- * fresh clone of that branch, never in the user's working tree.
+ * `--repo`: the user's own git repository, as the repository it holds by its
+ * origin remote (else the one the Ask names). The runtime checks the rest at
+ * session open — a git repository, with the Ask's base branch, holding the
+ * Ask's repository — and refuses with REPO_NOT_GIT, BASE_BRANCH_MISSING or
+ * REPOSITORY_NOT_SERVED in a signed bundle. It works on a fresh clone of that
+ * branch, never in the user's working tree.
  */
-async function checkUserRepository(dir: string, ask: Ask): Promise<{ dir: string; repository: string }> {
-  if (!isDirectory(dir) || (await runGit(dir, ['rev-parse', '--git-dir']).then(() => false, () => true))) {
-    throw new CliError('REPO_NOT_GIT', `${dir} is not a git repository`, EXIT.usage);
-  }
-  const base = ask.workspace.baseBranch;
-  if (await runGit(dir, ['rev-parse', '--verify', '--quiet', `refs/heads/${base}^{commit}`]).then(() => false, () => true)) {
-    throw new CliError('BASE_BRANCH_MISSING', `${dir} has no branch ${base}, the Ask's base branch`, EXIT.usage);
-  }
-  const remote = await readServedRepository(dir);
-  if (remote !== undefined && remote !== ask.workspace.repository) {
-    throw new CliError('REPOSITORY_MISMATCH', `the Ask is for ${ask.workspace.repository}, and ${dir} is a clone of ${remote}`, EXIT.usage);
-  }
-  return { dir, repository: remote ?? ask.workspace.repository };
+async function readUserRepository(dir: string, ask: Ask): Promise<{ dir: string; repository: string }> {
+  return { dir, repository: (await readServedRepository(dir)) ?? ask.workspace.repository };
 }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ApprovalRecordSchema, IdSchema, parseStrictJson } from '@lumenflow/protocol';
+import { ApprovalRecordSchema, IdSchema, omitUndefined, parseStrictJson } from '@lumenflow/protocol';
 import type { ApprovalRecord } from '@lumenflow/protocol';
 import { BUNDLE_MODES, VerifierError, writeBundle } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
@@ -46,7 +46,7 @@ export function toPendingApproval(row: ApprovalRow): PendingApproval | undefined
   try {
     const snapshot = parseStrictJson(row.snapshot) as unknown as PendingApprovalSnapshot;
     const settled = row.settled === null ? undefined : SettledSchema.parse(parseStrictJson(row.settled));
-    const parsed = PendingApprovalSchema.safeParse({ schemaVersion: 1, state: row.state, ...snapshot, ...(settled === undefined ? {} : { settled }) });
+    const parsed = PendingApprovalSchema.safeParse({ schemaVersion: 1, state: row.state, ...snapshot, ...omitUndefined({ settled }) });
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;

@@ -1,4 +1,4 @@
-import { systemClock } from '@lumenflow/protocol';
+import { omitUndefined, systemClock } from '@lumenflow/protocol';
 import type { Ask, Clock } from '@lumenflow/protocol';
 import type { ApprovalAnswer } from '../approvals.js';
 import { CloudError } from '../errors.js';
@@ -49,8 +49,8 @@ function createHttpOperatorApi(baseUrl: string, token: string): OperatorApi {
     try {
       res = await fetch(`${baseUrl}${path}`, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...omitUndefined({ body: body === undefined ? undefined : JSON.stringify(body) }),
         signal: AbortSignal.timeout(30_000),
       });
     } catch (error) {
@@ -61,7 +61,7 @@ function createHttpOperatorApi(baseUrl: string, token: string): OperatorApi {
     throw new CloudError((json.error?.code ?? 'CLOUD_UNREACHABLE') as CloudErrorCode, json.error?.message ?? `HTTP ${res.status}`);
   };
   return {
-    createEnrollToken: (ttlMs) => call('POST', '/v1/operator/enroll-tokens', ttlMs === undefined ? {} : { ttlMs }),
+    createEnrollToken: (ttlMs) => call('POST', '/v1/operator/enroll-tokens', omitUndefined({ ttlMs })),
     submitAsk: async (ask) => (await call<{ created: boolean }>('POST', '/v1/operator/asks', { ask })).created,
     readAskOutcome: async (askId) => (await call<{ outcome: AskOutcome | null }>('GET', `/v1/operator/asks?id=${encodeURIComponent(askId)}`)).outcome ?? undefined,
     listPendingApprovals: async () => (await call<{ approvals: PendingApproval[] }>('GET', '/v1/operator/approvals')).approvals,

@@ -1,4 +1,4 @@
-import { AskSchema, parseStrictJson } from '@lumenflow/protocol';
+import { AskSchema, omitUndefined, parseStrictJson } from '@lumenflow/protocol';
 import type { Ask, Clock, IdSource } from '@lumenflow/protocol';
 import type { SigningKey } from '@lumenflow/verifier';
 import { buildReplayUrl } from '@lumenflow/replay';
@@ -81,7 +81,7 @@ export async function openOperatorDesk(opts: OperatorDeskOptions): Promise<Opera
         outDir: opts.outDir,
         replayUrl: buildReplayUrl(opts.replayBaseUrl, runId),
         signal: controller.signal,
-        ...(opts.approvalTtlMs === undefined ? {} : { approvalTtlMs: opts.approvalTtlMs }),
+        ...omitUndefined({ approvalTtlMs: opts.approvalTtlMs }),
         onApprovalPending: async (pending) => {
           approvalId = pending.request.approvalId;
           await savePendingApproval(store, pending);

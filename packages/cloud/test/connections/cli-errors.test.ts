@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEnrollToken } from '@lumenflow/cloud';
-import { systemClock } from '@lumenflow/protocol';
+import { omitUndefined, systemClock } from '@lumenflow/protocol';
 import { createTempDir } from './helpers.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../../..');
@@ -22,7 +22,7 @@ afterEach(() => {
 });
 
 function cli(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [...CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8', ...(input === undefined ? {} : { input }) });
+  const result = spawnSync(process.execPath, [...CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8', ...omitUndefined({ input }) });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REQUEST_HEADERS, buildRequestSigningPayload, canonicalizeToBytes, computeSha256Digest } from '@lumenflow/protocol';
+import { REQUEST_HEADERS, buildRequestSigningPayload, canonicalizeToBytes, computeSha256Digest, omitUndefined } from '@lumenflow/protocol';
 import type { Ask, Clock, CloudToRuntimeMessage, RuntimeToCloudMessage, UnsignedRuntimeMessage } from '@lumenflow/protocol';
 import { generateSigningKeyPem, parseSigningKeyPem } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
@@ -51,7 +51,7 @@ export function signHeaders(o: { runtimeId: string; key: SigningKey; method: str
 }
 
 export async function send(baseUrl: string, method: string, path: string, body: Uint8Array | string | undefined, headers: Record<string, string> = {}): Promise<Reply> {
-  const response = await fetch(`${baseUrl}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...(body === undefined ? {} : { body }) });
+  const response = await fetch(`${baseUrl}${path}`, { method, headers: { 'content-type': 'application/json', ...headers }, ...omitUndefined({ body }) });
   const text = await response.text();
   return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
 }

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { AgentNetwork } from '@lumenflow/protocol';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { WorkEnd } from '../tool-host/evidence.js';
 import type { ToolHost } from '../tool-host/host.js';
@@ -23,7 +24,7 @@ export const MCP_CONFIG_PLACEHOLDER = '{mcpConfig}';
  */
 export async function runProcessAgent(
   host: ToolHost,
-  opts: { command: readonly string[]; instructions: string; sandbox: Sandbox; workspaceDir: string; tmpRoot?: string; signal?: AbortSignal; onClient?: (client: AgentClientInfo) => void },
+  opts: { command: readonly string[]; network?: AgentNetwork; instructions: string; sandbox: Sandbox; workspaceDir: string; tmpRoot?: string; signal?: AbortSignal; onClient?: (client: AgentClientInfo) => void },
 ): Promise<WorkEnd> {
   const dir = await mkdtemp(join(opts.tmpRoot ?? tmpdir(), 'lumenflow-agent-'));
   const socketPath = join(dir, 'mcp.sock');
@@ -47,7 +48,7 @@ export async function runProcessAgent(
   const argv = opts.command.map((arg) => arg.split(MCP_CONFIG_PLACEHOLDER).join(configPath));
   const [program, ...args] = argv as [string, ...string[]];
   const agent = opts.sandbox
-    .run(program, args, { workspaceDir: opts.workspaceDir, agentDir: dir, env: { LUMENFLOW_MCP_CONFIG: configPath, NO_COLOR: '1', LC_ALL: 'C' }, signal: AbortSignal.any([stop.signal, ...(opts.signal ? [opts.signal] : [])]) })
+    .run(program, args, { workspaceDir: opts.workspaceDir, agentDir: dir, network: opts.network ?? 'none', env: { LUMENFLOW_MCP_CONFIG: configPath, NO_COLOR: '1', LC_ALL: 'C' }, signal: AbortSignal.any([stop.signal, ...(opts.signal ? [opts.signal] : [])]) })
     .then(
       (result) => host.close({ outcome: 'failed', reason: `the agent exited with code ${result.exitCode} before calling finish${result.exitCode === 127 ? ' (command not found)' : ''}`, code: 'AGENT_NO_FINISH' }),
       (error: unknown) => host.close({ outcome: 'failed', reason: `the agent could not run: ${(error as Error).message}`, code: 'AGENT_FAILED' }),

@@ -1,5 +1,5 @@
 import { canonicalizeToBytes, computeSha256Digest } from '@lumenflow/protocol';
-import type { AgentInfo, Ask } from '@lumenflow/protocol';
+import type { AgentInfo, AgentNetwork, Ask } from '@lumenflow/protocol';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { WorkEnd } from '../tool-host/evidence.js';
 import type { ToolHost } from '../tool-host/host.js';
@@ -20,6 +20,8 @@ export async function runSessionAgent(opts: {
   name: string;
   /** The command line of a process agent; absent for the scripted agent. */
   command?: readonly string[];
+  /** A process agent's network in the sandbox (default `none`). */
+  network?: AgentNetwork;
   sandbox: Sandbox;
   workspaceDir: string;
   tmpRoot?: string;
@@ -32,11 +34,15 @@ export async function runSessionAgent(opts: {
   const onClient = (info: AgentClientInfo): void => {
     client = { name: info.name.slice(0, 200) || '(none)', version: info.version.slice(0, 100) || '(none)' };
   };
+  const processAgent = opts.command !== undefined && opts.name !== SCRIPTED_AGENT_NAME;
+  // Without a sandbox the agent runs in the host's network namespace, whatever its entry says.
+  const network: AgentNetwork = opts.sandbox.info.kind === 'none' ? 'host' : (opts.network ?? 'none');
   const end =
-    opts.command === undefined || opts.name === SCRIPTED_AGENT_NAME
+    !processAgent || opts.command === undefined
       ? await serveScriptedAgent(opts.host, { instructions, toolTimeoutMs: opts.toolTimeoutMs, onClient })
       : await runProcessAgent(opts.host, {
           command: opts.command,
+          network,
           instructions,
           sandbox: opts.sandbox,
           workspaceDir: opts.workspaceDir,
@@ -47,6 +53,7 @@ export async function runSessionAgent(opts: {
   const agent: AgentInfo = {
     name: opts.name,
     ...(opts.command === undefined ? {} : { commandDigest: computeSha256Digest(canonicalizeToBytes([...opts.command])) }),
+    ...(processAgent ? { network } : {}),
     ...(client === undefined ? {} : { client }),
   };
   return { end, agent };

@@ -40,7 +40,13 @@ export async function createBubblewrapSandbox(options: BubblewrapOptions = {}): 
   const profileDigest = computeProfileDigest(profile);
 
   const run: Sandbox['run'] = async (program, args, opts) => {
-    const bwrapArgs = buildBwrapArgs(profile, { workspaceDir: opts.workspaceDir, program, args, env: opts.env, ...(opts.agentDir === undefined ? {} : { agentDir: opts.agentDir }) });
+    const bwrapArgs = buildBwrapArgs(profile, {
+      workspaceDir: opts.workspaceDir,
+      program,
+      args,
+      env: opts.env,
+      ...(opts.agentDir === undefined ? {} : { agentDir: opts.agentDir, ...(opts.network === undefined ? {} : { network: opts.network }) }),
+    });
     const cgroup = profile.processBound === 'cgroup' ? await openPidsCgroup(limits.processes) : undefined;
     if (profile.processBound === 'cgroup' && cgroup === undefined) throw new RuntimeError('SANDBOX_FAILED', 'cannot make the pids cgroup that bounds the tool process');
     // The wrapper joins the cgroup, then becomes bwrap: nothing runs outside the bound first.

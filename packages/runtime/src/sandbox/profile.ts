@@ -1,4 +1,5 @@
 import { canonicalizeToBytes, computeSha256Digest } from '@lumenflow/protocol';
+import type { AgentNetwork } from '@lumenflow/protocol';
 
 /** Bounds on one sandboxed process tree. Wall time is the runtime's tool timeout, applied outside. */
 export interface SandboxLimits {
@@ -63,7 +64,9 @@ const FIXED = Object.freeze({
   environment: ['PATH', 'HOME', 'LC_ALL', 'NO_COLOR', 'TMPDIR', 'GIT_*'],
   // An agent process (docs/agents.md): the workspace is read-only to it, and its
   // own directory (MCP config, bridge, socket) is the only writable host path.
-  agentProcess: { workspace: 'read-only', writable: ['<agent dir>'], network: 'none', environment: ['LUMENFLOW_MCP_CONFIG'] },
+  // Its network is none unless its local entry says `host` (the host's network
+  // namespace, shared with that process only; node-session.json records it).
+  agentProcess: { workspace: 'read-only', writable: ['<agent dir>'], network: { default: 'none', allowed: ['none', 'host'] }, environment: ['LUMENFLOW_MCP_CONFIG'] },
 });
 
 /** The profile as recorded: what the digest is over. Host-independent except for the bound directories. */
@@ -95,6 +98,8 @@ export interface SandboxInvocation {
   env: Readonly<Record<string, string>>;
   /** For an agent process: its own directory, the only writable path; the workspace is then read-only. */
   agentDir?: string;
+  /** For an agent process only: `host` shares the host's network namespace with it (default `none`). */
+  network?: AgentNetwork;
 }
 
 /**
@@ -103,7 +108,10 @@ export interface SandboxInvocation {
  */
 export function buildBwrapArgs(profile: BubblewrapProfile, call: SandboxInvocation): string[] {
   const { limits } = profile;
-  const args = ['--unshare-all', '--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--hostname', 'sandbox'];
+  const args = ['--unshare-all'];
+  // Only an agent process may keep the host's network, and only when its local entry says so.
+  if (call.agentDir !== undefined && call.network === 'host') args.push('--share-net');
+  args.push('--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--hostname', 'sandbox');
   args.push('--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_UID));
   for (const dir of profile.readOnly) args.push('--ro-bind', dir, dir);
   for (const [link, target] of profile.symlinks) args.push('--symlink', target, link);

@@ -1,4 +1,4 @@
-import type { SandboxInfo, ToolCallSandbox } from '@lumenflow/protocol';
+import type { AgentNetwork, SandboxInfo, ToolCallSandbox } from '@lumenflow/protocol';
 
 /** How a tool process ended, as far as the boundary can tell. */
 export interface SandboxedResult {
@@ -29,6 +29,8 @@ export interface Sandbox {
       signal?: AbortSignal;
       /** Runs an agent process: the workspace read-only, this directory its only writable path (docs/agents.md). */
       agentDir?: string;
+      /** An agent process's network (default `none`); ignored without `agentDir`: a tool process never has one. */
+      network?: AgentNetwork;
     },
   ): Promise<SandboxedResult>;
 }
