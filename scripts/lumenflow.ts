@@ -9,8 +9,8 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
-import { CloudError, createCloud, createHttpCloudEndpoint, openCloudStore, openConnectionsServer, openOperatorApi, openOperatorDesk, parseAsk } from '@lumenflow/cloud';
-import type { OperatorApi } from '@lumenflow/cloud';
+import { CloudError, createCloud, createHttpCloudEndpoint, openCloudStore, openConnectionsServer, openOperatorApi, openOperatorDesk, openPrUseLedger, parseAsk, readPushToken } from '@lumenflow/cloud';
+import type { OperatorApi, PullRequestConfig } from '@lumenflow/cloud';
 import { DEFAULT_REPLAY_BASE_URL } from '@lumenflow/replay';
 import { PolicyError, loadRulesFile } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
@@ -35,6 +35,8 @@ import { parsePort } from './demo/cli-args.js';
 import { readTimeouts } from './demo/timeouts.js';
 import { CliError, EXIT, reportCliError } from './demo/cli-error.js';
 import { REPO_ROOT } from './demo/paths.js';
+import { checkPullRequestFlags } from './demo/pull-request-options.js';
+import type { PullRequestFlags } from './demo/pull-request-options.js';
 
 const DEFAULTS = {
   cloudRules: 'scripts/demo/rules/cloud-policy.yaml',
@@ -143,8 +145,10 @@ async function serveCommand(opts: {
   approvalTtl?: number;
   databaseUrl?: string;
   logLevel: LogLevel;
-}): Promise<number> {
+} & PullRequestFlags): Promise<number> {
   const dataDir = resolve(opts.dataDir);
+  // Cloud performs the pull request (ADR 0037): its provider, remote and token are configured here, never on a runtime.
+  const pullRequest = serveConfigForPullRequests(opts, dataDir);
   const log = createLog(opts.logLevel);
   let cloudKey;
   try {
@@ -193,7 +197,7 @@ async function serveCommand(opts: {
     ids,
     replayBaseUrl: DEFAULT_REPLAY_BASE_URL,
     askLeaseMs: Math.min(opts.lease, 10_000),
-    ...omitUndefined({ approvalTtlMs: opts.approvalTtl }),
+    ...omitUndefined({ approvalTtlMs: opts.approvalTtl, pullRequest }),
     log,
   });
   process.stdout.write(`cloud listening on ${listening.url} (key ${cloudKey.keyId})\n`);
@@ -203,6 +207,23 @@ async function serveCommand(opts: {
   await server.close();
   await store.close();
   return signal === 'SIGINT' ? EXIT.interrupted : EXIT.ok;
+}
+
+/** `cloud serve`'s pull-request flags as Cloud's config; undefined without --pr. @throws {CliError} PR_OPTION_INVALID, PR_TOKEN_MISSING. */
+function serveConfigForPullRequests(flags: PullRequestFlags, dataDir: string): PullRequestConfig | undefined {
+  if (flags.pr === undefined) {
+    if (flags.prRemote !== undefined || flags.githubApiUrl !== undefined || flags.githubRepo !== undefined) throw new CliError('PR_OPTION_INVALID', '--pr-remote, --github-api-url and --github-repo need --pr');
+    return undefined;
+  }
+  const provider = checkPullRequestFlags(flags, process.env);
+  // No fixture to rebuild a base from here: the patch provider reads it from --pr-remote.
+  if (provider === 'patch' && flags.prRemote === undefined) throw new CliError('PR_OPTION_INVALID', '--pr patch needs --pr-remote (the repository holding the base commit)');
+  const token = readPushToken(process.env);
+  return {
+    provider,
+    ledger: openPrUseLedger(join(dataDir, 'pull-requests')),
+    ...omitUndefined({ remote: flags.prRemote, githubApiUrl: flags.githubApiUrl, githubRepo: flags.githubRepo, token }),
+  };
 }
 
 /** The store's refusals are the user's to fix (exit 2): the old file state, a newer schema, a held or unreachable database. */
@@ -436,6 +457,10 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .option('--policy <file>', 'the Cloud rules file')
     .option('--approval-ttl <duration>', 'how long an approval request stays answerable', parseDuration)
     .addOption(databaseUrl())
+    .addOption(new Option('--pr <provider>', 'carry out approved pull requests: patch, git-remote or github (default: none; docs/pull-requests.md)').choices(['patch', 'git-remote', 'github']))
+    .option('--pr-remote <url-or-path>', 'the repository pushed to (git-remote, github) or the base is read from (patch); never with credentials in it')
+    .option('--github-api-url <url>', 'with --pr github: the API base URL (default https://api.github.com)')
+    .option('--github-repo <owner/name>', "with --pr github: the repository (default: each Ask's); the token comes from GITHUB_TOKEN")
     .addOption(logLevel())
     .exitOverride()
     .action((opts) => run(serveCommand(opts)));
@@ -492,7 +517,7 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .option('--state-dir <dir>', 'key, enrollment and outbox', DEFAULTS.stateDir)
     .option('--workspace <dir>', 'the repository the runtime works on a copy of')
     .option('--repository <owner/name>', "the repository --workspace holds (default: its origin remote); Asks for any other are refused")
-    .option('--local-policy <file>', 'runtime-local rules; they may only tighten')
+    .option('--local-policy <file>', 'runtime-local rules (they may only tighten), and the agents and repositories this runtime serves')
     .addOption(new Option('--sandbox <kind>', 'where tool processes run: bubblewrap (default) or off, recorded in the Proof (or LUMENFLOW_SANDBOX)').choices(['bubblewrap', 'off']))
     .addOption(logLevel())
     .exitOverride()

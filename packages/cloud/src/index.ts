@@ -11,6 +11,19 @@ export { selectRuntime } from './registry.js';
 export { DEFAULT_SESSION_TIMEOUT_MS, RUN_STEPS, createCloud } from './cloud.js';
 export { formatJsonFile, formatJsonLines } from './proof-files.js';
 export {
+  DEFAULT_GITHUB_API_URL,
+  PATCH_PROVIDER_FILES,
+  PR_PROVIDER_KINDS,
+  PR_TOKEN_ENV,
+  applyPullRequestStep,
+  checkPrBinding,
+  createPushToken,
+  openPrUseLedger,
+  performPullRequest,
+  prBranchName,
+  readPushToken,
+} from './pull-request/index.js';
+export {
   DEFAULT_ENROLL_TOKEN_TTL_MS,
   authenticateRequest,
   createEnrollToken,
@@ -41,6 +54,7 @@ export { CHANNELS, createCloudStore, openCloudStore } from './store/cloud-store.
 export type { CloudErrorCode } from './errors.js';
 export type { ApprovalAction, ApprovalAnswer, ApprovalRequest, ApprovalSubject, Approver } from './approvals.js';
 export type { DiffStat } from './pr-summary.js';
+export type { PrCode, PrProviderKind, PrUseLedger, PullRequestConfig, PullRequestStepOutcome, PullRequestStepResult, PushToken } from './pull-request/index.js';
 export type { EnrolledRuntime } from './registry.js';
 export type { Cloud, CloudOptions, PendingApprovalSnapshot, RunEnding, RunProgress, RunRequest, RunResult, RunStep } from './cloud.js';
 export type {

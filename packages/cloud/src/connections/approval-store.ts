@@ -1,13 +1,15 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ApprovalRecordSchema, IdSchema, omitUndefined, parseStrictJson } from '@lumenflow/protocol';
-import type { ApprovalRecord } from '@lumenflow/protocol';
+import type { ApprovalRecord, PullRequestOutput } from '@lumenflow/protocol';
 import { BUNDLE_MODES, VerifierError, writeBundle } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
 import { resolveApproval } from '../approvals.js';
 import type { ApprovalAnswer } from '../approvals.js';
 import type { PendingApprovalSnapshot } from '../cloud.js';
 import { formatJsonFile } from '../proof-files.js';
+import { applyPullRequestStep } from '../pull-request/step.js';
+import type { PullRequestConfig } from '../pull-request/perform.js';
 import { CloudError } from '../errors.js';
 import type { ApprovalRow, CloudStore } from '../store/cloud-store.js';
 
@@ -118,7 +120,9 @@ export async function completePendingApproval(opts: {
   answer: ApprovalAnswer | undefined;
   now: Date;
   signingKey: SigningKey;
-}): Promise<{ status: 'approved' | 'rejected' | 'expired'; dir: string } | undefined> {
+  /** How an approved pull request is carried out (as in the live run); absent: no pull-request step. */
+  pullRequest?: PullRequestConfig | undefined;
+}): Promise<{ status: 'approved' | 'rejected' | 'expired'; dir: string; pullRequest?: PullRequestOutput } | undefined> {
   const { pending, now } = opts;
   const base = { schemaVersion: 1 as const, runId: pending.runId, askId: pending.askId, request: pending.request };
   let approval: ApprovalRecord;
@@ -135,16 +139,19 @@ export async function completePendingApproval(opts: {
     }
   }
   const status = approval.status as 'approved' | 'rejected' | 'expired';
-  const artifacts = { ...pending.artifacts, 'approval.json': formatJsonFile(approval) };
+  // The same step as the live run, on the same stored files; the use ledger keeps it to one use across restarts.
+  const opened = opts.pullRequest === undefined ? undefined : await applyPullRequestStep({ config: opts.pullRequest, artifacts: pending.artifacts, approval, clock: { now: () => now } });
+  const artifacts = { ...(opened?.artifacts ?? pending.artifacts), 'approval.json': formatJsonFile(approval) };
   let dir = join(pending.outDir, pending.runId);
   try {
     dir = (await writeBundle({ outDir: pending.outDir, runId: pending.runId, mode: pending.mode, createdAt: now.toISOString(), artifacts, signingKey: opts.signingKey })).dir;
   } catch (error) {
     if (!(error instanceof VerifierError) || error.code !== 'BUNDLE_EXISTS') throw error;
   }
-  const outcome = { askId: pending.askId, ok: true, runId: pending.runId, dir, ending: status, approvalStatus: status };
+  const pullRequest = opened?.result.output;
+  const outcome = { askId: pending.askId, ok: true, runId: pending.runId, dir, ending: pullRequest?.code === undefined ? status : 'pr-failed', approvalStatus: status };
   await opts.store.settleApproval(pending.request.approvalId, JSON.stringify({ status, dir }), { askId: pending.askId, json: JSON.stringify(outcome) }, now.getTime());
-  return { status, dir };
+  return { status, dir, ...omitUndefined({ pullRequest }) };
 }
 
 /** Marks a stored approval settled after the live run finished it itself. */

@@ -10,6 +10,7 @@ import { CHANNELS } from '../store/cloud-store.js';
 import type { AskRow, CloudStore } from '../store/cloud-store.js';
 import { completePendingApproval, markApprovalSettled, readApprovalAnswer, savePendingApproval, toPendingApproval } from './approval-store.js';
 import type { AskOutcome } from './operator-api.js';
+import type { PullRequestConfig } from '../pull-request/perform.js';
 
 // The operator's side of `cloud serve`, on the store: Asks submitted by `cloud
 // ask` are taken from the asks table (SKIP LOCKED, under a lease this Cloud
@@ -24,6 +25,8 @@ export interface OperatorDeskOptions {
   cloud: Cloud;
   /** Where bundles are written (`<data-dir>/bundles`). */
   outDir: string;
+  /** How Cloud carries out an approved pull request (`cloud serve --pr …`); absent: none is. */
+  pullRequest?: PullRequestConfig;
   /** The Proof signer: it finishes stored approvals after a restart. */
   signingKey: SigningKey;
   clock: Clock;
@@ -81,7 +84,7 @@ export async function openOperatorDesk(opts: OperatorDeskOptions): Promise<Opera
         outDir: opts.outDir,
         replayUrl: buildReplayUrl(opts.replayBaseUrl, runId),
         signal: controller.signal,
-        ...omitUndefined({ approvalTtlMs: opts.approvalTtlMs }),
+        ...omitUndefined({ approvalTtlMs: opts.approvalTtlMs, pullRequest: opts.pullRequest }),
         onApprovalPending: async (pending) => {
           approvalId = pending.request.approvalId;
           await savePendingApproval(store, pending);
@@ -168,7 +171,7 @@ export async function openOperatorDesk(opts: OperatorDeskOptions): Promise<Opera
         // No live run here: only an Ask paused at its gate (its run's Cloud stopped) is settled from the store.
         if ((await store.readAsk(pending.askId))?.state !== 'paused') continue;
         try {
-          const done = await completePendingApproval({ store, pending, answer, now, signingKey: opts.signingKey });
+          const done = await completePendingApproval({ store, pending, answer, now, signingKey: opts.signingKey, pullRequest: opts.pullRequest });
           if (done !== undefined) log('desk.approval-settled', { approvalId: id, status: done.status, dir: done.dir });
         } catch (error) {
           if (!(error instanceof CloudError)) throw error;
