@@ -33,7 +33,14 @@ export {
   openConnectionsServer,
   verifyRuntimeReceipts,
   completePendingApproval,
+  createStoreOperatorApi,
+  issueEnrollToken,
   listPendingApprovals,
+  loadPendingApproval,
+  loadPendingApprovals,
+  markApprovalSettled,
+  openOperatorApi,
+  recordApprovalAnswer,
   openOperatorDesk,
   readAskOutcome,
   readPendingApproval,
@@ -41,6 +48,8 @@ export {
   submitApprovalAnswer,
   submitAsk,
 } from './connections/index.js';
+export { MIGRATIONS, SCHEMA_VERSION, migrate } from './store/migrations.js';
+export { CHANNELS, createCloudStore, openCloudStore } from './store/cloud-store.js';
 
 export type { CloudErrorCode } from './errors.js';
 export type { ApprovalAction, ApprovalAnswer, ApprovalRequest, ApprovalSubject, Approver } from './approvals.js';
@@ -62,10 +71,14 @@ export type {
   RuntimeStatus,
   RuntimeSummary,
   SignedRequest,
-  StoredEvidence,
   WorkSummary,
   AskOutcome,
   OperatorDesk,
   OperatorDeskOptions,
+  OperatorAccess,
+  OperatorApi,
   PendingApproval,
 } from './connections/index.js';
+export type { Migration } from './store/migrations.js';
+export type { AskRow, ApprovalRow, CloudStore, EvidenceNotice, RuntimeRow, StoredEvidence, WorkRow } from './store/cloud-store.js';
+export type { SqlDb, SqlRunner } from './store/sql.js';
