@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PR_TOKEN_ENV, openPrUseLedger, readPushToken } from '@lumenflow/cloud';
 import type { PrProviderKind, PullRequestConfig } from '@lumenflow/cloud';
 import { prepareWorkspace } from '@lumenflow/runtime';
+import { omitUndefined } from '@lumenflow/protocol';
 import type { Clock } from '@lumenflow/protocol';
 import { CliError } from './cli-error.js';
 
@@ -81,10 +82,7 @@ export async function buildPullRequestConfig(opts: {
   const config: PullRequestConfig = {
     provider,
     ledger,
-    ...(remote === undefined ? {} : { remote }),
-    ...(opts.flags.githubApiUrl === undefined ? {} : { githubApiUrl: opts.flags.githubApiUrl }),
-    ...(opts.flags.githubRepo === undefined ? {} : { githubRepo: opts.flags.githubRepo }),
-    ...(token === undefined ? {} : { token }),
+    ...omitUndefined({ remote, githubApiUrl: opts.flags.githubApiUrl, githubRepo: opts.flags.githubRepo, token }),
   };
   return { config, dispose };
 }

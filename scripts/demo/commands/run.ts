@@ -55,7 +55,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
   const repo = options.repo === undefined ? undefined : await readUserRepository(resolve(options.repo), ask);
   const fixtureDir = repo?.dir ?? resolve(REPO_ROOT, process.env['LUMENFLOW_DEMO_FIXTURE'] ?? DEMO_PATHS.fixture);
   if (!isDirectory(fixtureDir)) throw new CliError('FIXTURE_MISSING', `fixture repository ${fixtureDir} does not exist`);
-  const prFlags = { ...(options.pr === undefined ? {} : { pr: options.pr }), ...(options.prRemote === undefined ? {} : { prRemote: options.prRemote }), ...(options.githubApiUrl === undefined ? {} : { githubApiUrl: options.githubApiUrl }), ...(options.githubRepo === undefined ? {} : { githubRepo: options.githubRepo }) };
+  const prFlags = omitUndefined({ pr: options.pr, prRemote: options.prRemote, githubApiUrl: options.githubApiUrl, githubRepo: options.githubRepo });
   checkPullRequestFlags(prFlags, process.env);
 
   const signing = await loadKey(() =>

@@ -1,4 +1,4 @@
-import { computeSha256Digest } from '@lumenflow/protocol';
+import { computeSha256Digest, omitUndefined } from '@lumenflow/protocol';
 import type { ApprovalRecord, Ask, PullRequestOutput } from '@lumenflow/protocol';
 import { checkPrBinding } from './binding.js';
 import { withCredentialHelper } from './credential-helper.js';
@@ -186,7 +186,7 @@ async function carryOut(
       draft: opts.ask.pullRequest?.draft ?? false,
       reviewers: opts.ask.pullRequest?.reviewers ?? [],
     });
-    return { output: { number: pull.number, url: pull.url, ...(pull.existing ? { existing: true } : {}), ...(pull.failure === undefined ? {} : { code: pull.failure.code, message: pull.failure.message }) }, files: {} };
+    return { output: { number: pull.number, url: pull.url, ...(pull.existing ? { existing: true } : {}), ...omitUndefined({ code: pull.failure?.code, message: pull.failure?.message }) }, files: {} };
   } catch (error) {
     if (error instanceof PrStepFailure) return { output: { code: error.code, message: error.message }, files: {} };
     throw error;

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { omitUndefined } from '@lumenflow/protocol';
 import { buildCloudGitEnv, runCloudGit } from './git.js';
 import type { CommitStamp, GitResult } from './git.js';
 import type { PrCode } from './types.js';
@@ -54,7 +55,7 @@ export async function prepareApprovedCommit(opts: {
   const dir = await mkdtemp(join(tmpdir(), 'lumenflow-pr-'));
   const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
   const env = buildCloudGitEnv(dir, opts.stamp);
-  const git = (args: readonly string[], input?: string): Promise<GitResult> => runCloudGit(args, { cwd: dir, env, ...(input === undefined ? {} : { input }) });
+  const git = (args: readonly string[], input?: string): Promise<GitResult> => runCloudGit(args, { cwd: dir, env, ...omitUndefined({ input }) });
   try {
     const must = async (args: readonly string[], code: PrCode, input?: string): Promise<string> => {
       const result = await git(args, input);
