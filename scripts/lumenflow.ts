@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
-import { CloudError, createCloud, createEnrollToken, createHttpCloudEndpoint, listPendingApprovals, openConnectionsServer, openOperatorDesk, parseAsk, readPendingApproval, submitApprovalAnswer, submitAsk } from '@lumenflow/cloud';
+import { CloudError, createCloud, createHttpCloudEndpoint, openCloudStore, openConnectionsServer, openOperatorApi, openOperatorDesk, openPrUseLedger, parseAsk, readPushToken } from '@lumenflow/cloud';
+import type { OperatorApi, PullRequestConfig } from '@lumenflow/cloud';
 import { DEFAULT_REPLAY_BASE_URL } from '@lumenflow/replay';
 import { PolicyError, loadRulesFile } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
@@ -34,6 +35,8 @@ import { parsePort } from './demo/cli-args.js';
 import { readTimeouts } from './demo/timeouts.js';
 import { CliError, EXIT, reportCliError } from './demo/cli-error.js';
 import { REPO_ROOT } from './demo/paths.js';
+import { checkPullRequestFlags } from './demo/pull-request-options.js';
+import type { PullRequestFlags } from './demo/pull-request-options.js';
 
 const DEFAULTS = {
   cloudRules: 'scripts/demo/rules/cloud-policy.yaml',
@@ -142,9 +145,12 @@ async function serveCommand(opts: {
   maxAttempts: number;
   policy?: string;
   approvalTtl?: number;
+  databaseUrl?: string;
   logLevel: LogLevel;
-}): Promise<number> {
+} & PullRequestFlags): Promise<number> {
   const dataDir = resolve(opts.dataDir);
+  // Cloud performs the pull request (ADR 0037): its provider, remote and token are configured here, never on a runtime.
+  const pullRequest = serveConfigForPullRequests(opts, dataDir);
   const log = createLog(opts.logLevel);
   let cloudKey;
   try {
@@ -153,15 +159,18 @@ async function serveCommand(opts: {
     if (error instanceof VerifierError) throw new CliError(error.code, error.message, EXIT.usage, { cause: error });
     throw error;
   }
+  // The store: the embedded database in the data directory, or a Postgres server shared with other Clouds.
+  const store = await openCloudStore({ dataDir, databaseUrl: opts.databaseUrl }).catch(storeError);
   const server = await openConnectionsServer({
     dataDir,
+    store,
     signingKey: cloudKey,
     leaseMs: opts.lease,
     heartbeatIntervalMs: opts.heartbeat,
     maxAttempts: opts.maxAttempts,
     log,
   });
-  // The chain's Cloud answers runtime handshakes on the same state; Asks and approval answers reach it as files (`cloud ask`, `cloud approve`).
+  // The chain's Cloud answers runtime handshakes on the same state; Asks and approval answers reach it through the store (`cloud ask`, `cloud approve`).
   const endpoint = createHttpCloudEndpoint(server);
   const ids = createBootIds();
   const cloud = createCloud({
@@ -180,14 +189,17 @@ async function serveCommand(opts: {
   } catch (error) {
     throw new CliError('LISTEN_FAILED', `cannot listen on 127.0.0.1:${opts.port} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage, { cause: error });
   }
-  const desk = openOperatorDesk({
-    dataDir,
+  const desk = await openOperatorDesk({
+    store,
+    instanceId: server.instanceId,
     cloud,
+    outDir: join(dataDir, 'bundles'),
     signingKey: cloudKey,
     clock: systemClock,
     ids,
     replayBaseUrl: DEFAULT_REPLAY_BASE_URL,
-    ...omitUndefined({ approvalTtlMs: opts.approvalTtl }),
+    askLeaseMs: Math.min(opts.lease, 10_000),
+    ...omitUndefined({ approvalTtlMs: opts.approvalTtl, pullRequest }),
     log,
   });
   process.stdout.write(`cloud listening on ${listening.url} (key ${cloudKey.keyId})\n`);
@@ -195,18 +207,53 @@ async function serveCommand(opts: {
   await Promise.race([desk.close(), delay(1000)]);
   endpoint.close();
   await server.close();
+  await store.close();
   return signal === 'SIGINT' ? EXIT.interrupted : EXIT.ok;
 }
 
-async function enrollTokenCommand(opts: { dataDir: string; ttl: number }): Promise<number> {
-  const { token, expiresAt } = await createEnrollToken({ dataDir: await openDataDir(opts.dataDir), ttlMs: opts.ttl, clock: systemClock });
+/** `cloud serve`'s pull-request flags as Cloud's config; undefined without --pr. @throws {CliError} PR_OPTION_INVALID, PR_TOKEN_MISSING. */
+function serveConfigForPullRequests(flags: PullRequestFlags, dataDir: string): PullRequestConfig | undefined {
+  if (flags.pr === undefined) {
+    if (flags.prRemote !== undefined || flags.githubApiUrl !== undefined || flags.githubRepo !== undefined) throw new CliError('PR_OPTION_INVALID', '--pr-remote, --github-api-url and --github-repo need --pr');
+    return undefined;
+  }
+  const provider = checkPullRequestFlags(flags, process.env);
+  // No fixture to rebuild a base from here: the patch provider reads it from --pr-remote.
+  if (provider === 'patch' && flags.prRemote === undefined) throw new CliError('PR_OPTION_INVALID', '--pr patch needs --pr-remote (the repository holding the base commit)');
+  const token = readPushToken(process.env);
+  return {
+    provider,
+    ledger: openPrUseLedger(join(dataDir, 'pull-requests')),
+    ...omitUndefined({ remote: flags.prRemote, githubApiUrl: flags.githubApiUrl, githubRepo: flags.githubRepo, token }),
+  };
+}
+
+/** The store's refusals are the user's to fix (exit 2): the old file state, a newer schema, a held or unreachable database. */
+function storeError(error: unknown): never {
+  if (error instanceof CloudError) throw new CliError(error.code, error.message, EXIT.usage, { cause: error });
+  throw error;
+}
+
+/** The operator API of the Cloud of `dataDir` (its running server, or the store itself), for one command. */
+async function withOperator<T>(opts: { dataDir: string; databaseUrl?: string }, fn: (api: OperatorApi, dataDir: string) => Promise<T>): Promise<T> {
+  const dataDir = await openDataDir(opts.dataDir);
+  const api = await openOperatorApi(dataDir, { databaseUrl: opts.databaseUrl }).catch(storeError);
+  try {
+    return await parseCloudInput(() => fn(api, dataDir));
+  } finally {
+    await api.close();
+  }
+}
+
+async function enrollTokenCommand(opts: { dataDir: string; ttl: number; databaseUrl?: string }): Promise<number> {
+  const { token, expiresAt } = await withOperator(opts, (api) => api.createEnrollToken(opts.ttl));
   process.stdout.write(`${token}\n`);
   process.stderr.write(`one-time enrollment token; expires ${expiresAt}\n`);
   return EXIT.ok;
 }
 
-async function askCommand(file: string, opts: { dataDir: string }): Promise<number> {
-  const dataDir = await openDataDir(opts.dataDir);
+async function askCommand(file: string, opts: { dataDir: string; databaseUrl?: string }): Promise<number> {
+  await openDataDir(opts.dataDir);
   let text: string;
   try {
     text = await readFile(resolve(file), 'utf8');
@@ -214,30 +261,42 @@ async function askCommand(file: string, opts: { dataDir: string }): Promise<numb
     throw new CliError('ASK_UNREADABLE', `${file}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage, { cause: error });
   }
   const ask = await parseCloudInput(() => parseAsk(text, file));
-  if (!(await parseCloudInput(() => submitAsk(dataDir, ask)))) throw new CliError('ASK_DUPLICATE', `${file}: an Ask with id ${ask.askId} was already submitted`, EXIT.usage);
+  if (!(await withOperator(opts, (api) => api.submitAsk(ask)))) throw new CliError('ASK_DUPLICATE', `${file}: an Ask with id ${ask.askId} was already submitted`, EXIT.usage);
   process.stdout.write(`${ask.askId}\n`);
-  process.stderr.write(`queued for cloud serve; its outcome will be in asks/${ask.askId}.result.json\n`);
+  process.stderr.write(`queued for cloud serve; \`cloud ask-status ${ask.askId}\` shows its outcome\n`);
   return EXIT.ok;
 }
 
-async function approvalsCommand(opts: { dataDir: string }): Promise<number> {
-  for (const p of await listPendingApprovals(await openDataDir(opts.dataDir))) {
+async function askStatusCommand(askId: string, opts: { dataDir: string; databaseUrl?: string }): Promise<number> {
+  const outcome = await withOperator(opts, (api) => api.readAskOutcome(askId));
+  if (outcome === undefined) {
+    process.stdout.write(`${askId} not finished\n`);
+    return EXIT.notAsIntended;
+  }
+  process.stdout.write(`${JSON.stringify(outcome)}\n`);
+  return EXIT.ok;
+}
+
+async function approvalsCommand(opts: { dataDir: string; databaseUrl?: string }): Promise<number> {
+  for (const p of await withOperator(opts, (api) => api.listPendingApprovals())) {
     const a = p.request.action;
     process.stdout.write(`${p.request.approvalId}  run ${p.runId}  pr.create ${a.repository}@${a.base} <- ${a.head}  requested by ${p.request.requestedBy}  expires ${p.request.expiresAt}\n`);
   }
   return EXIT.ok;
 }
 
-async function approveCommand(approvalId: string, opts: { dataDir: string; approver: string; decision: string; reason: string }): Promise<number> {
-  const dataDir = await openDataDir(opts.dataDir);
+async function approveCommand(approvalId: string, opts: { dataDir: string; databaseUrl?: string; approver: string; decision: string; reason: string }): Promise<number> {
   await parseCloudInput(() => checkApprovalId(approvalId));
-  const pending = await readPendingApproval(dataDir, approvalId);
-  if (pending === undefined || pending.state !== 'pending') throw new CliError('APPROVAL_UNKNOWN', `no pending approval ${approvalId} under ${dataDir}`, EXIT.usage);
-  if (Date.now() > Date.parse(pending.request.expiresAt)) throw new CliError('APPROVAL_EXPIRED', `approval ${approvalId} expired at ${pending.request.expiresAt}`, EXIT.usage);
   if (opts.decision !== 'approved' && opts.decision !== 'rejected') throw new CliError('USAGE', '--decision: approved or rejected', EXIT.usage);
   const answer = { approver: opts.approver, decision: opts.decision, reason: opts.reason } as const;
-  const accepted = await parseCloudInput(() => submitApprovalAnswer(dataDir, pending, answer));
-  if (!accepted) throw new CliError('APPROVAL_ANSWERED', `approval ${approvalId} already has an answer`, EXIT.usage);
+  const result = await withOperator(opts, async (api, dataDir) => {
+    const pending = await api.readPendingApproval(approvalId);
+    if (pending === undefined || pending.state !== 'pending') throw new CliError('APPROVAL_UNKNOWN', `no pending approval ${approvalId} under ${dataDir}`, EXIT.usage);
+    if (Date.now() > Date.parse(pending.request.expiresAt)) throw new CliError('APPROVAL_EXPIRED', `approval ${approvalId} expired at ${pending.request.expiresAt}`, EXIT.usage);
+    return api.answerApproval(approvalId, answer);
+  });
+  if (result === 'unknown') throw new CliError('APPROVAL_UNKNOWN', `no pending approval ${approvalId}`, EXIT.usage);
+  if (result === 'answered') throw new CliError('APPROVAL_ANSWERED', `approval ${approvalId} already has an answer`, EXIT.usage);
   process.stdout.write(`${approvalId} ${opts.decision}; cloud serve signs the bundle\n`);
   return EXIT.ok;
 }
@@ -384,11 +443,14 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
   program.exitOverride().configureOutput({ writeErr: () => undefined });
   const logLevel = (): Option =>
     new Option('--log-level <level>', 'JSON log level on stderr').choices(['silent', 'error', 'warn', 'info', 'debug']).default('info');
+  // Not a secret in most set-ups, but it may carry a password: the environment keeps it out of ps.
+  const databaseUrl = (): Option =>
+    new Option('--database-url <url>', 'a Postgres server shared by several Clouds (default: the embedded database in --data-dir)').env('LUMENFLOW_DATABASE_URL');
   const cloud = program.command('cloud').description('the control plane');
   cloud.exitOverride().configureOutput({ writeErr: () => undefined });
   cloud
     .command('serve')
-    .description('serve Connections on 127.0.0.1; state lives under --data-dir and survives a restart')
+    .description('serve Connections on 127.0.0.1; state lives in the database (embedded under --data-dir, or --database-url) and survives a restart')
     .requiredOption('--data-dir <dir>', 'state directory')
     .option('--port <n>', 'port (0 picks a free one)', parsePort, 8787)
     .option('--lease <duration>', 'claim lease length', parseDuration, 30_000)
@@ -396,20 +458,35 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .option('--max-attempts <n>', 'attempts per Ask before it fails', parsePositiveInt, 1)
     .option('--policy <file>', 'the Cloud rules file')
     .option('--approval-ttl <duration>', 'how long an approval request stays answerable', parseDuration)
+    .addOption(databaseUrl())
+    .addOption(new Option('--pr <provider>', 'carry out approved pull requests: patch, git-remote or github (default: none; docs/pull-requests.md)').choices(['patch', 'git-remote', 'github']))
+    .option('--pr-remote <url-or-path>', 'the repository pushed to (git-remote, github) or the base is read from (patch); never with credentials in it')
+    .option('--github-api-url <url>', 'with --pr github: the API base URL (default https://api.github.com)')
+    .option('--github-repo <owner/name>', "with --pr github: the repository (default: each Ask's); the token comes from GITHUB_TOKEN")
     .addOption(logLevel())
     .exitOverride()
     .action((opts) => run(serveCommand(opts)));
   cloud
     .command('ask')
-    .description('submit an Ask to cloud serve (it runs it; the outcome lands in asks/<askId>.result.json)')
+    .description('submit an Ask to cloud serve (it runs it; `cloud ask-status` shows the outcome)')
     .argument('<ask.json>', 'the Ask')
     .requiredOption('--data-dir <dir>', 'state directory of the Cloud')
+    .addOption(databaseUrl())
     .exitOverride()
     .action((file: string, opts) => run(askCommand(file, opts)));
+  cloud
+    .command('ask-status')
+    .description('the outcome of a submitted Ask as JSON (exit 4 while it has none)')
+    .argument('<askId>', 'the Ask id `cloud ask` printed')
+    .requiredOption('--data-dir <dir>', 'state directory of the Cloud')
+    .addOption(databaseUrl())
+    .exitOverride()
+    .action((askId: string, opts) => run(askStatusCommand(askId, opts)));
   cloud
     .command('approvals')
     .description('list approval requests waiting on a person')
     .requiredOption('--data-dir <dir>', 'state directory of the Cloud')
+    .addOption(databaseUrl())
     .exitOverride()
     .action((opts) => run(approvalsCommand(opts)));
   cloud
@@ -420,6 +497,7 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .requiredOption('--approver <id>', 'who answers; never the requester')
     .option('--decision <decision>', 'approved or rejected', 'approved')
     .requiredOption('--reason <text>', 'why')
+    .addOption(databaseUrl())
     .exitOverride()
     .action((approvalId: string, opts) => run(approveCommand(approvalId, opts)));
   cloud
@@ -427,6 +505,7 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .description('print a one-time enrollment token (only its hash is stored)')
     .requiredOption('--data-dir <dir>', 'state directory of the Cloud')
     .option('--ttl <duration>', 'how long the token is valid', parseDuration, 10 * 60_000)
+    .addOption(databaseUrl())
     .exitOverride()
     .action((opts) => run(enrollTokenCommand(opts)));
   const runtime = program.command('runtime').description('the connected runtime');
@@ -440,7 +519,7 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .option('--state-dir <dir>', 'key, enrollment and outbox', DEFAULTS.stateDir)
     .option('--workspace <dir>', 'the repository the runtime works on a copy of')
     .option('--repository <owner/name>', "the repository --workspace holds (default: its origin remote); Asks for any other are refused")
-    .option('--local-policy <file>', 'runtime-local rules; they may only tighten')
+    .option('--local-policy <file>', 'runtime-local rules (they may only tighten), and the agents and repositories this runtime serves')
     .addOption(new Option('--sandbox <kind>', 'where tool processes run: bubblewrap (default) or off, recorded in the Proof (or LUMENFLOW_SANDBOX)').choices(['bubblewrap', 'off']))
     .addOption(logLevel())
     .exitOverride()
@@ -456,10 +535,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
   try {
     program.parse([...argv], { from: 'user' });
-    if (work === undefined) throw new CliError('USAGE', 'choose a command: cloud serve | cloud enroll-token | cloud ask | cloud approvals | cloud approve | runtime connect');
+    if (work === undefined) throw new CliError('USAGE', 'choose a command: cloud serve | cloud enroll-token | cloud ask | cloud ask-status | cloud approvals | cloud approve | runtime connect');
     return await work;
   } catch (error) {
-    return reportCliError(error, 'choose a command: cloud serve | cloud enroll-token | cloud ask | cloud approvals | cloud approve | runtime connect (see --help)');
+    return reportCliError(error, 'choose a command: cloud serve | cloud enroll-token | cloud ask | cloud ask-status | cloud approvals | cloud approve | runtime connect (see --help)');
   }
 }
 

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Installs the system package the runtime needs: bubblewrap, the sandbox every
-# tool process runs in (docs/sandbox.md). Debian and Ubuntu through apt-get, as
-# root or with sudo; elsewhere it says exactly what to install and fails.
+# Installs the system packages the runtime and the tests need: bubblewrap, the
+# sandbox every tool process runs in (docs/sandbox.md), and postgresql, the
+# Postgres 15 server the store's tests start (ADR 0040; `cloud serve` itself
+# needs none: its default store is embedded). Debian and Ubuntu through apt-get,
+# as root or with sudo; elsewhere it says exactly what to install and fails.
 set -euo pipefail
 
-if command -v bwrap >/dev/null 2>&1; then
+need=()
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+[ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql)
+if [ "${#need[@]}" -eq 0 ]; then
   exit 0
 fi
 if [ "$(uname -s)" != "Linux" ]; then
@@ -15,14 +20,14 @@ if command -v apt-get >/dev/null 2>&1; then
   as_root=()
   if [ "$(id -u)" != "0" ]; then
     if command -v sudo >/dev/null 2>&1; then as_root=(sudo); else
-      echo "setup: bubblewrap is missing; as root run: apt-get update && apt-get install -y bubblewrap" >&2
+      echo "setup: ${need[*]} missing; as root run: apt-get update && apt-get install -y ${need[*]}" >&2
       exit 1
     fi
   fi
-  echo "setup: installing bubblewrap (the tool-process sandbox)" >&2
+  echo "setup: installing ${need[*]} (the tool-process sandbox; the Postgres server the tests start)" >&2
   export DEBIAN_FRONTEND=noninteractive
-  "${as_root[@]}" apt-get update -qq && "${as_root[@]}" apt-get install -y -qq bubblewrap >/dev/null
+  "${as_root[@]}" apt-get update -qq && "${as_root[@]}" apt-get install -y -qq "${need[@]}" >/dev/null
   exit 0
 fi
-echo "setup: bubblewrap is missing; install it with your package manager (dnf install bubblewrap, pacman -S bubblewrap, apk add bubblewrap)" >&2
+echo "setup: ${need[*]} missing; install with your package manager (e.g. dnf install bubblewrap postgresql-server)" >&2
 exit 1

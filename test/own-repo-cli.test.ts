@@ -43,7 +43,7 @@ rules:
   - { id: acme.read, effect: allow, match: { kind: fs.read, path: "{src,spec}/**" }, reason: source and specs }
   - { id: acme.write, effect: allow, match: { kind: fs.write, path: "src/**" }, reason: source }
   - { id: acme.spec, effect: allow, match: { kind: shell.exec, program: node, args: ["--test", "--test-reporter=tap", "spec/calc.spec.js"] }, reason: the spec }
-  - { id: acme.diff, effect: allow, match: { kind: shell.exec, program: git, args: ["diff", "--no-color", "--no-ext-diff", "--no-textconv", { regex: "[0-9a-f]{40}" }] }, reason: the diff }
+  - { id: acme.diff, effect: allow, match: { kind: shell.exec, program: git, args: ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--binary", "--full-index", { regex: "[0-9a-f]{40}" }] }, reason: the diff }
   - { id: acme.pr, effect: approval_required, match: { kind: pr.create, repository: acme/widgets, base: trunk }, reason: a person approves }
 `;
 
@@ -69,6 +69,7 @@ beforeAll(async () => {
   // Work in progress in the user's tree: the runtime must neither see nor touch it.
   await writeFile(join(repo, 'src/calc.js'), 'uncommitted work\n');
   await writeFile(join(work, 'ask.json'), JSON.stringify(ask));
+  await writeFile(join(work, 'ask-unknown-agent.json'), JSON.stringify({ ...ask, askId: 'ask-widgets-unknown', agent: 'claude-code' }));
   // A clone whose origin is another repository than the Ask's.
   await runGit(work, ['clone', '--quiet', '--branch', 'trunk', '--', repo, 'other-clone']);
   await runGit(join(work, 'other-clone'), ['remote', 'set-url', 'origin', 'https://github.com/acme/gadgets.git']);
@@ -113,6 +114,22 @@ describe('--repo, --ask and --agent', () => {
     const replay = await replayBundle(dir);
     expect(replay.verdict).toBe('VALID');
     expect(replay.timeline.some((e) => e.status === 'deny')).toBe(true);
+  }, 60_000);
+
+  test.each([
+    ['an Ask for an agent the runtime does not know', 'ask-unknown-agent.json', [], 'AGENT_UNKNOWN', true],
+    ['an agent command that is not found', 'ask.json', ['--agent', 'no-such-agent {mcpConfig}'], 'AGENT_NOT_FOUND', false],
+    ['an agent that exits before finish', 'ask.json', ['--agent', 'node .agent/agent.cjs {mcpConfig} exit-early'], 'AGENT_NO_FINISH', false],
+  ])('%s: one coded line, exit 4, and a signed bundle that records it', async (_what, askFile, extra, code, refusal) => {
+    const out = join(work, `out-${code}`);
+    const run = runCli(['--mode', 'happy', '--repo', repo, '--ask', join(work, askFile), '--policy', join(work, 'policy.yaml'), ...extra, '--out-dir', out, '--run-id', `bad-${code}`, '--log-level', 'silent']);
+    expect(run.code).toBe(4);
+    expect(run.stderr.split('\n').filter((l) => l.startsWith('error '))).toEqual([expect.stringMatching(new RegExp(`^error ${code}: `))]);
+    const report = await verifyBundle(join(out, `bad-${code}`));
+    expect(report.checks.find((c) => c.name === 'signature.valid')?.ok).toBe(true);
+    // A refusal is the runtime's signed deny (a valid policy-blocked bundle); an agent that did
+    // nothing leaves a signed record of no work, which only the happy-mode rule rejects.
+    expect(report.checks.filter((c) => !c.ok).map((c) => c.code)).toEqual(refusal ? [] : ['MODE_RULE_VIOLATED']);
   }, 60_000);
 
   test('an agent command line that does not split is one line with a stable code, exit 2, and no bundle', async () => {

@@ -81,11 +81,11 @@ describe('an agent process in the sandbox', () => {
     await expectSignedRecordOfNoWork(result.dir);
   }, 90_000);
 
-  test('an agent command that is not found ends the run AGENT_NO_FINISH with the reason', async () => {
+  test('an agent command that is not found ends the run AGENT_NOT_FOUND with the reason', async () => {
     const inputs = await demoChainInputs({ runId: 'process-agent-missing', outDir: join(work, 'out') }, { fixtureDir });
     const result = await runChain({ ...inputs, agentCommand: ['no-such-agent-binary', '{mcpConfig}'] });
-    expect(result.ending).toBe('runtime-failed');
-    expect(result.summary).toMatch(/AGENT_NO_FINISH: the agent exited with code \d+ before calling finish/);
+    expect(result).toMatchObject({ ending: 'runtime-failed', code: 'AGENT_NOT_FOUND' });
+    expect(result.summary).toContain('AGENT_NOT_FOUND: the agent command no-such-agent-binary was not found in the sandbox');
     await expectSignedRecordOfNoWork(result.dir);
   }, 90_000);
 

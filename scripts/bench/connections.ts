@@ -1,30 +1,31 @@
-// pnpm bench:connections — 200 connected runtimes on this machine, over loopback.
-// Cloud (openConnectionsServer) runs in this process so its memory is this
-// process's; the runtimes run in two worker processes of 100 each, each with its
-// own Ed25519 key, signing every request and every evidence record.
-// Prints: dispatch latency p50/p99 (Ask submitted -> claim received, both seen
-// by Cloud), evidence receipts ingested per second, and Cloud's memory.
+// pnpm bench:connections [--store pglite|postgres] [--clouds N] [--runtimes N]
+// 200 connected runtimes (two worker processes of simulated runtimes, each with its
+// own Ed25519 key, signing every request and record) against N Cloud processes
+// on one store: the embedded PGlite (one Cloud) or a Postgres 15 server from
+// Debian's package started here (fsync on). Dispatches go to the Clouds in turn.
+// Prints: dispatch latency p50/p99 idle and in bursts (submitted -> claimed),
+// receipts acknowledged per second, each Cloud's RSS, and, counted from the
+// database afterwards, Asks claimed more than once and records lost or duplicated.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { createEnrollToken, openConnectionsServer } from '@lumenflow/cloud';
-import { WorkResponseSchema, canonicalizeToBytes, systemClock } from '@lumenflow/protocol';
-import type { Ask, PolicyDecisionRecord, RuntimeToCloudMessage, UnsignedRuntimeMessage } from '@lumenflow/protocol';
-import { checkDispatch, createConnectionsClient, postEnrollment } from '@lumenflow/runtime';
-import { generateSigningKeyPem, parsePublicKeyPem, parseSigningKeyPem } from '@lumenflow/verifier';
-import type { SigningKey } from '@lumenflow/verifier';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { issueEnrollToken, openCloudStore, openConnectionsServer } from '@lumenflow/cloud';
+import { systemClock } from '@lumenflow/protocol';
+import type { Ask } from '@lumenflow/protocol';
+import { loadOrCreateSigningKey } from '@lumenflow/verifier';
+import { startPostgres } from '../../test/support/postgres-server.js';
+import type { PostgresServer } from '../../test/support/postgres-server.js';
 
-const RUNTIMES = 200;
 const WORKERS = 2;
 const ROUNDS = 3;
 const SINGLES = 100;
 const RECORDS_PER_ASK = 20;
 const BATCH = 10;
-const DEADLINE_MS = 180_000;
-
-const HOST = { os: 'linux', arch: 'x64', nodeVersion: process.version, hostnameHash: `sha256:${'0'.repeat(64)}` };
+const DEADLINE_MS = 240_000;
+const SIM = resolve(import.meta.dirname, '../../test/support/sim-runtimes.ts');
 
 function ask(askId: string): Ask {
   return {
@@ -39,229 +40,266 @@ function ask(askId: string): Ask {
   };
 }
 
-async function runCloud(): Promise<void> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'lf-bench-cloud-'));
-  const claimedAt = new Map<string, number>();
-  let received = 0;
-  let firstRecordAt = 0;
-  let lastRecordAt = 0;
+// ---- one Cloud process: the Connections server on the store, driven by JSON lines on stdin ----
+
+async function runCloudProcess(dataDir: string, databaseUrl: string | undefined): Promise<void> {
+  const signingKey = (await loadOrCreateSigningKey({ defaultPath: join(dataDir, 'cloud-key.pem'), env: {} })).key;
+  const store = await openCloudStore({ dataDir, databaseUrl });
+  const out = (line: string): void => void process.stdout.write(`${line}\n`);
   let peakRss = 0;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100).unref();
   const server = await openConnectionsServer({
     dataDir,
-    signingKey: parseSigningKeyPem(generateSigningKeyPem()),
+    store,
+    signingKey,
     clock: systemClock,
     leaseMs: 60_000,
     heartbeatIntervalMs: 30_000,
     log: (event, fields) => {
-      if (event === 'work.claimed') claimedAt.set(String(fields['askId']), performance.now());
+      if (event === 'work.claimed') out(`claimed ${String(fields['askId'])} ${Date.now()}`);
     },
   });
-  server.onRecord(() => {
-    const now = performance.now();
-    if (received === 0) firstRecordAt = now;
-    lastRecordAt = now;
-    received++;
-  });
   const { url } = await server.listen(0);
-  const tokens: string[] = [];
-  for (let i = 0; i < RUNTIMES; i++) tokens.push((await createEnrollToken({ dataDir, clock: systemClock })).token);
-  const tokenFile = join(dataDir, 'bench-tokens.json');
-  await writeFile(tokenFile, JSON.stringify(tokens), { mode: 0o600 });
+  out(`url ${url}`);
+  for await (const line of createInterface({ input: process.stdin })) {
+    const cmd = JSON.parse(line) as { op: string; n?: number; runtimeId?: string; askId?: string };
+    if (cmd.op === 'tokens') {
+      const tokens: string[] = [];
+      for (let i = 0; i < (cmd.n ?? 0); i++) tokens.push((await issueEnrollToken(store, { clock: systemClock, ttlMs: 3_600_000 })).token);
+      out(`tokens ${JSON.stringify(tokens)}`);
+    } else if (cmd.op === 'runtimes') {
+      out(`runtimes ${JSON.stringify((await store.listRuntimes()).map((r) => r.runtimeId))}`);
+    } else if (cmd.op === 'dispatch') {
+      const askId = cmd.askId as string;
+      const runtimeId = cmd.runtimeId as string;
+      void server.dispatch(runtimeId, {
+        type: 'session.open',
+        messageId: `cmsg-${askId}`,
+        runId: `run-${askId}`,
+        sessionId: `ses-${askId}`,
+        runtimeId,
+        ask: ask(askId),
+        cloudRules: { fileName: 'bench.yaml', document: { version: 1, rules: [] } },
+      });
+    } else if (cmd.op === 'stats') {
+      const q = async (sql: string): Promise<number> => Number((await store.db.query<{ n: number }>(sql))[0]?.n ?? 0);
+      const stats = {
+        evidence: await q('SELECT count(*)::int AS n FROM evidence'),
+        distinctEvidence: await q('SELECT count(DISTINCT (runtime_id, record_id))::int AS n FROM evidence'),
+        claimedTwice: await q('SELECT count(*)::int AS n FROM (SELECT ask_id FROM work WHERE claimed_ms IS NOT NULL GROUP BY ask_id HAVING count(*) > 1) AS t'),
+        claimedAsks: await q('SELECT count(DISTINCT ask_id)::int AS n FROM work WHERE claimed_ms IS NOT NULL'),
+        rss: process.memoryUsage().rss,
+        peakRss: Math.max(peakRss, process.memoryUsage().rss),
+      };
+      out(`stats ${JSON.stringify(stats)}`);
+    } else if (cmd.op === 'stop') {
+      await server.close();
+      await store.close();
+      process.exit(0);
+    }
+  }
+}
 
-  const per = RUNTIMES / WORKERS;
-  const workers = Array.from({ length: WORKERS }, (_, w) =>
-    spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--worker', url, tokenFile, String(w * per), String(per)], { stdio: ['ignore', 'pipe', 'inherit'] }),
-  );
-  // A worker that dies ends the bench now, with its reason, rather than at the deadline.
-  let workerDied: Error | undefined;
-  for (const child of workers) child.once('exit', (code) => (workerDied ??= new Error(`a runtime worker exited with code ${code}`)));
-  const ready = workers.map(
-    (child) =>
-      new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', (chunk: Buffer) => {
-          if (chunk.toString().includes('ready')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`a runtime worker exited with code ${code} while enrolling`)));
-      }),
-  );
-  const enrollStart = performance.now();
-  await Promise.all(ready);
-  const enrollMs = performance.now() - enrollStart;
-  const runtimes = server.listRuntimes().map((r) => r.runtimeId).sort();
-  if (runtimes.length !== RUNTIMES) throw new Error(`expected ${RUNTIMES} runtimes, got ${runtimes.length}`);
-  const memAfterEnroll = process.memoryUsage();
+// ---- the bench ----
 
-  const deadline = performance.now() + DEADLINE_MS;
-  const open = (runtimeId: string, askId: string) =>
-    server.dispatch(runtimeId, {
-      type: 'session.open',
-      messageId: `cmsg-${askId}`,
-      runId: `run-${askId}`,
-      sessionId: `ses-${askId}`,
-      runtimeId,
-      ask: ask(askId),
-      cloudRules: { fileName: 'bench.yaml', document: { version: 1, rules: [] } },
+interface CloudProc {
+  child: ChildProcess;
+  url: string;
+  send(cmd: unknown): void;
+  next(prefix: string): Promise<string>;
+}
+
+function startCloudProc(dataDir: string, databaseUrl: string | undefined, onClaim: (askId: string, at: number) => void): Promise<CloudProc> {
+  const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, '--cloud', dataDir, databaseUrl ?? ''], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting: Array<{ prefix: string; resolve: (rest: string) => void }> = [];
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    if (line.startsWith('claimed ')) {
+      const [, askId, at] = line.split(' ');
+      onClaim(askId as string, Number(at));
+      return;
+    }
+    const i = waiting.findIndex((w) => line.startsWith(`${w.prefix} `));
+    if (i >= 0) {
+      const [w] = waiting.splice(i, 1);
+      w?.resolve(line.slice(w.prefix.length + 1));
+    }
+  });
+  const next = (prefix: string): Promise<string> =>
+    new Promise((res, rej) => {
+      waiting.push({ prefix, resolve: res });
+      child.once('exit', (code) => rej(new Error(`a Cloud process exited with code ${code}`)));
     });
-  const waitClaims = async (askIds: Iterable<string>): Promise<void> => {
-    const ids = [...askIds];
-    while (ids.some((a) => !claimedAt.has(a))) {
-      if (workerDied !== undefined) throw workerDied;
-      if (performance.now() > deadline) throw new Error('bench deadline passed waiting for claims');
-      await new Promise((r) => setTimeout(r, 1));
-    }
-  };
+  const send = (cmd: unknown): void => void child.stdin?.write(`${JSON.stringify(cmd)}\n`);
+  return next('url').then((url) => ({ child, url, send, next }));
+}
 
-  // One Ask at a time: dispatch latency with nothing else in flight.
-  const single: number[] = [];
-  for (let i = 0; i < SINGLES; i++) {
-    // Wait out the previous Ask's evidence, so this one meets an idle Cloud.
-    while (received < i * (RECORDS_PER_ASK + 2)) {
-      if (workerDied !== undefined) throw workerDied;
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    const askId = `ask-single-${i}`;
-    const at = performance.now();
-    await open(runtimes[i % runtimes.length] as string, askId);
-    await waitClaims([askId]);
-    single.push((claimedAt.get(askId) as number) - at);
+function parseArgs(argv: string[]): { store: 'pglite' | 'postgres'; clouds: number; runtimes: number } {
+  let store: 'pglite' | 'postgres' = 'pglite';
+  let clouds = 1;
+  let runtimes = 200;
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    if (flag === '--store' && (value === 'pglite' || value === 'postgres')) store = value;
+    else if (flag === '--clouds' && /^[1-8]$/.test(value ?? '')) clouds = Number(value);
+    else if (flag === '--runtimes' && /^[1-9][0-9]{0,3}$/.test(value ?? '')) runtimes = Number(value);
+    else throw new Error(`usage: bench:connections [--store pglite|postgres] [--clouds 1-8] [--runtimes N] (at ${flag ?? ''})`);
+    i++;
   }
-  while (received < SINGLES * (RECORDS_PER_ASK + 2)) {
-    if (workerDied !== undefined) throw workerDied;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  received = 0;
+  if (store === 'pglite' && clouds !== 1) throw new Error('--store pglite holds the database inside one Cloud process: use --clouds 1, or --store postgres');
+  return { store, clouds, runtimes: runtimes - (runtimes % WORKERS) };
+}
 
-  const latencies: number[] = [];
-  const ingestStart = performance.now();
-  for (let round = 0; round < ROUNDS; round++) {
-    const submitted = new Map<string, number>();
-    await Promise.all(
-      runtimes.map(async (runtimeId, i) => {
+async function runBench(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const dataDir = await mkdtemp(join(tmpdir(), 'lf-bench-cloud-'));
+  let pg: PostgresServer | undefined;
+  const children: ChildProcess[] = [];
+  try {
+    let databaseUrl: string | undefined;
+    if (args.store === 'postgres') {
+      pg = await startPostgres();
+      databaseUrl = await pg.createDatabase('bench');
+    }
+    const claimedAt = new Map<string, number>();
+    const onClaim = (askId: string, at: number): void => void (claimedAt.has(askId) || claimedAt.set(askId, at));
+    // The first Cloud makes the key the others share (runtimes pin it) and migrates the database.
+    const clouds: CloudProc[] = [await startCloudProc(dataDir, databaseUrl, onClaim)];
+    for (let i = 1; i < args.clouds; i++) clouds.push(await startCloudProc(dataDir, databaseUrl, onClaim));
+    children.push(...clouds.map((c) => c.child));
+    const first = clouds[0] as CloudProc;
+    first.send({ op: 'tokens', n: args.runtimes });
+    const tokens = JSON.parse(await first.next('tokens')) as string[];
+
+    let acked = 0;
+    let firstAckAt = 0;
+    let lastAckAt = 0;
+    let counting = false;
+    let workerDied: Error | undefined;
+    const per = args.runtimes / WORKERS;
+    const workers: ChildProcess[] = [];
+    const ready: Promise<void>[] = [];
+    for (let w = 0; w < WORKERS; w++) {
+      const spec = join(dataDir, `sim-${w}.json`);
+      await writeFile(spec, JSON.stringify({ urls: clouds.map((c) => c.url), tokens: tokens.slice(w * per, (w + 1) * per), offset: w * per, labels: ['bench'], records: RECORDS_PER_ASK, batch: BATCH, mode: 'bare' }), { mode: 0o600 });
+      const child = spawn(process.execPath, ['--import', 'tsx', SIM, spec], { stdio: ['ignore', 'pipe', 'inherit'] });
+      workers.push(child);
+      children.push(child);
+      child.once('exit', (code) => (workerDied ??= new Error(`a runtime worker exited with code ${code}`)));
+      ready.push(
+        new Promise((res, rej) => {
+          createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+            if (line === 'ready') res();
+            else if (line.startsWith('{"posted"')) {
+              const n = (JSON.parse(line) as { posted: string[] }).posted.length;
+              const now = performance.timeOrigin + performance.now();
+              acked += n;
+              if (counting) {
+                if (firstAckAt === 0) firstAckAt = now;
+                lastAckAt = now;
+              }
+            }
+          });
+          child.once('exit', (code) => rej(new Error(`a runtime worker exited with code ${code} while enrolling`)));
+        }),
+      );
+    }
+    const enrollStart = performance.now();
+    await Promise.all(ready);
+    const enrollMs = performance.now() - enrollStart;
+    first.send({ op: 'runtimes' });
+    const runtimes = (JSON.parse(await first.next('runtimes')) as string[]).sort();
+    if (runtimes.length !== args.runtimes) throw new Error(`expected ${args.runtimes} runtimes, got ${runtimes.length}`);
+
+    const deadline = performance.now() + DEADLINE_MS;
+    let sent = 0;
+    const now = (): number => performance.timeOrigin + performance.now();
+    const open = (runtimeId: string, askId: string): number => {
+      const at = now();
+      (clouds[sent++ % clouds.length] as CloudProc).send({ op: 'dispatch', runtimeId, askId });
+      return at;
+    };
+    const waitFor = async (done: () => boolean, what: string): Promise<void> => {
+      while (!done()) {
+        if (workerDied !== undefined) throw workerDied;
+        if (performance.now() > deadline) throw new Error(`bench deadline passed waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    };
+    const perAsk = RECORDS_PER_ASK + 2;
+
+    const single: number[] = [];
+    for (let i = 0; i < SINGLES; i++) {
+      await waitFor(() => acked >= i * perAsk, 'the previous Ask to finish');
+      const askId = `ask-single-${i}`;
+      const at = open(runtimes[i % runtimes.length] as string, askId);
+      await waitFor(() => claimedAt.has(askId), 'a claim');
+      single.push((claimedAt.get(askId) as number) - at);
+    }
+    await waitFor(() => acked >= SINGLES * perAsk, 'the idle Asks to finish');
+
+    acked = 0;
+    counting = true;
+    const latencies: number[] = [];
+    const wallStart = performance.now();
+    for (let round = 0; round < ROUNDS; round++) {
+      const submitted = new Map<string, number>();
+      for (const [i, runtimeId] of runtimes.entries()) {
         const askId = `ask-r${round}-${i}`;
-        submitted.set(askId, performance.now());
-        await open(runtimeId, askId);
-      }),
-    );
-    await waitClaims(submitted.keys());
-    for (const [askId, at] of submitted) latencies.push((claimedAt.get(askId) as number) - at);
-  }
-  const expected = RUNTIMES * ROUNDS * (RECORDS_PER_ASK + 2);
-  while (received < expected) {
-    if (workerDied !== undefined) throw workerDied;
-    if (performance.now() > deadline) throw new Error(`bench deadline passed at ${received}/${expected} records`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const ingestWallMs = performance.now() - ingestStart;
-  const mem = process.memoryUsage();
-  clearInterval(sampler);
-  workerDied = undefined;
-  for (const child of workers) child.removeAllListeners('exit');
-  await Promise.all(
-    workers.map((child) => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      return exited;
-    }),
-  );
-  await server.close();
-  await rm(dataDir, { recursive: true, force: true });
-
-  latencies.sort((a, b) => a - b);
-  single.sort((a, b) => a - b);
-  const pick = (list: number[], p: number): number => list[Math.min(list.length - 1, Math.ceil((p / 100) * list.length) - 1)] as number;
-  const pct = (p: number): number => pick(latencies, p);
-  const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
-  const lines = [
-    `connections bench: ${RUNTIMES} runtimes in ${WORKERS} worker processes, loopback, Cloud in this process (state fsynced to ${tmpdir()})`,
-    `  enrollment          ${RUNTIMES} runtimes enrolled and polling in ${(enrollMs / 1000).toFixed(2)} s`,
-    `  dispatch latency    ${single.length} Asks one at a time on an idle Cloud, submitted -> claimed: p50 ${pick(single, 50).toFixed(1)} ms, p99 ${pick(single, 99).toFixed(1)} ms`,
-    `  dispatch latency    ${latencies.length} Asks (${ROUNDS} bursts of ${RUNTIMES}), submitted -> claimed: p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, max ${(latencies[latencies.length - 1] ?? 0).toFixed(1)} ms`,
-    `  receipts ingested   during the bursts: ${received} signed records in ${((lastRecordAt - firstRecordAt) / 1000).toFixed(2)} s = ${Math.round(received / ((lastRecordAt - firstRecordAt) / 1000))} /s (each verified, deduped, written with fsync)`,
-    `  wall time           ${(ingestWallMs / 1000).toFixed(2)} s for all rounds`,
-    `  Cloud memory        rss ${mb(mem.rss)} (peak ${mb(peakRss)}), heap used ${mb(mem.heapUsed)}; after enrollment rss ${mb(memAfterEnroll.rss)}, heap ${mb(memAfterEnroll.heapUsed)}`,
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-// ---- worker: RUNTIMES / WORKERS runtimes in one process ----
-
-function sign(message: UnsignedRuntimeMessage, key: SigningKey): RuntimeToCloudMessage {
-  return { ...message, signature: { keyId: key.keyId, value: Buffer.from(key.sign(canonicalizeToBytes(message))).toString('base64') } } as RuntimeToCloudMessage;
-}
-
-async function runRuntime(url: string, token: string, index: number, onReady: () => void): Promise<void> {
-  const key = parseSigningKeyPem(generateSigningKeyPem());
-  const enrolled = await postEnrollment(url, { token, publicKeyPem: key.publicKeyPem, labels: ['bench'], version: '0.1.0', host: HOST });
-  if (enrolled.status !== 201) throw new Error(`enroll ${index}: HTTP ${enrolled.status}`);
-  const info = enrolled.body as { runtimeId: string; cloudPublicKeyPem: string; cloudKeyId: string };
-  const client = createConnectionsClient({ baseUrl: url, runtimeId: info.runtimeId, signingKey: key, clock: systemClock });
-  const cloudPublicKey = parsePublicKeyPem(info.cloudPublicKeyPem);
-  onReady();
-  let after = 0;
-  let n = 0;
-  for (;;) {
-    const reply = await client.request('GET', `/v1/work?after=${after}&wait=25000`);
-    const work = WorkResponseSchema.parse(reply.body);
-    for (const item of work.items) {
-      after = item.seq;
-      const checked = checkDispatch(item, { runtimeId: info.runtimeId, cloudKeyId: info.cloudKeyId, cloudPublicKey });
-      if (!checked.ok || checked.body.message.type !== 'session.open' || checked.body.claim === null) throw new Error(`dispatch refused: ${checked.ok ? 'type' : checked.code}`);
-      const { message, claim } = checked.body;
-      const claimed = await client.request('POST', '/v1/claims', { workId: item.workId, ...claim });
-      if (claimed.status !== 201) throw new Error(`claim HTTP ${claimed.status}`);
-      const { runId, sessionId } = message;
-      const id = (): string => `rmsg-${index}-${++n}`;
-      const records: RuntimeToCloudMessage[] = [sign({ type: 'session.accepted', messageId: id(), runId, sessionId, startedAt: new Date().toISOString(), sandbox: { kind: 'bubblewrap', version: '0.8.0', profileDigest: `sha256:${'b'.repeat(64)}` }, baselineCommit: '0'.repeat(40) }, key)];
-      for (let r = 0; r < RECORDS_PER_ASK; r++) {
-        const record: PolicyDecisionRecord = {
-          schemaVersion: 1,
-          decisionId: `dec-${index}-${n}-${r}`,
-          timestamp: new Date().toISOString(),
-          runId,
-          askId: claim.askId,
-          evaluatedAt: 'runtime',
-          scope: { kind: 'fs.read', target: 'src/calc.js' },
-          effect: 'allow',
-          matchedRuleIds: ['bench.allow'],
-          decidingRuleId: 'bench.allow',
-          reason: 'bench',
-          policyDigest: `sha256:${'1'.repeat(64)}`,
-          warnings: [],
-        };
-        records.push(sign({ type: 'evidence.policy-decision', messageId: id(), runId, sessionId, record }, key));
+        submitted.set(askId, open(runtimeId, askId));
       }
-      records.push(sign({ type: 'session.ended', messageId: id(), runId, sessionId, outcome: 'completed', reason: 'bench', workspaceUnchanged: true, endedAt: new Date().toISOString() }, key));
-      for (let i = 0; i < records.length; i += BATCH) {
-        const batch = records.slice(i, i + BATCH).map((m) => ({ kind: 'runtime-message' as const, recordId: m.messageId, message: m }));
-        const ack = await client.request('POST', '/v1/evidence', { records: batch });
-        if (ack.status !== 200) throw new Error(`evidence HTTP ${ack.status}`);
-      }
+      await waitFor(() => [...submitted.keys()].every((a) => claimedAt.has(a)), 'the burst claims');
+      for (const [askId, at] of submitted) latencies.push((claimedAt.get(askId) as number) - at);
     }
+    const expected = args.runtimes * ROUNDS * perAsk;
+    await waitFor(() => acked >= expected, `${expected} receipts`);
+    const wallMs = performance.now() - wallStart;
+
+    const stats: Array<{ evidence: number; distinctEvidence: number; claimedTwice: number; claimedAsks: number; rss: number; peakRss: number }> = [];
+    for (const c of clouds) {
+      c.send({ op: 'stats' });
+      stats.push(JSON.parse(await c.next('stats')));
+    }
+    workerDied = undefined;
+    for (const child of workers) child.removeAllListeners('exit');
+    const db = stats[0] as (typeof stats)[number];
+    const totalAsks = SINGLES + args.runtimes * ROUNDS;
+    const expectedRecords = totalAsks * perAsk;
+
+    latencies.sort((a, b) => a - b);
+    single.sort((a, b) => a - b);
+    const pick = (list: number[], p: number): number => list[Math.min(list.length - 1, Math.ceil((p / 100) * list.length) - 1)] as number;
+    const mb = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+    const lines = [
+      `connections bench: ${args.runtimes} runtimes in ${WORKERS} worker processes, ${args.clouds} Cloud process${args.clouds > 1 ? 'es' : ''} on ${args.store === 'pglite' ? 'embedded PGlite' : 'Postgres 15 (Debian, fsync on)'}, loopback`,
+      `  enrollment          ${args.runtimes} runtimes enrolled and polling in ${(enrollMs / 1000).toFixed(2)} s`,
+      `  dispatch latency    ${single.length} Asks one at a time on an idle Cloud, submitted -> claimed: p50 ${pick(single, 50).toFixed(1)} ms, p99 ${pick(single, 99).toFixed(1)} ms`,
+      `  dispatch latency    ${latencies.length} Asks (${ROUNDS} bursts of ${args.runtimes}), submitted -> claimed: p50 ${pick(latencies, 50).toFixed(1)} ms, p99 ${pick(latencies, 99).toFixed(1)} ms, max ${(latencies[latencies.length - 1] ?? 0).toFixed(1)} ms`,
+      `  receipts            during the bursts: ${acked} signed records acknowledged in ${((lastAckAt - firstAckAt) / 1000).toFixed(2)} s = ${Math.round(acked / ((lastAckAt - firstAckAt) / 1000))} /s with ${args.clouds} Cloud${args.clouds > 1 ? 's' : ''} (each verified, deduplicated, committed)`,
+      `  wall time           ${(wallMs / 1000).toFixed(2)} s for all bursts`,
+      ...stats.map((s, i) => `  Cloud ${i + 1} memory      rss ${mb(s.rss)} (peak ${mb(s.peakRss)})`),
+      `  from the database   ${db.claimedAsks} of ${totalAsks} Asks claimed; claimed more than once: ${db.claimedTwice}; records expected ${expectedRecords}, stored ${db.distinctEvidence}, lost ${Math.max(0, expectedRecords - db.distinctEvidence)}, duplicated ${db.evidence - db.distinctEvidence}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    for (const c of clouds) c.send({ op: 'stop' });
+    await Promise.all(clouds.map((c) => new Promise((r) => (c.child.exitCode !== null ? r(undefined) : c.child.once('exit', r)))));
+  } finally {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await pg?.stop();
+    await rm(dataDir, { recursive: true, force: true });
   }
 }
 
-async function runWorker(url: string, tokenFile: string, from: number, count: number): Promise<void> {
-  const tokens = (JSON.parse(await readFile(tokenFile, 'utf8')) as string[]).slice(from, from + count);
-  let ready = 0;
-  const all = tokens.map((token, i) =>
-    runRuntime(url, token, from + i, () => {
-      if (++ready === tokens.length) process.stdout.write('ready\n');
-    }),
-  );
-  await Promise.all(all);
-}
-
-if (process.argv[2] === '--worker') {
-  const [url, tokenFile, from, count] = process.argv.slice(3) as [string, string, string, string];
+if (process.argv[2] === '--cloud') {
+  const [dataDir, databaseUrl] = process.argv.slice(3) as [string, string];
   process.on('SIGTERM', () => process.exit(0));
-  runWorker(url, tokenFile, Number(from), Number(count)).catch((error: unknown) => {
-    process.stderr.write(`bench worker: ${error instanceof Error ? error.message : String(error)}\n`);
+  runCloudProcess(dataDir, databaseUrl === '' ? undefined : databaseUrl).catch((error: unknown) => {
+    process.stderr.write(`bench cloud: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(3);
   });
 } else {
   // One line and a non-zero exit on failure, never a stack trace.
-  await runCloud().catch((error: unknown) => {
+  await runBench().catch((error: unknown) => {
     process.stderr.write(`bench:connections failed: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   });

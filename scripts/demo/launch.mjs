@@ -55,8 +55,9 @@ async function buildBundle() {
       platform: 'node',
       format: 'esm',
       target: 'node20',
-      // pino resolves worker files by path at run time; it loads from node_modules.
-      external: ['pino'],
+      // pino resolves worker files by path at run time, and PGlite its WASM and data files
+      // next to its module: they load from node_modules (pg goes with them).
+      external: ['pino', '@electric-sql/pglite', 'pg'],
       // commander and other CommonJS dependencies call require() inside an ES module.
       banner: { js: "import { createRequire as __lumenflowRequire } from 'node:module'; const require = __lumenflowRequire(import.meta.url);" },
       logLevel: 'silent',

@@ -16,6 +16,11 @@ export interface RunOptions {
   sandbox?: 'bubblewrap' | 'off';
   json?: boolean;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** The pull-request provider and its settings (docs/pull-requests.md). */
+  pr?: 'patch' | 'git-remote' | 'github';
+  prRemote?: string;
+  githubApiUrl?: string;
+  githubRepo?: string;
 }
 
 /** The signer pin that `verify` and `replay` both take. */

@@ -52,6 +52,10 @@ function buildProgram(choose: (job: Job) => void): Command {
     .option('--replay-base-url <url>', 'base URL written to replay-link.txt (default http://127.0.0.1:4173)')
     .addOption(new Option('--runtime <kind>', 'where the runtime runs').choices(['in-process', 'process']).default('in-process'))
     .addOption(new Option('--sandbox <kind>', 'where tool processes run: bubblewrap (default) or off, recorded in the Proof (or LUMENFLOW_SANDBOX)').choices(['bubblewrap', 'off']))
+    .addOption(new Option('--pr <provider>', 'how an approved pull request is carried out: patch (offline, default), git-remote or github').choices(['patch', 'git-remote', 'github']))
+    .option('--pr-remote <url-or-path>', 'the repository pushed to (git-remote, github) or the base is read from (patch); never with credentials in it')
+    .option('--github-api-url <url>', 'with --pr github: the API base URL (default https://api.github.com; GitHub Enterprise Server: https://HOST/api/v3)')
+    .option('--github-repo <owner/name>', "with --pr github: the repository (default: the Ask's); the token comes from GITHUB_TOKEN")
     .option('--json', 'a summary as JSON on stdout')
     .addOption(new Option('--log-level <level>', 'pino log level; debug also logs to stderr').choices(['silent', 'error', 'warn', 'info', 'debug']).default('info'))
     .action((options: RunOptions) => choose(async () => (await import('./commands/run.js')).runDemoCommand(options)));

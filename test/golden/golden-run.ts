@@ -3,12 +3,14 @@
 // golden test and by `pnpm exec tsx test/golden/regenerate.ts`.
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { RunResult } from '@lumenflow/cloud';
+import type { PullRequestConfig, RunResult } from '@lumenflow/cloud';
 import { createSteppingClock } from '@lumenflow/protocol';
+import type { Clock } from '@lumenflow/protocol';
 import { openSandbox } from '@lumenflow/runtime';
 import type { Sandbox } from '@lumenflow/runtime';
 import { parseSigningKeyPem } from '@lumenflow/verifier';
-import { SCRIPTED_APPROVER, runChain } from '../../scripts/demo/commands/chain.js';
+import { DEMO_PATHS, SCRIPTED_APPROVER, runChain } from '../../scripts/demo/commands/chain.js';
+import { buildPullRequestConfig } from '../../scripts/demo/pull-request-options.js';
 import { demoChainInputs } from '../support/demo-chain.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
@@ -31,11 +33,23 @@ async function goldenSandbox(): Promise<Sandbox> {
 /** Runs the demo chain with every input fixed, writing `<outDir>/golden-<mode>`. */
 export async function runGoldenChain(mode: (typeof GOLDEN_MODES)[number], outDir: string): Promise<RunResult> {
   const keyDir = join(GOLDEN_DIR, 'keys');
+  const clock = createSteppingClock(new Date(GOLDEN_CLOCK));
+  // The demo's default pull-request step (the offline patch provider), with its use ledger beside the bundle.
+  const pr = await buildPullRequestConfig({ flags: {}, env: {}, outDir, repoDir: undefined, fixtureDir: join(REPO_ROOT, DEMO_PATHS.fixture), clock });
+  try {
+    return await runGoldenRun(mode, outDir, keyDir, clock, pr.config);
+  } finally {
+    await pr.dispose();
+  }
+}
+
+async function runGoldenRun(mode: (typeof GOLDEN_MODES)[number], outDir: string, keyDir: string, clock: Clock, pullRequest: PullRequestConfig): Promise<RunResult> {
   return runChain(
     await demoChainInputs(
       { runId: `golden-${mode}`, outDir, mode },
       {
-        clock: createSteppingClock(new Date(GOLDEN_CLOCK)),
+        clock,
+        pullRequest,
         signingKey: parseSigningKeyPem(await readFile(join(keyDir, 'bundle-signer.TEST-ONLY.pem'), 'utf8')),
         runtimeKey: parseSigningKeyPem(await readFile(join(keyDir, 'runtime.TEST-ONLY.pem'), 'utf8')),
         host: { ...GOLDEN_HOST },

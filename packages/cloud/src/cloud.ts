@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import { omitUndefined } from '@lumenflow/protocol';
 import type { CloudToRuntimeMessage, RuntimeReceipt, RuntimeToCloudMessage, SessionEndedMessage } from '@lumenflow/protocol';
 import { computeKeyId, encodePublicKeyDer, parsePublicKeyPem } from '@lumenflow/verifier';
 import { CloudError } from './errors.js';
@@ -10,6 +11,7 @@ import { settleApproval } from './run-approval.js';
 import type { RunContext } from './run-context.js';
 import { createNotRunResults, decideApprovalGate, decideBundleMode, decideRunEnding } from './run-ending.js';
 import { describeNodeSession, assembleProof, listProofFiles } from './run-proof.js';
+import { openApprovedPullRequest } from './run-pull-request.js';
 import { acceptRefusal, announceAsk, awaitAcceptance, collectSession, dispatchAsk, evaluateCloudRules } from './run-session.js';
 import type { CloudRuling } from './run-session.js';
 import { DEFAULT_SESSION_TIMEOUT_MS } from './run-types.js';
@@ -214,14 +216,23 @@ export function createCloud(opts: CloudOptions): Cloud {
           replayUrl: secrets.text(request.replayUrl),
         });
 
-      const { approval, prText, answer } = await settleApproval(ctx, { gate, patch, mode, listProofFiles: proofFilesFor });
+      const { approval, prText, answer } = await settleApproval(ctx, {
+        gate,
+        patch,
+        mode,
+        listProofFiles: proofFilesFor,
+        // The base the runtime signed its diff against (its evidence.diff receipt).
+        baseCommit: nodeSession.runtimeEvidence?.receipts.find((r) => r.type === 'evidence.diff')?.baselineCommit,
+        proposal: ended.proposal,
+      });
 
-      // Pull request: the place for the step that opens an approved pull request
-      // (after the approval, before the proof is assembled), once this cut opens one.
-
-      const { ending, summary } = decideRunEnding(gate, answer);
+      // Pull request: Cloud carries out the approved action, bound to it, before the proof is assembled (ADR 0037).
       throwIfAborted(request.signal);
-      const written = await assembleProof(ctx, mode, proofFilesFor(prText), secrets.value(approval));
+      const opened = await openApprovedPullRequest(ctx, approval, proofFilesFor(prText));
+
+      const { ending, summary } = decideRunEnding(gate, answer, opened?.result.output);
+      throwIfAborted(request.signal);
+      const written = await assembleProof(ctx, mode, opened?.artifacts ?? proofFilesFor(prText), secrets.value(approval));
       return {
         runId,
         dir: written.dir,
@@ -232,7 +243,7 @@ export function createCloud(opts: CloudOptions): Cloud {
         toolCalls: inbox.toolCalls.length,
         decisions: decisions.length,
         approvalStatus: approval.status,
-        ...(ended.outcome !== 'completed' && ended.code !== undefined ? { code: ended.code } : {}),
+        ...omitUndefined({ pullRequest: opened?.result.output, code: ended.outcome === 'completed' ? undefined : ended.code }),
       };
     } finally {
       sessions.delete(session.sessionId);

@@ -15,6 +15,12 @@ import { CodedError } from '@lumenflow/protocol';
  * - APPROVAL_EXPIRED: the request expired before it was answered.
  * - APPROVAL_INVALID: an approval answer is malformed.
  * - ABORTED: the run was interrupted.
+ * - DATA_DIR_FILE_STATE: the data directory holds the file-backed state of an earlier Cloud (ADR 0040).
+ * - DATA_DIR_LOCKED: another live process holds the embedded database of this data directory.
+ * - DATABASE_UNREACHABLE: no connection to the --database-url server.
+ * - SCHEMA_TOO_NEW: the database was migrated by a newer Cloud than this one.
+ * - CLOUD_UNREACHABLE: an operator command found a Cloud that holds the database but does not answer.
+ * - OPERATOR_UNAUTHORIZED: an operator request without the data directory's operator token.
  */
 export type CloudErrorCode =
   | 'ASK_INVALID'
@@ -27,7 +33,13 @@ export type CloudErrorCode =
   | 'APPROVAL_SELF_APPROVAL'
   | 'APPROVAL_EXPIRED'
   | 'APPROVAL_INVALID'
-  | 'ABORTED';
+  | 'ABORTED'
+  | 'DATA_DIR_FILE_STATE'
+  | 'DATA_DIR_LOCKED'
+  | 'DATABASE_UNREACHABLE'
+  | 'SCHEMA_TOO_NEW'
+  | 'CLOUD_UNREACHABLE'
+  | 'OPERATOR_UNAUTHORIZED';
 
 /** A coded Cloud failure. Positions are 1-based; `path` is dotted (`requestedScopes[2].kind`). */
 export class CloudError extends CodedError<CloudErrorCode> {

@@ -11,6 +11,19 @@ export { selectRuntime } from './registry.js';
 export { DEFAULT_SESSION_TIMEOUT_MS, RUN_STEPS, createCloud } from './cloud.js';
 export { formatJsonFile, formatJsonLines } from './proof-files.js';
 export {
+  DEFAULT_GITHUB_API_URL,
+  PATCH_PROVIDER_FILES,
+  PR_PROVIDER_KINDS,
+  PR_TOKEN_ENV,
+  applyPullRequestStep,
+  checkPrBinding,
+  createPushToken,
+  openPrUseLedger,
+  performPullRequest,
+  prBranchName,
+  readPushToken,
+} from './pull-request/index.js';
+export {
   DEFAULT_ENROLL_TOKEN_TTL_MS,
   authenticateRequest,
   createEnrollToken,
@@ -20,7 +33,14 @@ export {
   openConnectionsServer,
   verifyRuntimeReceipts,
   completePendingApproval,
+  createStoreOperatorApi,
+  issueEnrollToken,
   listPendingApprovals,
+  loadPendingApproval,
+  loadPendingApprovals,
+  markApprovalSettled,
+  openOperatorApi,
+  recordApprovalAnswer,
   openOperatorDesk,
   readAskOutcome,
   readPendingApproval,
@@ -28,10 +48,13 @@ export {
   submitApprovalAnswer,
   submitAsk,
 } from './connections/index.js';
+export { MIGRATIONS, SCHEMA_VERSION, migrate } from './store/migrations.js';
+export { CHANNELS, createCloudStore, openCloudStore } from './store/cloud-store.js';
 
 export type { CloudErrorCode } from './errors.js';
 export type { ApprovalAction, ApprovalAnswer, ApprovalRequest, ApprovalSubject, Approver } from './approvals.js';
 export type { DiffStat } from './pr-summary.js';
+export type { PrCode, PrProviderKind, PrUseLedger, PullRequestConfig, PullRequestStepOutcome, PullRequestStepResult, PushToken } from './pull-request/index.js';
 export type { EnrolledRuntime } from './registry.js';
 export type { Cloud, CloudOptions, PendingApprovalSnapshot, RunEnding, RunProgress, RunRequest, RunResult, RunStep } from './cloud.js';
 export type {
@@ -48,10 +71,14 @@ export type {
   RuntimeStatus,
   RuntimeSummary,
   SignedRequest,
-  StoredEvidence,
   WorkSummary,
   AskOutcome,
   OperatorDesk,
   OperatorDeskOptions,
+  OperatorAccess,
+  OperatorApi,
   PendingApproval,
 } from './connections/index.js';
+export type { Migration } from './store/migrations.js';
+export type { AskRow, ApprovalRow, CloudStore, EvidenceNotice, RuntimeRow, StoredEvidence, WorkRow } from './store/cloud-store.js';
+export type { SqlDb, SqlRunner } from './store/sql.js';

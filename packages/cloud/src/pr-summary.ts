@@ -40,6 +40,13 @@ export function derivePrTitle(ask: Ask): string {
   return title.length > 72 ? `${title.slice(0, 71)}…` : title || `Changes for ${ask.askId}`;
 }
 
+/** The agent's title (from `finish`) as one line: control characters become spaces; empty falls back to the Ask's. */
+export function choosePrTitle(ask: Ask, proposed: string | undefined): string {
+  // eslint-disable-next-line no-control-regex
+  const line = (proposed ?? '').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return line === '' ? derivePrTitle(ask) : line.length > 200 ? `${line.slice(0, 199)}…` : line;
+}
+
 /**
  * The pull request text exactly as the approver sees and approves it: the Ask,
  * the diff stat, the test results and the approval request. The decision itself
@@ -52,14 +59,18 @@ export function renderPrSummary(opts: {
   tests: Extract<TestResults, { status: 'completed' }>;
   /** The request's identity and timing; its hashes cover this text, so they cannot appear in it. */
   request: Pick<ApprovalRequest, 'approvalId' | 'action' | 'requestedBy' | 'requestedAt' | 'expiresAt'>;
+  /** The title and body the agent proposed at `finish`: the title heads the text, the body is its summary. */
+  proposal?: { title: string; body: string } | undefined;
 }): string {
-  const { ask, stat, tests, request } = opts;
+  const { ask, stat, tests, request, proposal } = opts;
+  const summary = proposal === undefined || proposal.body.trim() === '' ? [] : ['## Summary', '', ...proposal.body.replace(/\r\n?/g, '\n').trimEnd().split('\n'), ''];
   const lines = [
-    `# ${derivePrTitle(ask)}`,
+    `# ${choosePrTitle(ask, proposal?.title)}`,
     '',
     `Proposed by LumenFlow for Ask \`${ask.askId}\` from ${ask.operator.displayName} (\`${ask.operator.id}\`), run \`${opts.runId}\`.`,
-    `Repository \`${request.action.repository}\`, from \`${request.action.head}\` into \`${request.action.base}\`.`,
+    `Repository \`${request.action.repository}\`, from \`${request.action.head}\` into \`${request.action.base}\`${request.action.baseCommit === undefined ? '' : ` (base commit \`${request.action.baseCommit}\`)`}.`,
     '',
+    ...summary,
     '## Ask',
     '',
     ...ask.intent.split('\n').map((l) => `> ${l}`),

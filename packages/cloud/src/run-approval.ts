@@ -9,6 +9,7 @@ import type { ApprovalGate, ApprovalAnswerStatus } from './run-ending.js';
 import { capitalise } from './run-ending.js';
 import type { RunContext } from './run-context.js';
 import { settleUnlessInterrupted, throwIfAborted } from './waits.js';
+import { prBranchName } from './pull-request/perform.js';
 
 /** What the approval step settled: the record, the PR text it binds, and a person's answer when one was asked. */
 export interface ApprovalOutcome {
@@ -24,6 +25,10 @@ export interface ApprovalInputs {
   mode: BundleMode;
   /** Every proof file but approval.json, for the PR text given. */
   listProofFiles(prText: string): Record<string, string>;
+  /** The runtime's baseline commit: the approval binds it, so the diff cannot be replayed onto another base. */
+  baseCommit: string | undefined;
+  /** The title and body the agent proposed at `finish`, if it did. */
+  proposal: { title: string; body: string } | undefined;
 }
 
 /**
@@ -46,7 +51,7 @@ export async function settleApproval(ctx: RunContext, inputs: ApprovalInputs): P
     return { approval: notRequested(ctx, gate.why), prText, answer: undefined };
   }
 
-  const action: ApprovalAction = { kind: 'pr.create', repository: ask.workspace.repository, base: ask.workspace.baseBranch, head: `lumenflow/${runId}` };
+  const action: ApprovalAction = { kind: 'pr.create', repository: ask.workspace.repository, base: ask.workspace.baseBranch, head: prBranchName(runId), ...omitUndefined({ baseCommit: inputs.baseCommit }) };
   const approvalId = ctx.cloud.ids.next('apr');
   const requestedAt = ctx.cloud.clock.now();
   const requestFor = (prText: string): ApprovalRequest =>
@@ -62,7 +67,7 @@ export async function settleApproval(ctx: RunContext, inputs: ApprovalInputs): P
     });
   // The PR text names the request, so build it first from the fields that do not depend on its own hash.
   // Redacted before the request binds its hash, so what is approved is what the bundle holds.
-  const prText = ctx.redactText(renderPrSummary({ runId, ask, stat: computeDiffStat(inputs.patch), tests: gate.tests, request: requestFor('') }));
+  const prText = ctx.redactText(renderPrSummary({ runId, ask, stat: computeDiffStat(inputs.patch), tests: gate.tests, request: requestFor(''), proposal: inputs.proposal }));
   const request = requestFor(prText);
   ctx.progress({ step: 'approvals', state: 'waiting', detail: `waiting for approval ${approvalId} (pr.create ${action.repository}@${action.base})` });
   // Everything but the answer is final here, so whoever keeps this can finish the bundle without this process.

@@ -77,8 +77,20 @@ export function decideApprovalGate(facts: SessionFacts): ApprovalGate {
  *
  * @throws {TypeError} when `answer` is missing for a gate that asked, or given for one that did not.
  */
-export function decideRunEnding(gate: ApprovalGate, answer: ApprovalAnswerStatus | undefined): RunConclusion {
+export function decideRunEnding(
+  gate: ApprovalGate,
+  answer: ApprovalAnswerStatus | undefined,
+  pullRequest?: { code?: string | undefined; message?: string | undefined; provider: string; branch: string; url?: string | undefined; number?: number | undefined; existing?: boolean | undefined },
+): RunConclusion {
   if ((gate.kind === 'ask') !== (answer !== undefined)) throw new TypeError(`an approval answer belongs to exactly the gates that ask (gate ${gate.kind}, answer ${answer ?? 'none'})`);
+  if (pullRequest !== undefined && answer === 'approved') {
+    if (pullRequest.code !== undefined) {
+      return { ending: 'pr-failed', summary: `The pull request was approved, but the ${pullRequest.provider} step failed: ${pullRequest.code}: ${pullRequest.message ?? 'no detail'}.` };
+    }
+    const where = pullRequest.url === undefined ? `branch ${pullRequest.branch}` : `#${pullRequest.number ?? '?'} ${pullRequest.url}`;
+    const what = pullRequest.provider === 'patch' ? `kept as pull-request.patch (for ${pullRequest.branch})` : pullRequest.provider === 'git-remote' ? `pushed to ${where}` : `${pullRequest.existing === true ? 'already open' : 'opened'}: ${where}`;
+    return { ending: 'approved', summary: `The change passed its tests, the pull request was approved and ${what}.` };
+  }
   switch (gate.kind) {
     case 'not-requested':
       return { ending: gate.ending, summary: capitalise(gate.why) };

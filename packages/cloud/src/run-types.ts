@@ -1,7 +1,8 @@
-import type { ApprovalRecord, Ask, Clock, CloudEndpoint, IdSource, KnownSecret } from '@lumenflow/protocol';
+import type { ApprovalRecord, Ask, Clock, CloudEndpoint, IdSource, KnownSecret, PullRequestOutput } from '@lumenflow/protocol';
 import type { RuleSet } from '@lumenflow/policy';
 import type { BundleMode, SigningKey } from '@lumenflow/verifier';
 import type { ApprovalRequest, Approver } from './approvals.js';
+import type { PullRequestConfig } from './pull-request/perform.js';
 
 /** The user-facing steps of a run, in order. */
 export const RUN_STEPS = ['ask', 'dispatch', 'rules', 'tool-calls', 'approvals', 'proof'] as const;
@@ -25,7 +26,9 @@ export type RunEnding =
   | 'blocked'
   | 'runtime-halted'
   | 'tests-failed'
-  | 'runtime-failed';
+  | 'runtime-failed'
+  /** Approved, but pushing or opening the pull request failed or was refused (`pullRequest.code` says why). */
+  | 'pr-failed';
 
 export interface RunResult {
   runId: string;
@@ -38,6 +41,8 @@ export interface RunResult {
   toolCalls: number;
   decisions: number;
   approvalStatus: ApprovalRecord['status'];
+  /** What the pull-request step did, when it ran (an approved run with a provider configured). */
+  pullRequest?: PullRequestOutput;
   /** The runtime's code when its session did not complete (AGENT_UNKNOWN, AGENT_NO_FINISH, POLICY_DENIED…). */
   code?: string;
 }
@@ -89,6 +94,11 @@ export interface RunRequest {
    * the bundle after a restart of this process (see `completePendingApproval`).
    */
   onApprovalPending?: (pending: PendingApprovalSnapshot) => Promise<void>;
+  /**
+   * How an approved pull request is carried out (docs/pull-requests.md). Absent:
+   * no pull-request step; the approved run records the pull request that would be opened.
+   */
+  pullRequest?: PullRequestConfig;
 }
 
 /** A run paused at its approval gate: all it needs to become a signed bundle, but the answer. */

@@ -19,6 +19,12 @@ test('the cloud package exports its chain API (the replay API is checked by its 
     'resolveApproval',
     'selectRuntime',
     'sha256Digest',
+    'applyPullRequestStep',
+    'checkPrBinding',
+    'openPrUseLedger',
+    'performPullRequest',
+    'readPushToken',
+    'PR_TOKEN_ENV',
   ]) {
     expect(cloud, name).toHaveProperty(name);
   }

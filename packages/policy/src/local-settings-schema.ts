@@ -7,7 +7,12 @@ import { AgentNetworkSchema, IdSchema } from '@lumenflow/protocol';
 
 /** One agent a runtime will start: a command line (argv, no shell) and its network (`none` when absent; protocol's AgentNetworkSchema). */
 export const LocalAgentSchema = z.strictObject({
-  command: z.array(z.string().min(1).max(4096)).min(1).max(256),
+  // Argv, no shell; a word may be empty (Claude Code's `--tools ""`), the program may not.
+  command: z
+    .array(z.string().max(4096))
+    .min(1)
+    .max(256)
+    .refine((argv) => argv[0] !== '', 'the program (first word) must not be empty'),
   network: AgentNetworkSchema.optional(),
   description: z.string().max(4000).optional(),
 });

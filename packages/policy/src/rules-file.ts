@@ -61,7 +61,7 @@ export async function loadRulesFile(path: string, opts: { local?: boolean } = {}
     const reason = cause instanceof TypeError ? 'is not valid UTF-8' : `cannot be read (${(cause as NodeJS.ErrnoException).code ?? 'error'})`;
     throw new PolicyError('RULES_IO', `${path}: rules file ${reason}`, { file: path, cause });
   }
-  return parseRules(text, { fileName: path, format, ...(opts.local === undefined ? {} : { local: opts.local }) });
+  return parseRules(text, { fileName: path, format, ...omitUndefined({ local: opts.local }) });
 }
 
 function formatFromName(fileName: string): 'json' | 'yaml' {

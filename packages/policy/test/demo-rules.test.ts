@@ -21,7 +21,7 @@ const DEMO: Array<{ scope: Scope; effect: Effect; by?: string }> = [
   { scope: { kind: 'fs.write', path: 'src/calc.js' }, effect: 'allow', by: 'org.fs.source.write' },
   { scope: { kind: 'shell.exec', program: 'node', args: ['--test'] }, effect: 'allow', by: 'org.shell.node-test' },
   { scope: { kind: 'shell.exec', program: 'node', args: ['--test', '--test-reporter=tap'] }, effect: 'allow', by: 'org.shell.node-test-tap' },
-  { scope: { kind: 'shell.exec', program: 'git', args: ['diff', '--no-color', '--no-ext-diff', '--no-textconv', SHA] }, effect: 'allow', by: 'org.shell.git-diff' },
+  { scope: { kind: 'shell.exec', program: 'git', args: ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '--binary', '--full-index', SHA] }, effect: 'allow', by: 'org.shell.git-diff' },
   { scope: { kind: 'pr.create', repository: 'lumenflow-demo/calc', base: 'main' }, effect: 'approval_required', by: 'org.pr.calc.main.approval' },
   { scope: { kind: 'secret.write', environment: 'production', name: 'DATABASE_URL' }, effect: 'deny', by: 'org.secrets.production.deny-write' },
 ];

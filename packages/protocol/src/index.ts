@@ -1,5 +1,6 @@
 export { canonicalize, canonicalizeToBytes } from './canonical-json.js';
 export { computeApprovalActionHash } from './approval-hash.js';
+export { OPEN_PULL_REQUEST_TOOL, isPullRequestCall } from './pull-request-call.js';
 export type { ApprovalAction } from './approval-hash.js';
 export { locateStrictJsonPath, parseStrictJson, parseStrictJsonBytes } from './strict-json.js';
 export { CodedError } from './coded-error.js';
@@ -34,6 +35,7 @@ export {
   TestRunIncompleteSchema,
   TimestampSchema,
   ToolCallRecordSchema,
+  PullRequestOutputSchema,
   ToolCallSandboxSchema,
   WorkspaceChangeSchema,
 } from './schemas.js';
@@ -112,6 +114,7 @@ export type {
   TestResults,
   TestRunIncomplete,
   ToolCallRecord,
+  PullRequestOutput,
   ToolCallSandbox,
   WorkspaceChange,
 } from './schemas.js';

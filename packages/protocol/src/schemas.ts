@@ -65,6 +65,13 @@ export const AskSchema = z.strictObject({
   testCommand: z.array(z.string().min(1).max(4096)).min(1).max(64).optional(),
   /** The agent, by the name the runtime knows it by; absent: the scripted agent. A runtime that does not know the name refuses the Ask. */
   agent: IdSchema.optional(),
+  /** How the pull request is opened once approved: as a draft, and whom to ask for review (GitHub logins). */
+  pullRequest: z
+    .strictObject({
+      draft: z.boolean().optional(),
+      reviewers: z.array(z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'expected a GitHub login')).max(15).optional(),
+    })
+    .optional(),
 });
 
 /**
@@ -132,6 +139,28 @@ export const PolicyDecisionRecordSchema = z.strictObject({
   redaction: RedactionSummarySchema.optional(),
 });
 
+/** What Cloud's pull-request step did: the output of an `open_pull_request` tool call. */
+export const PullRequestOutputSchema = z.strictObject({
+  provider: z.enum(['patch', 'git-remote', 'github']),
+  /** The remote URL or path (never with credentials), or `owner/name` on GitHub. */
+  remote: z.string().min(1).max(2000),
+  branch: z.string().min(1).max(255),
+  baseCommit: z.string().regex(/^[0-9a-f]{40}$/),
+  /** The pushed commit; absent when nothing was committed (a refusal). */
+  headCommit: z.string().regex(/^[0-9a-f]{40}$/).optional(),
+  /** sha256 of `git diff --binary <baseCommit> <headCommit>`: equal to file-diff.patch's. */
+  headDiffSha256: Sha256DigestSchema.optional(),
+  /** The approval's actionHash this call executed (or was refused under). */
+  actionHash: Sha256DigestSchema,
+  number: z.number().int().positive().optional(),
+  url: z.string().min(1).max(2000).optional(),
+  /** True when a pull request for the head already existed and was reported instead of opening another. */
+  existing: z.boolean().optional(),
+  /** Why the call failed or was refused (a PR_* code), absent on success. */
+  code: z.string().regex(/^PR_[A-Z_]+$/).optional(),
+  message: z.string().max(2000).optional(),
+});
+
 /** One line of tool-calls.jsonl: a call the runtime actually executed. */
 export const ToolCallRecordSchema = z.strictObject({
   schemaVersion: z.literal(1),
@@ -154,6 +183,11 @@ export const ToolCallRecordSchema = z.strictObject({
   sandbox: ToolCallSandboxSchema.optional(),
   /** The bound that stopped the process, when one did. */
   limit: z.enum(['wall-time', 'cpu-time', 'output', 'file-size', 'memory']).optional(),
+  /**
+   * Present on the one call Cloud makes itself, `open_pull_request` (docs/pull-requests.md):
+   * what it pushed and opened, and the approval's actionHash it executed. Its output hash is over this object.
+   */
+  pullRequest: PullRequestOutputSchema.optional(),
   /** What was redacted from this record before it was signed; absent when nothing was. */
   redaction: RedactionSummarySchema.optional(),
 });
@@ -299,6 +333,8 @@ export const ApprovalRecordSchema = z.strictObject({
         repository: z.string().min(1),
         base: z.string().min(1),
         head: z.string().min(1),
+        /** The commit the change sits on (the runtime's baseline), bound so the diff cannot be replayed onto another base. */
+        baseCommit: z.string().regex(/^[0-9a-f]{40}$/).optional(),
       }),
       /** sha256 of file-diff.patch's bytes. */
       diffSha256: Sha256DigestSchema,
@@ -333,6 +369,7 @@ export type ScopeRef = z.infer<typeof ScopeRefSchema>;
 export type Ask = z.infer<typeof AskSchema>;
 export type PolicyDecisionRecord = z.infer<typeof PolicyDecisionRecordSchema>;
 export type ToolCallRecord = z.infer<typeof ToolCallRecordSchema>;
+export type PullRequestOutput = z.infer<typeof PullRequestOutputSchema>;
 export type NodeSession = z.infer<typeof NodeSessionSchema>;
 export type AgentInfo = z.infer<typeof AgentInfoSchema>;
 export type AgentNetwork = z.infer<typeof AgentNetworkSchema>;

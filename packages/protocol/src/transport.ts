@@ -96,6 +96,8 @@ export const SessionEndedMessageSchema = z.strictObject({
   endedAt: TimestampSchema,
   /** The agent that did the work (node-session.json carries it). */
   agent: AgentInfoSchema.optional(),
+  /** The pull request text the agent proposed at `finish`: Cloud makes it the approved PR title and body. */
+  proposal: z.strictObject({ title: z.string().min(1).max(200), body: z.string().max(64 * 1024) }).optional(),
   /** At a refusal before `session.accepted`: the boundary the session would have run in (node-session.json carries it). */
   sandbox: SandboxInfoSchema.optional(),
   ...signed,

@@ -1,4 +1,4 @@
-import { comparePrincipals, computeApprovalActionHash } from '@lumenflow/protocol';
+import { OPEN_PULL_REQUEST_TOOL, comparePrincipals, computeApprovalActionHash, isPullRequestCall } from '@lumenflow/protocol';
 import type { ApprovalAction, PolicyDecisionRecord } from '@lumenflow/protocol';
 import { listPatchPaths } from './patch-paths.js';
 import type { ChainCheck, ChainCheckCode, ChainFinding, ReplayChain } from './types.js';
@@ -26,6 +26,7 @@ const RULES: Record<ChainCheckCode, { name: string; rule: Rule }> = {
   TEST_COUNTS_MISMATCH: { name: 'test counts agree with the per-test list', rule: checkTestCounts },
   SANDBOX_MISMATCH: { name: "every tool process ran in the session's recorded sandbox", rule: checkSandbox },
   WRITE_UNATTRIBUTED: { name: 'every path in the diff is covered by an allowed fs.write, and every denied change was reverted', rule: checkAttribution },
+  PULL_REQUEST_BINDING: { name: 'the pull request pushed executed the approved actionHash, once, and its head diff is file-diff.patch', rule: checkPullRequestBinding },
 };
 
 /** Every chain check, in the order replay runs and reports them: the order of the table above. */
@@ -158,7 +159,10 @@ function checkTimestamps(chain: ReplayChain, out: ChainFinding[]): void {
     const refs = [call.toolCallId];
     before(where, refs, 'startedAt', call.startedAt, 'endedAt', call.endedAt);
     if (previousStart !== undefined) before(where, refs, `the previous call's startedAt`, previousStart, 'startedAt', call.startedAt);
-    if (session !== null) {
+    if (session !== null && isPullRequestCall(call)) {
+      // Cloud opens the pull request after the session, on the approved bytes.
+      before(where, refs, 'the session end', session.endedAt, 'startedAt', call.startedAt);
+    } else if (session !== null) {
       before(where, refs, 'the session start', session.startedAt, 'startedAt', call.startedAt);
       before(where, refs, 'endedAt', call.endedAt, 'the session end', session.endedAt);
     }
@@ -197,7 +201,9 @@ function checkToolCallAllows(chain: ReplayChain, out: ChainFinding[]): void {
     }
     refs.push(decision.decisionId);
     if (decision.effect !== 'allow') out.push({ where, message: `its decision ${decision.decisionId} is ${decision.effect}, not allow`, refs });
-    if (decision.evaluatedAt !== 'runtime') out.push({ where, message: `its decision ${decision.decisionId} was made at ${decision.evaluatedAt}, not by the runtime`, refs });
+    // Cloud's pull-request call is gated by Cloud's decision (the approval's grant); every other call by the runtime's.
+    const gatedAt = isPullRequestCall(call) ? 'cloud' : 'runtime';
+    if (decision.evaluatedAt !== gatedAt) out.push({ where, message: `its decision ${decision.decisionId} was made at ${decision.evaluatedAt}, not by the ${gatedAt === 'cloud' ? 'Cloud' : 'runtime'}`, refs });
     if (decision.toolCallId !== call.toolCallId) {
       out.push({ where, message: `its decision ${decision.decisionId} gates ${decision.toolCallId ?? 'no tool call'}, not this call`, refs });
     }
@@ -413,5 +419,45 @@ function checkAttribution(chain: ReplayChain, out: ChainFinding[]): void {
   if (chain.diff === null) return;
   for (const path of listPatchPaths(chain.diff.text)) {
     if (!covered.has(path)) out.push({ where: 'file-diff.patch', message: `${path} changed, but no allowed fs.write covers it (no write_file call, no attributed process write)`, refs: [] });
+  }
+}
+
+function checkPullRequestBinding(chain: ReplayChain, out: ChainFinding[]): void {
+  const request = chain.approval?.request ?? null;
+  let opened = 0;
+  for (const { call } of chain.toolCalls) {
+    const where = `tool-calls.jsonl#${call.toolCallId}`;
+    const refs = [call.toolCallId];
+    const say = (message: string): void => void out.push({ where, message, refs: request === null ? refs : [...refs, request.approvalId] });
+    if (call.pullRequest !== undefined && !isPullRequestCall(call)) {
+      say(`carries a pull-request output, but is ${call.tool} on ${call.scope.kind}, not ${OPEN_PULL_REQUEST_TOOL} on pr.create`);
+      continue;
+    }
+    if (call.tool === OPEN_PULL_REQUEST_TOOL && call.pullRequest === undefined) {
+      say(`${OPEN_PULL_REQUEST_TOOL} without its pull-request output`);
+      continue;
+    }
+    const pr = call.pullRequest;
+    if (pr === undefined) continue;
+    opened++;
+    if (opened > 1) say('a second pull-request call: an approval is used once');
+    if (request === null || chain.approval?.status !== 'approved') {
+      say('a pull-request call without an approved request');
+      continue;
+    }
+    if (pr.actionHash !== request.actionHash) say(`executed actionHash ${pr.actionHash}, approved was ${request.actionHash}`);
+    if (pr.branch !== request.action.head) say(`pushed branch ${pr.branch}, approved head was ${request.action.head}`);
+    if (request.action.baseCommit !== undefined && pr.baseCommit !== request.action.baseCommit) say(`sits on ${pr.baseCommit}, approved base was ${request.action.baseCommit}`);
+    if (call.status === 'failed') {
+      if (pr.code === undefined) say('failed without a code');
+      continue;
+    }
+    if (pr.code !== undefined) say(`succeeded, yet carries code ${pr.code}`);
+    if (pr.headCommit === undefined || pr.headDiffSha256 === undefined) {
+      say('succeeded without naming the head commit and its diff digest');
+      continue;
+    }
+    if (chain.diff === null) say('file-diff.patch is missing, so the pushed diff cannot be compared');
+    else if (pr.headDiffSha256 !== chain.diff.sha256) say(`the pushed head's diff (${pr.headDiffSha256}) is not file-diff.patch (${chain.diff.sha256})`);
   }
 }

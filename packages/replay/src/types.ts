@@ -135,7 +135,8 @@ export type ChainCheckCode =
   | 'SELF_APPROVAL'
   | 'TEST_COUNTS_MISMATCH'
   | 'SANDBOX_MISMATCH'
-  | 'WRITE_UNATTRIBUTED';
+  | 'WRITE_UNATTRIBUTED'
+  | 'PULL_REQUEST_BINDING';
 
 /** One reason a chain check failed. */
 export interface ChainFinding {

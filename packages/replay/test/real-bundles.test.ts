@@ -78,7 +78,8 @@ describe('replay of the golden bundles', () => {
     expect(report.verification.valid).toBe(true);
     expect(report.valid).toBe(true);
     expect(report.signerPinned).toBe(true);
-    expect(report.timeline.filter((e) => e.step === 'tool_call')).toHaveLength(5);
+    // Five runtime calls, then Cloud's open_pull_request (the patch provider).
+    expect(report.timeline.filter((e) => e.step === 'tool_call')).toHaveLength(6);
     expect(report.timeline.at(-1)?.step).toBe('proof');
   });
 
@@ -120,7 +121,7 @@ describe('replay of tampered real bundles, re-signed with the same key', () => {
     // The first added line is the +++ header: the edit also names a path no allowed write covers.
     const dir = await resign(GOLDEN_HAPPY, (a) => void (a['file-diff.patch'] = a['file-diff.patch']!.replace(/^\+(.*)$/m, '+$1 // and exfiltrate')));
     // The bundle signer re-signed it, but the runtime never signed this diff.
-    expect(await failedCodes(dir)).toEqual({ valid: false, signatureValid: true, codes: ['APPROVAL_HASH_MISMATCH', 'WRITE_UNATTRIBUTED'], receipts: 'RECEIPT_SIGNATURE_INVALID' });
+    expect(await failedCodes(dir)).toEqual({ valid: false, signatureValid: true, codes: ['APPROVAL_HASH_MISMATCH', 'WRITE_UNATTRIBUTED', 'PULL_REQUEST_BINDING'], receipts: 'RECEIPT_SIGNATURE_INVALID' });
   });
 
   it('a PR text edited after approval: APPROVAL_HASH_MISMATCH', async () => {

@@ -9,6 +9,8 @@ export { TOOL_LIMITS } from './tool-limits.js';
 export { MCP_SERVER_NAME, buildInstructions, createMcpToolServer } from './mcp/server.js';
 export { SCRIPTED_AGENT_NAME, runScriptedAgent } from './mcp/scripted-agent.js';
 export { MCP_CONFIG_PLACEHOLDER, runProcessAgent } from './mcp/process-agent.js';
+export { AGENT_PLACEHOLDERS, AGENT_PRESETS, expandAgentCommand, tomlString } from './mcp/agent-command.js';
+export type { AgentCommandValues, AgentPreset } from './mcp/agent-command.js';
 export { BRIDGE_SOURCE, buildMcpConfig } from './mcp/bridge.js';
 export { parseTapResults } from './tap.js';
 export { readServedRepository, repositoryFromRemoteUrl } from './repository.js';
@@ -20,6 +22,7 @@ export {
   DEFAULT_SANDBOX_LIMITS,
   attributeChanges,
   createBubblewrapSandbox,
+  probeBubblewrap,
   createSnapshotter,
   createUnsandboxed,
   diffSnapshots,

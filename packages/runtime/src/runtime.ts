@@ -286,7 +286,14 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     return session;
   };
 
-  const endSession = async (session: SessionState, outcome: 'completed' | 'halted' | 'failed', reason: string, code?: string, agent?: AgentInfo): Promise<void> => {
+  const endSession = async (
+    session: SessionState,
+    outcome: 'completed' | 'halted' | 'failed',
+    reason: string,
+    code?: string,
+    agent?: AgentInfo,
+    proposal?: { title: string; body: string },
+  ): Promise<void> => {
     // A completed session wrote its change on purpose; only a stopped one needs the check.
     let unchanged = false;
     try {
@@ -306,6 +313,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       workspaceUnchanged: unchanged,
       endedAt: now(),
       ...(agent === undefined ? {} : { agent }),
+      ...(proposal === undefined || outcome !== 'completed' ? {} : { proposal }),
     }, session.redactor);
   };
 
@@ -355,7 +363,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         toolTimeoutMs,
         signal: AbortSignal.any([halt.signal, ...(opts.signal ? [opts.signal] : [])]),
       });
-      await endSession(session, end.outcome, end.reason, end.code, agent);
+      await endSession(session, end.outcome, end.reason, end.code, agent, end.proposal);
     } catch (error) {
       log('runtime.session-failed', { sessionId, code: (error as { code?: unknown }).code ?? 'INTERNAL' });
       const code = error instanceof RuntimeError ? error.code : 'RUNTIME_INTERNAL';

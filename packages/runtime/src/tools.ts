@@ -10,7 +10,10 @@ export const TEST_COMMAND: readonly string[] = Object.freeze(['node', '--test', 
 /** The git diff a tool call runs, against a baseline commit. */
 export function buildDiffCommand(baselineCommit: string): string[] {
   // --no-textconv: a textconv driver named in .gitattributes would run a command of its own.
-  return ['git', 'diff', '--no-color', '--no-ext-diff', '--no-textconv', baselineCommit];
+  // --binary: a new or changed binary file is a real binary patch, so the approved patch applies.
+  // --full-index: blob ids in full, so the bytes do not depend on how many objects a repository holds
+  // (Cloud diffs the commit it pushes the same way and compares the bytes).
+  return ['git', 'diff', '--no-color', '--no-ext-diff', '--no-textconv', '--binary', '--full-index', baselineCommit];
 }
 
 /** The policy scope a step needs. Shell steps name their exact program and arguments; a listing or a search reads its directory. */

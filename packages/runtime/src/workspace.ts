@@ -19,7 +19,7 @@ export interface Workspace {
 /**
  * An environment for git that ignores the user's and the system's git config
  * (hooks, signing, templates, aliases), so the runtime's git behaves the same
- * on every machine and commit ids depend only on content and the clock.
+ * on every machine and commit ids depend only on content and the date given.
  */
 export function buildGitEnv(at?: Date): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
@@ -72,7 +72,8 @@ export const TOOL_GIT_ENV: Readonly<Record<string, string>> = Object.freeze({
 export async function runGit(dir: string, args: readonly string[], at?: Date): Promise<string> {
   let result;
   try {
-    result = await runProcess('git', ['-c', 'core.autocrlf=false', '-c', 'commit.gpgsign=false', ...args], { cwd: dir, env: buildGitEnv(at) });
+    // No background upkeep either: a commit would otherwise start `git maintenance run --auto`.
+    result = await runProcess('git', ['-c', 'core.autocrlf=false', '-c', 'commit.gpgsign=false', '-c', 'maintenance.auto=false', ...args], { cwd: dir, env: buildGitEnv(at) });
   } catch (cause) {
     throw new RuntimeError('GIT_FAILED', `cannot run git ${args[0] ?? ''}`, { cause });
   }
@@ -99,8 +100,17 @@ export async function createWorkspaceDir(tmpRoot?: string): Promise<{ dir: strin
 }
 
 /**
+ * The date of a fixture's baseline commit. Fixed, not the clock: the fixture
+ * stands for a repository's base branch, whose commit does not change with the
+ * time it is checked out. So the baseline id is a function of the fixture's
+ * content alone, and Cloud can rebuild the same base to apply the approved
+ * patch on (docs/pull-requests.md).
+ */
+export const FIXTURE_BASELINE_DATE = new Date('2026-01-01T00:00:00.000Z');
+
+/**
  * Copies the fixture into a new temporary directory, makes it a git repository
- * and commits it as the baseline, dated by the clock.
+ * and commits it as the baseline, dated {@link FIXTURE_BASELINE_DATE} (`clock` is kept for callers; it no longer dates the commit).
  *
  * @throws {RuntimeError} FIXTURE_MISSING when `fixtureDir` is not a directory;
  *   WORKSPACE_FAILED or GIT_FAILED when the copy or the commit fails.
@@ -111,8 +121,9 @@ export async function prepareWorkspace(opts: { fixtureDir: string; clock: Clock;
   const { dir, dispose } = await createWorkspaceDir(opts.tmpRoot);
   try {
     await copyTree(opts.fixtureDir, dir);
-    const at = opts.clock.now();
-    await runGit(dir, ['init', '--quiet', '--initial-branch=main']);
+    const at = FIXTURE_BASELINE_DATE;
+    // No template: no sample hooks or other files in .git for every snapshot to read.
+    await runGit(dir, ['init', '--quiet', '--template=', '--initial-branch=main']);
     await runGit(dir, ['add', '--all']);
     await runGit(dir, ['commit', '--quiet', '--no-verify', '-m', 'baseline'], at);
     // A fresh repository has a loose ref; reading it saves a git process on every run.

@@ -25,7 +25,7 @@ describe('the scripted planner (a stand-in for an agent)', () => {
       { kind: 'fs.read', path: 'test/calc.test.js' },
       { kind: 'fs.write', path: 'src/calc.js' },
       { kind: 'shell.exec', program: 'node', args: ['--test', '--test-reporter=tap'] },
-      { kind: 'shell.exec', program: 'git', args: ['diff', '--no-color', '--no-ext-diff', '--no-textconv', BASE] },
+      { kind: 'shell.exec', program: 'git', args: ['diff', '--no-color', '--no-ext-diff', '--no-textconv', '--binary', '--full-index', BASE] },
     ]);
     expect(steps[2]).toMatchObject({ content: 'export function add(a, b) {\n  return a + b;\n}\n' });
   });

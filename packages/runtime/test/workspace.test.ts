@@ -17,9 +17,9 @@ afterAll(async () => {
 });
 
 describe('workspace and tools', () => {
-  test('the baseline commit depends only on content and the clock', async () => {
+  test('the baseline commit depends only on content, not on the clock', async () => {
     const a = await prepareWorkspace({ fixtureDir: FIXTURE, clock: createSteppingClock(new Date(at)), tmpRoot });
-    const b = await prepareWorkspace({ fixtureDir: FIXTURE, clock: createSteppingClock(new Date(at)), tmpRoot });
+    const b = await prepareWorkspace({ fixtureDir: FIXTURE, clock: createSteppingClock(new Date('2031-05-06T07:08:09.000Z')), tmpRoot });
     try {
       expect(a.dir).not.toBe(b.dir);
       expect(a.baselineCommit).toMatch(/^[0-9a-f]{40}$/);

@@ -1,4 +1,4 @@
-import { RuntimeToCloudMessageSchema, canonicalizeToBytes } from '@lumenflow/protocol';
+import { RuntimeToCloudMessageSchema, canonicalizeToBytes, isPullRequestCall } from '@lumenflow/protocol';
 import type { NodeSession, PolicyDecisionRecord, RuntimeReceipt, TestResults, ToolCallRecord } from '@lumenflow/protocol';
 import { computeKeyId, encodePublicKeyDer, parsePublicKeyPem, verifyEd25519 } from './keys.js';
 
@@ -133,6 +133,8 @@ export function createRuntimeReceiptChecker(nodeSession: NodeSession): RuntimeRe
       check(`evidence.policy-decision/${record.decisionId}`, () => ({ record }), true);
     },
     addToolCall(record) {
+      // Cloud's pull-request call is Cloud's record, like its decisions; every other call needs the runtime's signature.
+      if (isPullRequestCall(record)) return;
       check(`evidence.tool-call/${record.toolCallId}`, () => ({ record }), true);
     },
     finish({ testResults, patch }) {

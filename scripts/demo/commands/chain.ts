@@ -3,7 +3,7 @@
 // runtime-as-a-process one in process-runtime.ts) hand to Cloud. Wiring only;
 // nothing here decides an outcome.
 import { createCloud } from '@lumenflow/cloud';
-import type { Approver, RunProgress, RunRequest, RunResult } from '@lumenflow/cloud';
+import type { Approver, PullRequestConfig, RunProgress, RunRequest, RunResult } from '@lumenflow/cloud';
 import type { RuleSet } from '@lumenflow/policy';
 import { createInProcessTransport, createSequentialIds, omitUndefined } from '@lumenflow/protocol';
 import type { Ask, Clock, KnownSecret } from '@lumenflow/protocol';
@@ -58,6 +58,8 @@ export interface ChainInputs {
   timeouts?: ChainTimeouts;
   /** Where tool processes run (default: a bubblewrap sandbox the runtime makes itself). */
   sandbox?: Sandbox;
+  /** How Cloud carries out an approved pull request (absent: no pull-request step). */
+  pullRequest?: PullRequestConfig;
 }
 
 /**
@@ -118,7 +120,7 @@ export function buildRunRequest(inputs: ChainInputs, signal: AbortSignal | undef
     approver: inputs.approver,
     outDir: inputs.outDir,
     replayUrl: inputs.replayUrl,
-    ...omitUndefined({ sessionTimeoutMs, signal, onProgress: inputs.onProgress }),
+    ...omitUndefined({ sessionTimeoutMs, signal, onProgress: inputs.onProgress, pullRequest: inputs.pullRequest }),
   };
 }
 

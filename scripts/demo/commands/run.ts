@@ -14,12 +14,13 @@ import { PolicyError, loadRulesFile, splitCommandLine } from '@lumenflow/policy'
 import type { RuleSet } from '@lumenflow/policy';
 import { IdSchema, createRedactor, createSteppingClock, omitUndefined, secretsFromEnvironment, systemClock } from '@lumenflow/protocol';
 import type { Ask, Clock, Redactor } from '@lumenflow/protocol';
-import { RuntimeError, openSandbox, parseSandboxMode, readHostFacts, readServedRepository } from '@lumenflow/runtime';
+import { RuntimeError, openSandbox, parseSandboxMode, probeBubblewrap, readHostFacts, readServedRepository } from '@lumenflow/runtime';
 import type { Sandbox, SandboxMode } from '@lumenflow/runtime';
 import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey, makeDirectories } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
 import { REPO_ROOT } from '../paths.js';
 import { readTimeouts } from '../timeouts.js';
+import { buildPullRequestConfig, checkPullRequestFlags } from '../pull-request-options.js';
 import { promptApproval } from './approval-prompt.js';
 import { DEMO_PATHS, SCRIPTED_APPROVER, runChain } from './chain.js';
 import { runChainOverConnections } from './process-runtime.js';
@@ -42,6 +43,9 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
     throw new CliError('APPROVAL_NO_TTY', '--approve prompt needs an interactive terminal on stdin; use --approve auto or reject');
   }
 
+  // The sandbox's host probe runs its processes while the inputs below are read and checked.
+  const sandboxSetting = options.sandbox ?? process.env['LUMENFLOW_SANDBOX'];
+  if (parseSandboxMode(sandboxSetting) === 'bubblewrap') probeBubblewrap().catch(() => undefined);
   const timeouts = readTimeouts(process.env);
   const askPath = options.ask ?? join(REPO_ROOT, DEMO_PATHS.asks, `${mode}.json`);
   const ask = await loadAsk(askPath);
@@ -51,6 +55,8 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
   const repo = options.repo === undefined ? undefined : await readUserRepository(resolve(options.repo), ask);
   const fixtureDir = repo?.dir ?? resolve(REPO_ROOT, process.env['LUMENFLOW_DEMO_FIXTURE'] ?? DEMO_PATHS.fixture);
   if (!isDirectory(fixtureDir)) throw new CliError('FIXTURE_MISSING', `fixture repository ${fixtureDir} does not exist`);
+  const prFlags = omitUndefined({ pr: options.pr, prRemote: options.prRemote, githubApiUrl: options.githubApiUrl, githubRepo: options.githubRepo });
+  checkPullRequestFlags(prFlags, process.env);
 
   const signing = await loadKey(() =>
     loadOrCreateSigningKey({ ...omitUndefined({ flagPath: options.signingKey }), defaultPath: join(REPO_ROOT, DEFAULT_SIGNING_KEY_PATH) }),
@@ -65,7 +71,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
     throw new CliError('OUT_DIR_UNWRITABLE', `cannot create --out-dir ${outDir} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage, { cause });
   });
   // Keys and evidence stay out of the tool processes' sight, wherever they live.
-  const sandbox = await loadSandbox(options.sandbox ?? process.env['LUMENFLOW_SANDBOX'], [signing.path, runtimeKey.path, outDir, join(REPO_ROOT, '.lumenflow')]);
+  const sandbox = await loadSandbox(sandboxSetting, [signing.path, runtimeKey.path, outDir, join(REPO_ROOT, '.lumenflow')]);
   // What this process holds as secret (GITHUB_TOKEN, the local rules' secretEnv): Cloud, the runtime,
   // the log and the screen all redact it (docs/secrets.md).
   const knownSecrets = secretsFromEnvironment(process.env, localRules.document.secretEnv ?? []);
@@ -78,6 +84,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
 
   logger.info({ runId, askId: ask.askId, mode, signerKeyId: signing.key.keyId, runtimeKeyId: runtimeKey.key.keyId, keySource: signing.source }, 'run starting');
   let result: RunResult;
+  const pullRequest = await buildPullRequestConfig({ flags: prFlags, env: process.env, outDir, repoDir: repo?.dir, fixtureDir, clock });
   try {
     result = await chain({
       runId,
@@ -99,6 +106,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
       timeouts,
       onProgress: printer.report,
       log: (event, fields) => logger.debug(fields, event),
+      pullRequest: pullRequest.config,
     });
   } catch (error) {
     logger.error({ code: (error as { code?: unknown }).code ?? 'INTERNAL' }, 'run failed');
@@ -109,6 +117,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
     throw toCliError(error);
   } finally {
     process.removeListener('SIGINT', onSigint);
+    await pullRequest.dispose();
     logger.flush();
   }
 
@@ -141,7 +150,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
       toolCalls: result.toolCalls,
       policyDecisions: result.decisions,
       approval: result.approvalStatus,
-      ...(result.code === undefined ? {} : { code: result.code }),
+      ...omitUndefined({ pullRequest: result.pullRequest, code: result.code }),
       verifyCommand,
     };
     process.stdout.write(`${JSON.stringify(secrets.redactValue(summary).value, null, 2)}\n`);

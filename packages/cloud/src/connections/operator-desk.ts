@@ -1,33 +1,32 @@
-import { rename } from 'node:fs/promises';
-import { join } from 'node:path';
-import { AskSchema, IdSchema, omitUndefined, parseStrictJson } from '@lumenflow/protocol';
+import { AskSchema, omitUndefined, parseStrictJson } from '@lumenflow/protocol';
 import type { Ask, Clock, IdSource } from '@lumenflow/protocol';
-import { writeFileAtomic } from '@lumenflow/verifier';
 import type { SigningKey } from '@lumenflow/verifier';
+import { buildReplayUrl } from '@lumenflow/replay';
 import { resolveApproval } from '../approvals.js';
 import type { ApprovalAnswer, ApprovalRequest } from '../approvals.js';
-import type { Cloud, RunResult } from '../cloud.js';
+import type { Cloud } from '../cloud.js';
 import { CloudError } from '../errors.js';
-import { buildReplayUrl } from '@lumenflow/replay';
-import { createFileExclusive, listJsonFiles, readFileIfExists } from './atomic-file.js';
-import {
-  completePendingApproval,
-  listPendingApprovals,
-  markApprovalSettled,
-  readApprovalAnswer,
-  refuseApprovalAnswer,
-  savePendingApproval,
-} from './approval-store.js';
-import type { PendingApproval } from './approval-store.js';
+import { CHANNELS } from '../store/cloud-store.js';
+import type { AskRow, CloudStore } from '../store/cloud-store.js';
+import { completePendingApproval, markApprovalSettled, readApprovalAnswer, savePendingApproval, toPendingApproval } from './approval-store.js';
+import type { AskOutcome } from './operator-api.js';
+import type { PullRequestConfig } from '../pull-request/perform.js';
 
-// The operator's side of `cloud serve`, through files in its data directory:
-// Asks dropped in `asks/` are run, approvals wait in `approvals/` for an answer
-// file. Files, not a socket, so that a request made while Cloud is down, or an
-// approval pending when it stopped, is still there when it starts again.
+// The operator's side of `cloud serve`, on the store: Asks submitted by `cloud
+// ask` are taken from the asks table (SKIP LOCKED, under a lease this Cloud
+// renews while it runs them), approvals wait in the approvals table for an
+// answer. Both are woken by NOTIFY; a slow timer only catches expiries (an
+// approval nobody answered, the lease of a Cloud that stopped).
 
 export interface OperatorDeskOptions {
-  dataDir: string;
+  store: CloudStore;
+  /** This Cloud process: the owner of the Ask leases it takes. */
+  instanceId: string;
   cloud: Cloud;
+  /** Where bundles are written (`<data-dir>/bundles`). */
+  outDir: string;
+  /** How Cloud carries out an approved pull request (`cloud serve --pr …`); absent: none is. */
+  pullRequest?: PullRequestConfig;
   /** The Proof signer: it finishes stored approvals after a restart. */
   signingKey: SigningKey;
   clock: Clock;
@@ -36,61 +35,45 @@ export interface OperatorDeskOptions {
   approvalTtlMs?: number;
   /** How long an Ask waits for a runtime with its labels. */
   runtimeWaitMs?: number;
-  pollMs?: number;
+  /** Lease on a taken Ask; renewed every third of it while the run lives (default 10 s). */
+  askLeaseMs?: number;
+  /** Asks run at once by this Cloud (default 4). */
+  concurrency?: number;
+  /** The expiry check (default 1 s). */
+  tickMs?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
 export interface OperatorDesk {
-  /** Stops taking Asks and polling; a run in flight is left to the process's end. */
+  /** Stops taking Asks; a run in flight is aborted and its Ask released to another Cloud (or paused at its approval gate). */
   close(): Promise<void>;
 }
 
-/** The outcome of a submitted Ask, written to `asks/<askId>.result.json`. */
-export type AskOutcome =
-  | { askId: string; ok: true; runId: string; dir: string; ending: RunResult['ending']; approvalStatus: RunResult['approvalStatus'] }
-  | { askId: string; ok: false; runId: string; code: string; message: string };
-
-const RESULT_SUFFIX = '.result.json';
-
-/** Where an Ask goes in, and where its outcome comes out. */
-export function askPaths(dataDir: string, askId: string): { submitted: string; taken: string; result: string } {
-  IdSchema.parse(askId);
-  const dir = join(dataDir, 'asks');
-  return { submitted: join(dir, `${askId}.json`), taken: join(dir, `${askId}.taken`), result: join(dir, `${askId}${RESULT_SUFFIX}`) };
-}
-
-/**
- * Queues an Ask for `cloud serve`; false when an Ask with that id was already submitted.
- *
- * @throws {CloudError} ASK_INVALID for an id ending in `.result`: its file would read as another Ask's outcome.
- */
-export async function submitAsk(dataDir: string, ask: Ask): Promise<boolean> {
-  if (ask.askId.endsWith('.result')) throw new CloudError('ASK_INVALID', `askId ${ask.askId} may not end in .result`);
-  const paths = askPaths(dataDir, ask.askId);
-  if ((await readFileIfExists(paths.taken)) !== undefined) return false;
-  return createFileExclusive(paths.submitted, `${JSON.stringify(AskSchema.parse(ask))}\n`);
-}
-
-/** The outcome of a submitted Ask, once there is one. */
-export async function readAskOutcome(dataDir: string, askId: string): Promise<AskOutcome | undefined> {
-  const text = await readFileIfExists(askPaths(dataDir, askId).result);
-  return text === undefined ? undefined : (JSON.parse(text) as AskOutcome);
-}
-
-/** Starts running submitted Asks and settling stored approvals, polling the data directory. */
-export function openOperatorDesk(opts: OperatorDeskOptions): OperatorDesk {
+/** Starts running submitted Asks and settling stored approvals. */
+export async function openOperatorDesk(opts: OperatorDeskOptions): Promise<OperatorDesk> {
+  const { store } = opts;
   const log = opts.log ?? (() => undefined);
-  const pollMs = opts.pollMs ?? 200;
-  // Approvals a live run waits on: the poll hands them their answer. Any other stored approval is settled here.
-  const owned = new Set<string>();
+  const askLeaseMs = opts.askLeaseMs ?? 10_000;
+  const concurrency = opts.concurrency ?? 4;
+  const nowMs = (): number => opts.clock.now().getTime();
+  // Approvals a live run of this Cloud waits on: the settle pass hands them their answer.
   const live = new Map<string, (answer: ApprovalAnswer) => void>();
   const controller = new AbortController();
-  let queue = Promise.resolve();
-  let ticking = false;
+  const running = new Set<Promise<void>>();
+  let taking = false;
+  let settling = false;
 
-  const runAsk = async (ask: Ask): Promise<void> => {
+  if (store.kind === 'pglite') await store.lapseAskLeases();
+
+  const runAsk = async (row: AskRow): Promise<void> => {
     const runId = opts.ids.next('run');
-    const paths = askPaths(opts.dataDir, ask.askId);
+    let ask: Ask;
+    try {
+      ask = AskSchema.parse(parseStrictJson(row.ask));
+    } catch {
+      await store.finishAsk(row.askId, opts.instanceId, JSON.stringify({ askId: row.askId, ok: false, runId: '', code: 'ASK_INVALID', message: 'the submitted Ask does not match AskSchema' }), nowMs());
+      return;
+    }
     let approvalId: string | undefined;
     let outcome: AskOutcome;
     try {
@@ -98,129 +81,129 @@ export function openOperatorDesk(opts: OperatorDeskOptions): OperatorDesk {
       const result = await opts.cloud.run({
         runId,
         ask,
-        outDir: join(opts.dataDir, 'bundles'),
+        outDir: opts.outDir,
         replayUrl: buildReplayUrl(opts.replayBaseUrl, runId),
         signal: controller.signal,
-        ...omitUndefined({ approvalTtlMs: opts.approvalTtlMs }),
+        ...omitUndefined({ approvalTtlMs: opts.approvalTtlMs, pullRequest: opts.pullRequest }),
         onApprovalPending: async (pending) => {
           approvalId = pending.request.approvalId;
-          owned.add(approvalId);
-          await savePendingApproval(opts.dataDir, pending);
+          await savePendingApproval(store, pending);
           log('desk.approval-pending', { approvalId, runId, expiresAt: pending.request.expiresAt });
         },
         approver: (request) => waitForAnswer(request),
       });
       outcome = { askId: ask.askId, ok: true, runId, dir: result.dir, ending: result.ending, approvalStatus: result.approvalStatus };
       if (approvalId !== undefined && (result.approvalStatus === 'approved' || result.approvalStatus === 'rejected' || result.approvalStatus === 'expired')) {
-        await markApprovalSettled(opts.dataDir, approvalId, { status: result.approvalStatus, dir: result.dir });
+        await markApprovalSettled(store, approvalId, { status: result.approvalStatus, dir: result.dir }, nowMs());
       }
     } catch (error) {
-      // Stopped while waiting on a person: the stored approval, not this run, finishes the Ask after a restart.
-      if (approvalId !== undefined && controller.signal.aborted) {
-        owned.delete(approvalId);
-        live.delete(approvalId);
-        log('desk.ask-paused', { askId: ask.askId, runId, approvalId });
+      if (controller.signal.aborted) {
+        // Stopped: at the approval gate the stored approval finishes the Ask; before it, another Cloud runs it again.
+        await store.releaseAsk(ask.askId, opts.instanceId, approvalId === undefined ? 'queued' : 'paused');
+        log('desk.ask-released', { askId: ask.askId, runId, approvalId: approvalId ?? null });
         return;
       }
       const code = error instanceof CloudError || (error instanceof Error && typeof (error as { code?: unknown }).code === 'string') ? String((error as { code: string }).code) : 'INTERNAL';
       outcome = { askId: ask.askId, ok: false, runId, code, message: error instanceof Error ? error.message : String(error) };
     } finally {
-      if (approvalId !== undefined) {
-        live.delete(approvalId);
-        owned.delete(approvalId);
-      }
+      if (approvalId !== undefined) live.delete(approvalId);
     }
-    await writeFileAtomic(paths.result, `${JSON.stringify(outcome)}\n`);
-    log('desk.ask-done', { askId: ask.askId, runId, ok: outcome.ok });
+    const recorded = await store.finishAsk(ask.askId, opts.instanceId, JSON.stringify(outcome), nowMs());
+    log(recorded ? 'desk.ask-done' : 'desk.ask-lost', { askId: ask.askId, runId, ok: outcome.ok });
   };
 
   const waitForAnswer = (request: ApprovalRequest): Promise<ApprovalAnswer> =>
     new Promise((resolve) => {
       live.set(request.approvalId, resolve);
+      void settle();
     });
 
-  const takeAsks = async (): Promise<void> => {
-    for (const name of await listJsonFiles(join(opts.dataDir, 'asks'))) {
-      // Outcomes live beside the Asks (`<id>.result.json`): they are never taken as an Ask.
-      if (name.endsWith(RESULT_SUFFIX)) continue;
-      const askId = name.slice(0, -'.json'.length);
-      if (!IdSchema.safeParse(askId).success) continue;
-      const paths = askPaths(opts.dataDir, askId);
-      // Taken before it runs: a Cloud that stops mid-run does not start the same Ask twice.
-      try {
-        await rename(paths.submitted, paths.taken);
-      } catch {
-        continue;
-      }
-      const text = (await readFileIfExists(paths.taken)) ?? '';
-      let ask: Ask;
-      try {
-        ask = AskSchema.parse(parseStrictJson(text));
-      } catch {
-        await writeFileAtomic(paths.result, `${JSON.stringify({ askId, ok: false, runId: '', code: 'ASK_INVALID', message: 'the submitted Ask does not match AskSchema' })}\n`);
-        continue;
-      }
-      log('desk.ask-taken', { askId });
-      queue = queue.then(() => runAsk(ask));
-    }
-  };
-
-  const settle = async (pending: PendingApproval): Promise<void> => {
-    const id = pending.request.approvalId;
-    const answer = await readApprovalAnswer(opts.dataDir, id);
-    const now = opts.clock.now();
-    if (owned.has(id)) {
-      const waiting = live.get(id);
-      if (waiting === undefined) return;
-      if (answer !== undefined) {
-        if (!acceptable(pending.request, answer)) {
-          await refuseApprovalAnswer(opts.dataDir, id);
-          log('desk.answer-refused', { approvalId: id, why: 'self-approval or malformed' });
-          return;
-        }
-        live.delete(id);
-        waiting(answer);
-      } else if (now.getTime() > Date.parse(pending.request.expiresAt)) {
-        // Nobody answered in time: the run records the request as expired, never as decided.
-        live.delete(id);
-        waiting({ approver: 'cloud:expiry', decision: 'rejected', reason: 'no answer before the request expired' });
-      }
-      return;
-    }
-    // A stored approval with no live run: Cloud restarted while it was pending.
+  const take = async (): Promise<void> => {
+    if (taking || controller.signal.aborted) return;
+    taking = true;
     try {
-      const done = await completePendingApproval({ dataDir: opts.dataDir, pending, answer, now, signingKey: opts.signingKey });
-      if (done !== undefined) {
-        await writeFileAtomic(askPaths(opts.dataDir, pending.askId).result, `${JSON.stringify({ askId: pending.askId, ok: true, runId: pending.runId, dir: done.dir, ending: done.status, approvalStatus: done.status })}\n`);
-        log('desk.approval-settled', { approvalId: id, status: done.status, dir: done.dir });
+      while (running.size < concurrency && !controller.signal.aborted) {
+        const row = await store.takeAsk(opts.instanceId, nowMs(), askLeaseMs);
+        if (row === undefined) break;
+        log('desk.ask-taken', { askId: row.askId, runs: row.runs });
+        const run = runAsk(row)
+          .catch((error: unknown) => log('desk.error', { askId: row.askId, message: error instanceof Error ? error.message : String(error) }))
+          .finally(() => {
+            running.delete(run);
+            void take();
+          });
+        running.add(run);
       }
-    } catch (error) {
-      if (!(error instanceof CloudError)) throw error;
-      await refuseApprovalAnswer(opts.dataDir, id);
-      log('desk.answer-refused', { approvalId: id, code: error.code });
-    }
-  };
-
-  const tick = async (): Promise<void> => {
-    if (ticking || controller.signal.aborted) return;
-    ticking = true;
-    try {
-      await takeAsks();
-      for (const pending of await listPendingApprovals(opts.dataDir)) await settle(pending);
     } catch (error) {
       log('desk.error', { message: error instanceof Error ? error.message : String(error) });
     } finally {
-      ticking = false;
+      taking = false;
     }
   };
 
-  const timer = setInterval(() => void tick(), pollMs);
-  void tick();
+  const settle = async (): Promise<void> => {
+    if (settling || controller.signal.aborted) return;
+    settling = true;
+    try {
+      for (const row of await store.listPendingApprovals()) {
+        const pending = toPendingApproval(row);
+        if (pending === undefined) continue;
+        const id = row.approvalId;
+        const answer = readApprovalAnswer(row);
+        const now = opts.clock.now();
+        const waiting = live.get(id);
+        if (waiting !== undefined) {
+          if (answer !== undefined) {
+            if (!acceptable(pending.request, answer)) {
+              await store.clearAnswer(id, row.answer as string);
+              log('desk.answer-refused', { approvalId: id, why: 'self-approval or malformed' });
+              continue;
+            }
+            live.delete(id);
+            waiting(answer);
+          } else if (now.getTime() > Date.parse(pending.request.expiresAt)) {
+            // Nobody answered in time: the run records the request as expired, never as decided.
+            live.delete(id);
+            waiting({ approver: 'cloud:expiry', decision: 'rejected', reason: 'no answer before the request expired' });
+          }
+          continue;
+        }
+        // No live run here: only an Ask paused at its gate (its run's Cloud stopped) is settled from the store.
+        if ((await store.readAsk(pending.askId))?.state !== 'paused') continue;
+        try {
+          const done = await completePendingApproval({ store, pending, answer, now, signingKey: opts.signingKey, pullRequest: opts.pullRequest });
+          if (done !== undefined) log('desk.approval-settled', { approvalId: id, status: done.status, dir: done.dir });
+        } catch (error) {
+          if (!(error instanceof CloudError)) throw error;
+          await store.clearAnswer(id, row.answer as string);
+          log('desk.answer-refused', { approvalId: id, code: error.code });
+        }
+      }
+    } catch (error) {
+      log('desk.error', { message: error instanceof Error ? error.message : String(error) });
+    } finally {
+      settling = false;
+    }
+  };
+
+  const unlisten = [await store.listen(CHANNELS.asks, () => void take()), await store.listen(CHANNELS.approvals, () => void settle())];
+  // Expiries only: an approval nobody answered, an Ask whose Cloud stopped renewing its lease.
+  const timer = setInterval(() => {
+    void take();
+    void settle();
+  }, opts.tickMs ?? 1_000);
+  const renewTimer = setInterval(() => {
+    if (running.size > 0) void store.renewAskLeases(opts.instanceId, nowMs(), askLeaseMs).catch(() => undefined);
+  }, Math.max(100, Math.floor(askLeaseMs / 3)));
+  void take();
+  void settle();
   return {
     close: async () => {
       clearInterval(timer);
+      clearInterval(renewTimer);
       controller.abort();
-      await queue.catch(() => undefined);
+      for (const fn of unlisten) await fn().catch(() => undefined);
+      await Promise.all([...running]);
     },
   };
 }
@@ -235,3 +218,4 @@ function acceptable(request: ApprovalRequest, answer: ApprovalAnswer): boolean {
     throw error;
   }
 }
+

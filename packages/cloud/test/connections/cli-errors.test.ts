@@ -52,6 +52,12 @@ describe('a missing or mistyped data directory', () => {
     const empty = await createTempDir('cli');
     expectOneLineError(cli(['cloud', 'enroll-token', '--data-dir', empty]), 'DATA_DIR_INVALID', empty);
   });
+
+  it('is DATA_DIR_FILE_STATE, exit 2, for a directory with the file-backed state of an earlier Cloud', async () => {
+    const dataDir = await cloudDataDir();
+    await mkdir(join(dataDir, 'runtimes'));
+    expectOneLineError(cli(['cloud', 'approvals', '--data-dir', dataDir]), 'DATA_DIR_FILE_STATE', dataDir);
+  });
 });
 
 describe('errors name their file', () => {

@@ -1,44 +1,71 @@
-// `cloud serve`'s desk must never take its own outcome files for new Asks: each
-// poll used to rename `<id>.result.json` and answer it with ASK_INVALID into
-// `<id>.result.result.json`, over and over, and the documented result was gone.
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+// `cloud serve`'s desk takes Asks from the store: each submitted Ask is run
+// once and gets one outcome, a malformed one is answered ASK_INVALID, and an
+// outcome is never taken for a new Ask (the file inbox once did that, forever).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CloudError, openOperatorDesk, readAskOutcome, submitAsk } from '@lumenflow/cloud';
+import { CloudError, createStoreOperatorApi, openCloudStore, openOperatorDesk } from '@lumenflow/cloud';
 import type { Cloud } from '@lumenflow/cloud';
 import { createKey, createManualClock, createTempDir, createAsk } from './helpers.js';
 
-function fakeCloud(): Cloud {
+function fakeCloud(runs: string[]): Cloud {
   return {
     waitForRuntime: async () => undefined,
-    run: async (request: { runId: string }) => ({ dir: join('/tmp', request.runId), ending: 'completed', approvalStatus: 'not_requested' }),
+    run: async (request: { runId: string; ask: { askId: string } }) => {
+      runs.push(request.ask.askId);
+      return { dir: join('/tmp', request.runId), ending: 'completed', approvalStatus: 'not_requested' };
+    },
   } as unknown as Cloud;
 }
 
-async function settle(ms: number): Promise<void> {
-  await new Promise((r) => setTimeout(r, ms));
+async function until(probe: () => Promise<boolean>, limitMs = 20_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 describe('the operator desk', () => {
-  it('leaves result files alone: one result per Ask, still there after many polls', async () => {
+  it('runs each Ask once, answers a malformed one ASK_INVALID, and never takes an outcome for an Ask', async () => {
     const dataDir = await createTempDir('desk');
-    await mkdir(join(dataDir, 'asks'), { recursive: true });
-    await writeFile(join(dataDir, 'asks', 'ask-bad.json'), '{"not":"an ask"}\n');
-    expect(await submitAsk(dataDir, createAsk('ask-good'))).toBe(true);
-    const ids = { next: (p: string) => `${p}-1` };
-    const desk = openOperatorDesk({ dataDir, cloud: fakeCloud(), signingKey: createKey(), clock: createManualClock(), ids, replayBaseUrl: 'http://127.0.0.1:1', pollMs: 10 });
+    const store = await openCloudStore({ dataDir });
+    const clock = createManualClock();
+    const api = createStoreOperatorApi(store, { clock, owned: false });
+    const runs: string[] = [];
     try {
-      await settle(400);
+      await store.submitAsk('ask-bad', '{"not":"an ask"}', 0);
+      expect(await api.submitAsk(createAsk('ask-good'))).toBe(true);
+      expect(await api.submitAsk(createAsk('ask-good'))).toBe(false);
+      let n = 0;
+      const ids = { next: (p: string) => `${p}-${++n}` };
+      const desk = await openOperatorDesk({ store, instanceId: 'cloud-test', outDir: join(dataDir, 'bundles'), cloud: fakeCloud(runs), signingKey: createKey(), clock, ids, replayBaseUrl: 'http://127.0.0.1:1', tickMs: 10 });
+      try {
+        await until(async () => (await api.readAskOutcome('ask-good')) !== undefined && (await api.readAskOutcome('ask-bad')) !== undefined);
+        // Many more ticks: nothing else is taken or run.
+        await new Promise((r) => setTimeout(r, 300));
+      } finally {
+        await desk.close();
+      }
+      expect(runs).toEqual(['ask-good']);
+      expect(await api.readAskOutcome('ask-bad')).toMatchObject({ ok: false, code: 'ASK_INVALID' });
+      expect(await api.readAskOutcome('ask-good')).toMatchObject({ ok: true, ending: 'completed' });
+      expect(await store.db.query('SELECT ask_id, state, runs FROM asks ORDER BY ask_id')).toEqual([
+        { ask_id: 'ask-bad', state: 'done', runs: 1 },
+        { ask_id: 'ask-good', state: 'done', runs: 1 },
+      ]);
     } finally {
-      await desk.close();
+      await store.close();
     }
-    expect((await readdir(join(dataDir, 'asks'))).sort()).toEqual(['ask-bad.result.json', 'ask-bad.taken', 'ask-good.result.json', 'ask-good.taken']);
-    expect(await readAskOutcome(dataDir, 'ask-bad')).toMatchObject({ ok: false, code: 'ASK_INVALID' });
-    expect(await readAskOutcome(dataDir, 'ask-good')).toMatchObject({ ok: true, ending: 'completed' });
   });
 
-  it("refuses an Ask id that would name another Ask's result file", async () => {
+  it('refuses an Ask that does not match AskSchema at submission', async () => {
     const dataDir = await createTempDir('desk');
-    await expect(submitAsk(dataDir, createAsk('ask-x.result'))).rejects.toBeInstanceOf(CloudError);
+    const store = await openCloudStore({ dataDir });
+    try {
+      const api = createStoreOperatorApi(store, { clock: createManualClock(), owned: false });
+      await expect(api.submitAsk({ ...createAsk('ask-x'), schemaVersion: 2 } as never)).rejects.toBeInstanceOf(CloudError);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -3,13 +3,13 @@
 // stop and reopen it on the same data directory and port.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadRulesFile } from '@lumenflow/policy';
 import { canonicalize, systemClock } from '@lumenflow/protocol';
 import type { CloudToRuntimeMessage, RuntimeToCloudMessage } from '@lumenflow/protocol';
-import { createEnrollToken, openConnectionsServer } from '@lumenflow/cloud';
+import { createEnrollToken, openCloudStore, openConnectionsServer } from '@lumenflow/cloud';
 import type { ConnectionsServer, WorkSummary } from '@lumenflow/cloud';
 import { createAsk, createKey, createTempDir, send } from './helpers.js';
 
@@ -102,11 +102,11 @@ describe('a runtime process', () => {
     const ended = new Promise<WorkSummary>((r) => cloud.server.onWorkEnded(r));
     const work = await openSession(cloud, runtimeId, 'ses-kill');
     await until(() => cloud.messages.find((m) => m.type === 'session.accepted'), 'session.accepted');
-    expect(cloud.server.getWork(work.workId)?.state).toBe('claimed');
+    expect((await cloud.server.getWork(work.workId))?.state).toBe('claimed');
     runtime.child.kill('SIGKILL');
     const summary = await ended;
     expect(summary).toMatchObject({ workId: work.workId, state: 'failed', outcome: 'LEASE_EXPIRED' });
-    const ids = cloud.server.listEvidence(runtimeId).map((e) => e.record.recordId);
+    const ids = (await cloud.server.listEvidence(runtimeId)).map((e) => e.record.recordId);
     expect(new Set(ids).size).toBe(ids.length);
     expect(cloud.messages.filter((m) => m.type === 'session.accepted')).toHaveLength(1);
   });
@@ -155,12 +155,12 @@ describe('a runtime process', () => {
 
     cloud = await startCloud(dataDir, cloudKey, port, 60_000);
     // What Cloud had before it stopped is still there.
-    expect(cloud.server.getWork(work.workId)?.state).toBe('claimed');
-    expect(cloud.server.listEvidence(runtimeId).some((e) => e.record.kind === 'runtime-message' && e.record.message.type === 'session.accepted')).toBe(true);
+    expect((await cloud.server.getWork(work.workId))?.state).toBe('claimed');
+    expect((await cloud.server.listEvidence(runtimeId)).some((e) => e.record.kind === 'runtime-message' && e.record.message.type === 'session.accepted')).toBe(true);
     runtime = startRuntime(cloud.url, stateDir);
     expect(await runtime.connected).toBe(`${runtimeId} resumed`);
     await until(async () => ((await readdir(outboxDir)).some((f) => f.endsWith('.json')) ? undefined : true), 'outbox flushed');
-    const stored = cloud.server.listEvidence(runtimeId).map((e) => e.record.recordId);
+    const stored = (await cloud.server.listEvidence(runtimeId)).map((e) => e.record.recordId);
     for (const id of strandedIds) expect(stored).toContain(id);
     expect(new Set(stored).size).toBe(stored.length);
     const runtimeJson = JSON.parse(await readFile(join(stateDir, 'runtime.json'), 'utf8'));
@@ -182,19 +182,22 @@ describe('a runtime process', () => {
     const offline = await openConnectionsServer({ dataDir, signingKey: cloudKey, clock: systemClock });
     const work = await openSession({ ...cloud, server: offline }, runtimeId, 'ses-forged');
     await offline.close();
-    const path = join(dataDir, 'work', `${work.workId}.json`);
-    const record = JSON.parse(await readFile(path, 'utf8'));
-    const payload = Buffer.from(record.item.payload, 'base64').toString('utf8').replace('fix the test', 'rm -rf the test');
-    record.item.payload = Buffer.from(payload).toString('base64');
-    await writeFile(path, JSON.stringify(record));
+    // The dispatch now lives in the work table of the embedded database: the same swap, in SQL.
+    const db = await openCloudStore({ dataDir });
+    const [row] = await db.db.query<{ item: string }>('SELECT item FROM work WHERE work_id = $1', [work.workId]);
+    const item = JSON.parse(row?.item ?? '{}');
+    const payload = Buffer.from(item.payload, 'base64').toString('utf8').replace('fix the test', 'rm -rf the test');
+    item.payload = Buffer.from(payload).toString('base64');
+    await db.db.query('UPDATE work SET item = $2 WHERE work_id = $1', [work.workId, JSON.stringify(item)]);
+    await db.close();
     cloud = await startCloud(dataDir, cloudKey, port);
     const refusal = await until(
-      () => cloud.server.listEvidence(runtimeId).find((e) => e.record.kind === 'dispatch-refusal'),
+      async () => (await cloud.server.listEvidence(runtimeId)).find((e) => e.record.kind === 'dispatch-refusal'),
       'a refusal record',
     );
     expect(refusal.record).toMatchObject({ kind: 'dispatch-refusal', workId: work.workId, code: 'DISPATCH_SIGNATURE_INVALID' });
     expect(cloud.messages.some((m) => m.type === 'session.accepted')).toBe(false);
-    expect(cloud.server.getWork(work.workId)?.state).toBe('queued');
+    expect((await cloud.server.getWork(work.workId))?.state).toBe('queued');
   });
 });
 

@@ -1,4 +1,4 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DispatchBodySchema, canonicalizeToBytes, parseStrictJsonBytes } from '@lumenflow/protocol';
@@ -58,9 +58,9 @@ describe('enrollment', () => {
     const ctx = await start();
     const { key, runtimeId, token } = await enrolled(ctx);
     expect(runtimeId).toMatch(/^rt-/);
-    const tokenFiles = await readdir(join(ctx.dataDir, 'tokens'));
-    const text = await readFile(join(ctx.dataDir, 'tokens', tokenFiles[0] as string), 'utf8');
-    expect(text).not.toContain(token);
+    const rows = await ctx.server.store.db.query('SELECT * FROM enroll_tokens');
+    expect(rows).toHaveLength(1);
+    expect(JSON.stringify(rows)).not.toContain(token.slice(4));
     expect(ctx.server.listRuntimes()[0]?.keyId).toBe(key.keyId);
     const reuse = await send(ctx.url, 'POST', '/v1/enroll', JSON.stringify(enrollBody(token, createKey())));
     expect(reuse.status).toBe(401);
@@ -197,7 +197,7 @@ describe('dispatch, claims and leases', () => {
     ctx.server.onWorkEnded((w) => ended.push(`${w.workId}:${w.state}:${w.outcome}`));
     ctx.clock.advance(30_001);
     await ctx.server.sweep();
-    expect(ctx.server.getWork(work.workId)?.state).toBe('failed');
+    expect((await ctx.server.getWork(work.workId))?.state).toBe('failed');
     expect(ended).toEqual([`${work.workId}:failed:LEASE_EXPIRED`]);
     const renew = await a.signer.request('POST', '/v1/leases', { askId: 'ask-one', attempt: 1, leaseId: claim.body.leaseId });
     expect(renew.body.error.code).toBe('LEASE_LOST');
@@ -252,14 +252,14 @@ describe('evidence receipts', () => {
     const again = await a.signer.request('POST', '/v1/evidence', { records: [batch.records[0]] });
     expect(again.body.acked).toEqual(['rmsg-1']);
     expect(seen).toEqual(['rmsg-1']);
-    expect(ctx.server.listEvidence(a.runtimeId)).toHaveLength(1);
+    expect((await ctx.server.listEvidence(a.runtimeId))).toHaveLength(1);
 
     const b = await enrolled(ctx);
     const hijack = await b.signer.request('POST', '/v1/evidence', { records: [{ kind: 'runtime-message', recordId: 'rmsg-9', message: signMessage(accepted('ses-a', 'rmsg-9'), b.key) }] });
     expect(hijack.body.rejected).toEqual([{ recordId: 'rmsg-9', code: 'WRONG_RUNTIME' }]);
 
     await a.signer.request('POST', '/v1/evidence', { records: [{ kind: 'runtime-message', recordId: 'rmsg-4', message: signMessage(ended('ses-a', 'rmsg-4'), a.key) }] });
-    expect(ctx.server.getWork(work.workId)?.state).toBe('completed');
+    expect((await ctx.server.getWork(work.workId))?.state).toBe('completed');
   });
 });
 
@@ -281,17 +281,19 @@ describe('restart', () => {
     clock.advance(5_000);
     const second = await start({ dataDir, clock, cloudKey });
     expect(second.server.listRuntimes().map((r) => r.runtimeId)).toEqual([a.runtimeId]);
-    expect(second.server.getWork(work.workId)?.state).toBe('claimed');
-    expect(second.server.listEvidence(a.runtimeId).map((e) => e.record.recordId)).toEqual(['rmsg-1']);
+    expect((await second.server.getWork(work.workId))?.state).toBe('claimed');
+    expect((await second.server.listEvidence(a.runtimeId)).map((e) => e.record.recordId)).toEqual(['rmsg-1']);
     const signer = createSigner(second.url, a.runtimeId, a.key, clock);
     const poll = await signer.request('GET', '/v1/work?after=1&wait=0');
     expect(poll.body.items.map((i: { seq: number }) => i.seq)).toEqual([2]);
     const dup = await signer.request('POST', '/v1/evidence', { records: [{ kind: 'runtime-message', recordId: 'rmsg-1', message: signMessage(accepted('ses-a', 'rmsg-1'), a.key) }] });
     expect(dup.body.acked).toEqual(['rmsg-1']);
-    expect(second.server.listEvidence(a.runtimeId)).toHaveLength(1);
+    expect((await second.server.listEvidence(a.runtimeId))).toHaveLength(1);
     // The nonce cache is gone after a restart, so anything signed before it is stale.
     expect((await send(second.url, 'POST', '/v1/heartbeat', body, preRestart)).body.error.code).toBe('STALE_REQUEST');
     expect((await send(second.url, 'POST', '/v1/enroll', JSON.stringify(enrollBody(a.token, createKey())))).body.error.code).toBe('TOKEN_USED');
-    expect(((await stat(join(dataDir, 'runtimes', `${a.runtimeId}.json`))).mode & 0o077)).toBe(0);
+    // The database and the operator token are the owner's alone.
+    expect(((await stat(join(dataDir, 'db'))).mode & 0o077)).toBe(0);
+    expect(((await stat(join(dataDir, 'operator-token'))).mode & 0o077)).toBe(0);
   });
 });

@@ -14,6 +14,6 @@ socket.on('close', () => process.exit(0));
 `;
 
 /** The `mcpServers` configuration MCP clients read (e.g. Claude Code's --mcp-config), with one server: the runtime's tools through the bridge. */
-export function buildMcpConfig(opts: { bridgePath: string; socketPath: string }): { mcpServers: Record<string, { command: string; args: string[] }> } {
+export function buildMcpConfig(opts: { bridgePath: string; socketPath: string }): { mcpServers: { lumenflow: { command: string; args: string[] } } } {
   return { mcpServers: { lumenflow: { command: 'node', args: [opts.bridgePath, opts.socketPath] } } };
 }

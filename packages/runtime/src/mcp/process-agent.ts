@@ -8,12 +8,13 @@ import type { AgentNetwork } from '@lumenflow/protocol';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { WorkEnd } from '../tool-host/evidence.js';
 import type { ToolHost } from '../tool-host/host.js';
+import { AGENT_PLACEHOLDERS, expandAgentCommand } from './agent-command.js';
 import { BRIDGE_SOURCE, buildMcpConfig } from './bridge.js';
 import { createMcpToolServer } from './server.js';
 import type { AgentClientInfo } from './server.js';
 
 /** The placeholder in an agent's command line that becomes the MCP configuration file's path. */
-export const MCP_CONFIG_PLACEHOLDER = '{mcpConfig}';
+export const MCP_CONFIG_PLACEHOLDER = AGENT_PLACEHOLDERS.mcpConfig;
 
 /**
  * Starts an agent command line in the sandbox (the workspace read-only to it)
@@ -31,7 +32,8 @@ export async function runProcessAgent(
   const bridgePath = join(dir, 'bridge.mjs');
   const configPath = join(dir, 'mcp.json');
   await writeFile(bridgePath, BRIDGE_SOURCE);
-  await writeFile(configPath, `${JSON.stringify(buildMcpConfig({ bridgePath, socketPath }), null, 2)}\n`);
+  const mcpConfig = buildMcpConfig({ bridgePath, socketPath });
+  await writeFile(configPath, `${JSON.stringify(mcpConfig, null, 2)}\n`);
   await chmod(dir, 0o700);
   const mcp = createMcpToolServer(host, { instructions: opts.instructions, ...(opts.onClient === undefined ? {} : { onClient: opts.onClient }) });
   let connected = false;
@@ -45,12 +47,16 @@ export async function runProcessAgent(
   });
   await new Promise<void>((resolve, reject) => listener.once('error', reject).listen(socketPath, resolve));
   const stop = new AbortController();
-  const argv = opts.command.map((arg) => arg.split(MCP_CONFIG_PLACEHOLDER).join(configPath));
+  const argv = expandAgentCommand(opts.command, { mcpConfig: configPath, intent: opts.instructions, server: mcpConfig.mcpServers.lumenflow });
   const [program, ...args] = argv as [string, ...string[]];
   const agent = opts.sandbox
     .run(program, args, { workspaceDir: opts.workspaceDir, agentDir: dir, network: opts.network ?? 'none', env: { LUMENFLOW_MCP_CONFIG: configPath, NO_COLOR: '1', LC_ALL: 'C' }, signal: AbortSignal.any([stop.signal, ...(opts.signal ? [opts.signal] : [])]) })
     .then(
-      (result) => host.close({ outcome: 'failed', reason: `the agent exited with code ${result.exitCode} before calling finish${result.exitCode === 127 ? ' (command not found)' : ''}`, code: 'AGENT_NO_FINISH' }),
+      (result) =>
+        // 127 before any MCP connection: the sandbox's exec found no such program.
+        result.exitCode === 127 && !connected
+          ? host.close({ outcome: 'failed', reason: `the agent command ${program} was not found in the sandbox (exit 127; it sees /usr, Node's prefix and the workspace)`, code: 'AGENT_NOT_FOUND' })
+          : host.close({ outcome: 'failed', reason: `the agent exited with code ${result.exitCode} before calling finish`, code: 'AGENT_NO_FINISH' }),
       (error: unknown) => host.close({ outcome: 'failed', reason: `the agent could not run: ${(error as Error).message}`, code: 'AGENT_FAILED' }),
     );
   try {

@@ -21,62 +21,99 @@ export interface BubblewrapOptions {
   bwrap?: string;
 }
 
+/** What the probe of this host found: the bwrap to run, its version, and how the process count can be bounded. */
+interface HostProbe {
+  bwrap: string;
+  version: string;
+  processBound: 'cgroup' | 'rlimit';
+}
+
+// One probe per bwrap and process bound per process: the host does not change between sessions.
+const probes = new Map<string, Promise<HostProbe>>();
+
 /**
- * Finds bubblewrap, builds the profile and checks once, by running `true` in
- * it, that this host can really make the sandbox.
+ * Checks once per process, by running `true` in a sandbox, that this host can
+ * make one; later calls share the answer. Starting it early lets the checks'
+ * processes run while the caller does other work.
  *
  * @throws {RuntimeError} SANDBOX_UNAVAILABLE when it cannot, with the reason.
  */
-export async function createBubblewrapSandbox(options: BubblewrapOptions = {}): Promise<Sandbox> {
-  if (process.platform !== 'linux') throw unavailable(`bubblewrap needs Linux, this is ${process.platform}`);
-  const bwrap = options.bwrap ?? (await findProgram('bwrap'));
-  if (bwrap === undefined || !(await isExecutable(bwrap))) throw unavailable('bwrap is not installed (run `pnpm setup:system`, or apt-get install bubblewrap)');
-  const version = (await runProcess(bwrap, ['--version'], { cwd: '/', env: {} }).catch(() => undefined))?.stdout.trim().replace(/^bubblewrap\s+/, '');
-  if (version === undefined || version === '') throw unavailable(`${bwrap} --version did not answer`);
+export function probeBubblewrap(options: Pick<BubblewrapOptions, 'bwrap' | 'limits'> = {}): Promise<HostProbe> {
   const limits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, ...options.limits };
-  const probeCgroup = await openPidsCgroup(limits.processes);
+  const key = `${options.bwrap ?? ''}\0${limits.processes}`;
+  let probe = probes.get(key);
+  if (probe === undefined) {
+    probe = runHostProbe(options.bwrap, limits);
+    probes.set(key, probe);
+    probe.catch(() => probes.delete(key));
+  }
+  return probe;
+}
+
+async function runHostProbe(bwrapOption: string | undefined, limits: SandboxLimits): Promise<HostProbe> {
+  if (process.platform !== 'linux') throw unavailable(`bubblewrap needs Linux, this is ${process.platform}`);
+  const bwrap = bwrapOption ?? (await findProgram('bwrap'));
+  if (bwrap === undefined || !(await isExecutable(bwrap))) throw unavailable('bwrap is not installed (run `pnpm setup:system`, or apt-get install bubblewrap)');
+  const [answer, probeCgroup] = await Promise.all([runProcess(bwrap, ['--version'], { cwd: '/', env: {} }).catch(() => undefined), openPidsCgroup(limits.processes)]);
   await probeCgroup?.dispose();
-  const profile = await buildProfile(limits, options.hide ?? [], probeCgroup === undefined ? 'rlimit' : 'cgroup');
-  const profileDigest = computeProfileDigest(profile);
-
-  const run: Sandbox['run'] = async (program, args, opts) => {
-    const bwrapArgs = buildBwrapArgs(profile, {
-      workspaceDir: opts.workspaceDir,
-      program,
-      args,
-      env: opts.env,
-      ...(opts.agentDir === undefined ? {} : { agentDir: opts.agentDir, ...(opts.network === undefined ? {} : { network: opts.network }) }),
-    });
-    const cgroup = profile.processBound === 'cgroup' ? await openPidsCgroup(limits.processes) : undefined;
-    if (profile.processBound === 'cgroup' && cgroup === undefined) throw new RuntimeError('SANDBOX_FAILED', 'cannot make the pids cgroup that bounds the tool process');
-    // The wrapper joins the cgroup, then becomes bwrap: nothing runs outside the bound first.
-    const [command, argv] =
-      cgroup === undefined ? [bwrap, bwrapArgs] : ['/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', cgroup.procsFile, bwrap, ...bwrapArgs]];
-    try {
-      const result = await runProcess(command, argv, {
-        cwd: opts.workspaceDir,
-        env: {},
-        maxOutputBytes: limits.outputBytes,
-        ...(opts.signal === undefined ? {} : { signal: opts.signal }),
-      });
-      return toSandboxedResult(result);
-    } catch (error) {
-      if ((error as { name?: unknown }).name === 'AbortError') throw error;
-      throw new RuntimeError('SANDBOX_FAILED', `cannot start ${program} in the sandbox`, { cause: error });
-    } finally {
-      await cgroup?.dispose();
-    }
-  };
-
+  const version = answer?.stdout.trim().replace(/^bubblewrap\s+/, '');
+  if (version === undefined || version === '') throw unavailable(`${bwrap} --version did not answer`);
+  const processBound = probeCgroup === undefined ? 'rlimit' : 'cgroup';
   // Probe: a sandbox that cannot start `true` here will not start a test suite either.
+  const profile = await buildProfile(limits, [], processBound);
   const scratch = await mkdtemp(join(tmpdir(), 'lumenflow-probe-'));
   try {
-    const probe = await run('true', [], { workspaceDir: scratch, env: {} }).catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: String(error) }));
+    const probe = await runInProfile(bwrap, profile, 'true', [], { workspaceDir: scratch, env: {} }).catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: String(error) }));
     if (probe.exitCode !== 0) throw unavailable(`bwrap cannot make the sandbox here: ${firstLine(probe.stderr) || `exit ${probe.exitCode}`}`);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+  return { bwrap, version, processBound };
+}
+
+/**
+ * Finds bubblewrap, checks that this host can make the sandbox (once per
+ * process, {@link probeBubblewrap}) and builds the profile.
+ *
+ * @throws {RuntimeError} SANDBOX_UNAVAILABLE when it cannot, with the reason.
+ */
+export async function createBubblewrapSandbox(options: BubblewrapOptions = {}): Promise<Sandbox> {
+  const { bwrap, version, processBound } = await probeBubblewrap(options);
+  const limits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, ...options.limits };
+  const profile = await buildProfile(limits, options.hide ?? [], processBound);
+  const profileDigest = computeProfileDigest(profile);
+  const run: Sandbox['run'] = (program, args, opts) => runInProfile(bwrap, profile, program, args, opts);
   return { info: { kind: 'bubblewrap', version, profileDigest }, callInfo: { kind: 'bubblewrap', profileDigest }, run };
+}
+
+async function runInProfile(bwrap: string, profile: BubblewrapProfile, ...[program, args, opts]: Parameters<Sandbox['run']>): ReturnType<Sandbox['run']> {
+  const { limits } = profile;
+  const bwrapArgs = buildBwrapArgs(profile, {
+    workspaceDir: opts.workspaceDir,
+    program,
+    args,
+    env: opts.env,
+    ...(opts.agentDir === undefined ? {} : { agentDir: opts.agentDir, ...(opts.network === undefined ? {} : { network: opts.network }) }),
+  });
+  const cgroup = profile.processBound === 'cgroup' ? await openPidsCgroup(limits.processes) : undefined;
+  if (profile.processBound === 'cgroup' && cgroup === undefined) throw new RuntimeError('SANDBOX_FAILED', 'cannot make the pids cgroup that bounds the tool process');
+  // The wrapper joins the cgroup, then becomes bwrap: nothing runs outside the bound first.
+  const [command, argv] =
+    cgroup === undefined ? [bwrap, bwrapArgs] : ['/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', cgroup.procsFile, bwrap, ...bwrapArgs]];
+  try {
+    const result = await runProcess(command, argv, {
+      cwd: opts.workspaceDir,
+      env: {},
+      maxOutputBytes: limits.outputBytes,
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    });
+    return toSandboxedResult(result);
+  } catch (error) {
+    if ((error as { name?: unknown }).name === 'AbortError') throw error;
+    throw new RuntimeError('SANDBOX_FAILED', `cannot start ${program} in the sandbox`, { cause: error });
+  } finally {
+    await cgroup?.dispose();
+  }
 }
 
 function toSandboxedResult(result: { exitCode: number; stdout: string; stderr: string; outputLimited?: true }): SandboxedResult {

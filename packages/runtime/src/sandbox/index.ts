@@ -1,5 +1,5 @@
 export { attributeChanges, MAX_ATTRIBUTED_CHANGES } from './attribute.js';
-export { createBubblewrapSandbox } from './bubblewrap.js';
+export { createBubblewrapSandbox, probeBubblewrap } from './bubblewrap.js';
 export { DEFAULT_SANDBOX_LIMITS, buildBwrapArgs, computeProfileDigest, describeProfile } from './profile.js';
 export { createSnapshotter, diffSnapshots } from './snapshot.js';
 export { createUnsandboxed } from './unsandboxed.js';

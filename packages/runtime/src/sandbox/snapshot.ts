@@ -23,6 +23,9 @@ export interface SnapshotChange {
   change: 'added' | 'modified' | 'deleted';
 }
 
+/** Entries of one directory read at once by a snapshot. */
+const WALK_PARALLEL = 16;
+
 /** Most entries a workspace may hold; past this the attribution step refuses rather than guess. */
 export const MAX_SNAPSHOT_ENTRIES = 200_000;
 
@@ -74,31 +77,48 @@ export async function createSnapshotter(workspaceDir: string): Promise<Snapshott
   const blobs = await mkdtemp(join(tmpdir(), 'lumenflow-blobs-'));
   const known = new Map<string, string>();
   const stored = new Set<string>();
+  // However wide and deep the walk, at most WALK_PARALLEL files or directories are open at once.
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  const limit = async <T>(work: () => Promise<T>): Promise<T> => {
+    while (active >= WALK_PARALLEL) await new Promise<void>((wake) => waiting.push(wake));
+    active++;
+    try {
+      return await work();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
 
   const hashFile = async (abs: string, stats: BigIntStats): Promise<string> => {
     const key = `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`;
     const cached = known.get(key);
     if (cached !== undefined) return cached;
-    const hash = createHash('sha256');
-    await pipeline(createReadStream(abs, { flags: 'r' }), hash);
-    const sha256 = hash.digest('hex');
-    if (!stored.has(sha256)) {
-      await copyFile(abs, join(blobs, sha256), fsConstants.COPYFILE_FICLONE);
-      stored.add(sha256);
-    }
+    const sha256 = await limit(async () => {
+      const hash = createHash('sha256');
+      await pipeline(createReadStream(abs, { flags: 'r' }), hash);
+      const digest = hash.digest('hex');
+      if (!stored.has(digest)) {
+        stored.add(digest);
+        await copyFile(abs, join(blobs, digest), fsConstants.COPYFILE_FICLONE);
+      }
+      return digest;
+    });
     known.set(key, sha256);
     return sha256;
   };
 
   const take = async (): Promise<Snapshot> => {
     const entries = new Map<string, SnapshotEntry>();
+    // The entries of one directory are read side by side: a walk is mostly waiting on the file system.
     const walk = async (rel: string): Promise<void> => {
-      const names = (await readdir(rel === '' ? workspaceDir : join(workspaceDir, rel))).sort();
-      for (const name of names) {
+      const names = (await limit(() => readdir(rel === '' ? workspaceDir : join(workspaceDir, rel)))).sort();
+      if (entries.size + names.length > MAX_SNAPSHOT_ENTRIES) throw new RuntimeError('ATTRIBUTION_FAILED', `the workspace holds more than ${MAX_SNAPSHOT_ENTRIES} entries`);
+      const visit = async (name: string): Promise<void> => {
         const path = rel === '' ? name : `${rel}/${name}`;
         const abs = join(workspaceDir, path);
         const stats = await lstat(abs, { bigint: true });
-        if (entries.size >= MAX_SNAPSHOT_ENTRIES) throw new RuntimeError('ATTRIBUTION_FAILED', `the workspace holds more than ${MAX_SNAPSHOT_ENTRIES} entries`);
         const mode = Number(stats.mode & 0o7777n);
         if (stats.isSymbolicLink()) entries.set(path, { type: 'symlink', target: await readlink(abs) });
         else if (stats.isDirectory()) {
@@ -106,7 +126,9 @@ export async function createSnapshotter(workspaceDir: string): Promise<Snapshott
           await walk(path);
         } else if (stats.isFile()) entries.set(path, { type: 'file', mode, sha256: await hashFile(abs, stats) });
         else entries.set(path, { type: 'other' });
-      }
+      };
+      // In slices, so a directory of thousands of files never holds thousands of descriptors at once.
+      for (let at = 0; at < names.length; at += WALK_PARALLEL) await Promise.all(names.slice(at, at + WALK_PARALLEL).map(visit));
     };
     await walk('');
     return entries;

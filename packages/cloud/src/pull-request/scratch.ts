@@ -1,0 +1,101 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { omitUndefined } from '@lumenflow/protocol';
+import { buildCloudGitEnv, runCloudGit } from './git.js';
+import type { CommitStamp, GitResult } from './git.js';
+import type { PrCode } from './types.js';
+
+/** The one flag set both sides diff with: the runtime's git_diff and Cloud's check of the commit it pushes. */
+export const PR_DIFF_FLAGS: readonly string[] = Object.freeze(['--no-color', '--no-ext-diff', '--no-textconv', '--binary', '--full-index']);
+
+/** A failure of the scratch work, with the code the step records. */
+export class PrStepFailure extends Error {
+  constructor(
+    readonly code: PrCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A scratch repository holding the approved commit, made from the base and the approved patch only. */
+export interface ApprovedCommit {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  baseCommit: string;
+  headCommit: string;
+  /** `git diff --binary <base> <head>`: what the pushed head changes, to compare with the approved patch. */
+  headDiff: string;
+  dispose(): Promise<void>;
+}
+
+function firstLine(result: GitResult): string {
+  return (result.stderr.trim().split('\n').find((l) => l.trim() !== '') ?? `exit ${result.exitCode}`).slice(0, 300);
+}
+
+/**
+ * Fetches `baseCommit` from `source` (the remote, or a local repository), then
+ * applies exactly `patch` to its tree in the index (no working tree, so no
+ * checkout filters run) and commits the result on top of the base with a fixed
+ * identity and date. The commit id is a function of the base, the patch, the
+ * message and the stamp, so a retry makes the same commit.
+ *
+ * @throws {PrStepFailure} PR_BASE_UNAVAILABLE, PR_REMOTE_UNREACHABLE, PR_PUSH_AUTH_FAILED, PR_PATCH_DOES_NOT_APPLY, PR_INTERNAL.
+ */
+export async function prepareApprovedCommit(opts: {
+  source: string;
+  baseBranch: string;
+  baseCommit: string;
+  patch: string;
+  message: string;
+  stamp: CommitStamp;
+  credentialConfig: readonly string[];
+}): Promise<ApprovedCommit> {
+  const dir = await mkdtemp(join(tmpdir(), 'lumenflow-pr-'));
+  const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  const env = buildCloudGitEnv(dir, opts.stamp);
+  const git = (args: readonly string[], input?: string): Promise<GitResult> => runCloudGit(args, { cwd: dir, env, ...omitUndefined({ input }) });
+  try {
+    const must = async (args: readonly string[], code: PrCode, input?: string): Promise<string> => {
+      const result = await git(args, input);
+      if (result.exitCode !== 0) throw new PrStepFailure(code, `git ${args[0] ?? ''}: ${firstLine(result)}`);
+      return result.stdout;
+    };
+    await must(['init', '--quiet', '--bare'], 'PR_INTERNAL');
+    const fetched = await git([...opts.credentialConfig, 'fetch', '--quiet', '--no-tags', '--', opts.source, `refs/heads/${opts.baseBranch}`]);
+    const present = async (): Promise<boolean> => (await git(['cat-file', '-e', `${opts.baseCommit}^{commit}`])).exitCode === 0;
+    if (!(await present())) {
+      // The base branch may have moved on without it, or not exist: ask for the commit itself.
+      const direct = await git([...opts.credentialConfig, 'fetch', '--quiet', '--no-tags', '--', opts.source, opts.baseCommit]);
+      if (!(await present())) throw classifyFetchFailure(fetched.exitCode !== 0 ? fetched : direct, opts.baseCommit);
+    }
+    await must(['read-tree', opts.baseCommit], 'PR_INTERNAL');
+    const applied = await git(['apply', '--cached', '--binary', '--whitespace=nowarn', '-'], opts.patch);
+    if (applied.exitCode !== 0) throw new PrStepFailure('PR_PATCH_DOES_NOT_APPLY', `the approved patch does not apply on ${opts.baseCommit}: ${firstLine(applied)}`);
+    const tree = (await must(['write-tree'], 'PR_INTERNAL')).trim();
+    const headCommit = (await must(['commit-tree', tree, '-p', opts.baseCommit, '-F', '-'], 'PR_INTERNAL', opts.message)).trim();
+    const headDiff = await must(['diff', ...PR_DIFF_FLAGS, opts.baseCommit, headCommit], 'PR_INTERNAL');
+    return { dir, env, baseCommit: opts.baseCommit, headCommit, headDiff, dispose };
+  } catch (error) {
+    await dispose();
+    throw error instanceof PrStepFailure ? error : new PrStepFailure('PR_INTERNAL', error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** Names a failed push or fetch by what git said: authentication, unreachable, or rejected. */
+export function classifyGitFailure(result: GitResult, otherwise: PrCode): PrStepFailure {
+  const text = result.stderr;
+  if (/Authentication failed|could not read Username|terminal prompts disabled|401|403/i.test(text)) {
+    return new PrStepFailure('PR_PUSH_AUTH_FAILED', `authentication failed: ${firstLine(result)}`);
+  }
+  if (/Could not resolve host|Failed to connect|Connection refused|Couldn't connect|timed out|unable to access|does not appear to be a git repository|Could not read from remote/i.test(text)) {
+    return new PrStepFailure('PR_REMOTE_UNREACHABLE', `the remote is unreachable: ${firstLine(result)}`);
+  }
+  return new PrStepFailure(otherwise, firstLine(result));
+}
+
+function classifyFetchFailure(result: GitResult, baseCommit: string): PrStepFailure {
+  const failure = classifyGitFailure(result, 'PR_BASE_UNAVAILABLE');
+  return failure.code === 'PR_BASE_UNAVAILABLE' || result.exitCode === 0 ? new PrStepFailure('PR_BASE_UNAVAILABLE', `the remote has no commit ${baseCommit}`) : failure;
+}

@@ -1,0 +1,264 @@
+// The store's contract, run against both adapters: embedded PGlite in a temp
+// data directory, and a real Postgres 15 server started here (Debian's package).
+// Every invariant is checked by racing the operations that could break it.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloudError } from '../../src/errors.js';
+import { openCloudStore } from '../../src/store/cloud-store.js';
+import type { CloudStore, NewWork } from '../../src/store/cloud-store.js';
+import { CHANNELS } from '../../src/store/cloud-store.js';
+import { hasPostgres, startPostgres } from '../../../../test/support/postgres-server.js';
+import type { PostgresServer } from '../../../../test/support/postgres-server.js';
+import { createTempDir } from '../connections/helpers.js';
+
+let server: PostgresServer | undefined;
+let dbCount = 0;
+const usePostgres = hasPostgres() || process.env['CI'] === 'true';
+
+beforeAll(async () => {
+  if (usePostgres) server = await startPostgres({ fsync: false });
+}, 60_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+type Adapter = 'pglite' | 'postgres';
+const adapters: Adapter[] = usePostgres ? ['pglite', 'postgres'] : ['pglite'];
+
+async function open(adapter: Adapter): Promise<CloudStore> {
+  const dataDir = await createTempDir('store');
+  if (adapter === 'pglite') return openCloudStore({ dataDir });
+  const url = await (server as PostgresServer).createDatabase(`contract_${process.pid}_${++dbCount}`);
+  return openCloudStore({ dataDir, databaseUrl: url });
+}
+
+const HOST = { os: 'linux', arch: 'x64', nodeVersion: 'v20.20.0', hostnameHash: `sha256:${'a'.repeat(64)}` };
+const hash = (n: number): string => n.toString(16).padStart(64, '0');
+
+async function enroll(store: CloudStore, n: number, keyId = `sha256:${hash(n)}`): Promise<string> {
+  await store.insertToken({ tokenHash: hash(1000 + n), createdMs: 0, expiresMs: 10_000 });
+  const runtimeId = `rt-${n}`;
+  const out = await store.enrollRuntime({ tokenHash: hash(1000 + n), nowMs: 1, runtime: { runtimeId, keyId, publicKeyPem: 'pem', labels: ['a'], version: '1', host: HOST } });
+  expect(out).toEqual({ ok: true });
+  return runtimeId;
+}
+
+function newWork(askId: string | null, opts: { attempt?: number; replyTo?: string; sessionId?: string } = {}) {
+  return async (seq: number, attempt: (askId: string) => Promise<number>): Promise<NewWork> => {
+    const claim = askId === null ? null : { askId, attempt: opts.attempt ?? (await attempt(askId)) };
+    const workId = `work-${askId ?? 'ctl'}-${seq}-${Math.random().toString(36).slice(2, 8)}`;
+    return {
+      workId,
+      claim,
+      sessionId: opts.sessionId ?? (askId === null ? null : `ses-${askId}`),
+      replyTo: opts.replyTo ?? null,
+      item: { workId, seq, claim, payload: 'e30=', signature: { keyId: `sha256:${hash(9)}`, value: 'AA==' } },
+      createdMs: 5,
+    };
+  };
+}
+
+function record(id: string, sessionId = 'ses-a') {
+  return {
+    kind: 'runtime-message' as const,
+    recordId: id,
+    message: { type: 'session.ended', messageId: id, runId: 'run-a', sessionId, outcome: 'completed', reason: 'r', workspaceUnchanged: true, endedAt: '2026-12-02T00:00:00.000Z', signature: { keyId: `sha256:${hash(3)}`, value: 'AA==' } },
+  } as never;
+}
+
+describe.each(adapters)('store contract (%s)', (adapter) => {
+  it('migrates once, reopens at the same version, and refuses a database newer than the code', async () => {
+    const dataDir = await createTempDir('store');
+    const url = adapter === 'postgres' ? await (server as PostgresServer).createDatabase(`contract_${process.pid}_${++dbCount}`) : undefined;
+    let store = await openCloudStore({ dataDir, databaseUrl: url });
+    expect(await store.db.query('SELECT version FROM schema_migrations')).toEqual([{ version: 1 }]);
+    await store.close();
+    store = await openCloudStore({ dataDir, databaseUrl: url });
+    expect(await store.db.query('SELECT version FROM schema_migrations')).toEqual([{ version: 1 }]);
+    await store.db.query("INSERT INTO schema_migrations (version, name, applied_ms) VALUES (99, 'from the future', 0)");
+    await store.close();
+    const refused = await openCloudStore({ dataDir, databaseUrl: url }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(CloudError);
+    expect((refused as CloudError).code).toBe('SCHEMA_TOO_NEW');
+    // Refusing released the database: the lock is free again.
+    if (adapter === 'pglite') await expect(openCloudStore({ dataDir }).catch((e: CloudError) => e.code)).resolves.toBe('SCHEMA_TOO_NEW');
+  });
+
+  it('refuses a data directory with the file-backed state of an earlier Cloud', async () => {
+    const dataDir = await createTempDir('store');
+    await mkdir(join(dataDir, 'runtimes'));
+    await expect(openCloudStore({ dataDir }).catch((e: CloudError) => e.code)).resolves.toBe('DATA_DIR_FILE_STATE');
+  });
+
+  it('one use per token and one runtime per key, whatever the concurrency', async () => {
+    const store = await open(adapter);
+    try {
+      await store.insertToken({ tokenHash: hash(1), createdMs: 0, expiresMs: 10_000 });
+      const sameToken = await Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          store.enrollRuntime({ tokenHash: hash(1), nowMs: 1, runtime: { runtimeId: `rt-t${i}`, keyId: `sha256:${hash(100 + i)}`, publicKeyPem: 'pem', labels: [], version: '1', host: HOST } }),
+        ),
+      );
+      expect(sameToken.filter((o) => o.ok)).toHaveLength(1);
+      expect(sameToken.filter((o) => !o.ok).map((o) => (o.ok ? '' : o.code))).toEqual(['TOKEN_USED', 'TOKEN_USED', 'TOKEN_USED', 'TOKEN_USED']);
+      for (let i = 0; i < 6; i++) await store.insertToken({ tokenHash: hash(10 + i), createdMs: 0, expiresMs: 10_000 });
+      const sameKey = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          store.enrollRuntime({ tokenHash: hash(10 + i), nowMs: 1, runtime: { runtimeId: `rt-k${i}`, keyId: `sha256:${hash(200)}`, publicKeyPem: 'pem', labels: [], version: '1', host: HOST } }),
+        ),
+      );
+      expect(sameKey.filter((o) => o.ok)).toHaveLength(1);
+      expect(sameKey.filter((o) => !o.ok).every((o) => !o.ok && o.code === 'KEY_ALREADY_ENROLLED')).toBe(true);
+      // The five refused tokens were not burned.
+      const unused = await store.db.query('SELECT count(*)::int AS n FROM enroll_tokens WHERE used_ms IS NULL');
+      expect(unused).toEqual([{ n: 5 }]);
+      await store.insertToken({ tokenHash: hash(30), createdMs: 0, expiresMs: 10 });
+      expect(await store.enrollRuntime({ tokenHash: hash(30), nowMs: 10, runtime: { runtimeId: 'rt-late', keyId: `sha256:${hash(300)}`, publicKeyPem: 'pem', labels: [], version: '1', host: HOST } })).toEqual({ ok: false, code: 'TOKEN_EXPIRED' });
+      expect(await store.enrollRuntime({ tokenHash: hash(31), nowMs: 1, runtime: { runtimeId: 'rt-none', keyId: `sha256:${hash(301)}`, publicKeyPem: 'pem', labels: [], version: '1', host: HOST } })).toEqual({ ok: false, code: 'TOKEN_INVALID' });
+      // The database itself refuses a second runtime on a key, and a used token without its runtime.
+      await expect(store.db.query(`INSERT INTO runtimes (runtime_id, key_id, public_key_pem, labels, version, host, enrolled_ms, last_seen_ms) VALUES ('rt-x', 'sha256:${hash(200)}', 'p', '[]', '1', '{}', 0, 0)`)).rejects.toMatchObject({ code: '23505' });
+      await expect(store.db.query(`UPDATE enroll_tokens SET used_ms = 1 WHERE token_hash = '${hash(30)}'`)).rejects.toMatchObject({ code: '23514' });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('dispatch sequence numbers per runtime in order; one claim per (Ask, attempt) and one live claim per Ask', async () => {
+    const store = await open(adapter);
+    try {
+      const rt = await enroll(store, 1);
+      const made = await Promise.all(Array.from({ length: 10 }, (_, i) => store.insertWork(rt, newWork(`ask-${i}`))));
+      expect(made.map((w) => w.seq).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect((await store.pollWork(rt, 4, 100)).map((i) => i.seq)).toEqual([5, 6, 7, 8, 9, 10]);
+      // The same (Ask, attempt) may be offered to two runtimes; only one of them can ever claim it.
+      const rt2 = await enroll(store, 2);
+      const twin = await store.insertWork(rt2, newWork('ask-0', { attempt: 1, sessionId: 'ses-twin' }));
+      await expect(store.insertWork('rt-none', newWork('ask-z'))).rejects.toBeInstanceOf(RangeError);
+      const w = made[0] as (typeof made)[number];
+      const claims = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => store.claimWork({ runtimeId: rt, workId: w.workId, askId: 'ask-0', attempt: 1, nowMs: 100, leaseMs: 1000, leaseId: `lease-${i}` })),
+      );
+      const created = claims.filter((c) => c.ok && c.status === 201);
+      expect(created).toHaveLength(1);
+      // The others got the lease that is held, not one of their own.
+      const held = created[0]?.ok ? created[0].leaseId : '';
+      expect(claims.every((c) => c.ok && c.leaseId === held)).toBe(true);
+      expect(await store.claimWork({ runtimeId: rt2, workId: twin.workId, askId: 'ask-0', attempt: 1, nowMs: 100, leaseMs: 1000, leaseId: 'lease-twin' })).toMatchObject({ ok: false, code: 'CLAIM_CONFLICT' });
+      // A second attempt of the same Ask cannot be claimed while the first is live.
+      const second = await store.insertWork(rt, newWork('ask-0', { attempt: 2 }));
+      expect(second.claim).toEqual({ askId: 'ask-0', attempt: 2 });
+      expect(await store.claimWork({ runtimeId: rt, workId: second.workId, askId: 'ask-0', attempt: 2, nowMs: 100, leaseMs: 1000, leaseId: 'lease-b' })).toMatchObject({ ok: false, code: 'CLAIM_CONFLICT' });
+      expect(await store.claimWork({ runtimeId: 'rt-other', workId: second.workId, askId: 'ask-0', attempt: 2, nowMs: 100, leaseMs: 1000, leaseId: 'lease-c' })).toMatchObject({ ok: false, code: 'WORK_UNKNOWN' });
+      expect(await store.renewLease({ runtimeId: rt, askId: 'ask-0', attempt: 1, leaseId: held, nowMs: 500, leaseMs: 1000 })).toBe(1500);
+      expect(await store.renewLease({ runtimeId: rt, askId: 'ask-0', attempt: 1, leaseId: 'lease-wrong', nowMs: 500, leaseMs: 1000 })).toBeUndefined();
+      // A reply to one runtime message is stored once, whoever sends it.
+      const replies = await Promise.all([store.insertWork(rt, newWork(null, { replyTo: 'rmsg-1' })), store.insertWork(rt, newWork(null, { replyTo: 'rmsg-1' }))]);
+      expect(replies[0].workId).toBe(replies[1].workId);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('expired leases are taken by exactly one sweeper', async () => {
+    const store = await open(adapter);
+    try {
+      const rt = await enroll(store, 1);
+      for (let i = 0; i < 20; i++) {
+        const w = await store.insertWork(rt, newWork(`ask-${i}`));
+        expect((await store.claimWork({ runtimeId: rt, workId: w.workId, askId: `ask-${i}`, attempt: 1, nowMs: 0, leaseMs: 100, leaseId: `lease-${i}` })).ok).toBe(true);
+      }
+      const swept = await Promise.all([store.expireLeases(1000, 7), store.expireLeases(1000, 7), store.expireLeases(1000, 7), store.expireLeases(1000, 7)]);
+      const ids = swept.flat().map((w) => w.workId);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.length + (await store.expireLeases(1000, 100)).length).toBe(20);
+      expect(await store.db.query("SELECT count(*)::int AS n FROM work WHERE state = 'failed' AND outcome = 'LEASE_EXPIRED'")).toEqual([{ n: 20 }]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('evidence: one record per record id, appended and never changed, announced by NOTIFY', async () => {
+    const store = await open(adapter);
+    try {
+      const rt = await enroll(store, 1);
+      const notices: string[] = [];
+      await store.listen(CHANNELS.evidence, (p) => notices.push(p));
+      const batches = await Promise.all([
+        store.appendEvidence({ origin: 'a', runtimeId: rt, receivedMs: 1, records: [record('r1'), record('r2')] }),
+        store.appendEvidence({ origin: 'b', runtimeId: rt, receivedMs: 1, records: [record('r2'), record('r3')] }),
+        store.appendEvidence({ origin: 'c', runtimeId: rt, receivedMs: 1, records: [record('r1'), record('r3')] }),
+      ]);
+      expect(batches.flatMap((s) => [...s]).sort()).toEqual(['r1', 'r2', 'r3']);
+      expect((await store.listEvidence(rt)).map((e) => e.record.recordId).sort()).toEqual(['r1', 'r2', 'r3']);
+      expect((await store.sessionEvidence('ses-a')).length).toBe(3);
+      expect([...(await store.knownRecordIds(rt, ['r1', 'r9']))]).toEqual(['r1']);
+      await expect(store.db.query("UPDATE evidence SET record = '{}'")).rejects.toMatchObject({ code: 'P0001' });
+      await expect(store.db.query('DELETE FROM evidence')).rejects.toMatchObject({ code: 'P0001' });
+      await expect(store.db.query(`INSERT INTO evidence (runtime_id, record_id, kind, received_ms, record) VALUES ('${rt}', 'r1', 'runtime-message', 0, '{}')`)).rejects.toMatchObject({ code: '23505' });
+      const deadline = Date.now() + 5_000;
+      while (notices.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const seqs = notices.flatMap((p) => (JSON.parse(p) as { seqs: number[] }).seqs);
+      expect(seqs).toHaveLength(3);
+      expect((await store.readEvidence(rt, seqs)).map((e) => e.record.recordId).sort()).toEqual(['r1', 'r2', 'r3']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('nonces are refused the second time and pruned after they expire', async () => {
+    const store = await open(adapter);
+    try {
+      const rt = await enroll(store, 1);
+      const tries = await Promise.all([store.rememberNonce(rt, 'n1', 100), store.rememberNonce(rt, 'n1', 100), store.rememberNonce(rt, 'n1', 100)]);
+      expect(tries.filter(Boolean)).toHaveLength(1);
+      expect(await store.pruneNonces(101)).toBe(1);
+      expect(await store.rememberNonce(rt, 'n1', 200)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('Asks are taken by one Cloud at a time and taken over only after the lease lapses', async () => {
+    const store = await open(adapter);
+    try {
+      for (let i = 0; i < 4; i++) expect(await store.submitAsk(`ask-${i}`, '{}', i)).toBe(true);
+      expect(await store.submitAsk('ask-0', '{}', 9)).toBe(false);
+      const taken = await Promise.all([store.takeAsk('cloud-a', 10, 100), store.takeAsk('cloud-b', 10, 100), store.takeAsk('cloud-a', 10, 100), store.takeAsk('cloud-b', 10, 100), store.takeAsk('cloud-a', 10, 100)]);
+      const ids = taken.flatMap((t) => (t === undefined ? [] : [t.askId]));
+      expect(ids.sort()).toEqual(['ask-0', 'ask-1', 'ask-2', 'ask-3']);
+      await store.renewAskLeases('cloud-a', 50, 100);
+      const after = await store.takeAsk('cloud-c', 120, 100);
+      // cloud-b's leases lapsed at 110; cloud-a renewed to 150.
+      const ofB = taken.flatMap((t, i) => (t !== undefined && i % 2 === 1 ? [t.askId] : []));
+      expect(ofB).toContain(after?.askId);
+      expect(after?.runs).toBe(2);
+      expect(await store.finishAsk(after?.askId as string, 'cloud-b', '{"late":true}', 130)).toBe(false);
+      expect(await store.finishAsk(after?.askId as string, 'cloud-c', '{"ok":true}', 130)).toBe(true);
+      expect((await store.readAsk(after?.askId as string))?.outcome).toBe('{"ok":true}');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('an approval takes one answer and settles once; a lapsed run at its gate is paused, not run again', async () => {
+    const store = await open(adapter);
+    try {
+      await store.submitAsk('ask-1', '{}', 0);
+      await store.takeAsk('cloud-a', 1, 100);
+      await store.savePendingApproval({ approvalId: 'apr-1', askId: 'ask-1', runId: 'run-1', requestedMs: 1, expiresMs: 1000, snapshot: '{}' });
+      expect((await store.readAsk('ask-1'))?.state).toBe('running');
+      expect(await store.takeAsk('cloud-b', 10_000, 100)).toBeUndefined();
+      expect((await store.readAsk('ask-1'))?.state).toBe('paused');
+      const answers = await Promise.all([store.answerApproval('apr-1', '{"a":1}', 2), store.answerApproval('apr-1', '{"a":2}', 2)]);
+      expect(answers.filter(Boolean)).toHaveLength(1);
+      expect((await store.listPendingApprovals()).map((a) => a.approvalId)).toEqual(['apr-1']);
+      const settles = await Promise.all([store.settleApproval('apr-1', '{"s":1}', { askId: 'ask-1', json: '{"done":1}' }, 3), store.settleApproval('apr-1', '{"s":2}', { askId: 'ask-1', json: '{"done":2}' }, 3)]);
+      expect(settles.filter(Boolean)).toHaveLength(1);
+      expect(await store.listPendingApprovals()).toEqual([]);
+      expect((await store.readAsk('ask-1'))?.state).toBe('done');
+    } finally {
+      await store.close();
+    }
+  });
+});
