@@ -84,7 +84,7 @@ rules:
   - { id: acme.write, effect: allow, match: { kind: fs.write, path: "src/**" }, reason: source }
   - { id: acme.tools, effect: allow, match: { kind: shell.exec, program: node, args: [{ regex: "tools/(copy-env|fail)\\\\.js" }] }, reason: the tools }
   - { id: acme.test, effect: allow, match: { kind: shell.exec, program: node, args: ["--test", "--test-reporter=tap", "test/leak.test.js"] }, reason: the suite }
-  - { id: acme.diff, effect: allow, match: { kind: shell.exec, program: git, args: ["diff", "--no-color", "--no-ext-diff", "--no-textconv", { regex: "[0-9a-f]{40}" }] }, reason: the diff }
+  - { id: acme.diff, effect: allow, match: { kind: shell.exec, program: git, args: ["diff", "--no-color", "--no-ext-diff", "--no-textconv", "--binary", "--full-index", { regex: "[0-9a-f]{40}" }] }, reason: the diff }
   - { id: acme.pr, effect: approval_required, match: { kind: pr.create, repository: acme/calc, base: main }, reason: a person approves }
 `,
   );
@@ -119,7 +119,7 @@ describe('canary suite: the real chain never lets a secret out', () => {
     expect(hits(outputs)).toEqual([]);
 
     // The run did what the canaries needed: it ran to the refused write.
-    expect(run.stderr).toContain('policy.secret.in-content');
+    expect(run.stderr).toContain('runtime-halted');
     expect([...outputs.keys()].some((k) => k.endsWith('canary.log'))).toBe(true);
     const report = await verifyBundle(dir);
     expect(report.checks.filter((c) => !c.ok)).toEqual([]);
