@@ -1,4 +1,4 @@
-import { canonicalizeToBytes, computeSha256Digest } from '@lumenflow/protocol';
+import { canonicalizeToBytes, computeSha256Digest, omitUndefined } from '@lumenflow/protocol';
 import { RuntimeError } from './errors.js';
 import type { SandboxedResult } from './sandbox/sandbox.js';
 import { parseTapResults } from './tap.js';
@@ -12,7 +12,7 @@ const PLAIN_ENV: Readonly<Record<string, string>> = Object.freeze({ NO_COLOR: '1
 function run(command: readonly string[], env: Readonly<Record<string, string>>, workspaceDir: string, context: StepContext): Promise<SandboxedResult> {
   if (context.sandbox === undefined) throw new RuntimeError('SANDBOX_UNAVAILABLE', `${command[0] ?? 'a tool'} starts a process and no sandbox was given`);
   const [program, ...args] = command as [string, ...string[]];
-  return context.sandbox.run(program, args, { workspaceDir, env, ...(context.signal === undefined ? {} : { signal: context.signal }) });
+  return context.sandbox.run(program, args, { workspaceDir, env, ...omitUndefined({ signal: context.signal }) });
 }
 
 export async function runTestsTool(command: readonly string[], workspaceDir: string, context: StepContext): Promise<StepResult> {
@@ -27,7 +27,7 @@ export async function runTestsTool(command: readonly string[], workspaceDir: str
     outputHash: computeSha256Digest(canonicalizeToBytes(testRun)),
     testRun,
     text: `exit ${result.exitCode}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped of ${counts.total}\n${clip(result.stdout, TOOL_LIMITS.processOutputBytes).text}`,
-    ...(result.limit === undefined ? {} : { limit: result.limit }),
+    ...omitUndefined({ limit: result.limit }),
   };
 }
 
@@ -41,7 +41,7 @@ export async function runCommandTool(argv: readonly string[], workspaceDir: stri
     exitCode: result.exitCode,
     outputHash: computeSha256Digest(canonicalizeToBytes({ stdout: result.stdout, stderr: result.stderr })),
     text: `exit ${result.exitCode}\n--- stdout\n${stdout.text}\n--- stderr\n${stderr.text}`,
-    ...(limit === undefined ? {} : { limit }),
+    ...omitUndefined({ limit }),
   };
 }
 
@@ -54,6 +54,6 @@ export async function gitDiffTool(command: readonly string[], workspaceDir: stri
     outputHash: computeSha256Digest(bytes),
     patch: result.stdout,
     text: result.exitCode === 0 ? clip(result.stdout, TOOL_LIMITS.processOutputBytes).text || '(no changes)' : `git diff exited ${result.exitCode}`,
-    ...(result.limit === undefined ? {} : { limit: result.limit }),
+    ...omitUndefined({ limit: result.limit }),
   };
 }

@@ -1,4 +1,4 @@
-import { canonicalizeToBytes, createRedactor, secretsFromEnvironment } from '@lumenflow/protocol';
+import { canonicalizeToBytes, createRedactor, omitUndefined, secretsFromEnvironment } from '@lumenflow/protocol';
 import type {
   AgentInfo,
   KnownSecret,
@@ -204,7 +204,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
               ? await prepareWorkspace({ fixtureDir: source.dir, clock: opts.clock, ...tmp })
               : await checkoutWorkspace({ ...(source.kind === 'remote' ? { remote: source.url } : { repoDir: source.dir }), baseBranch, ...tmp });
           snapshotter = await createSnapshotter(workspace.dir);
-          layers = { cloud: cloudRules, ...(opts.localRules === undefined ? {} : { local: opts.localRules }) };
+          layers = { cloud: cloudRules, ...omitUndefined({ local: opts.localRules }) };
           const marked = layers;
           secrets = redactor.withKnownValues(await readWorkspaceSecrets(workspace.dir, await snapshotter.take(), (path) => isSecretFile(marked, path)));
         } catch (error) {
@@ -222,7 +222,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
                 matchedRuleIds: [],
                 decidingRuleId: refusal.ruleId,
                 reason: `${code}: ${reason}`,
-                policyDigest: computePolicyDigest({ cloud: cloudRules, ...(opts.localRules === undefined ? {} : { local: opts.localRules }) }),
+                policyDigest: computePolicyDigest({ cloud: cloudRules, ...omitUndefined({ local: opts.localRules }) }),
                 warnings: [],
               },
               { decisionId: opts.ids.next('rdec'), timestamp: now(), runId: message.runId, askId: ask.askId, evaluatedAt: 'runtime' },
@@ -239,7 +239,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
             code,
             workspaceUnchanged: true,
             endedAt: now(),
-            ...(boundary === undefined ? {} : { sandbox: boundary.info }),
+            ...omitUndefined({ sandbox: boundary?.info }),
           });
           return;
         }
@@ -309,10 +309,10 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       sessionId: session.sessionId,
       outcome,
       reason,
-      ...(code === undefined ? {} : { code }),
+      ...omitUndefined({ code }),
       workspaceUnchanged: unchanged,
       endedAt: now(),
-      ...(agent === undefined ? {} : { agent }),
+      ...omitUndefined({ agent }),
       ...(proposal === undefined || outcome !== 'completed' ? {} : { proposal }),
     }, session.redactor);
   };
@@ -345,8 +345,8 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       ids: opts.ids,
       toolTimeoutMs,
       halt: halt.signal,
-      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
-      ...(ask.testCommand === undefined ? {} : { testCommand: ask.testCommand }),
+      ...omitUndefined({ signal: opts.signal }),
+      ...omitUndefined({ testCommand: ask.testCommand }),
       log,
     });
     try {
@@ -359,7 +359,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         ...(entry === undefined ? {} : { command: entry.command, network: entry.network }),
         sandbox: session.sandbox,
         workspaceDir: session.workspace.dir,
-        ...(opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot }),
+        ...omitUndefined({ tmpRoot: opts.tmpRoot }),
         toolTimeoutMs,
         signal: AbortSignal.any([halt.signal, ...(opts.signal ? [opts.signal] : [])]),
       });

@@ -1,6 +1,7 @@
 import { Parser } from 'tap-parser';
 import type { Result } from 'tap-parser';
 import type { TestOutcome, TestRunIncomplete } from '@lumenflow/protocol';
+import { omitUndefined } from '@lumenflow/protocol';
 
 /**
  * What the runtime keeps of a TAP stream: the per-test outcomes, their counts
@@ -49,7 +50,7 @@ export function parseTapResults(text: string): ParsedTestRun {
   return {
     counts: { total: tests.length, passed: count('passed'), failed: count('failed'), skipped: count('skipped') },
     tests,
-    ...(incomplete === undefined ? {} : { incomplete }),
+    ...omitUndefined({ incomplete }),
   };
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { REQUEST_HEADERS, buildRequestSigningPayload, computeSha256Digest } from '@lumenflow/protocol';
+import { REQUEST_HEADERS, buildRequestSigningPayload, computeSha256Digest, omitUndefined } from '@lumenflow/protocol';
 import type { Clock } from '@lumenflow/protocol';
 import type { SigningKey } from '@lumenflow/verifier';
 
@@ -88,7 +88,7 @@ export function createConnectionsClient(opts: { baseUrl: string; runtimeId: stri
           method,
           headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
           ...(body === undefined ? {} : { body: bytes }),
-          ...(signal === undefined ? {} : { signal }),
+          ...omitUndefined({ signal }),
         });
         return { status: response.status, body: await readJson(response) };
       });

@@ -12,6 +12,7 @@ import { AGENT_PLACEHOLDERS, expandAgentCommand } from './agent-command.js';
 import { BRIDGE_SOURCE, buildMcpConfig } from './bridge.js';
 import { createMcpToolServer } from './server.js';
 import type { AgentClientInfo } from './server.js';
+import { omitUndefined } from '@lumenflow/protocol';
 
 /** The placeholder in an agent's command line that becomes the MCP configuration file's path. */
 export const MCP_CONFIG_PLACEHOLDER = AGENT_PLACEHOLDERS.mcpConfig;
@@ -35,7 +36,7 @@ export async function runProcessAgent(
   const mcpConfig = buildMcpConfig({ bridgePath, socketPath });
   await writeFile(configPath, `${JSON.stringify(mcpConfig, null, 2)}\n`);
   await chmod(dir, 0o700);
-  const mcp = createMcpToolServer(host, { instructions: opts.instructions, ...(opts.onClient === undefined ? {} : { onClient: opts.onClient }) });
+  const mcp = createMcpToolServer(host, { instructions: opts.instructions, ...omitUndefined({ onClient: opts.onClient }) });
   let connected = false;
   const sockets: Socket[] = [];
   const listener = createServer((socket) => {

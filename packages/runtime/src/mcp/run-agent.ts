@@ -1,4 +1,4 @@
-import { canonicalizeToBytes, computeSha256Digest } from '@lumenflow/protocol';
+import { canonicalizeToBytes, computeSha256Digest, omitUndefined } from '@lumenflow/protocol';
 import type { AgentInfo, AgentNetwork, Ask } from '@lumenflow/protocol';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { WorkEnd } from '../tool-host/evidence.js';
@@ -46,7 +46,7 @@ export async function runSessionAgent(opts: {
           instructions,
           sandbox: opts.sandbox,
           workspaceDir: opts.workspaceDir,
-          ...(opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot }),
+          ...omitUndefined({ tmpRoot: opts.tmpRoot }),
           signal: opts.signal,
           onClient,
         });
@@ -54,7 +54,7 @@ export async function runSessionAgent(opts: {
     name: opts.name,
     ...(opts.command === undefined ? {} : { commandDigest: computeSha256Digest(canonicalizeToBytes([...opts.command])) }),
     ...(processAgent ? { network } : {}),
-    ...(client === undefined ? {} : { client }),
+    ...omitUndefined({ client }),
   };
   return { end, agent };
 }

@@ -4,6 +4,7 @@ import type { ToolHost } from '../tool-host/host.js';
 import { runScriptedAgent } from './scripted-agent.js';
 import { createMcpToolServer } from './server.js';
 import type { AgentClientInfo } from './server.js';
+import { omitUndefined } from '@lumenflow/protocol';
 
 /**
  * Serves a session's tools over MCP to the scripted agent (in memory) and
@@ -11,7 +12,7 @@ import type { AgentClientInfo } from './server.js';
  * failure, or when the agent stops without finishing.
  */
 export async function serveScriptedAgent(host: ToolHost, opts: { instructions: string; toolTimeoutMs: number; onClient?: (client: AgentClientInfo) => void }): Promise<WorkEnd> {
-  const server = createMcpToolServer(host, { instructions: opts.instructions, ...(opts.onClient === undefined ? {} : { onClient: opts.onClient }) });
+  const server = createMcpToolServer(host, { instructions: opts.instructions, ...omitUndefined({ onClient: opts.onClient }) });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   const agent = runScriptedAgent(clientSide, { timeoutMs: opts.toolTimeoutMs + 60_000 }).then(

@@ -7,6 +7,7 @@ import { openPidsCgroup } from './cgroup.js';
 import { DEFAULT_SANDBOX_LIMITS, buildBwrapArgs, computeProfileDigest } from './profile.js';
 import type { BubblewrapProfile, SandboxLimits } from './profile.js';
 import type { Sandbox, SandboxedResult } from './sandbox.js';
+import { omitUndefined } from '@lumenflow/protocol';
 
 /** System directories a tool may read (bound read-only when they are directories, recreated when they are symlinks). */
 const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/etc'];
@@ -93,7 +94,7 @@ async function runInProfile(bwrap: string, profile: BubblewrapProfile, ...[progr
     program,
     args,
     env: opts.env,
-    ...(opts.agentDir === undefined ? {} : { agentDir: opts.agentDir, ...(opts.network === undefined ? {} : { network: opts.network }) }),
+    ...(opts.agentDir === undefined ? {} : { agentDir: opts.agentDir, ...omitUndefined({ network: opts.network }) }),
   });
   const cgroup = profile.processBound === 'cgroup' ? await openPidsCgroup(limits.processes) : undefined;
   if (profile.processBound === 'cgroup' && cgroup === undefined) throw new RuntimeError('SANDBOX_FAILED', 'cannot make the pids cgroup that bounds the tool process');
@@ -105,7 +106,7 @@ async function runInProfile(bwrap: string, profile: BubblewrapProfile, ...[progr
       cwd: opts.workspaceDir,
       env: {},
       maxOutputBytes: limits.outputBytes,
-      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      ...omitUndefined({ signal: opts.signal }),
     });
     return toSandboxedResult(result);
   } catch (error) {

@@ -2,6 +2,7 @@ import { createBubblewrapSandbox } from './bubblewrap.js';
 import type { SandboxLimits } from './profile.js';
 import type { Sandbox, SandboxMode } from './sandbox.js';
 import { createUnsandboxed } from './unsandboxed.js';
+import { omitUndefined } from '@lumenflow/protocol';
 
 /** What a runtime's local configuration says about the boundary. */
 export interface SandboxSettings {
@@ -19,7 +20,7 @@ export interface SandboxSettings {
  */
 export async function openSandbox(settings: SandboxSettings): Promise<Sandbox> {
   if (settings.mode === 'off') return createUnsandboxed("the runtime's local configuration turned the sandbox off");
-  return createBubblewrapSandbox({ ...(settings.hide === undefined ? {} : { hide: settings.hide }), ...(settings.limits === undefined ? {} : { limits: settings.limits }) });
+  return createBubblewrapSandbox({ ...omitUndefined({ hide: settings.hide }), ...omitUndefined({ limits: settings.limits }) });
 }
 
 /** Reads a sandbox mode from a flag or LUMENFLOW_SANDBOX; undefined when the value is not one. */

@@ -2,6 +2,7 @@ import { RuntimeError } from '../errors.js';
 import { runProcess } from '../process.js';
 import { DEFAULT_SANDBOX_LIMITS } from './profile.js';
 import type { Sandbox } from './sandbox.js';
+import { omitUndefined } from '@lumenflow/protocol';
 
 /**
  * The explicit opt-out: tool processes run as the runtime's own user, with
@@ -18,7 +19,7 @@ export function createUnsandboxed(reason: string): Sandbox {
           cwd: opts.workspaceDir,
           env: { ...opts.env, PATH: process.env['PATH'] ?? '' },
           maxOutputBytes: DEFAULT_SANDBOX_LIMITS.outputBytes,
-          ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+          ...omitUndefined({ signal: opts.signal }),
         });
         return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr, ...(result.outputLimited ? { limit: 'output' as const } : {}) };
       } catch (error) {

@@ -1,5 +1,5 @@
 import { RESERVED_RULE_IDS, toDecisionRecord } from '@lumenflow/policy';
-import { createRedactor } from '@lumenflow/protocol';
+import { createRedactor, omitUndefined } from '@lumenflow/protocol';
 import type { Ask, Clock, IdSource, Scope, ScopeRef } from '@lumenflow/protocol';
 import { RuntimeError } from '../errors.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
@@ -154,9 +154,9 @@ export function createToolHost(opts: ToolHostOptions): ToolHost {
       endedAt: endedAt.toISOString(),
       status: result.status,
       outputHash: result.outputHash,
-      ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }),
+      ...omitUndefined({ exitCode: result.exitCode }),
       ...(runsProcess ? { sandbox: opts.sandbox.callInfo } : {}),
-      ...(timedOut ? { limit: 'wall-time' as const } : result.limit === undefined ? {} : { limit: result.limit }),
+      ...omitUndefined({ limit: timedOut ? ('wall-time' as const) : result.limit }),
     });
     if (result.testRun !== undefined) {
       await opts.evidence.testResults({
@@ -168,7 +168,7 @@ export function createToolHost(opts: ToolHostOptions): ToolHost {
         durationMs: Math.max(0, endedAt.getTime() - startedAt.getTime()),
         counts: result.testRun.counts,
         tests: result.testRun.tests,
-        ...(result.testRun.incomplete === undefined ? {} : { incomplete: result.testRun.incomplete }),
+        ...omitUndefined({ incomplete: result.testRun.incomplete }),
       });
     }
     if (step.tool === 'git_diff' && result.patch !== undefined && result.status === 'succeeded') {
@@ -228,7 +228,7 @@ export function createToolHost(opts: ToolHostOptions): ToolHost {
       case 'git_diff':
         return runStep(name, { tool: 'git_diff', baselineCommit: opts.baselineCommit });
       case 'run_tests':
-        return runStep(name, { tool: 'run_tests', ...(opts.testCommand === undefined ? {} : { command: opts.testCommand }) });
+        return runStep(name, { tool: 'run_tests', ...omitUndefined({ command: opts.testCommand }) });
       default:
         return runStep(name, { tool: name, ...input } as AgentStep);
     }
