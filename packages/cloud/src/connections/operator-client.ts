@@ -8,20 +8,12 @@ import type { PendingApproval } from './approval-store.js';
 import { createStoreOperatorApi } from './operator-api.js';
 import type { AskOutcome, OperatorApi } from './operator-api.js';
 import { readOperatorAddress, readOperatorToken } from './operator-address.js';
+import { isProcessAlive } from '../process-alive.js';
 
 export interface OperatorAccess {
   /** A Postgres server shared by the Clouds: the commands then use it directly. */
   databaseUrl?: string | undefined;
   clock?: Clock;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -35,7 +27,7 @@ export async function openOperatorApi(dataDir: string, access: OperatorAccess = 
   const clock = access.clock ?? systemClock;
   if (access.databaseUrl !== undefined) return createStoreOperatorApi(await openCloudStore({ dataDir, databaseUrl: access.databaseUrl }), { clock, owned: true });
   const address = await readOperatorAddress(dataDir);
-  if (address !== undefined && isAlive(address.pid)) {
+  if (address !== undefined && isProcessAlive(address.pid)) {
     const token = await readOperatorToken(dataDir);
     if (token === undefined) throw new CloudError('OPERATOR_UNAUTHORIZED', `${dataDir}: no operator-token; cannot speak to the running Cloud`);
     return createHttpOperatorApi(address.url, token);

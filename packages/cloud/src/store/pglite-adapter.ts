@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { CloudError } from '../errors.js';
 import type { SqlDb, SqlRunner, SqlValue } from './sql.js';
+import { isProcessAlive } from '../process-alive.js';
 
 /** Where the embedded database lives under a Cloud data directory, and its lock. */
 export function pglitePaths(dataDir: string): { db: string; lock: string } {
@@ -25,22 +26,13 @@ async function takeLock(path: string): Promise<() => Promise<void>> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
-    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && isProcessAlive(holder)) {
       throw new CloudError('DATA_DIR_LOCKED', `${path}: the embedded database is open in process ${holder}; stop it, or give both a --database-url`);
     }
     if (holder === process.pid) throw new CloudError('DATA_DIR_LOCKED', `${path}: the embedded database is already open in this process`);
     await unlink(path).catch(() => undefined);
   }
   throw new CloudError('DATA_DIR_LOCKED', `${path}: cannot take the database lock`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 // initdb in WASM takes seconds; a fresh cluster is the same bytes every time, so
