@@ -4,7 +4,8 @@
 // runtimes are needed at once (the two-Cloud test, bench:connections) and a real
 // runtime's git and tool processes would only measure the machine.
 // Run as a process: `node --import tsx sim-runtimes.ts <spec.json>`; it prints
-// `ready` once all are enrolled and one JSON line per claim it made.
+// `ready` once all are enrolled, one JSON line per claim it made and one per
+// lease Cloud refused to renew (that session is stopped, the runtime goes on).
 import { readFile } from 'node:fs/promises';
 import { WorkResponseSchema, canonicalizeToBytes, systemClock } from '@lumenflow/protocol';
 import type { PolicyDecisionRecord, RuntimeToCloudMessage, UnsignedRuntimeMessage } from '@lumenflow/protocol';
@@ -81,10 +82,22 @@ async function runOne(spec: SimSpec, index: number, token: string, onReady: () =
         const claimed = await request('POST', '/v1/claims', { workId: item.workId, ...claim });
         report({ claim: claim.askId, attempt: claim.attempt, status: claimed.status, runtimeId: info.runtimeId });
         if (claimed.status !== 201 && claimed.status !== 200) continue;
-        // As a real runtime does: renew the lease every third of it until the session ends.
+        // As a real runtime does: renew the lease every third of it until the session ends, and stop
+        // the session (only that one) when Cloud refuses a renewal: another run of its Ask took over.
         const leaseId = (claimed.body as { leaseId: string }).leaseId;
-        const renew = setInterval(() => void request('POST', '/v1/leases', { askId: claim.askId, attempt: claim.attempt, leaseId }).catch(() => undefined), Math.max(100, Math.floor(info.leaseMs / 3)));
-        sessions.set(message.sessionId, { runId: message.runId, askId: claim.askId, renew });
+        const { sessionId, runId } = message;
+        const renew = setInterval(() => {
+          void request('POST', '/v1/leases', { askId: claim.askId, attempt: claim.attempt, leaseId })
+            .then(async (reply) => {
+              if (reply.status !== 409 || !sessions.has(sessionId)) return;
+              sessions.delete(sessionId);
+              clearInterval(renew);
+              report({ leaseLost: claim.askId, attempt: claim.attempt, runtimeId: info.runtimeId });
+              await post([ended(runId, sessionId, 'halted', 'LEASE_LOST')]);
+            })
+            .catch(() => undefined);
+        }, Math.max(100, Math.floor(info.leaseMs / 3)));
+        sessions.set(sessionId, { runId, askId: claim.askId, renew });
         const accepted = sign({ type: 'session.accepted', messageId: id(), runId: message.runId, sessionId: message.sessionId, startedAt: new Date().toISOString(), sandbox: { kind: 'bubblewrap', version: '0.8.0', profileDigest: `sha256:${'b'.repeat(64)}` }, baselineCommit: '0'.repeat(40) }, key);
         if (spec.mode === 'bare') {
           // No chain behind the bench's dispatch: the whole session goes at once.
@@ -130,8 +143,8 @@ async function runOne(spec: SimSpec, index: number, token: string, onReady: () =
       return sign({ type: 'evidence.policy-decision', messageId: id(), runId, sessionId, record }, key);
     });
   }
-  function ended(runId: string, sessionId: string, outcome: 'completed' | 'halted'): RuntimeToCloudMessage {
-    return sign({ type: 'session.ended', messageId: id(), runId, sessionId, outcome, reason: 'simulated', ...(outcome === 'halted' ? { code: 'HALTED' } : {}), workspaceUnchanged: true, endedAt: new Date().toISOString() }, key);
+  function ended(runId: string, sessionId: string, outcome: 'completed' | 'halted', code = 'HALTED'): RuntimeToCloudMessage {
+    return sign({ type: 'session.ended', messageId: id(), runId, sessionId, outcome, reason: 'simulated', ...(outcome === 'halted' ? { code } : {}), workspaceUnchanged: true, endedAt: new Date().toISOString() }, key);
   }
 }
 

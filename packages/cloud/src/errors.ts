@@ -15,6 +15,7 @@ import { CodedError } from '@lumenflow/protocol';
  * - APPROVAL_EXPIRED: the request expired before it was answered.
  * - APPROVAL_INVALID: an approval answer is malformed.
  * - ABORTED: the run was interrupted.
+ * - ASK_TAKEN_OVER: another Cloud on the database took the Ask over (this one was paused or cut off past its lease); this run stops.
  * - DATA_DIR_FILE_STATE: the data directory holds the file-backed state of an earlier Cloud (ADR 0040).
  * - DATA_DIR_LOCKED: another live process holds the embedded database of this data directory.
  * - DATABASE_UNREACHABLE: no connection to the --database-url server.
@@ -34,6 +35,7 @@ export type CloudErrorCode =
   | 'APPROVAL_EXPIRED'
   | 'APPROVAL_INVALID'
   | 'ABORTED'
+  | 'ASK_TAKEN_OVER'
   | 'DATA_DIR_FILE_STATE'
   | 'DATA_DIR_LOCKED'
   | 'DATABASE_UNREACHABLE'

@@ -55,10 +55,14 @@ export function toPendingApproval(row: ApprovalRow): PendingApproval | undefined
   }
 }
 
-/** Stores a run paused at its approval gate. */
-export async function savePendingApproval(store: CloudStore, snapshot: PendingApprovalSnapshot): Promise<void> {
+/**
+ * Stores a run paused at its approval gate. Given `owner` (the Cloud running the
+ * Ask), only while that Cloud still owns the Ask: false when another took it over.
+ */
+export async function savePendingApproval(store: CloudStore, snapshot: PendingApprovalSnapshot, opts: { owner?: string } = {}): Promise<boolean> {
   PendingApprovalSchema.parse({ schemaVersion: 1, state: 'pending', ...snapshot });
-  await store.savePendingApproval({
+  return store.savePendingApproval({
+    ...omitUndefined({ owner: opts.owner }),
     approvalId: snapshot.request.approvalId,
     askId: snapshot.askId,
     runId: snapshot.runId,
@@ -154,7 +158,16 @@ export async function completePendingApproval(opts: {
   return { status, dir, ...omitUndefined({ pullRequest }) };
 }
 
-/** Marks a stored approval settled after the live run finished it itself. */
-export async function markApprovalSettled(store: CloudStore, approvalId: string, settled: { status: 'approved' | 'rejected' | 'expired'; dir: string }, nowMs: number): Promise<void> {
-  await store.settleApproval(approvalId, JSON.stringify(settled), undefined, nowMs);
+/**
+ * Marks a stored approval settled after the live run finished it itself and, given
+ * one, records its Ask's outcome in the same transaction. False when it was settled already.
+ */
+export async function markApprovalSettled(
+  store: CloudStore,
+  approvalId: string,
+  settled: { status: 'approved' | 'rejected' | 'expired'; dir: string },
+  nowMs: number,
+  askOutcome?: { askId: string; json: string },
+): Promise<boolean> {
+  return store.settleApproval(approvalId, JSON.stringify(settled), askOutcome, nowMs);
 }

@@ -10,7 +10,8 @@ import { summariseWork } from './server-context.js';
  * A `session.open` carries a claim on (askId, attempt); a `runtime.enrolled`
  * answers one runtime message once, whichever Cloud answers it.
  *
- * @throws {RangeError} for an unknown runtime or an (Ask, attempt) already dispatched.
+ * @throws {RangeError} for an unknown runtime, an (Ask, attempt) already dispatched, or a
+ *   session whose Ask was taken over by another run (it is not opened or started again).
  */
 export async function dispatchWork(ctx: ServerContext, runtimeId: string, message: CloudToRuntimeMessage, opts: { attempt?: number } = {}): Promise<WorkSummary> {
   const row = await ctx.store.insertWork(runtimeId, async (seq, nextAttempt) => {
@@ -33,6 +34,8 @@ export async function dispatchWork(ctx: ServerContext, runtimeId: string, messag
       replyTo: message.type === 'runtime.enrolled' ? message.inReplyTo : null,
       item,
       createdMs,
+      // A stale Cloud must not start a session whose Ask another Cloud took over.
+      ...(message.type === 'session.start' ? { controlSession: message.sessionId } : {}),
     };
   });
   ctx.log('work.dispatched', { workId: row.workId, runtimeId, type: message.type, ...(row.claim ?? {}) });

@@ -19,7 +19,8 @@ export async function sweepOnce(ctx: ServerContext): Promise<void> {
       ctx.announceWorkEnded(row);
       const opened = decodeDispatch(row.item);
       if (row.claim !== null && row.claim.attempt < ctx.maxAttempts && opened?.message.type === 'session.open') {
-        await ctx.dispatch(row.runtimeId, opened.message, { attempt: row.claim.attempt + 1 }).catch((error: unknown) => {
+        // The next attempt is counted by the store; a session whose Ask was taken over meanwhile is refused there.
+        await ctx.dispatch(row.runtimeId, opened.message).catch((error: unknown) => {
           ctx.log('work.redispatch-failed', { workId: row.workId, message: error instanceof Error ? error.message : String(error) });
         });
       }

@@ -60,13 +60,16 @@ export async function openOperatorDesk(opts: OperatorDeskOptions): Promise<Opera
   const live = new Map<string, (answer: ApprovalAnswer) => void>();
   const controller = new AbortController();
   const running = new Set<Promise<void>>();
+  // Each run's own stop: the desk closing, or its Ask taken over by another Cloud (this one was paused past its lease).
+  const runs = new Map<string, AbortController>();
   let taking = false;
   let settling = false;
 
   if (store.kind === 'pglite') await store.lapseAskLeases();
 
-  const runAsk = async (row: AskRow): Promise<void> => {
+  const runAsk = async (row: AskRow, stop: AbortController): Promise<void> => {
     const runId = opts.ids.next('run');
+    const signal = AbortSignal.any([controller.signal, stop.signal]);
     let ask: Ask;
     try {
       ask = AskSchema.parse(parseStrictJson(row.ask));
@@ -77,26 +80,37 @@ export async function openOperatorDesk(opts: OperatorDeskOptions): Promise<Opera
     let approvalId: string | undefined;
     let outcome: AskOutcome;
     try {
-      await opts.cloud.waitForRuntime(ask.runtimeLabels, controller.signal, opts.runtimeWaitMs ?? 60_000);
+      await opts.cloud.waitForRuntime(ask.runtimeLabels, signal, opts.runtimeWaitMs ?? 60_000);
       const result = await opts.cloud.run({
         runId,
         ask,
         outDir: opts.outDir,
         replayUrl: buildReplayUrl(opts.replayBaseUrl, runId),
-        signal: controller.signal,
+        signal,
         ...omitUndefined({ approvalTtlMs: opts.approvalTtlMs, pullRequest: opts.pullRequest }),
         onApprovalPending: async (pending) => {
+          // Stored only while this Cloud still runs the Ask: one that was paused past its lease has lost it.
+          if (!(await savePendingApproval(store, pending, { owner: opts.instanceId }))) {
+            throw new CloudError('ASK_TAKEN_OVER', `another Cloud took over ${pending.askId}; this run stops at its approval gate`);
+          }
           approvalId = pending.request.approvalId;
-          await savePendingApproval(store, pending);
           log('desk.approval-pending', { approvalId, runId, expiresAt: pending.request.expiresAt });
         },
         approver: (request) => waitForAnswer(request),
       });
       outcome = { askId: ask.askId, ok: true, runId, dir: result.dir, ending: result.ending, approvalStatus: result.approvalStatus };
       if (approvalId !== undefined && (result.approvalStatus === 'approved' || result.approvalStatus === 'rejected' || result.approvalStatus === 'expired')) {
-        await markApprovalSettled(store, approvalId, { status: result.approvalStatus, dir: result.dir }, nowMs());
+        // The approval and the Ask's outcome in one transaction: an Ask paused meanwhile (its lease lapsed at the gate) is done too.
+        if (await markApprovalSettled(store, approvalId, { status: result.approvalStatus, dir: result.dir }, nowMs(), { askId: ask.askId, json: JSON.stringify(outcome) })) {
+          log('desk.ask-done', { askId: ask.askId, runId, ok: outcome.ok });
+          return;
+        }
       }
     } catch (error) {
+      if (stop.signal.aborted && !controller.signal.aborted) {
+        log('desk.ask-lost', { askId: ask.askId, runId, why: 'taken over by another Cloud' });
+        return;
+      }
       if (controller.signal.aborted) {
         // Stopped: at the approval gate the stored approval finishes the Ask; before it, another Cloud runs it again.
         await store.releaseAsk(ask.askId, opts.instanceId, approvalId === undefined ? 'queued' : 'paused');
@@ -125,10 +139,14 @@ export async function openOperatorDesk(opts: OperatorDeskOptions): Promise<Opera
       while (running.size < concurrency && !controller.signal.aborted) {
         const row = await store.takeAsk(opts.instanceId, nowMs(), askLeaseMs);
         if (row === undefined) break;
-        log('desk.ask-taken', { askId: row.askId, runs: row.runs });
-        const run = runAsk(row)
+        // `ended`: the earlier run's dispatches, ended so that their runtime stops them and this run's is the next attempt.
+        log('desk.ask-taken', { askId: row.askId, runs: row.runs, endedWork: row.ended.map((w) => w.workId) });
+        const stop = new AbortController();
+        runs.set(row.askId, stop);
+        const run = runAsk(row, stop)
           .catch((error: unknown) => log('desk.error', { askId: row.askId, message: error instanceof Error ? error.message : String(error) }))
           .finally(() => {
+            if (runs.get(row.askId) === stop) runs.delete(row.askId);
             running.delete(run);
             void take();
           });
@@ -193,7 +211,16 @@ export async function openOperatorDesk(opts: OperatorDeskOptions): Promise<Opera
     void settle();
   }, opts.tickMs ?? 1_000);
   const renewTimer = setInterval(() => {
-    if (running.size > 0) void store.renewAskLeases(opts.instanceId, nowMs(), askLeaseMs).catch(() => undefined);
+    if (runs.size === 0) return;
+    const asked = [...runs.keys()];
+    void store
+      .renewAskLeases(opts.instanceId, nowMs(), askLeaseMs)
+      .then((owned) => {
+        // An Ask this Cloud no longer owns was taken over (it was paused, or cut off, past its lease): stop that run.
+        const still = new Set(owned);
+        for (const askId of asked) if (!still.has(askId)) runs.get(askId)?.abort();
+      })
+      .catch(() => undefined);
   }, Math.max(100, Math.floor(askLeaseMs / 3)));
   void take();
   void settle();

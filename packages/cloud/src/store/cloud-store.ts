@@ -52,6 +52,8 @@ export interface NewWork {
   replyTo: string | null;
   item: WorkItem;
   createdMs: number;
+  /** A `session.start` names its session: refused when that session's run was taken over (see {@link CloudStore.takeAsk}). */
+  controlSession?: string;
 }
 
 export type EnrollOutcome = { ok: true } | { ok: false; code: 'TOKEN_INVALID' | 'TOKEN_USED' | 'TOKEN_EXPIRED' | 'KEY_ALREADY_ENROLLED' };
@@ -63,9 +65,19 @@ export interface AskRow {
   askId: string;
   ask: string;
   state: 'queued' | 'running' | 'paused' | 'done';
+  /** The Cloud instance running it (state `running`), else null. */
+  owner: string | null;
   runs: number;
   outcome: string | null;
 }
+
+/** A taken Ask, with the dispatches of its earlier run that the take-over ended. */
+export interface TakenAsk extends AskRow {
+  ended: WorkRow[];
+}
+
+/** The outcome of a dispatch whose Ask another run took over: its lease renewals are refused, its session is never sent again. */
+export const TAKEN_OVER = 'TAKEN_OVER';
 
 export interface ApprovalRow {
   approvalId: string;
@@ -161,9 +173,12 @@ export interface CloudStore {
   /**
    * Appends a dispatch to a runtime's queue. Sequence numbers are taken under the
    * runtime's row lock, so they become visible in order. A reply to a runtime
-   * message that was already answered returns the first answer.
+   * message that was already answered returns the first answer. A dispatch of an
+   * Ask is made under that Ask's lock: `attempt` is one more than the highest
+   * attempt of any of its dispatches, so no two share one, and a session whose
+   * run was taken over is never opened or started again.
    *
-   * @throws {RangeError} when the runtime is unknown.
+   * @throws {RangeError} when the runtime is unknown, or the session was taken over.
    */
   insertWork(runtimeId: string, build: (seq: number, attempt: (askId: string) => Promise<number>) => Promise<NewWork>): Promise<WorkRow>;
   pollWork(runtimeId: string, after: number, limit: number): Promise<WorkItem[]>;
@@ -189,9 +204,16 @@ export interface CloudStore {
   pruneNonces(nowMs: number): Promise<number>;
 
   submitAsk(askId: string, askJson: string, nowMs: number): Promise<boolean>;
-  /** Takes the oldest Ask that is queued, or running under a lapsed lease, with SKIP LOCKED. */
-  takeAsk(owner: string, nowMs: number, leaseMs: number): Promise<AskRow | undefined>;
-  renewAskLeases(owner: string, nowMs: number, leaseMs: number): Promise<void>;
+  /**
+   * Takes the oldest Ask that is queued, or running under a lapsed lease, with SKIP LOCKED.
+   * In the same transaction every dispatch of its earlier run that is still queued or
+   * claimed (or that the sweep expired but has not sent again) ends as `failed` /
+   * {@link TAKEN_OVER}: the runtime's next lease renewal is refused and it stops that
+   * session, and the new run's dispatch is the next attempt.
+   */
+  takeAsk(owner: string, nowMs: number, leaseMs: number): Promise<TakenAsk | undefined>;
+  /** Renews this Cloud's running Asks; returns the ids it still owns (one taken over is missing). */
+  renewAskLeases(owner: string, nowMs: number, leaseMs: number): Promise<string[]>;
   /** Embedded database only: no other process can hold a lease on it, so every running Ask is orphaned at start. */
   lapseAskLeases(): Promise<void>;
   releaseAsk(askId: string, owner: string, to: 'queued' | 'paused'): Promise<void>;
@@ -199,8 +221,11 @@ export interface CloudStore {
   finishAsk(askId: string, owner: string | null, outcomeJson: string, nowMs: number): Promise<boolean>;
   readAsk(askId: string): Promise<AskRow | undefined>;
 
-  /** Stores a run paused at its approval gate. Its Ask stays `running` under the live run's lease; if that lapses, the Ask is `paused` and any Cloud settles the approval. */
-  savePendingApproval(p: { approvalId: string; askId: string; runId: string; requestedMs: number; expiresMs: number; snapshot: string }): Promise<void>;
+  /**
+   * Stores a run paused at its approval gate. Its Ask stays `running` under the live run's lease; if that lapses, the Ask is `paused` and any Cloud settles the approval.
+   * Given `owner`, only while that Cloud still runs the Ask (under its row lock, so a take-over and the save never both happen): false otherwise.
+   */
+  savePendingApproval(p: { approvalId: string; askId: string; runId: string; requestedMs: number; expiresMs: number; snapshot: string; owner?: string }): Promise<boolean>;
   getApproval(approvalId: string): Promise<ApprovalRow | undefined>;
   listPendingApprovals(): Promise<ApprovalRow[]>;
   /** Stores an answer once: false when the approval already has one or is settled. */
@@ -296,9 +321,19 @@ export function createCloudStore(db: SqlDb): CloudStore {
         return await db.transaction(async (tx) => {
           const locked = await one<{ next_seq: number }>(tx, 'UPDATE runtimes SET next_seq = next_seq + 1 WHERE runtime_id = $1 RETURNING next_seq', [runtimeId]);
           if (locked === undefined) throw new RangeError(`dispatch: no enrolled runtime ${runtimeId}`);
-          const attempt = async (askId: string): Promise<number> =>
-            Number((await one<{ n: number }>(tx, "SELECT coalesce(max(attempt), 0) + 1 AS n FROM work WHERE ask_id = $1 AND state IN ('completed', 'failed')", [askId]))?.n ?? 1);
+          const attempt = async (askId: string): Promise<number> => {
+            await lockAsk(tx, askId);
+            // Over every dispatch of the Ask, whatever its state: a live or taken-over attempt is never reused.
+            return Number((await one<{ n: number }>(tx, 'SELECT coalesce(max(attempt), 0) + 1 AS n FROM work WHERE ask_id = $1', [askId]))?.n ?? 1);
+          };
           const w = await build(Number(locked.next_seq), attempt);
+          const session = w.claim !== null ? w.sessionId : (w.controlSession ?? null);
+          if (session !== null) {
+            if (w.claim !== null) await lockAsk(tx, w.claim.askId);
+            if ((await tx.query('SELECT 1 FROM work WHERE session_id = $1 AND outcome = $2 LIMIT 1', [session, TAKEN_OVER])).length > 0) {
+              throw new RangeError(`dispatch: session ${session} was taken over by another run of its Ask`);
+            }
+          }
           if (w.replyTo !== null) {
             const earlier = await one<Record<string, unknown>>(tx, `SELECT ${WORK_COLUMNS} FROM work WHERE runtime_id = $1 AND reply_to = $2`, [runtimeId, w.replyTo]);
             // Answered already (by this Cloud or another): the sequence number taken is simply skipped.
@@ -466,6 +501,15 @@ export function createCloudStore(db: SqlDb): CloudStore {
           [nowMs],
         );
         if (r === undefined) return undefined;
+        // The earlier run's dispatches end here, under the Ask's lock: no dispatch of that run can slip in after.
+        await lockAsk(tx, r.ask_id);
+        const ended = (
+          await tx.query<Record<string, unknown>>(
+            `UPDATE work SET state = 'failed', ended_ms = coalesce(ended_ms, $2), outcome = $3
+             WHERE ask_id = $1 AND (state IN ('queued', 'claimed') OR (state = 'failed' AND outcome = 'LEASE_EXPIRED')) RETURNING ${WORK_COLUMNS}`,
+            [r.ask_id, nowMs, TAKEN_OVER],
+          )
+        ).map(toWork);
         // A lapsed run that had reached its approval gate is not run again: the stored approval finishes it.
         if ((await tx.query("SELECT 1 FROM approvals WHERE ask_id = $1 AND state = 'pending'", [r.ask_id])).length > 0) {
           await tx.query("UPDATE asks SET state = 'paused', owner = NULL, lease_expires_ms = NULL WHERE ask_id = $1", [r.ask_id]);
@@ -473,10 +517,10 @@ export function createCloudStore(db: SqlDb): CloudStore {
         }
         const row = await one<Record<string, unknown>>(
           tx,
-          "UPDATE asks SET state = 'running', owner = $2, lease_expires_ms = $3, runs = runs + 1 WHERE ask_id = $1 RETURNING ask_id, ask, state, runs, outcome",
+          `UPDATE asks SET state = 'running', owner = $2, lease_expires_ms = $3, runs = runs + 1 WHERE ask_id = $1 RETURNING ${ASK_COLUMNS}`,
           [r.ask_id, owner, nowMs + leaseMs],
         );
-        return toAsk(row as Record<string, unknown>);
+        return { ...toAsk(row as Record<string, unknown>), ended };
         });
         if (taken !== 'paused') return taken;
       }
@@ -484,9 +528,8 @@ export function createCloudStore(db: SqlDb): CloudStore {
     lapseAskLeases: async () => {
       await db.query("UPDATE asks SET lease_expires_ms = 0 WHERE state = 'running'");
     },
-    renewAskLeases: async (owner, nowMs, leaseMs) => {
-      await db.query("UPDATE asks SET lease_expires_ms = $2 WHERE owner = $1 AND state = 'running'", [owner, nowMs + leaseMs]);
-    },
+    renewAskLeases: async (owner, nowMs, leaseMs) =>
+      (await db.query<{ ask_id: string }>("UPDATE asks SET lease_expires_ms = $2 WHERE owner = $1 AND state = 'running' RETURNING ask_id", [owner, nowMs + leaseMs])).map((r) => r.ask_id),
     releaseAsk: async (askId, owner, to) => {
       await db.query("UPDATE asks SET state = $3, owner = NULL, lease_expires_ms = NULL WHERE ask_id = $1 AND owner = $2 AND state = 'running'", [askId, owner, to]);
       if (to === 'queued') await db.query('SELECT pg_notify($1, $2)', [CHANNELS.asks, askId]);
@@ -499,16 +542,20 @@ export function createCloudStore(db: SqlDb): CloudStore {
         )
       ).length === 1,
     readAsk: async (askId) => {
-      const r = await one<Record<string, unknown>>(db, 'SELECT ask_id, ask, state, runs, outcome FROM asks WHERE ask_id = $1', [askId]);
+      const r = await one<Record<string, unknown>>(db, `SELECT ${ASK_COLUMNS} FROM asks WHERE ask_id = $1`, [askId]);
       return r === undefined ? undefined : toAsk(r);
     },
 
-    savePendingApproval: async (p) => {
-        await db.query(
+    savePendingApproval: (p) =>
+      db.transaction(async (tx) => {
+        // FOR UPDATE: a take-over of the Ask waits for this save, or this save sees the new owner.
+        if (p.owner !== undefined && (await tx.query("SELECT 1 FROM asks WHERE ask_id = $1 AND owner = $2 AND state = 'running' FOR UPDATE", [p.askId, p.owner])).length === 0) return false;
+        await tx.query(
           "INSERT INTO approvals (approval_id, ask_id, run_id, requested_ms, expires_ms, snapshot, state) VALUES ($1, $2, $3, $4, $5, $6, 'pending')",
           [p.approvalId, p.askId, p.runId, p.requestedMs, p.expiresMs, p.snapshot],
         );
-    },
+        return true;
+      }),
     getApproval: async (id) => {
       const r = await one<Record<string, unknown>>(db, 'SELECT * FROM approvals WHERE approval_id = $1', [id]);
       return r === undefined ? undefined : toApproval(r);
@@ -534,6 +581,24 @@ export function createCloudStore(db: SqlDb): CloudStore {
   };
 }
 
+const ASK_COLUMNS = 'ask_id, ask, state, owner, runs, outcome';
+
 function toAsk(r: Record<string, unknown>): AskRow {
-  return { askId: r['ask_id'] as string, ask: r['ask'] as string, state: r['state'] as AskRow['state'], runs: Number(r['runs']), outcome: (r['outcome'] as string | null) ?? null };
+  return {
+    askId: r['ask_id'] as string,
+    ask: r['ask'] as string,
+    state: r['state'] as AskRow['state'],
+    owner: (r['owner'] as string | null) ?? null,
+    runs: Number(r['runs']),
+    outcome: (r['outcome'] as string | null) ?? null,
+  };
+}
+
+/**
+ * One Ask's dispatches are made one transaction at a time (a transaction-scoped
+ * advisory lock on the Ask's id): attempts are counted, and a take-over ends the
+ * earlier run's dispatches, without a dispatch of that Ask committing in between.
+ */
+async function lockAsk(tx: SqlRunner, askId: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(7210023, hashtext($1))', [askId]);
 }

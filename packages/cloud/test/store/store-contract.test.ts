@@ -44,7 +44,7 @@ async function enroll(store: CloudStore, n: number, keyId = `sha256:${hash(n)}`)
   return runtimeId;
 }
 
-function newWork(askId: string | null, opts: { attempt?: number; replyTo?: string; sessionId?: string } = {}) {
+function newWork(askId: string | null, opts: { attempt?: number; replyTo?: string; sessionId?: string; controlSession?: string } = {}) {
   return async (seq: number, attempt: (askId: string) => Promise<number>): Promise<NewWork> => {
     const claim = askId === null ? null : { askId, attempt: opts.attempt ?? (await attempt(askId)) };
     const workId = `work-${askId ?? 'ctl'}-${seq}-${Math.random().toString(36).slice(2, 8)}`;
@@ -55,6 +55,7 @@ function newWork(askId: string | null, opts: { attempt?: number; replyTo?: strin
       replyTo: opts.replyTo ?? null,
       item: { workId, seq, claim, payload: 'e30=', signature: { keyId: `sha256:${hash(9)}`, value: 'AA==' } },
       createdMs: 5,
+      ...(opts.controlSession === undefined ? {} : { controlSession: opts.controlSession }),
     };
   };
 }
@@ -236,6 +237,83 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
       expect(await store.finishAsk(after?.askId as string, 'cloud-b', '{"late":true}', 130)).toBe(false);
       expect(await store.finishAsk(after?.askId as string, 'cloud-c', '{"ok":true}', 130)).toBe(true);
       expect((await store.readAsk(after?.askId as string))?.outcome).toBe('{"ok":true}');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a take-over ends the old run's claim: its renewal is refused, the new dispatch is the next attempt and can be claimed", async () => {
+    const store = await open(adapter);
+    try {
+      const rt = await enroll(store, 1);
+      await store.submitAsk('ask-t', '{}', 0);
+      expect((await store.takeAsk('cloud-a', 10, 100))?.runs).toBe(1);
+      // cloud-a's run: its session is claimed, and the runtime keeps renewing it after cloud-a is gone.
+      const first = await store.insertWork(rt, newWork('ask-t', { sessionId: 'ses-a' }));
+      expect(first.claim).toEqual({ askId: 'ask-t', attempt: 1 });
+      const lease = await store.claimWork({ runtimeId: rt, workId: first.workId, askId: 'ask-t', attempt: 1, nowMs: 20, leaseMs: 1000, leaseId: 'lease-a' });
+      expect(lease).toMatchObject({ ok: true, status: 201 });
+      expect(await store.renewLease({ runtimeId: rt, askId: 'ask-t', attempt: 1, leaseId: 'lease-a', nowMs: 200, leaseMs: 1000 })).toBe(1200);
+      // A second dispatch of cloud-a's run (never claimed) is ended too.
+      const queued = await store.insertWork(rt, newWork('ask-t', { sessionId: 'ses-a2' }));
+      expect(queued.claim?.attempt).toBe(2);
+
+      // cloud-a's Ask lease lapsed at 110: cloud-b takes it over.
+      const taken = await store.takeAsk('cloud-b', 300, 100);
+      expect(taken).toMatchObject({ askId: 'ask-t', runs: 2 });
+      expect(taken?.ended.map((w) => [w.workId, w.state, w.outcome]).sort()).toEqual(
+        [
+          [first.workId, 'failed', 'TAKEN_OVER'],
+          [queued.workId, 'failed', 'TAKEN_OVER'],
+        ].sort(),
+      );
+      // The runtime's next renewal of the old session is refused: it stops that session.
+      expect(await store.renewLease({ runtimeId: rt, askId: 'ask-t', attempt: 1, leaseId: 'lease-a', nowMs: 400, leaseMs: 1000 })).toBeUndefined();
+      expect(await store.claimWork({ runtimeId: rt, workId: queued.workId, askId: 'ask-t', attempt: 2, nowMs: 400, leaseMs: 1000, leaseId: 'lease-q' })).toMatchObject({ ok: false, code: 'CLAIM_CONFLICT' });
+      // The old sessions are never sent again, nor started.
+      await expect(store.insertWork(rt, newWork('ask-t', { sessionId: 'ses-a' }))).rejects.toThrow(/taken over/);
+      await expect(store.insertWork(rt, newWork(null, { controlSession: 'ses-a' }))).rejects.toThrow(/taken over/);
+      // cloud-b's run dispatches the next attempt over every earlier one, and the runtime can claim it.
+      const next = await store.insertWork(rt, newWork('ask-t', { sessionId: 'ses-b' }));
+      expect(next.claim).toEqual({ askId: 'ask-t', attempt: 3 });
+      expect(await store.claimWork({ runtimeId: rt, workId: next.workId, askId: 'ask-t', attempt: 3, nowMs: 400, leaseMs: 1000, leaseId: 'lease-b' })).toMatchObject({ ok: true, status: 201 });
+      expect(await store.renewLease({ runtimeId: rt, askId: 'ask-t', attempt: 3, leaseId: 'lease-b', nowMs: 500, leaseMs: 1000 })).toBe(1500);
+      // The late session.ended of the old session changes nothing; the new one completes its own work.
+      expect(await store.completeSession(rt, 'ses-a', 'halted', 600)).toBeUndefined();
+      expect(await store.completeSession(rt, 'ses-b', 'completed', 600)).toMatchObject({ workId: next.workId, state: 'completed' });
+      // cloud-a, paused rather than dead, comes back: it can neither keep, release nor finish the Ask.
+      await store.renewAskLeases('cloud-a', 700, 100);
+      expect((await store.readAsk('ask-t'))?.owner).toBe('cloud-b');
+      await store.releaseAsk('ask-t', 'cloud-a', 'queued');
+      expect(await store.finishAsk('ask-t', 'cloud-a', '{"late":true}', 700)).toBe(false);
+      expect(await store.finishAsk('ask-t', 'cloud-b', '{"ok":true}', 700)).toBe(true);
+      expect(await store.db.query('SELECT ask_id, attempt FROM work WHERE claimed_ms IS NOT NULL GROUP BY ask_id, attempt HAVING count(*) > 1')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('attempt numbers of one Ask are distinct whichever Clouds dispatch it at once', async () => {
+    const store = await open(adapter);
+    try {
+      const rts = [await enroll(store, 1), await enroll(store, 2), await enroll(store, 3)];
+      const made = await Promise.all(Array.from({ length: 9 }, (_, i) => store.insertWork(rts[i % 3] as string, newWork('ask-r', { sessionId: `ses-r${i}` }))));
+      expect(made.map((w) => w.claim?.attempt).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a paused Cloud cannot store an approval for an Ask another Cloud took over', async () => {
+    const store = await open(adapter);
+    try {
+      await store.submitAsk('ask-p', '{}', 0);
+      await store.takeAsk('cloud-a', 1, 100);
+      expect(await store.takeAsk('cloud-b', 500, 100)).toMatchObject({ askId: 'ask-p', runs: 2 });
+      const late = { approvalId: 'apr-late', askId: 'ask-p', runId: 'run-a', requestedMs: 600, expiresMs: 9000, snapshot: '{}' };
+      expect(await store.savePendingApproval({ ...late, owner: 'cloud-a' })).toBe(false);
+      expect(await store.listPendingApprovals()).toEqual([]);
+      expect(await store.savePendingApproval({ ...late, approvalId: 'apr-b', runId: 'run-b', owner: 'cloud-b' })).toBe(true);
     } finally {
       await store.close();
     }
