@@ -377,8 +377,13 @@ async function connectCommand(opts: {
     leaseMs: state.leaseMs,
     lastSeq: state.lastSeq,
     saveLastSeq: connected.saveLastSeq,
-    // Without the lease another attempt may run the Ask: stop this one now.
-    onLeaseLost: () => {
+    // Refused by Cloud: that dispatch ended there (another run of its Ask took over), so that session stops
+    // and the runtime serves on. Not renewed in time: Cloud is out of reach, so every lease is in doubt: stop.
+    onLeaseLost: (_claim, lost) => {
+      if (lost.why === 'LEASE_LOST') {
+        void runtime.stopSession(lost.sessionId, 'Cloud refused the lease: another run of the Ask took over').catch(() => undefined);
+        return;
+      }
       leaseLost = true;
       controller.abort();
     },

@@ -114,6 +114,13 @@ export interface Runtime {
   enroll(): Promise<void>;
   /** Resolves when every session this runtime opened has ended and its workspace is gone. */
   idle(): Promise<void>;
+  /**
+   * Stops one session whose lease Cloud refused (another run of its Ask took over):
+   * a started one at the step in flight, an open one now, one still opening as soon
+   * as it is ready. It ends `halted` with code LEASE_LOST and is never started; the
+   * runtime goes on serving its other sessions.
+   */
+  stopSession(sessionId: string, reason: string): Promise<void>;
 }
 
 interface SessionState {
@@ -148,6 +155,8 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
   let work: Promise<void> = Promise.resolve();
   // Sessions that have started, so a halt from Cloud can stop the step in flight.
   const running = new Map<string, AbortController>();
+  // Sessions whose lease Cloud refused, with why: each ends halted (LEASE_LOST) and is never started.
+  const leaseLost = new Map<string, string>();
   const enrollTimeoutMs = opts.enrollTimeoutMs ?? DEFAULT_ENROLL_TIMEOUT_MS;
   const toolTimeoutMs = opts.toolTimeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS;
   // Made once, on the first session: a host without a sandbox fails that session, not the enrollment.
@@ -208,6 +217,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
           const marked = layers;
           secrets = redactor.withKnownValues(await readWorkspaceSecrets(workspace.dir, await snapshotter.take(), (path) => isSecretFile(marked, path)));
         } catch (error) {
+          leaseLost.delete(message.sessionId);
           await workspace?.dispose();
           // Cloud waits on this session; tell it why it will not start rather than go silent.
           const code = error instanceof RuntimeError ? error.code : 'RUNTIME_INTERNAL';
@@ -243,7 +253,15 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
           });
           return;
         }
-        sessions.set(message.sessionId, { runId: message.runId, sessionId: message.sessionId, ask, cloudRules, workspace, sandbox: boundary, snapshotter, layers, redactor: secrets });
+        const opened: SessionState = { runId: message.runId, sessionId: message.sessionId, ask, cloudRules, workspace, sandbox: boundary, snapshotter, layers, redactor: secrets };
+        // Its lease was refused while the workspace was being made: it ends here, never accepted.
+        const lost = leaseLost.get(message.sessionId);
+        if (lost !== undefined) {
+          leaseLost.delete(message.sessionId);
+          await endSession(opened, 'halted', lost, 'LEASE_LOST');
+          return;
+        }
+        sessions.set(message.sessionId, opened);
         await send({
           type: 'session.accepted',
           messageId: messageId(),
@@ -365,11 +383,17 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       });
       await endSession(session, end.outcome, end.reason, end.code, agent, end.proposal);
     } catch (error) {
+      const lost = leaseLost.get(sessionId);
+      if (lost !== undefined) {
+        await endSession(session, 'halted', lost, 'LEASE_LOST').catch(() => undefined);
+        return;
+      }
       log('runtime.session-failed', { sessionId, code: (error as { code?: unknown }).code ?? 'INTERNAL' });
       const code = error instanceof RuntimeError ? error.code : 'RUNTIME_INTERNAL';
       await endSession(session, 'failed', error instanceof RuntimeError ? error.message : 'the runtime failed', code).catch(() => undefined);
     } finally {
       running.delete(sessionId);
+      leaseLost.delete(sessionId);
     }
   };
 
@@ -404,6 +428,20 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     idle: async () => {
       await work;
       for (const session of sessions.values()) await session.workspace.dispose();
+    },
+    stopSession: async (sessionId, reason) => {
+      log('runtime.session-stopped', { sessionId, code: 'LEASE_LOST' });
+      leaseLost.set(sessionId, reason);
+      const inFlight = running.get(sessionId);
+      if (inFlight !== undefined) {
+        inFlight.abort();
+        return;
+      }
+      const session = sessions.get(sessionId);
+      if (session === undefined) return;
+      sessions.delete(sessionId);
+      leaseLost.delete(sessionId);
+      await endSession(session, 'halted', reason, 'LEASE_LOST');
     },
   };
 }

@@ -126,6 +126,36 @@ describe('a runtime process', () => {
     expect(runtime.stderr()).toMatch(/^error LEASE_LOST: /m);
   });
 
+  it('stops only the session whose renewal Cloud refused after a take-over, and serves the next attempt', async () => {
+    const dataDir = await createTempDir('cloud');
+    const cloud = await startCloud(dataDir, createKey(), 0, 1_500);
+    const { store } = cloud.server;
+    const { token } = await createEnrollToken({ dataDir, clock: systemClock });
+    const runtime = startRuntime(cloud.url, await createTempDir('rt'), token);
+    const [runtimeId] = (await runtime.connected).split(' ') as [string];
+    // cloud-a runs the Ask and opens its session; the runtime claims it and renews the lease.
+    await store.submitAsk('ask-one', '{}', 0);
+    await store.takeAsk('cloud-a', Date.now(), 1);
+    const first = await openSession(cloud, runtimeId, 'ses-old');
+    await until(() => cloud.messages.find((m) => m.type === 'session.accepted' && m.sessionId === 'ses-old'), 'session.accepted');
+    // cloud-a's Ask lease lapsed: cloud-b takes the Ask over, which ends the old dispatch.
+    const taken = await store.takeAsk('cloud-b', Date.now() + 10, 60_000);
+    expect(taken?.ended.map((w) => w.workId)).toEqual([first.workId]);
+    // The runtime's next renewal is refused: that session ends halted, LEASE_LOST, and is never started.
+    const ended = await until(() => cloud.messages.find((m) => m.type === 'session.ended' && m.sessionId === 'ses-old'), 'the old session to end');
+    expect(ended).toMatchObject({ outcome: 'halted', code: 'LEASE_LOST' });
+    await expect(cloud.server.dispatch(runtimeId, { type: 'session.start', messageId: 'cmsg-start-old', runId: 'run-1', sessionId: 'ses-old' })).rejects.toThrow(/taken over/);
+    expect(runtime.child.exitCode).toBeNull();
+    // cloud-b's run: the next attempt, claimed and accepted by the same runtime process.
+    const next = await openSession(cloud, runtimeId, 'ses-new');
+    expect(next.claim).toEqual({ askId: 'ask-one', attempt: 2 });
+    await until(() => cloud.messages.find((m) => m.type === 'session.accepted' && m.sessionId === 'ses-new'), 'the new session to be accepted');
+    expect((await cloud.server.getWork(next.workId))?.state).toBe('claimed');
+    expect(runtime.child.exitCode).toBeNull();
+    runtime.child.kill('SIGTERM');
+    expect(await runtime.exited).toBe(0);
+  });
+
   it('resumes with its key after Cloud and the runtime both restart, and flushes its outbox with nothing lost or counted twice', async () => {
     const dataDir = await createTempDir('cloud');
     const cloudKey = createKey();

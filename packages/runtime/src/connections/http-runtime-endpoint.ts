@@ -29,8 +29,12 @@ export interface HttpRuntimeEndpointOptions {
   /** The last dispatch handled before this process started. */
   lastSeq: number;
   saveLastSeq(seq: number): Promise<void>;
-  /** Called when a claim's lease is gone; the work under it must stop. */
-  onLeaseLost?: (claim: ClaimRef) => void;
+  /**
+   * Called when a claim's lease is gone; the work under it must stop. `LEASE_LOST`: Cloud
+   * refused the renewal (the dispatch ended there, e.g. another run of its Ask took over), so
+   * only that session stops; `LEASE_EXPIRED`: no renewal got through before the lease's end.
+   */
+  onLeaseLost?: (claim: ClaimRef, lost: { sessionId: string; why: 'LEASE_LOST' | 'LEASE_EXPIRED' }) => void;
   /** Long-poll length per request. */
   pollWaitMs?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
@@ -121,12 +125,12 @@ export function createHttpRuntimeEndpoint(opts: HttpRuntimeEndpointOptions): Htt
     clearInterval(lease.timer);
     leases.delete(sessionId);
   };
-  const loseLease = (sessionId: string, why: string): void => {
+  const loseLease = (sessionId: string, why: 'LEASE_LOST' | 'LEASE_EXPIRED'): void => {
     const lease = leases.get(sessionId);
     if (lease === undefined) return;
     dropLease(sessionId);
-    log('runtime.lease-lost', { ...lease.claim, why });
-    opts.onLeaseLost?.(lease.claim);
+    log('runtime.lease-lost', { ...lease.claim, sessionId, why });
+    opts.onLeaseLost?.(lease.claim, { sessionId, why });
   };
   const holdLease = (sessionId: string, claim: ClaimRef, leaseId: string, expiresAt: string): void => {
     const timer = setInterval(() => {
