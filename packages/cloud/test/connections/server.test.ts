@@ -172,7 +172,8 @@ describe('dispatch, claims and leases', () => {
     const a = await enrolled(ctx);
     const b = await enrolled(ctx);
     const workA = await ctx.server.dispatch(a.runtimeId, sessionOpen(a.runtimeId, 'ses-a'));
-    const workB = await ctx.server.dispatch(b.runtimeId, sessionOpen(b.runtimeId, 'ses-b'));
+    // The same (Ask, attempt) offered to a second runtime (named explicitly: a new dispatch would count the next attempt).
+    const workB = await ctx.server.dispatch(b.runtimeId, sessionOpen(b.runtimeId, 'ses-b'), { attempt: 1 });
     expect(workB.claim).toEqual({ askId: 'ask-one', attempt: 1 });
     const first = await a.signer.request('POST', '/v1/claims', { workId: workA.workId, askId: 'ask-one', attempt: 1 });
     expect(first.status).toBe(201);
