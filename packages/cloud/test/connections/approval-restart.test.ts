@@ -8,18 +8,22 @@ import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { systemClock } from '@lumenflow/protocol';
+import { parseStrictJson, systemClock, ToolCallRecordSchema } from '@lumenflow/protocol';
+import { replayBundle } from '@lumenflow/replay';
 import { createEnrollToken, listPendingApprovals, readAskOutcome } from '@lumenflow/cloud';
 import type { AskOutcome, PendingApproval } from '@lumenflow/cloud';
 import { verifyBundle } from '@lumenflow/verifier';
+import { fixtureBase } from '../../../../test/support/fixture-base.js';
 import { createTempDir } from './helpers.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../../../..');
 const CLI = ['--import', 'tsx', 'scripts/lumenflow.ts'];
 const HAPPY_ASK = join(REPO_ROOT, 'scripts/demo/asks/happy.json');
 const children: ChildProcess[] = [];
-afterEach(() => {
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
 function startServe(dataDir: string, extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
@@ -115,6 +119,41 @@ describe('cloud serve restarted while an approval is pending', { timeout: 180_00
     expect(await listPendingApprovals(dataDir)).toEqual([]);
     const again = cli(['cloud', 'approve', approvalId, '--data-dir', dataDir, '--approver', 'reviewer:kim', '--reason', 'late']);
     expect(again.stderr).toMatch(/^error APPROVAL_UNKNOWN:/);
+  });
+
+  it('with --pr patch: the restarted Cloud carries out the approved pull-request step from the stored files; the bundle verifies', async () => {
+    const dataDir = await createTempDir('cloud');
+    const base = await fixtureBase();
+    cleanups.push(base.dispose);
+    const prArgs = ['--pr', 'patch', '--pr-remote', base.dir];
+    const pending = await pauseAtApproval(dataDir, prArgs, 'SIGTERM');
+    expect(pending.request.action).toMatchObject({ kind: 'pr.create', head: `lumenflow/${pending.runId}` });
+    await startServe(dataDir, prArgs);
+    const approved = cli(['cloud', 'approve', pending.request.approvalId, '--data-dir', dataDir, '--approver', 'reviewer:sam', '--reason', 'diff and tests checked']);
+    expect(approved.status, approved.stderr).toBe(0);
+    const outcome = await until(() => readAskOutcome(dataDir, 'ask-calc-add-fix'), 'the Ask outcome');
+    // `approved`, not `pr-failed`: the step ran on the restarted Cloud and succeeded.
+    expect(outcome).toMatchObject({ ok: true, runId: pending.runId, approvalStatus: 'approved', ending: 'approved' });
+    const dir = (outcome as Extract<AskOutcome, { ok: true }>).dir;
+
+    const report = await verifyBundle(dir);
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(report.valid).toBe(true);
+    // The step's evidence: the open_pull_request call of the approved action, and the patch provider's files.
+    const calls = (await readFile(join(dir, 'tool-calls.jsonl'), 'utf8'))
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => ToolCallRecordSchema.parse(parseStrictJson(line)));
+    const opened = calls.filter((c) => c.tool === 'open_pull_request');
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).toMatchObject({ status: 'succeeded', toolCallId: `${pending.request.approvalId}-pr` });
+    const patch = await readFile(join(dir, 'pull-request.patch'), 'utf8');
+    expect(patch).toContain(`LumenFlow-Approval: ${pending.request.approvalId}`);
+    expect(await readFile(join(dir, 'pull-request.txt'), 'utf8')).toContain(`lumenflow/${pending.runId}`);
+    // Replay's chain checks, the pull request's binding to the approval among them, hold too.
+    const replay = await replayBundle(dir);
+    expect(replay.chainChecks.filter((c) => !c.ok)).toEqual([]);
+    expect(replay.valid).toBe(true);
   });
 
   it('stopped with SIGTERM at the gate: no failure is recorded, and the restarted Cloud settles it', async () => {
