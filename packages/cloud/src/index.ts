@@ -80,5 +80,5 @@ export type {
   PendingApproval,
 } from './connections/index.js';
 export type { Migration } from './store/migrations.js';
-export type { AskRow, ApprovalRow, CloudStore, EvidenceNotice, RuntimeRow, StoredEvidence, WorkRow } from './store/cloud-store.js';
+export type { AskHold, AskRow, ApprovalRow, CloudStore, EvidenceNotice, RuntimeRow, StoredEvidence, TakenAsk, WorkRow } from './store/cloud-store.js';
 export type { SqlDb, SqlRunner } from './store/sql.js';

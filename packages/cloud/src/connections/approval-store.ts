@@ -11,7 +11,7 @@ import { formatJsonFile } from '../proof-files.js';
 import { applyPullRequestStep } from '../pull-request/step.js';
 import type { PullRequestConfig } from '../pull-request/perform.js';
 import { CloudError } from '../errors.js';
-import type { ApprovalRow, CloudStore } from '../store/cloud-store.js';
+import type { ApprovalRow, AskHold, CloudStore } from '../store/cloud-store.js';
 
 // A run paused at its approval gate, kept in the store so that any Cloud on the
 // database can still finish it after the one that ran it stopped. By then the
@@ -56,13 +56,13 @@ export function toPendingApproval(row: ApprovalRow): PendingApproval | undefined
 }
 
 /**
- * Stores a run paused at its approval gate. Given `owner` (the Cloud running the
- * Ask), only while that Cloud still owns the Ask: false when another took it over.
+ * Stores a run paused at its approval gate. Given `hold` (the run of the Ask that
+ * asks), only while that run still holds the Ask: false when it was taken over.
  */
-export async function savePendingApproval(store: CloudStore, snapshot: PendingApprovalSnapshot, opts: { owner?: string } = {}): Promise<boolean> {
+export async function savePendingApproval(store: CloudStore, snapshot: PendingApprovalSnapshot, opts: { hold?: AskHold } = {}): Promise<boolean> {
   PendingApprovalSchema.parse({ schemaVersion: 1, state: 'pending', ...snapshot });
   return store.savePendingApproval({
-    ...omitUndefined({ owner: opts.owner }),
+    ...omitUndefined({ hold: opts.hold }),
     approvalId: snapshot.request.approvalId,
     askId: snapshot.askId,
     runId: snapshot.runId,

@@ -70,11 +70,13 @@ export async function openOperatorDesk(opts: OperatorDeskOptions): Promise<Opera
   const runAsk = async (row: AskRow, stop: AbortController): Promise<void> => {
     const runId = opts.ids.next('run');
     const signal = AbortSignal.any([controller.signal, stop.signal]);
+    // This take of the Ask: every write of the run is conditioned on it.
+    const hold = { owner: opts.instanceId, runs: row.runs };
     let ask: Ask;
     try {
       ask = AskSchema.parse(parseStrictJson(row.ask));
     } catch {
-      await store.finishAsk(row.askId, opts.instanceId, JSON.stringify({ askId: row.askId, ok: false, runId: '', code: 'ASK_INVALID', message: 'the submitted Ask does not match AskSchema' }), nowMs());
+      await store.finishAsk(row.askId, hold, JSON.stringify({ askId: row.askId, ok: false, runId: '', code: 'ASK_INVALID', message: 'the submitted Ask does not match AskSchema' }), nowMs());
       return;
     }
     let approvalId: string | undefined;
@@ -90,7 +92,7 @@ export async function openOperatorDesk(opts: OperatorDeskOptions): Promise<Opera
         ...omitUndefined({ approvalTtlMs: opts.approvalTtlMs, pullRequest: opts.pullRequest }),
         onApprovalPending: async (pending) => {
           // Stored only while this Cloud still runs the Ask: one that was paused past its lease has lost it.
-          if (!(await savePendingApproval(store, pending, { owner: opts.instanceId }))) {
+          if (!(await savePendingApproval(store, pending, { hold }))) {
             throw new CloudError('ASK_TAKEN_OVER', `another Cloud took over ${pending.askId}; this run stops at its approval gate`);
           }
           approvalId = pending.request.approvalId;
@@ -113,7 +115,7 @@ export async function openOperatorDesk(opts: OperatorDeskOptions): Promise<Opera
       }
       if (controller.signal.aborted) {
         // Stopped: at the approval gate the stored approval finishes the Ask; before it, another Cloud runs it again.
-        await store.releaseAsk(ask.askId, opts.instanceId, approvalId === undefined ? 'queued' : 'paused');
+        await store.releaseAsk(ask.askId, hold, approvalId === undefined ? 'queued' : 'paused');
         log('desk.ask-released', { askId: ask.askId, runId, approvalId: approvalId ?? null });
         return;
       }
@@ -122,7 +124,7 @@ export async function openOperatorDesk(opts: OperatorDeskOptions): Promise<Opera
     } finally {
       if (approvalId !== undefined) live.delete(approvalId);
     }
-    const recorded = await store.finishAsk(ask.askId, opts.instanceId, JSON.stringify(outcome), nowMs());
+    const recorded = await store.finishAsk(ask.askId, hold, JSON.stringify(outcome), nowMs());
     log(recorded ? 'desk.ask-done' : 'desk.ask-lost', { askId: ask.askId, runId, ok: outcome.ok });
   };
 
@@ -141,6 +143,8 @@ export async function openOperatorDesk(opts: OperatorDeskOptions): Promise<Opera
         if (row === undefined) break;
         // `ended`: the earlier run's dispatches, ended so that their runtime stops them and this run's is the next attempt.
         log('desk.ask-taken', { askId: row.askId, runs: row.runs, endedWork: row.ended.map((w) => w.workId) });
+        // Taken again by this same Cloud (its own lease lapsed while it stalled): the earlier run lost it too.
+        runs.get(row.askId)?.abort();
         const stop = new AbortController();
         runs.set(row.askId, stop);
         const run = runAsk(row, stop)

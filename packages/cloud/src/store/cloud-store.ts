@@ -71,6 +71,17 @@ export interface AskRow {
   outcome: string | null;
 }
 
+/**
+ * One run of an Ask as the Cloud that took it holds it: its instance and the take's
+ * number (`runs` after the take). Every write a run makes to its Ask is conditioned
+ * on both, so a run that lost its Ask, to another Cloud or to a later take by its own
+ * (its lease lapsed while it stalled), writes nothing.
+ */
+export interface AskHold {
+  owner: string;
+  runs: number;
+}
+
 /** A taken Ask, with the dispatches of its earlier run that the take-over ended. */
 export interface TakenAsk extends AskRow {
   ended: WorkRow[];
@@ -216,16 +227,16 @@ export interface CloudStore {
   renewAskLeases(owner: string, nowMs: number, leaseMs: number): Promise<string[]>;
   /** Embedded database only: no other process can hold a lease on it, so every running Ask is orphaned at start. */
   lapseAskLeases(): Promise<void>;
-  releaseAsk(askId: string, owner: string, to: 'queued' | 'paused'): Promise<void>;
-  /** Records an Ask's outcome once; false when another Cloud took it over (its lease lapsed) or it was done. */
-  finishAsk(askId: string, owner: string | null, outcomeJson: string, nowMs: number): Promise<boolean>;
+  releaseAsk(askId: string, hold: AskHold, to: 'queued' | 'paused'): Promise<void>;
+  /** Records an Ask's outcome once; false when it was taken again (its lease lapsed) or it was done. With no hold: any Ask not done. */
+  finishAsk(askId: string, hold: AskHold | null, outcomeJson: string, nowMs: number): Promise<boolean>;
   readAsk(askId: string): Promise<AskRow | undefined>;
 
   /**
    * Stores a run paused at its approval gate. Its Ask stays `running` under the live run's lease; if that lapses, the Ask is `paused` and any Cloud settles the approval.
-   * Given `owner`, only while that Cloud still runs the Ask (under its row lock, so a take-over and the save never both happen): false otherwise.
+   * Given `hold`, only while that run still holds the Ask (under its row lock, so a take-over and the save never both happen): false otherwise.
    */
-  savePendingApproval(p: { approvalId: string; askId: string; runId: string; requestedMs: number; expiresMs: number; snapshot: string; owner?: string }): Promise<boolean>;
+  savePendingApproval(p: { approvalId: string; askId: string; runId: string; requestedMs: number; expiresMs: number; snapshot: string; hold?: AskHold }): Promise<boolean>;
   getApproval(approvalId: string): Promise<ApprovalRow | undefined>;
   listPendingApprovals(): Promise<ApprovalRow[]>;
   /** Stores an answer once: false when the approval already has one or is settled. */
@@ -530,15 +541,15 @@ export function createCloudStore(db: SqlDb): CloudStore {
     },
     renewAskLeases: async (owner, nowMs, leaseMs) =>
       (await db.query<{ ask_id: string }>("UPDATE asks SET lease_expires_ms = $2 WHERE owner = $1 AND state = 'running' RETURNING ask_id", [owner, nowMs + leaseMs])).map((r) => r.ask_id),
-    releaseAsk: async (askId, owner, to) => {
-      await db.query("UPDATE asks SET state = $3, owner = NULL, lease_expires_ms = NULL WHERE ask_id = $1 AND owner = $2 AND state = 'running'", [askId, owner, to]);
+    releaseAsk: async (askId, hold, to) => {
+      await db.query("UPDATE asks SET state = $3, owner = NULL, lease_expires_ms = NULL WHERE ask_id = $1 AND owner = $2 AND runs = $4 AND state = 'running'", [askId, hold.owner, to, hold.runs]);
       if (to === 'queued') await db.query('SELECT pg_notify($1, $2)', [CHANNELS.asks, askId]);
     },
-    finishAsk: async (askId, owner, outcomeJson, nowMs) =>
+    finishAsk: async (askId, hold, outcomeJson, nowMs) =>
       (
         await db.query(
-          "UPDATE asks SET state = 'done', outcome = $3, done_ms = $4, owner = NULL, lease_expires_ms = NULL WHERE ask_id = $1 AND (owner = $2 OR ($2::text IS NULL AND state <> 'done')) RETURNING ask_id",
-          [askId, owner, outcomeJson, nowMs],
+          "UPDATE asks SET state = 'done', outcome = $3, done_ms = $4, owner = NULL, lease_expires_ms = NULL WHERE ask_id = $1 AND ((owner = $2 AND runs = $5::int) OR ($2::text IS NULL AND state <> 'done')) RETURNING ask_id",
+          [askId, hold?.owner ?? null, outcomeJson, nowMs, hold?.runs ?? null],
         )
       ).length === 1,
     readAsk: async (askId) => {
@@ -549,7 +560,9 @@ export function createCloudStore(db: SqlDb): CloudStore {
     savePendingApproval: (p) =>
       db.transaction(async (tx) => {
         // FOR UPDATE: a take-over of the Ask waits for this save, or this save sees the new owner.
-        if (p.owner !== undefined && (await tx.query("SELECT 1 FROM asks WHERE ask_id = $1 AND owner = $2 AND state = 'running' FOR UPDATE", [p.askId, p.owner])).length === 0) return false;
+        if (p.hold !== undefined && (await tx.query("SELECT 1 FROM asks WHERE ask_id = $1 AND owner = $2 AND runs = $3 AND state = 'running' FOR UPDATE", [p.askId, p.hold.owner, p.hold.runs])).length === 0) {
+          return false;
+        }
         await tx.query(
           "INSERT INTO approvals (approval_id, ask_id, run_id, requested_ms, expires_ms, snapshot, state) VALUES ($1, $2, $3, $4, $5, $6, 'pending')",
           [p.approvalId, p.askId, p.runId, p.requestedMs, p.expiresMs, p.snapshot],

@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CloudError, createStoreOperatorApi, openCloudStore, openOperatorDesk } from '@lumenflow/cloud';
+import { systemClock } from '@lumenflow/protocol';
 import type { Cloud } from '@lumenflow/cloud';
 import { createKey, createManualClock, createTempDir, createAsk } from './helpers.js';
 
@@ -53,6 +54,50 @@ describe('the operator desk', () => {
         { ask_id: 'ask-bad', state: 'done', runs: 1 },
         { ask_id: 'ask-good', state: 'done', runs: 1 },
       ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('stops a run whose Ask another Cloud took over while this one was paused; the stale run records nothing', async () => {
+    const dataDir = await createTempDir('desk');
+    const store = await openCloudStore({ dataDir });
+    const api = createStoreOperatorApi(store, { clock: systemClock, owned: false });
+    const events: string[] = [];
+    let started = 0;
+    let stopped = 0;
+    // A run that lasts until it is stopped (it stands for one still waiting on its runtime).
+    const cloud = {
+      waitForRuntime: async () => undefined,
+      run: (request: { signal: AbortSignal }) =>
+        new Promise((_, reject) => {
+          started += 1;
+          request.signal.addEventListener('abort', () => {
+            stopped += 1;
+            reject(new CloudError('ABORTED', 'stopped'));
+          });
+        }),
+    } as unknown as Cloud;
+    try {
+      expect(await api.submitAsk(createAsk('ask-p'))).toBe(true);
+      let n = 0;
+      const ids = { next: (p: string) => `${p}-${++n}` };
+      const desk = await openOperatorDesk({
+        store, instanceId: 'cloud-a', outDir: join(dataDir, 'bundles'), cloud, signingKey: createKey(), clock: systemClock, ids,
+        replayBaseUrl: 'http://127.0.0.1:1', tickMs: 20, askLeaseMs: 1_000, log: (event) => events.push(event),
+      });
+      try {
+        await until(async () => started > 0);
+        // cloud-a's lease lapsed while it was paused (seen from cloud-b's clock): cloud-b takes the Ask over.
+        expect(await store.takeAsk('cloud-b', Date.now() + 10_000, 60_000)).toMatchObject({ askId: 'ask-p' });
+        // cloud-a's next renewal no longer returns the Ask: its run is stopped, and releases or records nothing.
+        await until(async () => stopped === started && events.includes('desk.ask-lost'));
+      } finally {
+        await desk.close();
+      }
+      expect(await store.readAsk('ask-p')).toMatchObject({ state: 'running', owner: 'cloud-b', outcome: null });
+      expect(events).not.toContain('desk.ask-released');
+      expect(events).not.toContain('desk.ask-done');
     } finally {
       await store.close();
     }

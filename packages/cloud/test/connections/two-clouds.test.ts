@@ -5,12 +5,13 @@
 // every record a runtime had acknowledged stored exactly once, no lease left held.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnrollToken, openCloudStore } from '@lumenflow/cloud';
 import type { CloudStore } from '@lumenflow/cloud';
 import { systemClock } from '@lumenflow/protocol';
+import { verifyBundle } from '@lumenflow/verifier';
 import { hasPostgres, startPostgres } from '../../../../test/support/postgres-server.js';
 import type { PostgresServer } from '../../../../test/support/postgres-server.js';
 import { createTempDir } from './helpers.js';
@@ -152,14 +153,23 @@ describe.runIf(usePostgres)('two Clouds on one Postgres', { timeout: 480_000 }, 
       for (const r of perAsk) if (!r.ask_id.startsWith('ask-r1-')) expect(r.n, r.ask_id).toBe(1);
       // An Ask run again after the kill: the dead Cloud's dispatches ended when it was taken over (the
       // runtime's renewals of them refused), and the run that finished it claimed a later attempt.
-      const rerun = await store.db.query<{ ask_id: string; attempt: number; state: string; outcome: string | null; claimed: boolean }>(
-        "SELECT w.ask_id, w.attempt, w.state, w.outcome, w.claimed_ms IS NOT NULL AS claimed FROM work w JOIN asks a ON a.ask_id = w.ask_id WHERE a.runs > 1 ORDER BY w.ask_id, w.attempt",
+      const rerun = await store.db.query<{ ask_id: string; attempt: number; session_id: string; state: string; outcome: string | null; claimed: boolean }>(
+        "SELECT w.ask_id, w.attempt, w.session_id, w.state, w.outcome, w.claimed_ms IS NOT NULL AS claimed FROM work w JOIN asks a ON a.ask_id = w.ask_id WHERE a.runs > 1 ORDER BY w.ask_id, w.attempt",
       );
       for (const askId of new Set(rerun.map((r) => r.ask_id))) {
         const rows = rerun.filter((r) => r.ask_id === askId);
-        const last = rows[rows.length - 1];
+        const last = rows[rows.length - 1] as (typeof rows)[number];
         expect(last, askId).toMatchObject({ state: 'completed', claimed: true });
         for (const r of rows.slice(0, -1)) expect([r.state, r.outcome], askId).toEqual(['failed', 'TAKEN_OVER']);
+        // The bundle is the new session's alone: nothing of a taken-over session (its late records included) is in it.
+        const outcome = JSON.parse(outcomes.find((o) => o.ask_id === askId)?.outcome ?? '{}') as { dir: string };
+        const files = await readdir(outcome.dir);
+        const text = (await Promise.all(files.map((f) => readFile(join(outcome.dir, f), 'utf8')))).join('\n');
+        expect(text, askId).toContain(last.session_id);
+        for (const r of rows.slice(0, -1)) expect(text.includes(r.session_id), `${askId}: ${r.session_id} in the bundle`).toBe(false);
+        // Signed and whole. (The simulated runtime makes no tool call, which the happy mode's rule asks for: that check alone is left out.)
+        const report = await verifyBundle(outcome.dir);
+        expect(report.checks.filter((c) => !c.ok && c.name !== 'mode.rules'), askId).toEqual([]);
       }
       expect(await store.db.query("SELECT work_id, ask_id, state FROM work WHERE state IN ('queued', 'claimed')")).toEqual([]);
       // Records: none duplicated, none that a runtime saw acknowledged is missing.

@@ -234,8 +234,8 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
       const ofB = taken.flatMap((t, i) => (t !== undefined && i % 2 === 1 ? [t.askId] : []));
       expect(ofB).toContain(after?.askId);
       expect(after?.runs).toBe(2);
-      expect(await store.finishAsk(after?.askId as string, 'cloud-b', '{"late":true}', 130)).toBe(false);
-      expect(await store.finishAsk(after?.askId as string, 'cloud-c', '{"ok":true}', 130)).toBe(true);
+      expect(await store.finishAsk(after?.askId as string, { owner: 'cloud-b', runs: 1 }, '{"late":true}', 130)).toBe(false);
+      expect(await store.finishAsk(after?.askId as string, { owner: 'cloud-c', runs: 2 }, '{"ok":true}', 130)).toBe(true);
       expect((await store.readAsk(after?.askId as string))?.outcome).toBe('{"ok":true}');
     } finally {
       await store.close();
@@ -284,9 +284,9 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
       // cloud-a, paused rather than dead, comes back: it can neither keep, release nor finish the Ask.
       await store.renewAskLeases('cloud-a', 700, 100);
       expect((await store.readAsk('ask-t'))?.owner).toBe('cloud-b');
-      await store.releaseAsk('ask-t', 'cloud-a', 'queued');
-      expect(await store.finishAsk('ask-t', 'cloud-a', '{"late":true}', 700)).toBe(false);
-      expect(await store.finishAsk('ask-t', 'cloud-b', '{"ok":true}', 700)).toBe(true);
+      await store.releaseAsk('ask-t', { owner: 'cloud-a', runs: 1 }, 'queued');
+      expect(await store.finishAsk('ask-t', { owner: 'cloud-a', runs: 1 }, '{"late":true}', 700)).toBe(false);
+      expect(await store.finishAsk('ask-t', { owner: 'cloud-b', runs: 2 }, '{"ok":true}', 700)).toBe(true);
       expect(await store.db.query('SELECT ask_id, attempt FROM work WHERE claimed_ms IS NOT NULL GROUP BY ask_id, attempt HAVING count(*) > 1')).toEqual([]);
     } finally {
       await store.close();
@@ -304,16 +304,25 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
     }
   });
 
-  it('a paused Cloud cannot store an approval for an Ask another Cloud took over', async () => {
+  it('a run that lost its Ask (to another Cloud, or to a later take by its own) can neither store an approval nor release or finish it', async () => {
     const store = await open(adapter);
     try {
       await store.submitAsk('ask-p', '{}', 0);
       await store.takeAsk('cloud-a', 1, 100);
       expect(await store.takeAsk('cloud-b', 500, 100)).toMatchObject({ askId: 'ask-p', runs: 2 });
       const late = { approvalId: 'apr-late', askId: 'ask-p', runId: 'run-a', requestedMs: 600, expiresMs: 9000, snapshot: '{}' };
-      expect(await store.savePendingApproval({ ...late, owner: 'cloud-a' })).toBe(false);
+      expect(await store.savePendingApproval({ ...late, hold: { owner: 'cloud-a', runs: 1 } })).toBe(false);
       expect(await store.listPendingApprovals()).toEqual([]);
-      expect(await store.savePendingApproval({ ...late, approvalId: 'apr-b', runId: 'run-b', owner: 'cloud-b' })).toBe(true);
+      expect(await store.savePendingApproval({ ...late, approvalId: 'apr-b', runId: 'run-b', hold: { owner: 'cloud-b', runs: 2 } })).toBe(true);
+      // A Cloud that stalls past its own lease and takes the Ask again: its earlier run holds nothing either.
+      await store.submitAsk('ask-s', '{}', 1);
+      expect(await store.takeAsk('cloud-c', 1, 100)).toMatchObject({ askId: 'ask-s', runs: 1 });
+      expect(await store.takeAsk('cloud-c', 500, 100)).toMatchObject({ askId: 'ask-s', runs: 2 });
+      expect(await store.savePendingApproval({ ...late, askId: 'ask-s', approvalId: 'apr-s', hold: { owner: 'cloud-c', runs: 1 } })).toBe(false);
+      await store.releaseAsk('ask-s', { owner: 'cloud-c', runs: 1 }, 'queued');
+      expect(await store.finishAsk('ask-s', { owner: 'cloud-c', runs: 1 }, '{"stale":true}', 600)).toBe(false);
+      expect(await store.readAsk('ask-s')).toMatchObject({ state: 'running', owner: 'cloud-c', runs: 2 });
+      expect(await store.finishAsk('ask-s', { owner: 'cloud-c', runs: 2 }, '{"ok":true}', 600)).toBe(true);
     } finally {
       await store.close();
     }
