@@ -381,7 +381,10 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         toolTimeoutMs,
         signal: AbortSignal.any([halt.signal, ...(opts.signal ? [opts.signal] : [])]),
       });
-      await endSession(session, end.outcome, end.reason, end.code, agent, end.proposal);
+      // Stopped because its lease was refused: whatever the agent made of the stop, that is how it ended.
+      const lost = leaseLost.get(sessionId);
+      if (lost !== undefined) await endSession(session, 'halted', lost, 'LEASE_LOST', agent);
+      else await endSession(session, end.outcome, end.reason, end.code, agent, end.proposal);
     } catch (error) {
       const lost = leaseLost.get(sessionId);
       if (lost !== undefined) {

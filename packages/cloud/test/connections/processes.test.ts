@@ -1,14 +1,14 @@
 // Faults with real processes: the runtime runs as `lumenflow runtime connect`
 // in a child process over loopback; Cloud runs in this process so the test can
 // stop and reopen it on the same data directory and port.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadRulesFile } from '@lumenflow/policy';
 import { canonicalize, systemClock } from '@lumenflow/protocol';
-import type { CloudToRuntimeMessage, RuntimeToCloudMessage } from '@lumenflow/protocol';
+import type { Ask, CloudToRuntimeMessage, RuntimeToCloudMessage } from '@lumenflow/protocol';
 import { createEnrollToken, openCloudStore, openConnectionsServer } from '@lumenflow/cloud';
 import type { ConnectionsServer, WorkSummary } from '@lumenflow/cloud';
 import { createAsk, createKey, createTempDir, send } from './helpers.js';
@@ -46,8 +46,8 @@ async function startCloud(dataDir: string, cloudKey: ReturnType<typeof createKey
   return { server, url: listening.url, port: listening.port, events, messages };
 }
 
-function startRuntime(url: string, stateDir: string, token?: string): { child: ChildProcess; connected: Promise<string>; exited: Promise<number | null>; stderr(): string } {
-  const args = ['--import', 'tsx', 'scripts/lumenflow.ts', 'runtime', 'connect', '--cloud', url, '--state-dir', stateDir, '--log-level', 'silent'];
+function startRuntime(url: string, stateDir: string, token?: string, extra: string[] = []): { child: ChildProcess; connected: Promise<string>; exited: Promise<number | null>; stderr(): string } {
+  const args = ['--import', 'tsx', 'scripts/lumenflow.ts', 'runtime', 'connect', '--cloud', url, '--state-dir', stateDir, '--log-level', 'silent', ...extra];
   if (token !== undefined) args.push('--enroll-token', token);
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
@@ -78,7 +78,7 @@ async function until<T>(probe: () => T | undefined | Promise<T | undefined>, wha
   }
 }
 
-async function openSession(cloud: Cloud, runtimeId: string, sessionId: string): Promise<WorkSummary> {
+async function openSession(cloud: Cloud, runtimeId: string, sessionId: string, ask: Ask = createAsk()): Promise<WorkSummary> {
   const rules = await loadRulesFile(join(REPO_ROOT, 'scripts/demo/rules/cloud-policy.yaml'));
   const message: CloudToRuntimeMessage = {
     type: 'session.open',
@@ -86,7 +86,7 @@ async function openSession(cloud: Cloud, runtimeId: string, sessionId: string): 
     runId: 'run-1',
     sessionId,
     runtimeId,
-    ask: createAsk(),
+    ask,
     cloudRules: { fileName: rules.fileName, document: JSON.parse(canonicalize(rules.document)) as never },
   };
   return cloud.server.dispatch(runtimeId, message);
@@ -151,6 +151,41 @@ describe('a runtime process', () => {
     expect(next.claim).toEqual({ askId: 'ask-one', attempt: 2 });
     await until(() => cloud.messages.find((m) => m.type === 'session.accepted' && m.sessionId === 'ses-new'), 'the new session to be accepted');
     expect((await cloud.server.getWork(next.workId))?.state).toBe('claimed');
+    expect(runtime.child.exitCode).toBeNull();
+    runtime.child.kill('SIGTERM');
+    expect(await runtime.exited).toBe(0);
+  });
+
+  it('stops a started session whose renewal Cloud refused, at the step in flight (a test suite that never ends)', { timeout: 150_000 }, async () => {
+    // The calc fixture with a test that never finishes: the session is certain to be mid-step when its lease goes.
+    const workspace = join(await createTempDir('hang'), 'calc');
+    await cp(join(REPO_ROOT, 'scripts/demo/fixtures/calc'), workspace, { recursive: true });
+    const hangFile = `hang-lease-${process.pid}.test.js`;
+    await writeFile(join(workspace, 'test', hangFile), `import { test } from 'node:test';\ntest('never ends', () => new Promise(() => setInterval(() => {}, 1000)));\n`);
+    const dataDir = await createTempDir('cloud');
+    const cloud = await startCloud(dataDir, createKey(), 0, 1_500);
+    const { store } = cloud.server;
+    const { token } = await createEnrollToken({ dataDir, clock: systemClock });
+    const runtime = startRuntime(cloud.url, await createTempDir('rt'), token, ['--workspace', workspace, '--repository', 'lumenflow-demo/calc']);
+    const [runtimeId] = (await runtime.connected).split(' ') as [string];
+    // The demo's happy Ask: its scopes let the scripted agent reach run_tests.
+    const ask = JSON.parse(await readFile(join(REPO_ROOT, 'scripts/demo/asks/happy.json'), 'utf8')) as Ask;
+    await store.submitAsk(ask.askId, '{}', 0);
+    await store.takeAsk('cloud-a', Date.now(), 1);
+    await openSession(cloud, runtimeId, 'ses-run', ask);
+    await until(() => cloud.messages.find((m) => m.type === 'session.accepted' && m.sessionId === 'ses-run'), 'session.accepted');
+    await cloud.server.dispatch(runtimeId, { type: 'session.start', messageId: 'cmsg-start-run', runId: 'run-1', sessionId: 'ses-run' });
+    // The scripted agent reaches run_tests, which never returns.
+    await until(() => cloud.messages.find((m) => m.type === 'evidence.policy-decision' && m.record.scope.kind === 'shell.exec'), 'the test step', 40_000).catch((e: unknown) => {
+      throw new Error(`${String(e)} ${JSON.stringify(cloud.messages.map((m) => [m.type, 'record' in m ? (m.record as { scope?: unknown }).scope : undefined, 'reason' in m ? m.reason : undefined]))}`);
+    });
+    expect(await store.takeAsk('cloud-b', Date.now() + 10, 60_000)).toMatchObject({ askId: ask.askId, runs: 2 });
+    const ended = await until(() => cloud.messages.find((m) => m.type === 'session.ended' && m.sessionId === 'ses-run'), 'the session to end', 60_000);
+    expect(ended).toMatchObject({ outcome: 'halted', code: 'LEASE_LOST' });
+    // The step in flight was stopped: no process of the hanging suite is left (an orphan is reaped a moment later).
+    const hanging = (): string[] => spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).stdout.split('\n').filter((line) => line.includes(hangFile));
+    for (let i = 0; i < 50 && hanging().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(hanging()).toEqual([]);
     expect(runtime.child.exitCode).toBeNull();
     runtime.child.kill('SIGTERM');
     expect(await runtime.exited).toBe(0);
