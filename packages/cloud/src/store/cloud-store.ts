@@ -324,6 +324,16 @@ export function createCloudStore(db: SqlDb): CloudStore {
       ).map((r) => JSON.parse(r.item) as WorkItem),
     claimWork: async (c) => {
       try {
+        // The common case in one statement: a queued dispatch of this runtime, this Ask and attempt.
+        const expiresMs = c.nowMs + c.leaseMs;
+        const claimed = await one<Record<string, unknown>>(
+          db,
+          `UPDATE work SET state = 'claimed', lease_id = $5, claimed_ms = $6, lease_expires_ms = $7
+           WHERE work_id = $1 AND runtime_id = $2 AND ask_id = $3 AND attempt = $4 AND state = 'queued' RETURNING ${WORK_COLUMNS}`,
+          [c.workId, c.runtimeId, c.askId, c.attempt, c.leaseId, c.nowMs, expiresMs],
+        );
+        if (claimed !== undefined) return { ok: true, status: 201, leaseId: c.leaseId, expiresMs, work: toWork(claimed) };
+        // Otherwise find out why, under the row's lock: a repeated claim, another Ask or attempt, or no such dispatch.
         return await db.transaction(async (tx): Promise<ClaimOutcome> => {
           const found = await one<Record<string, unknown>>(tx, `SELECT ${WORK_COLUMNS} FROM work WHERE work_id = $1 FOR UPDATE`, [c.workId]);
           const work = found === undefined ? undefined : toWork(found);
