@@ -1,4 +1,4 @@
-import type { EvidenceRecord } from '@lumenflow/protocol';
+import type { ClaimRef, EvidenceRecord, WorkItem } from '@lumenflow/protocol';
 import { toMs } from './sql.js';
 import type { SqlDb, SqlRunner } from './sql.js';
 
@@ -110,4 +110,94 @@ export async function rememberNonceBatch(db: SqlDb, uses: readonly NonceUse[]): 
   const fresh = new Set(rows.map((r) => key(r.runtime_id, r.nonce)));
   // A nonce twice in one batch: the first use is the one stored, the second a replay.
   return uses.map((u) => fresh.delete(key(u.runtimeId, u.nonce)));
+}
+
+/** The columns a work row is read back with. */
+export const WORK_COLUMNS = 'work_id, runtime_id, seq, ask_id, attempt, session_id, item, created_ms, state, lease_id, claimed_ms, lease_expires_ms, ended_ms, outcome';
+
+/** A new dispatch, built once its sequence number is known (the signed body carries it). */
+export interface NewWork {
+  workId: string;
+  claim: ClaimRef | null;
+  sessionId: string | null;
+  replyTo: string | null;
+  item: WorkItem;
+  createdMs: number;
+}
+
+export interface WorkInsert {
+  runtimeId: string;
+  build: (seq: number, attempt: (askId: string) => Promise<number>) => Promise<NewWork>;
+}
+
+/** The stored row (new, or the earlier answer to the same runtime message), or why there is none. */
+export type WorkInsertOutcome = { ok: true; row: Record<string, unknown> } | { ok: false; error: RangeError };
+
+/**
+ * Queues several dispatches in one transaction. The runtimes' rows are locked in
+ * id order (two Clouds' batches never wait on each other in a cycle) and each
+ * runtime's sequence numbers are taken in queue order, so they become visible in
+ * order. One INSERT stores them all and one statement wakes every runtime named.
+ * A reply to a runtime message already answered returns the first answer.
+ */
+export async function insertWorkBatch(tx: SqlRunner, inserts: readonly WorkInsert[], channel: string): Promise<WorkInsertOutcome[]> {
+  const ids = [...new Set(inserts.map((i) => i.runtimeId))].sort();
+  await tx.query('SELECT runtime_id FROM runtimes WHERE runtime_id = ANY($1::text[]) ORDER BY runtime_id FOR UPDATE', [ids]);
+  const counts = ids.map((id) => inserts.filter((i) => i.runtimeId === id).length);
+  const next = new Map<string, number>();
+  for (const r of await tx.query<{ runtime_id: string; next_seq: number }>(
+    'UPDATE runtimes r SET next_seq = r.next_seq + c.n FROM unnest($1::text[], $2::int[]) AS c(rt, n) WHERE r.runtime_id = c.rt RETURNING r.runtime_id, r.next_seq',
+    [ids, counts],
+  )) {
+    // The first sequence number this batch takes for the runtime.
+    next.set(r.runtime_id, Number(r.next_seq) - (counts[ids.indexOf(r.runtime_id)] as number) + 1);
+  }
+  const attempt = async (askId: string): Promise<number> =>
+    Number((await tx.query<{ n: number }>("SELECT coalesce(max(attempt), 0) + 1 AS n FROM work WHERE ask_id = $1 AND state IN ('completed', 'failed')", [askId]))[0]?.n ?? 1);
+  const outcomes: (WorkInsertOutcome | NewWork)[] = [];
+  for (const insert of inserts) {
+    const seq = next.get(insert.runtimeId);
+    if (seq === undefined) {
+      outcomes.push({ ok: false, error: new RangeError(`dispatch: no enrolled runtime ${insert.runtimeId}`) });
+      continue;
+    }
+    next.set(insert.runtimeId, seq + 1);
+    const w = await insert.build(seq, attempt);
+    if (w.replyTo !== null) {
+      const earlier = (await tx.query<Record<string, unknown>>(`SELECT ${WORK_COLUMNS} FROM work WHERE runtime_id = $1 AND reply_to = $2`, [insert.runtimeId, w.replyTo]))[0];
+      // Answered already (by this Cloud or another): the sequence number taken is simply skipped.
+      if (earlier !== undefined) {
+        outcomes.push({ ok: true, row: earlier });
+        continue;
+      }
+    }
+    outcomes.push(w);
+  }
+  const fresh = inserts.flatMap((insert, i) => {
+    const o = outcomes[i] as WorkInsertOutcome | NewWork;
+    return 'ok' in o ? [] : [{ runtimeId: insert.runtimeId, w: o }];
+  });
+  const stored = new Map<string, Record<string, unknown>>();
+  if (fresh.length > 0) {
+    const rows = await tx.query<Record<string, unknown>>(
+      `INSERT INTO work (work_id, runtime_id, seq, ask_id, attempt, session_id, reply_to, item, created_ms, state)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[])
+       RETURNING ${WORK_COLUMNS}`,
+      [
+        fresh.map((f) => f.w.workId),
+        fresh.map((f) => f.runtimeId),
+        fresh.map((f) => f.w.item.seq),
+        fresh.map((f) => f.w.claim?.askId ?? null) as string[],
+        fresh.map((f) => f.w.claim?.attempt ?? null) as number[],
+        fresh.map((f) => f.w.sessionId) as string[],
+        fresh.map((f) => f.w.replyTo) as string[],
+        fresh.map((f) => JSON.stringify(f.w.item)),
+        fresh.map((f) => f.w.createdMs),
+        fresh.map((f) => (f.w.claim === null ? 'control' : 'queued')),
+      ],
+    );
+    for (const row of rows) stored.set(row['work_id'] as string, row);
+    await tx.query('SELECT pg_notify($1, v.rt) FROM unnest($2::text[]) AS v(rt)', [channel, [...new Set(fresh.map((f) => f.runtimeId))]]);
+  }
+  return outcomes.map((o) => ('ok' in o ? o : { ok: true, row: stored.get(o.workId) as Record<string, unknown> }));
 }

@@ -160,6 +160,34 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
     }
   });
 
+  it('dispatches fired together share one commit: each runtime\'s numbers in queue order, an unknown runtime fails alone, a repeated reply is the first', async () => {
+    const store = await open(adapter);
+    try {
+      const [a, b] = [await enroll(store, 1), await enroll(store, 2)];
+      // The first runs alone; the rest queue behind it and go in one batch.
+      const calls = [
+        store.insertWork(a, newWork('ask-1')),
+        store.insertWork(b, newWork('ask-2')),
+        store.insertWork(a, newWork('ask-3')),
+        store.insertWork('rt-none', newWork('ask-4')),
+        store.insertWork(a, newWork(null, { replyTo: 'rmsg-9' })),
+        store.insertWork(b, newWork('ask-5')),
+        store.insertWork(a, newWork(null, { replyTo: 'rmsg-9' })),
+      ];
+      const settled = await Promise.allSettled(calls);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect((settled[3] as PromiseRejectedResult).reason).toBeInstanceOf(RangeError);
+      const rows = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+      expect(rows.map((r) => (r === undefined ? null : `${r.runtimeId}#${r.seq}`))).toEqual([`${a}#1`, `${b}#1`, `${a}#2`, null, `${a}#3`, `${b}#2`, `${a}#3`]);
+      expect(rows[6]?.workId).toBe(rows[4]?.workId);
+      // What a runtime polls is what was committed, in order, and each item's signed body names its own number.
+      expect((await store.pollWork(a, 0, 100)).map((i) => i.seq)).toEqual([1, 2, 3]);
+      expect((await store.pollWork(b, 1, 100)).map((i) => [i.seq, i.claim?.askId])).toEqual([[2, 'ask-5']]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('expired leases are taken by exactly one sweeper', async () => {
     const store = await open(adapter);
     try {
