@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { ClaimRef, EvidenceRecord, RuntimeHost, WorkItem } from '@lumenflow/protocol';
 import { CloudError } from '../errors.js';
 import { createBatcher } from './batcher.js';
-import { WORK_COLUMNS, appendEvidenceBatch, insertWorkBatch, rememberNonceBatch } from './grouped-writes.js';
-import type { EvidenceAppend, NewWork, WorkInsert, WorkInsertOutcome } from './grouped-writes.js';
+import { WORK_COLUMNS, appendEvidenceBatch, insertWorkBatch, pollWorkBatch, rememberNonceBatch } from './grouped-writes.js';
+import type { EvidenceAppend, NewWork, WorkInsert, WorkInsertOutcome, WorkPoll } from './grouped-writes.js';
 import { migrate } from './migrations.js';
 import { sqlErrorCode, toMs } from './sql.js';
 import type { SqlDb, SqlRunner } from './sql.js';
@@ -229,6 +229,7 @@ export function createCloudStore(db: SqlDb): CloudStore {
   // Group commits (batcher.ts): concurrent requests share one statement and one commit.
   const appendEvidence = createBatcher<EvidenceAppend, Set<string>>((appends) => db.transaction((tx) => appendEvidenceBatch(tx, appends, CHANNELS.evidence)), { maxItems: 64 });
   const insertWork = createBatcher<WorkInsert, WorkInsertOutcome>((inserts) => db.transaction((tx) => insertWorkBatch(tx, inserts, CHANNELS.work)), { maxItems: 64 });
+  const pollWork = createBatcher<WorkPoll, WorkItem[]>((polls) => pollWorkBatch(db, polls), { maxItems: 128 });
   const rememberNonce = createBatcher((uses: readonly { runtimeId: string; nonce: string; expiresMs: number }[]) => rememberNonceBatch(db, uses), { maxItems: 256 });
   const one = async <T>(q: SqlRunner, text: string, params: Parameters<SqlRunner['query']>[1]): Promise<T | undefined> => (await q.query<T>(text, params))[0];
   return {
@@ -289,13 +290,7 @@ export function createCloudStore(db: SqlDb): CloudStore {
       if (!outcome.ok) throw outcome.error;
       return toWork(outcome.row);
     },
-    pollWork: async (runtimeId, after, limit) =>
-      (
-        await db.query<{ item: string }>(
-          "SELECT item FROM work WHERE runtime_id = $1 AND seq > $2 AND state IN ('queued', 'claimed', 'control') ORDER BY seq LIMIT $3",
-          [runtimeId, after, limit],
-        )
-      ).map((r) => JSON.parse(r.item) as WorkItem),
+    pollWork: (runtimeId, after, limit) => pollWork({ runtimeId, after, limit }),
     claimWork: async (c) => {
       try {
         // The common case in one statement: a queued dispatch of this runtime, this Ask and attempt.

@@ -3,7 +3,7 @@ import { toMs } from './sql.js';
 import type { SqlDb, SqlRunner } from './sql.js';
 
 // The statements behind the store's group commits (batcher.ts): many callers'
-// evidence appends, or many requests' nonces, as one statement each. Within a
+// evidence appends, nonces, dispatches or polls, as one statement or transaction each. Within a
 // batch the first occurrence of a key wins, exactly as if the calls had run one
 // after another in queue order.
 
@@ -200,4 +200,25 @@ export async function insertWorkBatch(tx: SqlRunner, inserts: readonly WorkInser
     await tx.query('SELECT pg_notify($1, v.rt) FROM unnest($2::text[]) AS v(rt)', [channel, [...new Set(fresh.map((f) => f.runtimeId))]]);
   }
   return outcomes.map((o) => ('ok' in o ? o : { ok: true, row: stored.get(o.workId) as Record<string, unknown> }));
+}
+
+export interface WorkPoll {
+  runtimeId: string;
+  after: number;
+  limit: number;
+}
+
+/** Several runtimes' polls in one read: each gets its pending dispatches after its own sequence number, in order. */
+export async function pollWorkBatch(db: SqlRunner, polls: readonly WorkPoll[]): Promise<WorkItem[][]> {
+  const rows = await db.query<{ n: unknown; item: string }>(
+    `SELECT v.n, w.item FROM unnest($1::text[], $2::int[], $3::int[]) WITH ORDINALITY AS v(rt, after, lim, n)
+     CROSS JOIN LATERAL (
+       SELECT item, seq FROM work WHERE runtime_id = v.rt AND seq > v.after AND state IN ('queued', 'claimed', 'control') ORDER BY seq LIMIT v.lim
+     ) AS w
+     ORDER BY v.n, w.seq`,
+    [polls.map((p) => p.runtimeId), polls.map((p) => p.after), polls.map((p) => p.limit)],
+  );
+  const out = polls.map((): WorkItem[] => []);
+  for (const r of rows) out[Number(r.n) - 1]?.push(JSON.parse(r.item) as WorkItem);
+  return out;
 }

@@ -183,6 +183,9 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
       // What a runtime polls is what was committed, in order, and each item's signed body names its own number.
       expect((await store.pollWork(a, 0, 100)).map((i) => i.seq)).toEqual([1, 2, 3]);
       expect((await store.pollWork(b, 1, 100)).map((i) => [i.seq, i.claim?.askId])).toEqual([[2, 'ask-5']]);
+      // Polls fired together are one read: each gets its own runtime's items after its own number, up to its own limit.
+      const polls = await Promise.all([store.pollWork(a, 0, 100), store.pollWork(b, 0, 100), store.pollWork(a, 1, 1), store.pollWork('rt-none', 0, 10), store.pollWork(b, 2, 10)]);
+      expect(polls.map((items) => items.map((i) => i.seq))).toEqual([[1, 2, 3], [1, 2], [2], [], []]);
     } finally {
       await store.close();
     }
