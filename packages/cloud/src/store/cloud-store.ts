@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { ClaimRef, EvidenceRecord, RuntimeHost, WorkItem } from '@lumenflow/protocol';
 import { CloudError } from '../errors.js';
 import { createBatcher } from './batcher.js';
-import { WORK_COLUMNS, appendEvidenceBatch, insertWorkBatch, pollWorkBatch, rememberNonceBatch } from './grouped-writes.js';
-import type { EvidenceAppend, NewWork, WorkInsert, WorkInsertOutcome, WorkPoll } from './grouped-writes.js';
+import { WORK_COLUMNS, appendEvidenceBatch, claimQueuedBatch, completeSessionBatch, insertWorkBatch, pollWorkBatch, rememberNonceBatch } from './grouped-writes.js';
+import type { EvidenceAppend, NewWork, QueuedClaim, SessionEnd, WorkInsert, WorkInsertOutcome, WorkPoll } from './grouped-writes.js';
 import { migrate } from './migrations.js';
 import { sqlErrorCode, toMs } from './sql.js';
 import type { SqlDb, SqlRunner } from './sql.js';
@@ -230,6 +230,8 @@ export function createCloudStore(db: SqlDb): CloudStore {
   const appendEvidence = createBatcher<EvidenceAppend, Set<string>>((appends) => db.transaction((tx) => appendEvidenceBatch(tx, appends, CHANNELS.evidence)), { maxItems: 64 });
   const insertWork = createBatcher<WorkInsert, WorkInsertOutcome>((inserts) => db.transaction((tx) => insertWorkBatch(tx, inserts, CHANNELS.work)), { maxItems: 64 });
   const pollWork = createBatcher<WorkPoll, WorkItem[]>((polls) => pollWorkBatch(db, polls), { maxItems: 128 });
+  const claimQueued = createBatcher<QueuedClaim, Record<string, unknown> | undefined>((claims) => claimQueuedBatch(db, claims), { maxItems: 128 });
+  const completeSession = createBatcher<SessionEnd, Record<string, unknown> | undefined>((ends) => completeSessionBatch(db, ends), { maxItems: 128 });
   const rememberNonce = createBatcher((uses: readonly { runtimeId: string; nonce: string; expiresMs: number }[]) => rememberNonceBatch(db, uses), { maxItems: 256 });
   const one = async <T>(q: SqlRunner, text: string, params: Parameters<SqlRunner['query']>[1]): Promise<T | undefined> => (await q.query<T>(text, params))[0];
   return {
@@ -293,14 +295,9 @@ export function createCloudStore(db: SqlDb): CloudStore {
     pollWork: (runtimeId, after, limit) => pollWork({ runtimeId, after, limit }),
     claimWork: async (c) => {
       try {
-        // The common case in one statement: a queued dispatch of this runtime, this Ask and attempt.
+        // The common case in one statement (shared by the claims made together): a queued dispatch of this runtime, Ask and attempt.
         const expiresMs = c.nowMs + c.leaseMs;
-        const claimed = await one<Record<string, unknown>>(
-          db,
-          `UPDATE work SET state = 'claimed', lease_id = $5, claimed_ms = $6, lease_expires_ms = $7
-           WHERE work_id = $1 AND runtime_id = $2 AND ask_id = $3 AND attempt = $4 AND state = 'queued' RETURNING ${WORK_COLUMNS}`,
-          [c.workId, c.runtimeId, c.askId, c.attempt, c.leaseId, c.nowMs, expiresMs],
-        );
+        const claimed = await claimQueued({ runtimeId: c.runtimeId, workId: c.workId, askId: c.askId, attempt: c.attempt, leaseId: c.leaseId, nowMs: c.nowMs, expiresMs });
         if (claimed !== undefined) return { ok: true, status: 201, leaseId: c.leaseId, expiresMs, work: toWork(claimed) };
         // Otherwise find out why, under the row's lock: a repeated claim, another Ask or attempt, or no such dispatch.
         return await db.transaction(async (tx): Promise<ClaimOutcome> => {
@@ -337,12 +334,7 @@ export function createCloudStore(db: SqlDb): CloudStore {
       return row === undefined ? undefined : toMs(row.e);
     },
     completeSession: async (runtimeId, sessionId, outcome, nowMs) => {
-      const row = await one<Record<string, unknown>>(
-        db,
-        `UPDATE work SET state = 'completed', ended_ms = $3, outcome = $4
-         WHERE session_id = $1 AND runtime_id = $2 AND ask_id IS NOT NULL AND state IN ('queued', 'claimed') RETURNING ${WORK_COLUMNS}`,
-        [sessionId, runtimeId, nowMs, outcome],
-      );
+      const row = await completeSession({ runtimeId, sessionId, outcome, nowMs });
       return row === undefined ? undefined : toWork(row);
     },
     expireLeases: (nowMs, limit) =>

@@ -222,3 +222,67 @@ export async function pollWorkBatch(db: SqlRunner, polls: readonly WorkPoll[]): 
   for (const r of rows) out[Number(r.n) - 1]?.push(JSON.parse(r.item) as WorkItem);
   return out;
 }
+
+export interface QueuedClaim {
+  runtimeId: string;
+  workId: string;
+  askId: string;
+  attempt: number;
+  leaseId: string;
+  nowMs: number;
+  expiresMs: number;
+}
+
+/**
+ * Claims several queued dispatches in one UPDATE: each row that is still queued
+ * for that runtime, Ask and attempt; undefined for one that is not (the caller
+ * finds out why). A unique violation (another live claim of an Ask) fails the
+ * statement, and the batcher then runs each claim alone.
+ */
+export async function claimQueuedBatch(db: SqlRunner, claims: readonly QueuedClaim[]): Promise<(Record<string, unknown> | undefined)[]> {
+  const rows = await db.query<Record<string, unknown>>(
+    `UPDATE work AS w SET state = 'claimed', lease_id = v.lease, claimed_ms = v.now, lease_expires_ms = v.expires
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[], $7::bigint[]) AS v(work, rt, ask, attempt, lease, now, expires)
+     WHERE w.work_id = v.work AND w.runtime_id = v.rt AND w.ask_id = v.ask AND w.attempt = v.attempt AND w.state = 'queued'
+     RETURNING ${WORK_COLUMNS.split(', ').map((c) => `w.${c}`).join(', ')}`,
+    [claims.map((c) => c.workId), claims.map((c) => c.runtimeId), claims.map((c) => c.askId), claims.map((c) => c.attempt), claims.map((c) => c.leaseId), claims.map((c) => c.nowMs), claims.map((c) => c.expiresMs)],
+  );
+  const byWork = new Map(rows.map((r) => [r['work_id'] as string, r]));
+  // The same dispatch twice in one batch: the first claim took it, the second finds out why.
+  return claims.map((c) => {
+    const row = byWork.get(c.workId);
+    if (row === undefined || row['lease_id'] !== c.leaseId) return undefined;
+    byWork.delete(c.workId);
+    return row;
+  });
+}
+
+export interface SessionEnd {
+  runtimeId: string;
+  sessionId: string;
+  outcome: string;
+  nowMs: number;
+}
+
+/** Completes several sessions' dispatches in one UPDATE: the ended row of each, or undefined when none was open. */
+export async function completeSessionBatch(db: SqlRunner, ends: readonly SessionEnd[]): Promise<(Record<string, unknown> | undefined)[]> {
+  const rows = await db.query<Record<string, unknown>>(
+    `UPDATE work AS w SET state = 'completed', ended_ms = v.now, outcome = v.outcome
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS v(ses, rt, outcome, now)
+     WHERE w.session_id = v.ses AND w.runtime_id = v.rt AND w.ask_id IS NOT NULL AND w.state IN ('queued', 'claimed')
+     RETURNING ${WORK_COLUMNS.split(', ').map((c) => `w.${c}`).join(', ')}`,
+    [ends.map((e) => e.sessionId), ends.map((e) => e.runtimeId), ends.map((e) => e.outcome), ends.map((e) => e.nowMs)],
+  );
+  const first = new Map<string, Record<string, unknown>>();
+  for (const r of rows) {
+    const k = key(r['runtime_id'] as string, r['session_id'] as string);
+    if (!first.has(k)) first.set(k, r);
+  }
+  // The first end of a session answers; a repeat in the same batch finds it ended, as it would after the first.
+  return ends.map((e) => {
+    const k = key(e.runtimeId, e.sessionId);
+    const row = first.get(k);
+    first.delete(k);
+    return row;
+  });
+}

@@ -191,6 +191,37 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
     }
   });
 
+  it('claims and session ends fired together: one claim per Ask and per dispatch, a repeat gets the held lease, each session ends once', async () => {
+    const store = await open(adapter);
+    try {
+      const [a, b] = [await enroll(store, 1), await enroll(store, 2)];
+      const w1 = await store.insertWork(a, newWork('ask-1', { attempt: 1 }));
+      const twin = await store.insertWork(b, newWork('ask-1', { attempt: 1, sessionId: 'ses-twin' }));
+      const w2 = await store.insertWork(a, newWork('ask-2'));
+      const w3 = await store.insertWork(b, newWork('ask-3'));
+      const claim = (runtimeId: string, w: { workId: string; claim: { askId: string; attempt: number } | null }, leaseId: string) =>
+        store.claimWork({ runtimeId, workId: w.workId, askId: w.claim?.askId ?? '', attempt: w.claim?.attempt ?? 0, nowMs: 100, leaseMs: 1000, leaseId });
+      const out = await Promise.all([claim(a, w3, 'l-wrong-runtime'), claim(a, w1, 'l1'), claim(b, twin, 'l-twin'), claim(a, w2, 'l2'), claim(a, w2, 'l2-again'), claim(b, w3, 'l3')]);
+      expect(out.map((o) => (o.ok ? `${o.status}:${o.leaseId}` : o.code))).toEqual(['WORK_UNKNOWN', '201:l1', 'CLAIM_CONFLICT', '201:l2', '200:l2', '201:l3']);
+      const ends = await Promise.all([
+        store.completeSession(a, 'ses-ask-1', 'completed', 200),
+        store.completeSession(a, 'ses-ask-2', 'halted', 200),
+        store.completeSession(a, 'ses-ask-2', 'completed', 201),
+        store.completeSession(a, 'ses-ask-3', 'completed', 200),
+        store.completeSession(b, 'ses-ask-3', 'completed', 202),
+      ]);
+      expect(ends.map((e) => (e === undefined ? null : `${e.sessionId}:${e.state}:${e.outcome}`))).toEqual([
+        'ses-ask-1:completed:completed',
+        'ses-ask-2:completed:halted',
+        null,
+        null,
+        'ses-ask-3:completed:completed',
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('expired leases are taken by exactly one sweeper', async () => {
     const store = await open(adapter);
     try {
