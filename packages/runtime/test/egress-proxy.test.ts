@@ -259,6 +259,17 @@ describe('the egress proxy', () => {
     expect(record.destinations.find((d) => d.outcome === 'denied')?.reason).toBe('too-many-connections');
   });
 
+  test('a tunnel still open when the proxy closes is closed, and its bytes are in the record', async () => {
+    let socket: Socket | undefined;
+    const { record } = await withProxy([`127.0.0.1:${echoPort}`], { testOnlyPermitLoopback: true }, async (socketPath) => {
+      const opened = await connectTo(socketPath, `127.0.0.1:${echoPort}`);
+      socket = opened.socket;
+      await roundTrip(opened.socket, 'still open');
+    });
+    await closed(socket as Socket);
+    expect(record).toMatchObject({ allowed: 1, bytesOut: 10, bytesIn: 10 });
+  });
+
   test('closes a tunnel that stays idle', async () => {
     const { result } = await withProxy([`127.0.0.1:${echoPort}`], { testOnlyPermitLoopback: true, limits: { idleMs: 100 } }, async (socketPath) => {
       const { status, socket } = await connectTo(socketPath, `127.0.0.1:${echoPort}`);

@@ -65,8 +65,10 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   const ledger = createEgressLedger();
   const sockets = new Set<Duplex>();
   const permit = { permitLoopback: opts.testOnlyPermitLoopback === true };
+  const tunnels = new Set<Promise<void>>();
+  // Aborted at close: a resolution or connection under way stops waiting.
+  const stopping = new AbortController();
   let active = 0;
-  let closing = false;
 
   const record = (decision: EgressDecision, extra: { address?: string } = {}): ((bytesOut: number, bytesIn: number) => void) => {
     const addBytes = ledger.decide(decision);
@@ -121,7 +123,11 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
       return refuse(client, '503 Service Unavailable', `more than ${limits.connections} connections at once`);
     }
     active++;
-    void openTunnel(target, client, head).finally(() => active--);
+    const tunnel = openTunnel(target, client, head).finally(() => {
+      active--;
+      tunnels.delete(tunnel);
+    });
+    tunnels.add(tunnel);
   });
 
   async function openTunnel(target: EgressTarget, client: Duplex, head: Buffer): Promise<void> {
@@ -134,14 +140,14 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
     if (target.family !== 0) {
       address = isPermittedDestination(target.host, permit) ? target.host : undefined;
     } else {
-      const answers = await withTimeout(lookup(target.host), limits.connectMs).catch(() => undefined);
+      const answers = await withTimeout(lookup(target.host), limits.connectMs, stopping.signal).catch(() => undefined);
       if (answers === undefined || answers.length === 0) return fail('failed', 'not-resolved', '502 Bad Gateway', `${target.host} did not resolve`);
       address = answers.map((a) => a.address).find((a) => isPermittedDestination(a, permit));
     }
     if (address === undefined) return fail('denied', 'non-public-address', '403 Forbidden', `${target.host} has no public address`);
-    if (client.destroyed || closing) return fail('failed', 'unreachable', '502 Bad Gateway', 'the client left');
-    const upstream = await connectTo(address, target.port, limits.connectMs);
-    if (upstream === undefined || client.destroyed || closing) {
+    if (client.destroyed || stopping.signal.aborted) return fail('failed', 'unreachable', '502 Bad Gateway', 'the client left');
+    const upstream = await connectTo(address, target.port, limits.connectMs, stopping.signal);
+    if (upstream === undefined || client.destroyed || stopping.signal.aborted) {
       upstream?.destroy();
       return fail('failed', 'unreachable', '502 Bad Gateway', `no connection to ${target.host}:${target.port}`);
     }
@@ -178,44 +184,59 @@ export async function startEgressProxy(opts: EgressProxyOptions): Promise<Egress
   });
   return {
     close: async () => {
-      closing = true;
+      stopping.abort();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
+      // Every tunnel's bytes are in the ledger before it is read.
+      await Promise.allSettled([...tunnels]);
       await closed;
       return ledger.toRecord();
     },
   };
 }
 
-function connectTo(address: string, port: number, timeoutMs: number): Promise<Socket | undefined> {
+function connectTo(address: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<Socket | undefined> {
   return new Promise((resolve) => {
     const socket = connect({ host: address, port });
-    const timer = setTimeout(() => {
+    const give = (value: Socket | undefined): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', stop);
+      resolve(value);
+    };
+    const stop = (): void => {
       socket.destroy();
-      resolve(undefined);
-    }, timeoutMs);
+      give(undefined);
+    };
+    const timer = setTimeout(stop, timeoutMs);
+    signal.addEventListener('abort', stop, { once: true });
     socket.once('connect', () => {
-      clearTimeout(timer);
       socket.removeAllListeners('error');
-      resolve(socket);
+      give(socket);
     });
-    socket.once('error', () => {
-      clearTimeout(timer);
-      resolve(undefined);
-    });
+    socket.once('error', () => give(undefined));
   });
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** `promise`, or a rejection after `ms` or when `signal` aborts. */
+function withTimeout<T>(promise: Promise<T>, ms: number, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('timed out')), ms);
+    const settle = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', stop);
+    };
+    const stop = (): void => {
+      settle();
+      reject(new Error('stopped'));
+    };
+    const timer = setTimeout(stop, ms);
+    signal.addEventListener('abort', stop, { once: true });
     promise.then(
       (value) => {
-        clearTimeout(timer);
+        settle();
         resolve(value);
       },
       (error: unknown) => {
-        clearTimeout(timer);
+        settle();
         reject(error instanceof Error ? error : new Error(String(error)));
       },
     );
