@@ -147,4 +147,14 @@ describe('an agent process in the sandbox', () => {
     expect(run.status).toBe(2);
     expect(run.stderr).toBe('error USAGE: --agent runs as agent "external", which the local rules file already names; rename that entry or drop --agent\n');
   }, 150_000);
+
+  test('runtime connect --default-agent that the local rules file does not name is one USAGE line, before it connects', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts/lumenflow.ts'), 'runtime', 'connect', '--cloud', 'http://127.0.0.1:9', '--enroll-token', 'lfe_unused', '--state-dir', join(work, 'rt-state'), '--default-agent', 'nobody'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^error USAGE: --default-agent nobody: not an agent of --local-policy \(known: scripted-calc-fixer\)\n$/);
+  }, 90_000);
 });
