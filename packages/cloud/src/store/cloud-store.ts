@@ -2,6 +2,9 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClaimRef, EvidenceRecord, RuntimeHost, WorkItem } from '@lumenflow/protocol';
 import { CloudError } from '../errors.js';
+import { createBatcher } from './batcher.js';
+import { appendEvidenceBatch, rememberNonceBatch } from './grouped-writes.js';
+import type { EvidenceAppend } from './grouped-writes.js';
 import { migrate } from './migrations.js';
 import { sqlErrorCode, toMs } from './sql.js';
 import type { SqlDb, SqlRunner } from './sql.js';
@@ -9,6 +12,8 @@ import type { SqlDb, SqlRunner } from './sql.js';
 // Cloud's state as tables. Every invariant a racing request could break is a
 // constraint the database enforces (see migrations.ts), so it holds however many
 // Cloud processes share the database: the code below asks, the schema decides.
+
+export type { EvidenceNotice } from './grouped-writes.js';
 
 export type WorkState = 'queued' | 'claimed' | 'completed' | 'failed' | 'control';
 
@@ -79,17 +84,6 @@ export interface ApprovalRow {
 
 /** A NOTIFY channel and what its payload says. */
 export const CHANNELS = { work: 'lf_work', evidence: 'lf_evidence', asks: 'lf_asks', approvals: 'lf_approvals' } as const;
-
-/** What one evidence notification tells a listener: which rows, from where. */
-export interface EvidenceNotice {
-  /** The Cloud instance that stored them (it announced them itself). */
-  origin: string;
-  runtimeId: string;
-  seqs: number[];
-  /** The sessions the rows belong to; null when there were too many to list (read them all). */
-  sessions: string[] | null;
-  enroll: boolean;
-}
 
 const WORK_COLUMNS = 'work_id, runtime_id, seq, ask_id, attempt, session_id, item, created_ms, state, lease_id, claimed_ms, lease_expires_ms, ended_ms, outcome';
 const iso = (ms: unknown): string => new Date(toMs(ms)).toISOString();
@@ -243,6 +237,9 @@ export async function openCloudStore(opts: { dataDir: string; databaseUrl?: stri
 
 /** The store over an open, migrated database. */
 export function createCloudStore(db: SqlDb): CloudStore {
+  // Group commits (batcher.ts): concurrent requests share one statement and one commit.
+  const appendEvidence = createBatcher<EvidenceAppend, Set<string>>((appends) => db.transaction((tx) => appendEvidenceBatch(tx, appends, CHANNELS.evidence)), { maxItems: 64 });
+  const rememberNonce = createBatcher((uses: readonly { runtimeId: string; nonce: string; expiresMs: number }[]) => rememberNonceBatch(db, uses), { maxItems: 256 });
   const one = async <T>(q: SqlRunner, text: string, params: Parameters<SqlRunner['query']>[1]): Promise<T | undefined> => (await q.query<T>(text, params))[0];
   return {
     kind: db.kind,
@@ -327,6 +324,16 @@ export function createCloudStore(db: SqlDb): CloudStore {
       ).map((r) => JSON.parse(r.item) as WorkItem),
     claimWork: async (c) => {
       try {
+        // The common case in one statement: a queued dispatch of this runtime, this Ask and attempt.
+        const expiresMs = c.nowMs + c.leaseMs;
+        const claimed = await one<Record<string, unknown>>(
+          db,
+          `UPDATE work SET state = 'claimed', lease_id = $5, claimed_ms = $6, lease_expires_ms = $7
+           WHERE work_id = $1 AND runtime_id = $2 AND ask_id = $3 AND attempt = $4 AND state = 'queued' RETURNING ${WORK_COLUMNS}`,
+          [c.workId, c.runtimeId, c.askId, c.attempt, c.leaseId, c.nowMs, expiresMs],
+        );
+        if (claimed !== undefined) return { ok: true, status: 201, leaseId: c.leaseId, expiresMs, work: toWork(claimed) };
+        // Otherwise find out why, under the row's lock: a repeated claim, another Ask or attempt, or no such dispatch.
         return await db.transaction(async (tx): Promise<ClaimOutcome> => {
           const found = await one<Record<string, unknown>>(tx, `SELECT ${WORK_COLUMNS} FROM work WHERE work_id = $1 FOR UPDATE`, [c.workId]);
           const work = found === undefined ? undefined : toWork(found);
@@ -398,43 +405,7 @@ export function createCloudStore(db: SqlDb): CloudStore {
 
     knownRecordIds: async (runtimeId, recordIds) =>
       new Set((await db.query<{ record_id: string }>('SELECT record_id FROM evidence WHERE runtime_id = $1 AND record_id = ANY($2::text[])', [runtimeId, recordIds])).map((r) => r.record_id)),
-    appendEvidence: (a) =>
-      db.transaction(async (tx) => {
-        const ids: string[] = [];
-        const kinds: string[] = [];
-        const types: (string | null)[] = [];
-        const sessions: (string | null)[] = [];
-        const texts: string[] = [];
-        for (const record of a.records) {
-          ids.push(record.recordId);
-          kinds.push(record.kind);
-          const message = record.kind === 'runtime-message' ? record.message : undefined;
-          types.push(message?.type ?? null);
-          sessions.push(message !== undefined && message.type !== 'runtime.enroll' ? message.sessionId : null);
-          texts.push(JSON.stringify(record));
-        }
-        const rows = await tx.query<{ seq: unknown; record_id: string; session_id: string | null; msg_type: string | null }>(
-          `INSERT INTO evidence (runtime_id, received_ms, record_id, kind, msg_type, session_id, record)
-           SELECT $1, $2, v.id, v.kind, v.t, v.s, v.r FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS v(id, kind, t, s, r, n)
-           ORDER BY v.n
-           ON CONFLICT (runtime_id, record_id) DO NOTHING RETURNING seq, record_id, session_id, msg_type`,
-          [a.runtimeId, a.receivedMs, ids, kinds, types as string[], sessions as string[], texts],
-        );
-        // NOTIFY payloads stop at 8000 bytes: a large batch is announced in chunks.
-        for (let i = 0; i < rows.length; i += 200) {
-          const chunk = rows.slice(i, i + 200);
-          const notice: EvidenceNotice = {
-            origin: a.origin,
-            runtimeId: a.runtimeId,
-            seqs: chunk.map((r) => toMs(r.seq)),
-            sessions: [...new Set(chunk.flatMap((r) => (r.session_id === null ? [] : [r.session_id])))].slice(0, 20),
-            enroll: chunk.some((r) => r.msg_type === 'runtime.enroll'),
-          };
-          if (new Set(chunk.flatMap((r) => (r.session_id === null ? [] : [r.session_id]))).size > 20) notice.sessions = null;
-          await tx.query('SELECT pg_notify($1, $2)', [CHANNELS.evidence, JSON.stringify(notice)]);
-        }
-        return new Set(rows.map((r) => r.record_id));
-      }),
+    appendEvidence,
     readEvidence: async (runtimeId, seqs) =>
       (await db.query<Record<string, unknown>>('SELECT runtime_id, received_ms, record FROM evidence WHERE runtime_id = $1 AND seq = ANY($2::bigint[]) ORDER BY seq', [runtimeId, seqs])).map(toEvidence),
     listEvidence: async (runtimeId) => (await db.query<Record<string, unknown>>('SELECT runtime_id, received_ms, record FROM evidence WHERE runtime_id = $1 ORDER BY seq', [runtimeId])).map(toEvidence),
@@ -447,8 +418,7 @@ export function createCloudStore(db: SqlDb): CloudStore {
         )
       ).map(toEvidence),
 
-    rememberNonce: async (runtimeId, nonce, expiresMs) =>
-      (await db.query('INSERT INTO nonces (runtime_id, nonce, expires_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING nonce', [runtimeId, nonce, expiresMs])).length === 1,
+    rememberNonce: (runtimeId, nonce, expiresMs) => rememberNonce({ runtimeId, nonce, expiresMs }),
     pruneNonces: async (nowMs) => (await db.query('DELETE FROM nonces WHERE expires_ms < $1 RETURNING nonce', [nowMs])).length,
 
     submitAsk: (askId, askJson, nowMs) =>

@@ -206,6 +206,55 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
     }
   });
 
+  it('concurrent appends share one commit: each record stored once, each caller told what it stored, a bad append fails alone', async () => {
+    const store = await open(adapter);
+    try {
+      const [a, b] = [await enroll(store, 1), await enroll(store, 2)];
+      const notices: string[] = [];
+      await store.listen(CHANNELS.evidence, (p) => notices.push(p));
+      // Fired together: the first runs alone, the rest queue behind it and go in one batch.
+      const calls = [
+        store.appendEvidence({ origin: 'o1', runtimeId: a, receivedMs: 1, records: [record('x1')] }),
+        store.appendEvidence({ origin: 'o1', runtimeId: a, receivedMs: 2, records: [record('x1'), record('x2')] }),
+        store.appendEvidence({ origin: 'o2', runtimeId: b, receivedMs: 3, records: [record('x1', 'ses-b'), record('x3', 'ses-b')] }),
+        store.appendEvidence({ origin: 'o1', runtimeId: 'rt-unknown', receivedMs: 4, records: [record('x9')] }),
+        store.appendEvidence({ origin: 'o1', runtimeId: a, receivedMs: 5, records: [record('x2'), record('x4')] }),
+      ];
+      const results = await Promise.allSettled(calls);
+      const sets = results.map((r) => (r.status === 'fulfilled' ? [...r.value].sort() : 'rejected'));
+      expect(sets).toEqual([['x1'], ['x2'], ['x1', 'x3'], 'rejected', ['x4']]);
+      expect(results[3]).toMatchObject({ status: 'rejected', reason: { code: '23503' } });
+      const stored = await store.db.query<{ runtime_id: string; record_id: string; received_ms: unknown }>('SELECT runtime_id, record_id, received_ms FROM evidence ORDER BY seq');
+      expect(stored.map((r) => `${r.runtime_id}/${r.record_id}@${Number(r.received_ms)}`)).toEqual([`${a}/x1@1`, `${a}/x2@2`, `${b}/x1@3`, `${b}/x3@3`, `${a}/x4@5`]);
+      const deadline = Date.now() + 5_000;
+      const announced = (): string[] => notices.flatMap((p) => (JSON.parse(p) as { seqs: number[] }).seqs.map(String));
+      while (announced().length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(announced()).toHaveLength(5);
+      const perNotice = notices.map((p) => JSON.parse(p) as { origin: string; runtimeId: string; sessions: string[] });
+      expect(perNotice.every((n) => (n.runtimeId === b ? n.origin === 'o2' && n.sessions.join() === 'ses-b' : n.origin === 'o1'))).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('nonces fired together in one batch: the first use of each is new, every repeat is a replay', async () => {
+    const store = await open(adapter);
+    try {
+      const [a, b] = [await enroll(store, 1), await enroll(store, 2)];
+      const tries = await Promise.all([
+        store.rememberNonce(a, 'n0', 100),
+        store.rememberNonce(a, 'n1', 100),
+        store.rememberNonce(b, 'n1', 100),
+        store.rememberNonce(a, 'n1', 100),
+        store.rememberNonce(a, 'n2', 100),
+        store.rememberNonce(a, 'n0', 100),
+      ]);
+      expect(tries).toEqual([true, true, true, false, true, false]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('nonces are refused the second time and pruned after they expire', async () => {
     const store = await open(adapter);
     try {
