@@ -63,6 +63,23 @@ export function parseEgressEntry(entry: string): EgressEntry {
   return { host: wildcard ? host.slice(2) : host, port: Number(entry.slice(colon + 1)), wildcard, address: IPV4_ONLY.test(host) };
 }
 
+/**
+ * Whether an allow-list lets a destination through: `host` in its canonical
+ * form (lower case, no trailing dot, punycode, an IPv4 address in dotted
+ * decimal, IPv6 without brackets). An exact entry matches its host, `*.name`
+ * the names strictly under `name`, an address entry only that address; no
+ * entry matches an IPv6 address.
+ */
+export function egressListAllows(allow: readonly string[], host: string, port: number): boolean {
+  const address = IPV4_ONLY.test(host);
+  return allow.some((written) => {
+    const entry = parseEgressEntry(written);
+    if (entry.port !== port || host.includes(':')) return false;
+    if (entry.address || address) return entry.address && address && entry.host === host;
+    return entry.wildcard ? host.endsWith(`.${entry.host}`) : host === entry.host;
+  });
+}
+
 /** One allow-list entry, as the local rules file and node-session.json carry it. */
 export const EgressEntrySchema = z
   .string()

@@ -17,6 +17,7 @@ export {
   MAX_EGRESS_ALLOW_ENTRIES,
   MAX_EGRESS_DESTINATIONS,
   egressEntryProblem,
+  egressListAllows,
   parseEgressEntry,
 } from './egress.js';
 export type { EgressAllowList, EgressEntry, EgressReason, EgressRecord } from './egress.js';

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { canonicalizeHost } from '@lumenflow/policy';
-import { parseEgressEntry } from '@lumenflow/protocol';
+import { egressListAllows } from '@lumenflow/protocol';
 import type { EgressAllowList } from '@lumenflow/protocol';
 
 /** A CONNECT target as the proxy judges it: the host in its one canonical form, and the port. */
@@ -34,13 +34,8 @@ export function parseConnectTarget(authority: string): EgressTarget | undefined 
   return { host, port, family: family === 4 ? 4 : family === 6 ? 6 : 0 };
 }
 
-/** The allow-list as a predicate: exact entries, `*.name` for names under `name`, address entries only for that address. */
+/** The allow-list as a predicate on a parsed target ({@link egressListAllows}: the one matcher Replay uses too). */
 export function compileAllowList(list: EgressAllowList): (target: EgressTarget) => boolean {
-  const entries = list.allow.map(parseEgressEntry);
-  return (target) =>
-    entries.some((entry) => {
-      if (entry.port !== target.port) return false;
-      if (entry.address || target.family !== 0) return entry.address && target.family === 4 && entry.host === target.host;
-      return entry.wildcard ? target.host.endsWith(`.${entry.host}`) : target.host === entry.host;
-    });
+  const allow = [...list.allow];
+  return (target) => egressListAllows(allow, target.host, target.port);
 }
