@@ -64,13 +64,14 @@ export async function prepareApprovedCommit(opts: {
     };
     await must(['init', '--quiet', '--bare'], 'PR_INTERNAL');
     const fetched = await git([...opts.credentialConfig, 'fetch', '--quiet', '--no-tags', '--', opts.source, `refs/heads/${opts.baseBranch}`]);
-    const present = async (): Promise<boolean> => (await git(['cat-file', '-e', `${opts.baseCommit}^{commit}`])).exitCode === 0;
-    if (!(await present())) {
+    // The base's tree into the index; it fails, as the presence check below does, unless the base is a commit here.
+    const base = `${opts.baseCommit}^{commit}`;
+    if ((await git(['read-tree', base])).exitCode !== 0) {
       // The base branch may have moved on without it, or not exist: ask for the commit itself.
       const direct = await git([...opts.credentialConfig, 'fetch', '--quiet', '--no-tags', '--', opts.source, opts.baseCommit]);
-      if (!(await present())) throw classifyFetchFailure(fetched.exitCode !== 0 ? fetched : direct, opts.baseCommit);
+      if ((await git(['cat-file', '-e', base])).exitCode !== 0) throw classifyFetchFailure(fetched.exitCode !== 0 ? fetched : direct, opts.baseCommit);
+      await must(['read-tree', base], 'PR_INTERNAL');
     }
-    await must(['read-tree', opts.baseCommit], 'PR_INTERNAL');
     const applied = await git(['apply', '--cached', '--binary', '--whitespace=nowarn', '-'], opts.patch);
     if (applied.exitCode !== 0) throw new PrStepFailure('PR_PATCH_DOES_NOT_APPLY', `the approved patch does not apply on ${opts.baseCommit}: ${firstLine(applied)}`);
     const tree = (await must(['write-tree'], 'PR_INTERNAL')).trim();
