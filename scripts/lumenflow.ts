@@ -18,6 +18,7 @@ import { IdSchema, createRedactor, omitUndefined, secretsFromEnvironment, system
 import type { IdSource } from '@lumenflow/protocol';
 import {
   RUNTIME_VERSION,
+  SCRIPTED_AGENT_NAME,
   RuntimeError,
   connectRuntime,
   createConnectionsClient,
@@ -324,6 +325,7 @@ async function connectCommand(opts: {
   workspace?: string;
   repository?: string;
   localPolicy?: string;
+  defaultAgent?: string;
   sandbox?: string;
   logLevel: LogLevel;
 }): Promise<number> {
@@ -342,6 +344,11 @@ async function connectCommand(opts: {
   const timeouts = readTimeouts(process.env);
   const workspace = resolve(REPO_ROOT, opts.workspace ?? DEFAULTS.fixture);
   if (!(await stat(workspace).then((s) => s.isDirectory(), () => false))) throw new CliError('WORKSPACE_MISSING', `${workspace}: no such directory (--workspace)`, EXIT.usage);
+  // The local file and the default agent are checked before anything connects (an enrollment token is used once).
+  const localRules = opts.localPolicy === undefined ? undefined : await loadRules(opts.localPolicy, { local: true });
+  if (opts.defaultAgent !== undefined && opts.defaultAgent !== SCRIPTED_AGENT_NAME && localRules?.document.agents?.[opts.defaultAgent] === undefined) {
+    throw new CliError('USAGE', `--default-agent ${opts.defaultAgent}: not an agent of --local-policy (known: ${[SCRIPTED_AGENT_NAME, ...Object.keys(localRules?.document.agents ?? {})].join(', ')})`);
+  }
   const enrollToken = await readEnrollToken(opts, process.env);
   const log = createLog(opts.logLevel);
   const host = readHostFacts();
@@ -389,7 +396,6 @@ async function connectCommand(opts: {
     },
     log,
   });
-  const localRules = opts.localPolicy === undefined ? undefined : await loadRules(opts.localPolicy, { local: true });
   const runtime = createRuntime({
     endpoint,
     runtimeId: state.runtimeId,
@@ -404,6 +410,7 @@ async function connectCommand(opts: {
       localRules,
       // Named, or read from the workspace's origin remote at each session; the bundled fixture has none.
       repository: opts.repository ?? (opts.workspace === undefined ? DEFAULTS.fixtureRepository : undefined),
+      defaultAgent: opts.defaultAgent,
       enrollTimeoutMs: timeouts.enrollMs,
       toolTimeoutMs: timeouts.toolMs,
     }),
@@ -525,6 +532,7 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .option('--workspace <dir>', 'the repository the runtime works on a copy of')
     .option('--repository <owner/name>', "the repository --workspace holds (default: its origin remote); Asks for any other are refused")
     .option('--local-policy <file>', 'runtime-local rules (they may only tighten), and the agents and repositories this runtime serves')
+    .option('--default-agent <name>', 'the agent for an Ask that names none: one of --local-policy\'s agents (default: the scripted agent)')
     .addOption(new Option('--sandbox <kind>', 'where tool processes run: bubblewrap (default) or off, recorded in the Proof (or LUMENFLOW_SANDBOX)').choices(['bubblewrap', 'off']))
     .addOption(logLevel())
     .exitOverride()

@@ -73,6 +73,44 @@ describe("the runtime's local rules file", () => {
   });
 
   test.each([
+    ['api.anthropic.com', 'agents.a.network.allow[0]: "api.anthropic.com" has no port; write <host>:<port>, e.g. api.example.com:443'],
+    ['API.anthropic.com:443', 'agents.a.network.allow[0]: "API.anthropic.com:443": write the host in lower case'],
+    ['*.com:443', 'agents.a.network.allow[0]: "*.com:443": name a host of two or more labels (example.com, not example)'],
+    ['api.*.com:443', 'agents.a.network.allow[0]: "api.*.com:443": a wildcard is only a whole first label, as in *.example.com:443'],
+    ['api.example.com:0', 'agents.a.network.allow[0]: "api.example.com:0": the port must be a number from 1 to 65535'],
+    ['[::1]:443', 'agents.a.network.allow[0]: "[::1]:443": IPv6 addresses are not accepted; name the host'],
+    ['10.0.0.256:443', 'agents.a.network.allow[0]: "10.0.0.256:443": not an IPv4 address in dotted decimal'],
+    ['api.example.com:443", "api.example.com:443', 'agents.a.network.allow[1]: "api.example.com:443" is already entry 0'],
+  ])('an allow-list entry %j is RULES_INVALID, in one line naming the entry', (entry, message) => {
+    const text = `version: 1\nrules: []\nagents:\n  a:\n    command: [x]\n    network: { allow: ["${entry}"] }\n`;
+    let error: { code?: string; message?: string } = {};
+    try {
+      parseRules(text, { fileName: 'l.yaml', local: true });
+    } catch (caught) {
+      error = caught as typeof error;
+    }
+    expect(error.code).toBe('RULES_INVALID');
+    expect(error.message).toContain(message);
+    expect(error.message).not.toContain('\n');
+  });
+
+  test('an allow-list is not empty, holds only entries, and a misspelt key is named', () => {
+    const parse = (network: string): string => {
+      try {
+        parseRules(`version: 1\nrules: []\nagents:\n  a:\n    command: [x]\n    network: ${network}\n`, { fileName: 'l.yaml', local: true });
+        return 'parsed';
+      } catch (error) {
+        return `${(error as { code: string }).code} ${(error as Error).message}`;
+      }
+    };
+    expect(parse('{ allow: [] }')).toMatch(/^RULES_INVALID .*agents\.a\.network\.allow: an allow-list names at least one <host>:<port>/);
+    expect(parse('{ allow: [443] }')).toMatch(/^RULES_INVALID l\.yaml:6:14: agents\.a\.network: expected none, host or/);
+    expect(parse('{ allow: ["a.example:1"], deny: ["b.example:1"] }')).toMatch(/^RULES_INVALID .*unknown key "deny"/);
+    expect(parse('all')).toMatch(/^RULES_INVALID .*expected none, host or \{ allow: \[<host>:<port>, \.\.\.\] \}/);
+    expect(parse('{ allow: ["api.anthropic.com:443", "*.openai.com:443", "127.0.0.1:8080"] }')).toBe('parsed');
+  });
+
+  test.each([
     ['a local path', (dir: string) => `repositories:\n  lumenflow-demo/calc: { path: "${dir}" }\n`],
     ['a remote URL', (dir: string) => `repositories:\n  lumenflow-demo/calc: { remote: "file://${dir}" }\n`],
   ])('serves the repository an Ask names from %s, on a fresh clone of its base branch', async (_what, entry) => {

@@ -175,6 +175,7 @@ interface Captured {
   args: string[];
   mcpJson: string;
   bridgeExists: boolean;
+  network: unknown;
 }
 let work: string;
 let captured: Captured[] = [];
@@ -190,7 +191,7 @@ beforeAll(async () => {
       const config = (opts.env['LUMENFLOW_MCP_CONFIG'] as string) ?? '';
       const mcpJson = await readFile(config, 'utf8');
       const bridge = await readFile(join(opts.agentDir, 'bridge.mjs'), 'utf8').then(() => true, () => false);
-      captured.push({ program, args: [...args], mcpJson, bridgeExists: bridge });
+      captured.push({ program, args: [...args], mcpJson, bridgeExists: bridge, network: opts.network });
       return { exitCode: 0, stdout: '', stderr: '' };
     },
   };
@@ -199,10 +200,10 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-async function startPreset(name: 'claude-code' | 'codex'): Promise<{ run: Captured; intent: string; session: { agent?: { name: string; network?: string; commandDigest?: string } } }> {
+async function startPreset(name: 'claude-code' | 'codex'): Promise<{ run: Captured; intent: string; session: { agent?: { name: string; network?: unknown; commandDigest?: string } } }> {
   captured = [];
   const preset = AGENT_PRESETS[name];
-  const yaml = `version: 1\nrules: []\nagents:\n  ${name}:\n    command: ${JSON.stringify(preset.command)}\n    network: ${preset.network}\n`;
+  const yaml = `version: 1\nrules: []\nagents:\n  ${name}:\n    command: ${JSON.stringify(preset.command)}\n    network: ${JSON.stringify(preset.network)}\n`;
   const localRules = parseRules(yaml, { fileName: 'runtime-local.yaml', local: true });
   const inputs = await demoChainInputs({ runId: `preset-${name}`, outDir: join(work, 'out') }, { sandbox });
   const ask = { ...inputs.ask, agent: name, intent: '--help; rm -rf / "quoted" and a\nnewline' };
@@ -235,7 +236,9 @@ describe('ready-made agent entries', () => {
     expect(config.mcpServers['lumenflow']).toMatchObject({ command: 'node', args: [expect.stringMatching(/bridge\.mjs$/), expect.stringMatching(/mcp\.sock$/)] });
     expect(configPath).toMatch(/mcp\.json$/);
     expect(run.bridgeExists).toBe(true);
-    expect(session.agent).toMatchObject({ name: 'claude-code', network: 'host', commandDigest: expect.stringMatching(/^sha256:/) });
+    expect(session.agent).toMatchObject({ name: 'claude-code', network: { allow: ['api.anthropic.com:443'] }, commandDigest: expect.stringMatching(/^sha256:/) });
+    // Its only way out is the egress proxy's directory, bound into its sandbox.
+    expect(run.network).toEqual({ proxyDir: expect.stringMatching(/lumenflow-egress-/) });
   }, 60_000);
 
   test('Codex: exec, its own sandbox read-only, the lumenflow server as a config override that parses as TOML, approved, required, the intent as the prompt', async () => {
@@ -251,7 +254,7 @@ describe('ready-made agent entries', () => {
     expect(args.config['approval_policy']).toBe('never');
     expect(args.prompt).toHaveLength(1);
     expect(args.prompt[0]?.startsWith(intent)).toBe(true);
-    expect(session.agent).toMatchObject({ name: 'codex', network: 'host' });
+    expect(session.agent).toMatchObject({ name: 'codex', network: { allow: ['api.openai.com:443', 'chatgpt.com:443'] } });
   }, 60_000);
 
   test('docs/agents.md lists the same entries, and they load as a local rules file', async () => {

@@ -1,4 +1,5 @@
-import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -107,5 +108,53 @@ describe('an agent process in the sandbox', () => {
     const report = await replayBundle(result.dir);
     expect(report.verdict).toBe('VALID');
     expect(report.timeline.some((e) => e.status === 'deny' && e.what.includes('.env'))).toBe(true);
+  }, 90_000);
+
+  test('--runtime process honours --agent: the runtime process runs it as agent external, and the bundle verifies', () => {
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts/demo/trusted-compute.ts'), ...args], {
+        cwd: REPO_ROOT,
+        env: { ...process.env, LUMENFLOW_DEMO_FIXTURE: fixtureDir, NO_COLOR: '1' },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+    const out = join(work, 'out-process');
+    const run = cli(['--mode', 'happy', '--runtime', 'process', '--agent', 'node .agent/agent.cjs {mcpConfig} fix', '--out-dir', out, '--run-id', 'process-runtime-agent', '--json', '--log-level', 'silent']);
+    expect(run.stderr).not.toMatch(/^error /m);
+    expect(run.status).toBe(0);
+    const bundle = join(out, 'process-runtime-agent');
+    return readFile(join(bundle, 'node-session.json'), 'utf8').then(async (text) => {
+      const session = JSON.parse(text) as { agent?: unknown };
+      expect(session.agent).toEqual({
+        name: 'external',
+        commandDigest: computeSha256Digest(canonicalizeToBytes(['node', '.agent/agent.cjs', '{mcpConfig}', 'fix'])),
+        network: 'none',
+        client: { name: 'test-process-agent', version: '2.0.0' },
+      });
+      expect(await readFile(join(bundle, 'file-diff.patch'), 'utf8')).toContain('+// direct write: not tried');
+      expect((await verifyBundle(bundle)).valid).toBe(true);
+    });
+  }, 150_000);
+
+  test('--runtime process with --agent and a local rules file that already names agent external is one USAGE line', async () => {
+    const local = join(work, 'local-external.yaml');
+    await writeFile(local, 'version: 1\nrules: []\nagents:\n  external:\n    command: [other]\n');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts/demo/trusted-compute.ts'), '--mode', 'happy', '--runtime', 'process', '--agent', 'node x.cjs', '--local-policy', local, '--out-dir', join(work, 'out-process'), '--run-id', 'process-external-twice'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toBe('error USAGE: --agent runs as agent "external", which the local rules file already names; rename that entry or drop --agent\n');
+  }, 150_000);
+
+  test('runtime connect --default-agent that the local rules file does not name is one USAGE line, before it connects', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'scripts/lumenflow.ts'), 'runtime', 'connect', '--cloud', 'http://127.0.0.1:9', '--enroll-token', 'lfe_unused', '--state-dir', join(work, 'rt-state'), '--default-agent', 'nobody'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/^error USAGE: --default-agent nobody: not an agent of --local-policy \(known: scripted-calc-fixer\)\n$/);
   }, 90_000);
 });

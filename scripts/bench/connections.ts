@@ -81,6 +81,9 @@ async function runCloudProcess(dataDir: string, databaseUrl: string | undefined)
         ask: ask(askId),
         cloudRules: { fileName: 'bench.yaml', document: { version: 1, rules: [] } },
       });
+    } else if (cmd.op === 'cpu') {
+      const used = process.cpuUsage();
+      out(`cpu ${(used.user + used.system) / 1000}`);
     } else if (cmd.op === 'stats') {
       const q = async (sql: string): Promise<number> => Number((await store.db.query<{ n: number }>(sql))[0]?.n ?? 0);
       const stats = {
@@ -238,6 +241,16 @@ async function runBench(): Promise<void> {
     }
     await waitFor(() => acked >= SINGLES * perAsk, 'the idle Asks to finish');
 
+    // Cloud CPU time over the bursts: a figure that, unlike wall time, another load on the machine barely moves.
+    const cpuAt = async (): Promise<number[]> => {
+      const used: number[] = [];
+      for (const c of clouds) {
+        c.send({ op: 'cpu' });
+        used.push(Number(await c.next('cpu')));
+      }
+      return used;
+    };
+    const cpuBefore = await cpuAt();
     acked = 0;
     counting = true;
     const latencies: number[] = [];
@@ -254,6 +267,7 @@ async function runBench(): Promise<void> {
     const expected = args.runtimes * ROUNDS * perAsk;
     await waitFor(() => acked >= expected, `${expected} receipts`);
     const wallMs = performance.now() - wallStart;
+    const cloudCpuMs = (await cpuAt()).reduce((sum, ms, i) => sum + ms - (cpuBefore[i] as number), 0);
 
     const stats: Array<{ evidence: number; distinctEvidence: number; claimedTwice: number; claimedAsks: number; rss: number; peakRss: number }> = [];
     for (const c of clouds) {
@@ -277,6 +291,7 @@ async function runBench(): Promise<void> {
       `  dispatch latency    ${latencies.length} Asks (${ROUNDS} bursts of ${args.runtimes}), submitted -> claimed: p50 ${pick(latencies, 50).toFixed(1)} ms, p99 ${pick(latencies, 99).toFixed(1)} ms, max ${(latencies[latencies.length - 1] ?? 0).toFixed(1)} ms`,
       `  receipts            during the bursts: ${acked} signed records acknowledged in ${((lastAckAt - firstAckAt) / 1000).toFixed(2)} s = ${Math.round(acked / ((lastAckAt - firstAckAt) / 1000))} /s with ${args.clouds} Cloud${args.clouds > 1 ? 's' : ''} (each verified, deduplicated, committed)`,
       `  wall time           ${(wallMs / 1000).toFixed(2)} s for all bursts`,
+      `  Cloud CPU           ${(cloudCpuMs / 1000).toFixed(2)} s over the bursts = ${((cloudCpuMs * 1000) / acked).toFixed(0)} µs per receipt (all Cloud processes; ${Math.round((acked * 1000) / cloudCpuMs)} receipts per Cloud CPU-second)`,
       ...stats.map((s, i) => `  Cloud ${i + 1} memory      rss ${mb(s.rss)} (peak ${mb(s.peakRss)})`),
       `  from the database   ${db.claimedAsks} of ${totalAsks} Asks claimed; claimed more than once: ${db.claimedTwice}; records expected ${expectedRecords}, stored ${db.distinctEvidence}, lost ${Math.max(0, expectedRecords - db.distinctEvidence)}, duplicated ${db.evidence - db.distinctEvidence}`,
     ];

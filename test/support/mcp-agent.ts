@@ -3,9 +3,14 @@
 // it, and works through the governed tools with the SDK's Client. Bundled into
 // one file by the test, so it runs in the sandbox without node_modules.
 // argv: <mcp config path> <mode> [port]; modes: fix, exit-early, write-direct, hang, read-env,
-// probe-net (tries a TCP connection to 127.0.0.1:<port> and notes the result in its change).
+// probe-net (tries a TCP connection to 127.0.0.1:<port> and notes the result in its change),
+// probe-egress (through HTTPS_PROXY: a CONNECT to 127.0.0.1:<port> and one to a host not listed;
+// then a direct connection, then the same from a tool process through run_command; notes each).
+// The tool process's probe, as `node -e <EGRESS_TOOL_PROBE> <port>`: what a process the agent's
+// run_command starts gets for the proxy's port and the target's, on its own 127.0.0.1.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { EGRESS_TOOL_PROBE } from './egress-probe.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
@@ -33,6 +38,7 @@ async function main(): Promise<void> {
   }
   let network = 'not tried';
   if (mode === 'probe-net') network = await probe(Number(process.argv[4]));
+  if (mode === 'probe-egress') network = await probeEgress(Number(process.argv[4]), text);
   let direct = 'not tried';
   if (mode === 'write-direct') {
     try {
@@ -49,6 +55,46 @@ async function main(): Promise<void> {
   await text('run_tests');
   await text('finish', { title: 'Fix add', body: 'add(a, b) adds.' });
   await client.close();
+}
+
+/** What the agent sees of its network with an allow-list: one line per attempt. */
+async function probeEgress(port: number, text: (name: string, args: Record<string, unknown>) => Promise<string>): Promise<string> {
+  const proxy = new URL(process.env['HTTPS_PROXY'] ?? 'http://127.0.0.1:1');
+  const env = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY'].map((name) => `${name}=${process.env[name] ?? '(unset)'}`).join(' ');
+  const listed = await tunnel(Number(proxy.port), `127.0.0.1:${port}`, 'ping');
+  const unlisted = await tunnel(Number(proxy.port), 'not-listed.example:443', 'ping');
+  const direct = await probe(port);
+  const tool = (await text('run_command', { argv: ['node', '-e', EGRESS_TOOL_PROBE, String(port)] })).replace(/\s+/g, ' ').trim();
+  return `env ${env}\n// network: listed ${listed}\n// network: unlisted ${unlisted}\n// network: direct ${direct}\n// network: tool ${tool}`;
+}
+
+/** A CONNECT through the proxy on 127.0.0.1:<proxyPort>: the status code, then what came back for `payload`. */
+function tunnel(proxyPort: number, target: string, payload: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port: proxyPort });
+    let got = '';
+    let status = '';
+    const done = (what: string): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(what);
+    };
+    const timer = setTimeout(() => done(`${status || 'no answer'} timeout`), 5000);
+    socket.once('error', (error: NodeJS.ErrnoException) => done(error.code ?? 'error'));
+    socket.on('data', (chunk: Buffer) => {
+      got += chunk.toString('latin1');
+      if (status === '') {
+        const end = got.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        status = (got.split(' ')[1] ?? '?').trim();
+        got = got.slice(end + 4);
+        if (status !== '200') return done(status);
+        socket.write(payload);
+      }
+      if (got.length >= payload.length) done(`${status} ${got === payload ? 'echoed' : 'garbled'}`);
+    });
+    socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+  });
 }
 
 /** `connected`, or the error code of a TCP connection to 127.0.0.1:port (bounded by a timer). */

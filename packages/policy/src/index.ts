@@ -9,6 +9,7 @@ export { evaluateScope, explainScope, toDecisionRecord, describeMatch, RESERVED_
 export { boundByAskGrant, createAskGrant } from './ask-grant.js';
 export { formatExplanation } from './format-explanation.js';
 export { resolveWorkspacePath } from './paths.js';
+export { canonicalizeHost } from './hosts.js';
 export { analyzeShellCommand } from './shell.js';
 
 export type { PolicyErrorCode } from './errors.js';

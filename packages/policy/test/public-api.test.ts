@@ -17,6 +17,7 @@ describe('@lumenflow/policy public API', () => {
         'RulesDocumentSchema',
         'analyzeShellCommand',
         'boundByAskGrant',
+        'canonicalizeHost',
         'computePolicyDigest',
         'createAskGrant',
         'createRuleSet',

@@ -8,6 +8,19 @@ export { ProtocolError } from './errors.js';
 export { describeTestShortfall } from './test-results.js';
 export { formatIssuePath } from './issue-path.js';
 export { omitUndefined } from './omit-undefined.js';
+export {
+  EGRESS_ENTRY_PATTERN,
+  EgressAllowListSchema,
+  EgressEntrySchema,
+  EgressRecordSchema,
+  EgressReasonSchema,
+  MAX_EGRESS_ALLOW_ENTRIES,
+  MAX_EGRESS_DESTINATIONS,
+  egressEntryProblem,
+  egressListAllows,
+  parseEgressEntry,
+} from './egress.js';
+export type { EgressAllowList, EgressEntry, EgressReason, EgressRecord } from './egress.js';
 export { KNOWN_SECRET_KIND, MIN_SECRET_LENGTH, createRedactor, encodeSecretForms, isProtectedField, mergeRedactionSummaries } from './redact.js';
 export { SECRET_PATTERNS } from './secret-patterns.js';
 export { PROVIDER_TOKEN_ENV, SECRET_SOURCE_KINDS, secretFileValues, secretsFromEnvironment } from './secret-sources.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EgressAllowListSchema, EgressRecordSchema } from './egress.js';
 
 // The zod schemas in this file are the single source of truth for the proof
 // files that Cloud and Runtime exchange and that the bundle carries. Every
@@ -219,9 +220,13 @@ export const RuntimeReceiptSchema = z.strictObject({
 /**
  * An agent process's network in the sandbox (docs/sandbox.md). `none`: a
  * network namespace of its own with only loopback; `host`: the host's network
- * namespace, for that agent process only (never for a tool process).
+ * namespace; `{ allow: [<host>:<port>, ...] }`: only those destinations,
+ * through the runtime's CONNECT proxy. For that agent process only, never for
+ * a tool process.
  */
-export const AgentNetworkSchema = z.enum(['none', 'host']);
+export const AgentNetworkSchema = z.union([z.enum(['none', 'host']), EgressAllowListSchema], {
+  error: 'expected none, host or { allow: [<host>:<port>, ...] }',
+});
 
 /**
  * The agent that did a session's work: the runtime's name for it, a digest of
@@ -234,6 +239,8 @@ export const AgentInfoSchema = z.strictObject({
   name: IdSchema,
   commandDigest: Sha256DigestSchema.optional(),
   network: AgentNetworkSchema.optional(),
+  /** With an allow-list: what the egress proxy let through and refused (absent otherwise). */
+  egress: EgressRecordSchema.optional(),
   client: z.strictObject({ name: z.string().min(1).max(200), version: z.string().min(1).max(100) }).optional(),
 });
 

@@ -1,4 +1,4 @@
-import { OPEN_PULL_REQUEST_TOOL, comparePrincipals, computeApprovalActionHash, isPullRequestCall } from '@lumenflow/protocol';
+import { OPEN_PULL_REQUEST_TOOL, comparePrincipals, computeApprovalActionHash, egressListAllows, isPullRequestCall } from '@lumenflow/protocol';
 import type { ApprovalAction, PolicyDecisionRecord } from '@lumenflow/protocol';
 import { listPatchPaths } from './patch-paths.js';
 import type { ChainCheck, ChainCheckCode, ChainFinding, ReplayChain } from './types.js';
@@ -25,6 +25,7 @@ const RULES: Record<ChainCheckCode, { name: string; rule: Rule }> = {
   SELF_APPROVAL: { name: 'approver is not the requester', rule: checkSelfApproval },
   TEST_COUNTS_MISMATCH: { name: 'test counts agree with the per-test list', rule: checkTestCounts },
   SANDBOX_MISMATCH: { name: "every tool process ran in the session's recorded sandbox", rule: checkSandbox },
+  EGRESS_INCONSISTENT: { name: "the agent's egress tally agrees with its allow-list and with itself", rule: checkEgress },
   WRITE_UNATTRIBUTED: { name: 'every path in the diff is covered by an allowed fs.write, and every denied change was reverted', rule: checkAttribution },
   PULL_REQUEST_BINDING: { name: 'the pull request pushed executed the approved actionHash, once, and its head diff is file-diff.patch', rule: checkPullRequestBinding },
 };
@@ -389,6 +390,43 @@ function checkSandbox(chain: ReplayChain, out: ChainFinding[]): void {
       out.push({ where, message: `ran under profile ${call.sandbox.profileDigest}, but node-session.json records ${boundary.profileDigest}`, refs });
     }
   }
+}
+
+const DENIED_REASONS = new Set(['not-listed', 'non-public-address', 'not-connect', 'too-many-connections']);
+const FAILED_REASONS = new Set(['not-resolved', 'unreachable']);
+
+// The tally is the runtime's report (ADR 0027); what Replay can hold it to is
+// its own list and its own sums: no tunnel to a host the list does not name.
+function checkEgress(chain: ReplayChain, out: ChainFinding[]): void {
+  const agent = chain.session?.agent;
+  const egress = agent?.egress;
+  if (agent === undefined || egress === undefined) return;
+  const say = (message: string): void => void out.push({ where: 'node-session.json#agent.egress', message, refs: [] });
+  const network = agent.network;
+  if (typeof network !== 'object') {
+    say(`an egress tally, but the agent's network is ${network ?? 'not recorded'}, not an allow-list`);
+    return;
+  }
+  const sums = { allowed: 0, denied: 0, failed: 0, bytesOut: 0, bytesIn: 0 };
+  for (const d of egress.destinations) {
+    const name = `${d.host}:${d.port}`;
+    sums[d.outcome] += d.requests;
+    sums.bytesOut += d.bytesOut;
+    sums.bytesIn += d.bytesIn;
+    if (d.outcome === 'allowed' && !egressListAllows(network.allow, d.host, d.port)) say(`a tunnel to ${name}, which the allow-list does not name`);
+    if (d.outcome === 'allowed' && d.reason !== undefined) say(`${name} allowed with a reason (${d.reason})`);
+    if (d.outcome === 'denied' && (d.reason === undefined || !DENIED_REASONS.has(d.reason))) say(`${name} denied with reason ${d.reason ?? '(none)'}`);
+    if (d.outcome === 'failed' && (d.reason === undefined || !FAILED_REASONS.has(d.reason))) say(`${name} failed with reason ${d.reason ?? '(none)'}`);
+    if (d.outcome !== 'allowed' && d.bytesOut + d.bytesIn > 0) say(`${name} ${d.outcome}, yet carried bytes`);
+  }
+  for (const key of ['allowed', 'denied', 'failed'] as const) {
+    if (sums[key] > egress[key]) say(`the destinations list ${sums[key]} ${key} requests, the count says ${egress[key]}`);
+  }
+  const itemised = sums.allowed + sums.denied + sums.failed;
+  if (itemised + egress.omitted !== egress.allowed + egress.denied + egress.failed) {
+    say(`${itemised} itemised and ${egress.omitted} omitted requests, but ${egress.allowed + egress.denied + egress.failed} counted`);
+  }
+  if (sums.bytesOut > egress.bytesOut || sums.bytesIn > egress.bytesIn) say('the destinations carry more bytes than the totals');
 }
 
 function checkAttribution(chain: ReplayChain, out: ChainFinding[]): void {

@@ -196,3 +196,45 @@ describe('checkChain properties', () => {
     );
   });
 });
+
+type Egress = NonNullable<NonNullable<RunRecords['session']['agent']>['egress']>;
+
+describe('EGRESS_INCONSISTENT: the agent egress tally against its allow-list and itself', () => {
+  const withEgress = (edit?: (egress: Egress) => void, network: unknown = { allow: ['api.example.com:443', '*.models.example:443'] }): RunRecords => {
+    const run = makeHappyRun();
+    const egress = {
+      allowed: 2,
+      denied: 2,
+      failed: 0,
+      bytesOut: 300,
+      bytesIn: 900,
+      destinations: [
+        { host: 'api.example.com', port: 443, outcome: 'allowed' as const, requests: 1, bytesOut: 100, bytesIn: 400 },
+        { host: 'eu.models.example', port: 443, outcome: 'allowed' as const, requests: 1, bytesOut: 200, bytesIn: 500 },
+        { host: 'evil.example', port: 443, outcome: 'denied' as const, reason: 'not-listed' as const, requests: 1, bytesOut: 0, bytesIn: 0 },
+      ],
+      omitted: 1,
+    };
+    edit?.(egress);
+    run.session = { ...run.session, agent: { name: 'claude-code', network: network as { allow: string[] }, egress } };
+    return run;
+  };
+
+  it('passes a tally that agrees', () => {
+    expect(failed(withEgress())).toEqual([]);
+  });
+
+  it.each([
+    ['a tunnel to a host the list does not name', (e: Egress) => void (e.destinations[0]!.host = 'api.evil.example')],
+    ['a tunnel under the wildcard base itself', (e: Egress) => void (e.destinations[1]!.host = 'models.example')],
+    ['a denial that carried bytes', (e: Egress) => void (e.destinations[2]!.bytesOut = 5)],
+    ['counts that do not add up', (e: Egress) => void (e.omitted = 0)],
+    ['a failure with a denial reason', (e: Egress) => void Object.assign(e.destinations[2]!, { outcome: 'failed' })],
+  ])('%s', (_what, edit) => {
+    expect(failed(withEgress(edit))).toEqual(['EGRESS_INCONSISTENT']);
+  });
+
+  it('a tally without an allow-list', () => {
+    expect(failed(withEgress(undefined, 'host'))).toEqual(['EGRESS_INCONSISTENT']);
+  });
+});

@@ -24,7 +24,7 @@ describe('public API', () => {
     for (const name of ['readBundleForReplay', 'assembleChain', 'checkChain', 'buildTimeline', 'buildReplayReport', 'replayBundle', 'formatReplayReport', 'renderReplayHtml', 'startReplayServer', 'computeActionHash', 'escapeHtml', 'sanitizeForTerminal', 'buildReplayUrl']) {
       expect(typeof (replay as Record<string, unknown>)[name], name).toBe('function');
     }
-    expect(replay.CHAIN_CHECK_CODES).toHaveLength(15);
+    expect(replay.CHAIN_CHECK_CODES).toHaveLength(16);
     expect(replay.DEFAULT_REPLAY_BASE_URL).toBe('http://127.0.0.1:4173');
   });
 });

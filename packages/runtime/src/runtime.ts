@@ -26,6 +26,7 @@ import type { Snapshotter } from './sandbox/snapshot.js';
 import { checkRemoteRepository, checkoutWorkspace } from './checkout.js';
 import { collectAgents, resolveAgent, resolveRepository } from './served.js';
 import { isWorkspaceUnchanged, prepareWorkspace } from './workspace.js';
+import type { EgressSettings } from './egress/index.js';
 import { runSessionAgent } from './mcp/run-agent.js';
 import { SCRIPTED_AGENT_NAME } from './mcp/scripted-agent.js';
 import { createToolHost } from './tool-host/host.js';
@@ -101,6 +102,12 @@ export interface RuntimeOptions {
   knownSecrets?: readonly KnownSecret[];
   /** The environment `secretEnv` and `GITHUB_TOKEN` are read from (default `process.env`). */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * How the egress proxy of an agent with an allow-list runs: its bounds, and
+   * for tests alone a resolver and `testOnlyPermitLoopback` (docs/sandbox.md).
+   * No rules file or flag sets these.
+   */
+  egress?: Omit<EgressSettings, 'onDecision'>;
 }
 
 /** Default bound on the wait for Cloud's enrollment reply. */
@@ -380,6 +387,8 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         ...omitUndefined({ tmpRoot: opts.tmpRoot }),
         toolTimeoutMs,
         signal: AbortSignal.any([halt.signal, ...(opts.signal ? [opts.signal] : [])]),
+        // Each egress decision goes to the runtime's log as it is made; node-session.json gets the tally.
+        egress: { ...opts.egress, onDecision: (decision) => log('runtime.egress', { sessionId, ...decision }) },
       });
       // Stopped because its lease was refused: whatever the agent made of the stop, that is how it ended.
       const lost = leaseLost.get(sessionId);

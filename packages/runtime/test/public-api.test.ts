@@ -19,6 +19,8 @@ test('the runtime package exports its session and tool API', () => {
     'executeStep',
     'fixAdd',
     'hashHostname',
+    'openAgentEgress',
+    'startEgressProxy',
     'isWorkspaceUnchanged',
     'parseTapResults',
     'prepareWorkspace',

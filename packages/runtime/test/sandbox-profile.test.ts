@@ -48,6 +48,23 @@ describe('the bubblewrap profile', () => {
     expect(tool).not.toContain('--share-net');
   });
 
+  test('an agent with an allow-list keeps its own network namespace, sees the egress directory read-only and starts through the forwarder; a tool process gets none of it', () => {
+    const agent = buildBwrapArgs(profile, { workspaceDir: '/tmp/ws', program: 'claude', args: ['--print'], env: { HTTPS_PROXY: 'http://evil:1' }, agentDir: '/tmp/agent', network: { proxyDir: '/tmp/egress' } });
+    expect(agent).not.toContain('--share-net');
+    const roBind = agent.findIndex((a, i) => a === '--ro-bind' && agent[i + 1] === '/tmp/egress');
+    expect(agent[roBind + 2]).toBe('/run/lumenflow-egress');
+    expect(roBind).toBeLessThan(agent.lastIndexOf('--remount-ro'));
+    expect(agent.flatMap((a, i) => (a === '--bind' ? [agent[i + 1]] : []))).toEqual(['/tmp/agent']);
+    const env = (name: string): string | undefined => agent[agent.findIndex((a, i) => a === '--setenv' && agent[i + 1] === name) + 2];
+    for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy']) expect(env(name)).toBe('http://127.0.0.1:3128');
+    expect(env('NO_PROXY')).toBe('');
+    const tail = agent.slice(agent.lastIndexOf('--core=0') + 2);
+    expect(tail).toEqual(['node', '/run/lumenflow-egress/forwarder.mjs', '--', 'claude', '--print']);
+    const tool = buildBwrapArgs(profile, { workspaceDir: '/tmp/ws', program: 'node', args: ['--test'], env: {}, network: { proxyDir: '/tmp/egress' } });
+    expect(tool).not.toContain('/tmp/egress');
+    expect(tool.join(' ')).not.toMatch(/PROXY|forwarder/);
+  });
+
   test('masked paths are covered after their read-only bind; /proc is the sandbox own', () => {
     expect(args.indexOf('/dev/null')).toBeGreaterThan(args.indexOf('/etc'));
     expect(pairAt('--tmpfs', '/etc/ssh')).toBe(true);

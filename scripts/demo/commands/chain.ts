@@ -8,7 +8,7 @@ import type { RuleSet } from '@lumenflow/policy';
 import { createInProcessTransport, createSequentialIds, omitUndefined } from '@lumenflow/protocol';
 import type { Ask, Clock, KnownSecret } from '@lumenflow/protocol';
 import { createRuntime, deriveRuntimeLabels } from '@lumenflow/runtime';
-import type { HostFacts, Sandbox } from '@lumenflow/runtime';
+import type { HostFacts, RuntimeOptions, Sandbox } from '@lumenflow/runtime';
 import type { SigningKey } from '@lumenflow/verifier';
 import type { ChainTimeouts } from '../timeouts.js';
 
@@ -60,6 +60,8 @@ export interface ChainInputs {
   sandbox?: Sandbox;
   /** How Cloud carries out an approved pull request (absent: no pull-request step). */
   pullRequest?: PullRequestConfig;
+  /** The runtime's egress proxy settings for agents with an allow-list (tests only: the CLI never sets them). */
+  egress?: RuntimeOptions['egress'];
 }
 
 /**
@@ -99,6 +101,7 @@ export async function runChain(inputs: ChainInputs): Promise<RunResult> {
       enrollTimeoutMs: inputs.timeouts?.enrollMs,
       toolTimeoutMs: inputs.timeouts?.toolMs,
       knownSecrets: inputs.knownSecrets,
+      egress: inputs.egress,
     }),
     log,
   });

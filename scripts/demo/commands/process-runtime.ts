@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudError, createCloud, createEnrollToken, createHttpCloudEndpoint, openConnectionsServer } from '@lumenflow/cloud';
 import type { RunResult } from '@lumenflow/cloud';
+import type { RulesDocument } from '@lumenflow/policy';
 import { canonicalize, createSequentialIds, systemClock } from '@lumenflow/protocol';
 import { loadOrCreateSigningKey } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
 import { REPO_ROOT } from '../paths.js';
 import { timeoutsToEnv } from '../timeouts.js';
-import { DEMO_PATHS, buildRunRequest } from './chain.js';
+import { DEMO_PATHS, EXTERNAL_AGENT, buildRunRequest } from './chain.js';
 import type { ChainInputs } from './chain.js';
 
 /**
@@ -25,6 +26,8 @@ import type { ChainInputs } from './chain.js';
  */
 export async function runChainOverConnections(inputs: ChainInputs): Promise<RunResult> {
   const log = inputs.log ?? (() => undefined);
+  // --agent: the runtime process learns the command line from its local rules file, under the same name as in process.
+  const localDocument = withExternalAgent(inputs);
   const work = await mkdtemp(join(tmpdir(), 'lumenflow-connections-'));
   const dataDir = join(work, 'cloud');
   const stateDir = join(work, 'runtime');
@@ -58,11 +61,12 @@ export async function runChainOverConnections(inputs: ChainInputs): Promise<RunR
     const { token } = await createEnrollToken({ dataDir, clock: systemClock, ttlMs: 60_000 });
     const args = ['--import', 'tsx', join(REPO_ROOT, 'scripts/lumenflow.ts'), 'runtime', 'connect', '--cloud', url, '--enroll-token', token, '--state-dir', stateDir, '--workspace', inputs.fixtureDir, '--repository', inputs.repository ?? DEMO_PATHS.fixtureRepository, '--log-level', 'silent'];
     if (inputs.sandbox?.info.kind === 'none') args.push('--sandbox', 'off');
-    if (inputs.localRules !== undefined) {
+    if (localDocument !== undefined) {
       const localPath = join(work, 'runtime-local.json');
-      await writeFile(localPath, canonicalize(inputs.localRules.document));
+      await writeFile(localPath, canonicalize(localDocument as never));
       args.push('--local-policy', localPath);
     }
+    if (inputs.agentCommand !== undefined) args.push('--default-agent', EXTERNAL_AGENT);
     // The runtime process applies the same bounds on enrollment and each tool call as an in-process one.
     child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, ...timeoutsToEnv(inputs.timeouts) }, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -91,4 +95,20 @@ export async function runChainOverConnections(inputs: ChainInputs): Promise<RunR
     await server.close();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * The local rules document the runtime process reads: the given one, plus an
+ * `external` agent entry for `--agent` (network `none`, as in process).
+ *
+ * @throws {CliError} USAGE when the file already names an agent `external`.
+ */
+function withExternalAgent(inputs: ChainInputs): RulesDocument | undefined {
+  const document = inputs.localRules?.document;
+  if (inputs.agentCommand === undefined) return document;
+  if (document?.agents?.[EXTERNAL_AGENT] !== undefined) {
+    throw new CliError('USAGE', `--agent runs as agent "${EXTERNAL_AGENT}", which the local rules file already names; rename that entry or drop --agent`, EXIT.usage);
+  }
+  const base: RulesDocument = document ?? { version: 1, rules: [] };
+  return { ...base, agents: { ...base.agents, [EXTERNAL_AGENT]: { command: [...inputs.agentCommand] } } };
 }

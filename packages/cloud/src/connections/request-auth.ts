@@ -22,7 +22,8 @@ export interface RequestAuthContext {
    * Requests signed before this instant are refused. Cloud passes its own start:
    * the in-memory nonce cache is new, so anything signed before it might have been
    * accepted by the previous process. (Requests signed ahead of Cloud's clock are
-   * the one gap; Cloud journals their nonces, see nonce-journal.ts.)
+   * the one gap; Cloud writes their nonces to the store's nonce table, as it writes
+   * every nonce when the database is shared by several Clouds.)
    */
   notBeforeMs: number;
 }

@@ -2,6 +2,9 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClaimRef, EvidenceRecord, RuntimeHost, WorkItem } from '@lumenflow/protocol';
 import { CloudError } from '../errors.js';
+import { createBatcher } from './batcher.js';
+import { TAKEN_OVER, WORK_COLUMNS, appendEvidenceBatch, claimQueuedBatch, completeSessionBatch, insertWorkBatch, lockAsk, pollWorkBatch, rememberNonceBatch } from './grouped-writes.js';
+import type { EvidenceAppend, NewWork, QueuedClaim, SessionEnd, WorkInsert, WorkInsertOutcome, WorkPoll } from './grouped-writes.js';
 import { migrate } from './migrations.js';
 import { sqlErrorCode, toMs } from './sql.js';
 import type { SqlDb, SqlRunner } from './sql.js';
@@ -9,6 +12,9 @@ import type { SqlDb, SqlRunner } from './sql.js';
 // Cloud's state as tables. Every invariant a racing request could break is a
 // constraint the database enforces (see migrations.ts), so it holds however many
 // Cloud processes share the database: the code below asks, the schema decides.
+
+export type { EvidenceNotice, NewWork } from './grouped-writes.js';
+export { TAKEN_OVER } from './grouped-writes.js';
 
 export type WorkState = 'queued' | 'claimed' | 'completed' | 'failed' | 'control';
 
@@ -44,18 +50,6 @@ export interface StoredEvidence {
   record: EvidenceRecord;
 }
 
-/** A new dispatch, built once its sequence number is known (the signed body carries it). */
-export interface NewWork {
-  workId: string;
-  claim: ClaimRef | null;
-  sessionId: string | null;
-  replyTo: string | null;
-  item: WorkItem;
-  createdMs: number;
-  /** A `session.start` names its session: refused when that session's run was taken over (see {@link CloudStore.takeAsk}). */
-  controlSession?: string;
-}
-
 export type EnrollOutcome = { ok: true } | { ok: false; code: 'TOKEN_INVALID' | 'TOKEN_USED' | 'TOKEN_EXPIRED' | 'KEY_ALREADY_ENROLLED' };
 export type ClaimOutcome =
   | { ok: true; status: 200 | 201; leaseId: string; expiresMs: number; work: WorkRow }
@@ -87,8 +81,6 @@ export interface TakenAsk extends AskRow {
   ended: WorkRow[];
 }
 
-/** The outcome of a dispatch whose Ask another run took over: its lease renewals are refused, its session is never sent again. */
-export const TAKEN_OVER = 'TAKEN_OVER';
 
 export interface ApprovalRow {
   approvalId: string;
@@ -103,18 +95,6 @@ export interface ApprovalRow {
 /** A NOTIFY channel and what its payload says. */
 export const CHANNELS = { work: 'lf_work', evidence: 'lf_evidence', asks: 'lf_asks', approvals: 'lf_approvals' } as const;
 
-/** What one evidence notification tells a listener: which rows, from where. */
-export interface EvidenceNotice {
-  /** The Cloud instance that stored them (it announced them itself). */
-  origin: string;
-  runtimeId: string;
-  seqs: number[];
-  /** The sessions the rows belong to; null when there were too many to list (read them all). */
-  sessions: string[] | null;
-  enroll: boolean;
-}
-
-const WORK_COLUMNS = 'work_id, runtime_id, seq, ask_id, attempt, session_id, item, created_ms, state, lease_id, claimed_ms, lease_expires_ms, ended_ms, outcome';
 const iso = (ms: unknown): string => new Date(toMs(ms)).toISOString();
 
 function toWork(r: Record<string, unknown>): WorkRow {
@@ -279,6 +259,13 @@ export async function openCloudStore(opts: { dataDir: string; databaseUrl?: stri
 
 /** The store over an open, migrated database. */
 export function createCloudStore(db: SqlDb): CloudStore {
+  // Group commits (batcher.ts): concurrent requests share one statement and one commit.
+  const appendEvidence = createBatcher<EvidenceAppend, Set<string>>((appends) => db.transaction((tx) => appendEvidenceBatch(tx, appends, CHANNELS.evidence)), { maxItems: 64 });
+  const insertWork = createBatcher<WorkInsert, WorkInsertOutcome>((inserts) => db.transaction((tx) => insertWorkBatch(tx, inserts, CHANNELS.work)), { maxItems: 64 });
+  const pollWork = createBatcher<WorkPoll, WorkItem[]>((polls) => pollWorkBatch(db, polls), { maxItems: 128 });
+  const claimQueued = createBatcher<QueuedClaim, Record<string, unknown> | undefined>((claims) => claimQueuedBatch(db, claims), { maxItems: 128 });
+  const completeSession = createBatcher<SessionEnd, Record<string, unknown> | undefined>((ends) => completeSessionBatch(db, ends), { maxItems: 128 });
+  const rememberNonce = createBatcher((uses: readonly { runtimeId: string; nonce: string; expiresMs: number }[]) => rememberNonceBatch(db, uses), { maxItems: 256 });
   const one = async <T>(q: SqlRunner, text: string, params: Parameters<SqlRunner['query']>[1]): Promise<T | undefined> => (await q.query<T>(text, params))[0];
   return {
     kind: db.kind,
@@ -328,51 +315,24 @@ export function createCloudStore(db: SqlDb): CloudStore {
     },
 
     insertWork: async (runtimeId, build) => {
+      let outcome: WorkInsertOutcome;
       try {
-        return await db.transaction(async (tx) => {
-          const locked = await one<{ next_seq: number }>(tx, 'UPDATE runtimes SET next_seq = next_seq + 1 WHERE runtime_id = $1 RETURNING next_seq', [runtimeId]);
-          if (locked === undefined) throw new RangeError(`dispatch: no enrolled runtime ${runtimeId}`);
-          const attempt = async (askId: string): Promise<number> => {
-            await lockAsk(tx, askId);
-            // Over every dispatch of the Ask, whatever its state: a live or taken-over attempt is never reused.
-            return Number((await one<{ n: number }>(tx, 'SELECT coalesce(max(attempt), 0) + 1 AS n FROM work WHERE ask_id = $1', [askId]))?.n ?? 1);
-          };
-          const w = await build(Number(locked.next_seq), attempt);
-          const session = w.claim !== null ? w.sessionId : (w.controlSession ?? null);
-          if (session !== null) {
-            if (w.claim !== null) await lockAsk(tx, w.claim.askId);
-            if ((await tx.query('SELECT 1 FROM work WHERE session_id = $1 AND outcome = $2 LIMIT 1', [session, TAKEN_OVER])).length > 0) {
-              throw new RangeError(`dispatch: session ${session} was taken over by another run of its Ask`);
-            }
-          }
-          if (w.replyTo !== null) {
-            const earlier = await one<Record<string, unknown>>(tx, `SELECT ${WORK_COLUMNS} FROM work WHERE runtime_id = $1 AND reply_to = $2`, [runtimeId, w.replyTo]);
-            // Answered already (by this Cloud or another): the sequence number taken is simply skipped.
-            if (earlier !== undefined) return toWork(earlier);
-          }
-          const row = await one<Record<string, unknown>>(
-            tx,
-            `INSERT INTO work (work_id, runtime_id, seq, ask_id, attempt, session_id, reply_to, item, created_ms, state)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${WORK_COLUMNS}`,
-            [w.workId, runtimeId, w.item.seq, w.claim?.askId ?? null, w.claim?.attempt ?? null, w.sessionId, w.replyTo, JSON.stringify(w.item), w.createdMs, w.claim === null ? 'control' : 'queued'],
-          );
-          await tx.query('SELECT pg_notify($1, $2)', [CHANNELS.work, runtimeId]);
-          return toWork(row as Record<string, unknown>);
-        });
+        outcome = await insertWork({ runtimeId, build });
       } catch (error) {
         if (sqlErrorCode(error) === '23505') throw new RangeError('dispatch: a conflicting dispatch exists', { cause: error });
         throw error;
       }
+      if (!outcome.ok) throw outcome.error;
+      return toWork(outcome.row);
     },
-    pollWork: async (runtimeId, after, limit) =>
-      (
-        await db.query<{ item: string }>(
-          "SELECT item FROM work WHERE runtime_id = $1 AND seq > $2 AND state IN ('queued', 'claimed', 'control') ORDER BY seq LIMIT $3",
-          [runtimeId, after, limit],
-        )
-      ).map((r) => JSON.parse(r.item) as WorkItem),
+    pollWork: (runtimeId, after, limit) => pollWork({ runtimeId, after, limit }),
     claimWork: async (c) => {
       try {
+        // The common case in one statement (shared by the claims made together): a queued dispatch of this runtime, Ask and attempt.
+        const expiresMs = c.nowMs + c.leaseMs;
+        const claimed = await claimQueued({ runtimeId: c.runtimeId, workId: c.workId, askId: c.askId, attempt: c.attempt, leaseId: c.leaseId, nowMs: c.nowMs, expiresMs });
+        if (claimed !== undefined) return { ok: true, status: 201, leaseId: c.leaseId, expiresMs, work: toWork(claimed) };
+        // Otherwise find out why, under the row's lock: a repeated claim, another Ask or attempt, or no such dispatch.
         return await db.transaction(async (tx): Promise<ClaimOutcome> => {
           const found = await one<Record<string, unknown>>(tx, `SELECT ${WORK_COLUMNS} FROM work WHERE work_id = $1 FOR UPDATE`, [c.workId]);
           const work = found === undefined ? undefined : toWork(found);
@@ -407,12 +367,7 @@ export function createCloudStore(db: SqlDb): CloudStore {
       return row === undefined ? undefined : toMs(row.e);
     },
     completeSession: async (runtimeId, sessionId, outcome, nowMs) => {
-      const row = await one<Record<string, unknown>>(
-        db,
-        `UPDATE work SET state = 'completed', ended_ms = $3, outcome = $4
-         WHERE session_id = $1 AND runtime_id = $2 AND ask_id IS NOT NULL AND state IN ('queued', 'claimed') RETURNING ${WORK_COLUMNS}`,
-        [sessionId, runtimeId, nowMs, outcome],
-      );
+      const row = await completeSession({ runtimeId, sessionId, outcome, nowMs });
       return row === undefined ? undefined : toWork(row);
     },
     expireLeases: (nowMs, limit) =>
@@ -444,43 +399,7 @@ export function createCloudStore(db: SqlDb): CloudStore {
 
     knownRecordIds: async (runtimeId, recordIds) =>
       new Set((await db.query<{ record_id: string }>('SELECT record_id FROM evidence WHERE runtime_id = $1 AND record_id = ANY($2::text[])', [runtimeId, recordIds])).map((r) => r.record_id)),
-    appendEvidence: (a) =>
-      db.transaction(async (tx) => {
-        const ids: string[] = [];
-        const kinds: string[] = [];
-        const types: (string | null)[] = [];
-        const sessions: (string | null)[] = [];
-        const texts: string[] = [];
-        for (const record of a.records) {
-          ids.push(record.recordId);
-          kinds.push(record.kind);
-          const message = record.kind === 'runtime-message' ? record.message : undefined;
-          types.push(message?.type ?? null);
-          sessions.push(message !== undefined && message.type !== 'runtime.enroll' ? message.sessionId : null);
-          texts.push(JSON.stringify(record));
-        }
-        const rows = await tx.query<{ seq: unknown; record_id: string; session_id: string | null; msg_type: string | null }>(
-          `INSERT INTO evidence (runtime_id, received_ms, record_id, kind, msg_type, session_id, record)
-           SELECT $1, $2, v.id, v.kind, v.t, v.s, v.r FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS v(id, kind, t, s, r, n)
-           ORDER BY v.n
-           ON CONFLICT (runtime_id, record_id) DO NOTHING RETURNING seq, record_id, session_id, msg_type`,
-          [a.runtimeId, a.receivedMs, ids, kinds, types as string[], sessions as string[], texts],
-        );
-        // NOTIFY payloads stop at 8000 bytes: a large batch is announced in chunks.
-        for (let i = 0; i < rows.length; i += 200) {
-          const chunk = rows.slice(i, i + 200);
-          const notice: EvidenceNotice = {
-            origin: a.origin,
-            runtimeId: a.runtimeId,
-            seqs: chunk.map((r) => toMs(r.seq)),
-            sessions: [...new Set(chunk.flatMap((r) => (r.session_id === null ? [] : [r.session_id])))].slice(0, 20),
-            enroll: chunk.some((r) => r.msg_type === 'runtime.enroll'),
-          };
-          if (new Set(chunk.flatMap((r) => (r.session_id === null ? [] : [r.session_id]))).size > 20) notice.sessions = null;
-          await tx.query('SELECT pg_notify($1, $2)', [CHANNELS.evidence, JSON.stringify(notice)]);
-        }
-        return new Set(rows.map((r) => r.record_id));
-      }),
+    appendEvidence,
     readEvidence: async (runtimeId, seqs) =>
       (await db.query<Record<string, unknown>>('SELECT runtime_id, received_ms, record FROM evidence WHERE runtime_id = $1 AND seq = ANY($2::bigint[]) ORDER BY seq', [runtimeId, seqs])).map(toEvidence),
     listEvidence: async (runtimeId) => (await db.query<Record<string, unknown>>('SELECT runtime_id, received_ms, record FROM evidence WHERE runtime_id = $1 ORDER BY seq', [runtimeId])).map(toEvidence),
@@ -493,8 +412,7 @@ export function createCloudStore(db: SqlDb): CloudStore {
         )
       ).map(toEvidence),
 
-    rememberNonce: async (runtimeId, nonce, expiresMs) =>
-      (await db.query('INSERT INTO nonces (runtime_id, nonce, expires_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING nonce', [runtimeId, nonce, expiresMs])).length === 1,
+    rememberNonce: (runtimeId, nonce, expiresMs) => rememberNonce({ runtimeId, nonce, expiresMs }),
     pruneNonces: async (nowMs) => (await db.query('DELETE FROM nonces WHERE expires_ms < $1 RETURNING nonce', [nowMs])).length,
 
     submitAsk: (askId, askJson, nowMs) =>
@@ -605,13 +523,4 @@ function toAsk(r: Record<string, unknown>): AskRow {
     runs: Number(r['runs']),
     outcome: (r['outcome'] as string | null) ?? null,
   };
-}
-
-/**
- * One Ask's dispatches are made one transaction at a time (a transaction-scoped
- * advisory lock on the Ask's id): attempts are counted, and a take-over ends the
- * earlier run's dispatches, without a dispatch of that Ask committing in between.
- */
-async function lockAsk(tx: SqlRunner, askId: string): Promise<void> {
-  await tx.query('SELECT pg_advisory_xact_lock(7210023, hashtext($1))', [askId]);
 }

@@ -161,6 +161,68 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
     }
   });
 
+  it('dispatches fired together share one commit: each runtime\'s numbers in queue order, an unknown runtime fails alone, a repeated reply is the first', async () => {
+    const store = await open(adapter);
+    try {
+      const [a, b] = [await enroll(store, 1), await enroll(store, 2)];
+      // The first runs alone; the rest queue behind it and go in one batch.
+      const calls = [
+        store.insertWork(a, newWork('ask-1')),
+        store.insertWork(b, newWork('ask-2')),
+        store.insertWork(a, newWork('ask-3')),
+        store.insertWork('rt-none', newWork('ask-4')),
+        store.insertWork(a, newWork(null, { replyTo: 'rmsg-9' })),
+        store.insertWork(b, newWork('ask-5')),
+        store.insertWork(a, newWork(null, { replyTo: 'rmsg-9' })),
+      ];
+      const settled = await Promise.allSettled(calls);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect((settled[3] as PromiseRejectedResult).reason).toBeInstanceOf(RangeError);
+      const rows = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+      expect(rows.map((r) => (r === undefined ? null : `${r.runtimeId}#${r.seq}`))).toEqual([`${a}#1`, `${b}#1`, `${a}#2`, null, `${a}#3`, `${b}#2`, `${a}#3`]);
+      expect(rows[6]?.workId).toBe(rows[4]?.workId);
+      // What a runtime polls is what was committed, in order, and each item's signed body names its own number.
+      expect((await store.pollWork(a, 0, 100)).map((i) => i.seq)).toEqual([1, 2, 3]);
+      expect((await store.pollWork(b, 1, 100)).map((i) => [i.seq, i.claim?.askId])).toEqual([[2, 'ask-5']]);
+      // Polls fired together are one read: each gets its own runtime's items after its own number, up to its own limit.
+      const polls = await Promise.all([store.pollWork(a, 0, 100), store.pollWork(b, 0, 100), store.pollWork(a, 1, 1), store.pollWork('rt-none', 0, 10), store.pollWork(b, 2, 10)]);
+      expect(polls.map((items) => items.map((i) => i.seq))).toEqual([[1, 2, 3], [1, 2], [2], [], []]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('claims and session ends fired together: one claim per Ask and per dispatch, a repeat gets the held lease, each session ends once', async () => {
+    const store = await open(adapter);
+    try {
+      const [a, b] = [await enroll(store, 1), await enroll(store, 2)];
+      const w1 = await store.insertWork(a, newWork('ask-1', { attempt: 1 }));
+      const twin = await store.insertWork(b, newWork('ask-1', { attempt: 1, sessionId: 'ses-twin' }));
+      const w2 = await store.insertWork(a, newWork('ask-2'));
+      const w3 = await store.insertWork(b, newWork('ask-3'));
+      const claim = (runtimeId: string, w: { workId: string; claim: { askId: string; attempt: number } | null }, leaseId: string) =>
+        store.claimWork({ runtimeId, workId: w.workId, askId: w.claim?.askId ?? '', attempt: w.claim?.attempt ?? 0, nowMs: 100, leaseMs: 1000, leaseId });
+      const out = await Promise.all([claim(a, w3, 'l-wrong-runtime'), claim(a, w1, 'l1'), claim(b, twin, 'l-twin'), claim(a, w2, 'l2'), claim(a, w2, 'l2-again'), claim(b, w3, 'l3')]);
+      expect(out.map((o) => (o.ok ? `${o.status}:${o.leaseId}` : o.code))).toEqual(['WORK_UNKNOWN', '201:l1', 'CLAIM_CONFLICT', '201:l2', '200:l2', '201:l3']);
+      const ends = await Promise.all([
+        store.completeSession(a, 'ses-ask-1', 'completed', 200),
+        store.completeSession(a, 'ses-ask-2', 'halted', 200),
+        store.completeSession(a, 'ses-ask-2', 'completed', 201),
+        store.completeSession(a, 'ses-ask-3', 'completed', 200),
+        store.completeSession(b, 'ses-ask-3', 'completed', 202),
+      ]);
+      expect(ends.map((e) => (e === undefined ? null : `${e.sessionId}:${e.state}:${e.outcome}`))).toEqual([
+        'ses-ask-1:completed:completed',
+        'ses-ask-2:completed:halted',
+        null,
+        null,
+        'ses-ask-3:completed:completed',
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('expired leases are taken by exactly one sweeper', async () => {
     const store = await open(adapter);
     try {
@@ -202,6 +264,55 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
       const seqs = notices.flatMap((p) => (JSON.parse(p) as { seqs: number[] }).seqs);
       expect(seqs).toHaveLength(3);
       expect((await store.readEvidence(rt, seqs)).map((e) => e.record.recordId).sort()).toEqual(['r1', 'r2', 'r3']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('concurrent appends share one commit: each record stored once, each caller told what it stored, a bad append fails alone', async () => {
+    const store = await open(adapter);
+    try {
+      const [a, b] = [await enroll(store, 1), await enroll(store, 2)];
+      const notices: string[] = [];
+      await store.listen(CHANNELS.evidence, (p) => notices.push(p));
+      // Fired together: the first runs alone, the rest queue behind it and go in one batch.
+      const calls = [
+        store.appendEvidence({ origin: 'o1', runtimeId: a, receivedMs: 1, records: [record('x1')] }),
+        store.appendEvidence({ origin: 'o1', runtimeId: a, receivedMs: 2, records: [record('x1'), record('x2')] }),
+        store.appendEvidence({ origin: 'o2', runtimeId: b, receivedMs: 3, records: [record('x1', 'ses-b'), record('x3', 'ses-b')] }),
+        store.appendEvidence({ origin: 'o1', runtimeId: 'rt-unknown', receivedMs: 4, records: [record('x9')] }),
+        store.appendEvidence({ origin: 'o1', runtimeId: a, receivedMs: 5, records: [record('x2'), record('x4')] }),
+      ];
+      const results = await Promise.allSettled(calls);
+      const sets = results.map((r) => (r.status === 'fulfilled' ? [...r.value].sort() : 'rejected'));
+      expect(sets).toEqual([['x1'], ['x2'], ['x1', 'x3'], 'rejected', ['x4']]);
+      expect(results[3]).toMatchObject({ status: 'rejected', reason: { code: '23503' } });
+      const stored = await store.db.query<{ runtime_id: string; record_id: string; received_ms: unknown }>('SELECT runtime_id, record_id, received_ms FROM evidence ORDER BY seq');
+      expect(stored.map((r) => `${r.runtime_id}/${r.record_id}@${Number(r.received_ms)}`)).toEqual([`${a}/x1@1`, `${a}/x2@2`, `${b}/x1@3`, `${b}/x3@3`, `${a}/x4@5`]);
+      const deadline = Date.now() + 5_000;
+      const announced = (): string[] => notices.flatMap((p) => (JSON.parse(p) as { seqs: number[] }).seqs.map(String));
+      while (announced().length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(announced()).toHaveLength(5);
+      const perNotice = notices.map((p) => JSON.parse(p) as { origin: string; runtimeId: string; sessions: string[] });
+      expect(perNotice.every((n) => (n.runtimeId === b ? n.origin === 'o2' && n.sessions.join() === 'ses-b' : n.origin === 'o1'))).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('nonces fired together in one batch: the first use of each is new, every repeat is a replay', async () => {
+    const store = await open(adapter);
+    try {
+      const [a, b] = [await enroll(store, 1), await enroll(store, 2)];
+      const tries = await Promise.all([
+        store.rememberNonce(a, 'n0', 100),
+        store.rememberNonce(a, 'n1', 100),
+        store.rememberNonce(b, 'n1', 100),
+        store.rememberNonce(a, 'n1', 100),
+        store.rememberNonce(a, 'n2', 100),
+        store.rememberNonce(a, 'n0', 100),
+      ]);
+      expect(tries).toEqual([true, true, true, false, true, false]);
     } finally {
       await store.close();
     }
@@ -273,6 +384,9 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
       // The old sessions are never sent again, nor started.
       await expect(store.insertWork(rt, newWork('ask-t', { sessionId: 'ses-a' }))).rejects.toThrow(/taken over/);
       await expect(store.insertWork(rt, newWork(null, { controlSession: 'ses-a' }))).rejects.toThrow(/taken over/);
+      // Refused alone: a dispatch committed with it in one batch is stored.
+      const together = await Promise.allSettled([store.insertWork(rt, newWork(null, { controlSession: 'ses-a' })), store.insertWork(rt, newWork(null, { replyTo: 'rmsg-t' }))]);
+      expect(together.map((t) => t.status)).toEqual(['rejected', 'fulfilled']);
       // cloud-b's run dispatches the next attempt over every earlier one, and the runtime can claim it.
       const next = await store.insertWork(rt, newWork('ask-t', { sessionId: 'ses-b' }));
       expect(next.claim).toEqual({ askId: 'ask-t', attempt: 3 });

@@ -52,7 +52,8 @@ export interface AgentPreset {
 /**
  * Entries for two real agents, as a runtime's local rules file would name them
  * (docs/agents.md lists the same). Both need their model's API, so their
- * network is `host`; neither gets a write or shell tool of its own.
+ * network is an allow-list of its host (both honour HTTPS_PROXY); neither
+ * gets a write or shell tool of its own.
  */
 export const AGENT_PRESETS: Readonly<Record<'claude-code' | 'codex', AgentPreset>> = Object.freeze({
   'claude-code': {
@@ -75,7 +76,8 @@ export const AGENT_PRESETS: Readonly<Record<'claude-code' | 'codex', AgentPreset
       '--',
       AGENT_PLACEHOLDERS.intent,
     ],
-    network: 'host',
+    // The API only: its telemetry and error reports (statsig.anthropic.com, sentry.io) are refused and tallied.
+    network: { allow: ['api.anthropic.com:443'] },
     description: 'Claude Code, headless, with only the governed tools (mcp__lumenflow__*).',
   },
   codex: {
@@ -99,7 +101,8 @@ export const AGENT_PRESETS: Readonly<Record<'claude-code' | 'codex', AgentPreset
       '--',
       AGENT_PLACEHOLDERS.intent,
     ],
-    network: 'host',
+    // The API with a key, and ChatGPT's backend when it is signed in with a ChatGPT account.
+    network: { allow: ['api.openai.com:443', 'chatgpt.com:443'] },
     description: 'Codex, non-interactive, its own sandbox read-only; the governed tools come from the lumenflow MCP server.',
   },
 });

@@ -4,7 +4,10 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { AgentNetwork } from '@lumenflow/protocol';
+import type { AgentNetwork, EgressRecord } from '@lumenflow/protocol';
+import { openAgentEgress } from '../egress/index.js';
+import type { EgressSettings } from '../egress/index.js';
+import type { SandboxNetwork } from '../sandbox/profile.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { WorkEnd } from '../tool-host/evidence.js';
 import type { ToolHost } from '../tool-host/host.js';
@@ -22,12 +25,36 @@ export const MCP_CONFIG_PLACEHOLDER = AGENT_PLACEHOLDERS.mcpConfig;
  * and serves the session's tools to it over MCP, through a Unix socket in the
  * agent's own directory that the MCP configuration's bridge joins. Resolves
  * with how the work ended: `finish`, a refusal, or the agent exiting first
- * (AGENT_NO_FINISH). The agent is stopped when the work ends.
+ * (AGENT_NO_FINISH). The agent is stopped when the work ends. With an
+ * allow-list, the runtime's egress proxy serves the agent for its lifetime,
+ * and its record comes back with the ending.
  */
 export async function runProcessAgent(
   host: ToolHost,
-  opts: { command: readonly string[]; network?: AgentNetwork; instructions: string; sandbox: Sandbox; workspaceDir: string; tmpRoot?: string; signal?: AbortSignal; onClient?: (client: AgentClientInfo) => void },
-): Promise<WorkEnd> {
+  opts: {
+    command: readonly string[];
+    network?: AgentNetwork;
+    instructions: string;
+    sandbox: Sandbox;
+    workspaceDir: string;
+    tmpRoot?: string;
+    signal?: AbortSignal;
+    onClient?: (client: AgentClientInfo) => void;
+    egress?: EgressSettings;
+  },
+): Promise<{ end: WorkEnd; egress?: EgressRecord }> {
+  const network = opts.network ?? 'none';
+  const egress = typeof network === 'object' ? await openAgentEgress(network, { ...opts.egress, ...omitUndefined({ tmpRoot: opts.tmpRoot }) }) : undefined;
+  try {
+    const end = await runInSandbox(host, opts, egress === undefined ? (network as 'none' | 'host') : { proxyDir: egress.proxyDir });
+    return { end, ...omitUndefined({ egress: await egress?.close() }) };
+  } catch (error) {
+    await egress?.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+async function runInSandbox(host: ToolHost, opts: Parameters<typeof runProcessAgent>[1], network: SandboxNetwork): Promise<WorkEnd> {
   const dir = await mkdtemp(join(opts.tmpRoot ?? tmpdir(), 'lumenflow-agent-'));
   const socketPath = join(dir, 'mcp.sock');
   const bridgePath = join(dir, 'bridge.mjs');
@@ -51,7 +78,7 @@ export async function runProcessAgent(
   const argv = expandAgentCommand(opts.command, { mcpConfig: configPath, intent: opts.instructions, server: mcpConfig.mcpServers.lumenflow });
   const [program, ...args] = argv as [string, ...string[]];
   const agent = opts.sandbox
-    .run(program, args, { workspaceDir: opts.workspaceDir, agentDir: dir, network: opts.network ?? 'none', env: { LUMENFLOW_MCP_CONFIG: configPath, NO_COLOR: '1', LC_ALL: 'C' }, signal: AbortSignal.any([stop.signal, ...(opts.signal ? [opts.signal] : [])]) })
+    .run(program, args, { workspaceDir: opts.workspaceDir, agentDir: dir, network, env: { LUMENFLOW_MCP_CONFIG: configPath, NO_COLOR: '1', LC_ALL: 'C' }, signal: AbortSignal.any([stop.signal, ...(opts.signal ? [opts.signal] : [])]) })
     .then(
       (result) =>
         // 127 before any MCP connection: the sandbox's exec found no such program.

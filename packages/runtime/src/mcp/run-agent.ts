@@ -1,5 +1,6 @@
 import { canonicalizeToBytes, computeSha256Digest, omitUndefined } from '@lumenflow/protocol';
 import type { AgentInfo, AgentNetwork, Ask } from '@lumenflow/protocol';
+import type { EgressSettings } from '../egress/index.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { WorkEnd } from '../tool-host/evidence.js';
 import type { ToolHost } from '../tool-host/host.js';
@@ -27,6 +28,8 @@ export async function runSessionAgent(opts: {
   tmpRoot?: string;
   toolTimeoutMs: number;
   signal: AbortSignal;
+  /** How an allow-list's egress proxy runs (its log; tests' options). */
+  egress?: EgressSettings;
 }): Promise<{ end: WorkEnd; agent: AgentInfo }> {
   const instructions = buildInstructions(opts.ask);
   let client: AgentClientInfo | undefined;
@@ -37,16 +40,16 @@ export async function runSessionAgent(opts: {
   const processAgent = opts.command !== undefined && opts.name !== SCRIPTED_AGENT_NAME;
   // Without a sandbox the agent runs in the host's network namespace, whatever its entry says.
   const network: AgentNetwork = opts.sandbox.info.kind === 'none' ? 'host' : (opts.network ?? 'none');
-  const end =
+  const { end, egress } =
     !processAgent || opts.command === undefined
-      ? await serveScriptedAgent(opts.host, { instructions, toolTimeoutMs: opts.toolTimeoutMs, onClient })
+      ? { end: await serveScriptedAgent(opts.host, { instructions, toolTimeoutMs: opts.toolTimeoutMs, onClient }), egress: undefined }
       : await runProcessAgent(opts.host, {
           command: opts.command,
           network,
           instructions,
           sandbox: opts.sandbox,
           workspaceDir: opts.workspaceDir,
-          ...omitUndefined({ tmpRoot: opts.tmpRoot }),
+          ...omitUndefined({ tmpRoot: opts.tmpRoot, egress: opts.egress }),
           signal: opts.signal,
           onClient,
         });
@@ -54,7 +57,7 @@ export async function runSessionAgent(opts: {
     name: opts.name,
     ...(opts.command === undefined ? {} : { commandDigest: computeSha256Digest(canonicalizeToBytes([...opts.command])) }),
     ...(processAgent ? { network } : {}),
-    ...omitUndefined({ client }),
+    ...omitUndefined({ egress, client }),
   };
   return { end, agent };
 }

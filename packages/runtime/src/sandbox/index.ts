@@ -5,7 +5,7 @@ export { createSnapshotter, diffSnapshots } from './snapshot.js';
 export { createUnsandboxed } from './unsandboxed.js';
 export type { AttributedChange } from './attribute.js';
 export type { BubblewrapOptions } from './bubblewrap.js';
-export type { BubblewrapProfile, SandboxLimits } from './profile.js';
+export type { BubblewrapProfile, SandboxLimits, SandboxNetwork } from './profile.js';
 export type { Sandbox, SandboxMode, SandboxedResult } from './sandbox.js';
 export type { Snapshot, SnapshotChange, SnapshotEntry, Snapshotter } from './snapshot.js';
 export { openSandbox, parseSandboxMode } from './open.js';

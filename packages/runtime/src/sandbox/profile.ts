@@ -1,5 +1,11 @@
 import { canonicalizeToBytes, computeSha256Digest } from '@lumenflow/protocol';
-import type { AgentNetwork } from '@lumenflow/protocol';
+import { EGRESS_FORWARDER_NAME, EGRESS_MOUNT, EGRESS_PROXY_ENV, EGRESS_PROXY_PORT } from '../egress/forwarder.js';
+
+/**
+ * An agent process's network: `none`, the host's, or only the runtime's egress
+ * proxy, whose directory (socket and forwarder) the sandbox binds read-only.
+ */
+export type SandboxNetwork = 'none' | 'host' | { readonly proxyDir: string };
 
 /** Bounds on one sandboxed process tree. Wall time is the runtime's tool timeout, applied outside. */
 export interface SandboxLimits {
@@ -65,8 +71,19 @@ const FIXED = Object.freeze({
   // An agent process (docs/agents.md): the workspace is read-only to it, and its
   // own directory (MCP config, bridge, socket) is the only writable host path.
   // Its network is none unless its local entry says `host` (the host's network
-  // namespace, shared with that process only; node-session.json records it).
-  agentProcess: { workspace: 'read-only', writable: ['<agent dir>'], network: { default: 'none', allowed: ['none', 'host'] }, environment: ['LUMENFLOW_MCP_CONFIG'] },
+  // namespace, shared with that process only) or names an allow-list (its own
+  // namespace, whose only way out is the runtime's CONNECT proxy through a
+  // forwarder on its loopback); node-session.json records which.
+  agentProcess: {
+    workspace: 'read-only',
+    writable: ['<agent dir>'],
+    network: {
+      default: 'none',
+      allowed: ['none', 'host', 'allow-list'],
+      allowList: { proxyDir: EGRESS_MOUNT, readOnly: true, forwarder: `node ${EGRESS_MOUNT}/${EGRESS_FORWARDER_NAME}`, listens: `127.0.0.1:${EGRESS_PROXY_PORT}`, environment: Object.keys(EGRESS_PROXY_ENV).sort() },
+    },
+    environment: ['LUMENFLOW_MCP_CONFIG'],
+  },
 });
 
 /** The profile as recorded: what the digest is over. Host-independent except for the bound directories. */
@@ -98,8 +115,8 @@ export interface SandboxInvocation {
   env: Readonly<Record<string, string>>;
   /** For an agent process: its own directory, the only writable path; the workspace is then read-only. */
   agentDir?: string;
-  /** For an agent process only: `host` shares the host's network namespace with it (default `none`). */
-  network?: AgentNetwork;
+  /** For an agent process only: `host` shares the host's network namespace with it; `{ proxyDir }` gives it the egress proxy (default `none`). */
+  network?: SandboxNetwork;
 }
 
 /**
@@ -111,6 +128,7 @@ export function buildBwrapArgs(profile: BubblewrapProfile, call: SandboxInvocati
   const args = ['--unshare-all'];
   // Only an agent process may keep the host's network, and only when its local entry says so.
   if (call.agentDir !== undefined && call.network === 'host') args.push('--share-net');
+  const proxyDir = call.agentDir !== undefined && typeof call.network === 'object' ? call.network.proxyDir : undefined;
   args.push('--die-with-parent', '--new-session', '--cap-drop', 'ALL', '--hostname', 'sandbox');
   args.push('--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_UID));
   for (const dir of profile.readOnly) args.push('--ro-bind', dir, dir);
@@ -128,11 +146,12 @@ export function buildBwrapArgs(profile: BubblewrapProfile, call: SandboxInvocati
   } else {
     args.push('--ro-bind', call.workspaceDir, call.workspaceDir);
     args.push('--bind', call.agentDir, call.agentDir);
+    if (proxyDir !== undefined) args.push('--ro-bind', proxyDir, EGRESS_MOUNT);
   }
   // The root of the sandbox is a tmpfs of its own; nothing may be written there.
   args.push('--remount-ro', '/');
   args.push('--chdir', call.workspaceDir, '--clearenv');
-  const env: Record<string, string> = { ...call.env, PATH: profile.path, HOME: SANDBOX_HOME, TMPDIR: '/tmp' };
+  const env: Record<string, string> = { ...call.env, ...(proxyDir === undefined ? {} : EGRESS_PROXY_ENV), PATH: profile.path, HOME: SANDBOX_HOME, TMPDIR: '/tmp' };
   for (const name of Object.keys(env).sort()) args.push('--setenv', name, env[name] as string);
   args.push(
     '--',
@@ -143,6 +162,8 @@ export function buildBwrapArgs(profile: BubblewrapProfile, call: SandboxInvocati
     `--nproc=${limits.processes}`,
     '--core=0',
     '--',
+    // With an allow-list the forwarder starts first, then the agent as its child.
+    ...(proxyDir === undefined ? [] : ['node', `${EGRESS_MOUNT}/${EGRESS_FORWARDER_NAME}`, '--']),
     call.program,
     ...call.args,
   );

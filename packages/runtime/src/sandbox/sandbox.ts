@@ -1,4 +1,5 @@
-import type { AgentNetwork, SandboxInfo, ToolCallSandbox } from '@lumenflow/protocol';
+import type { SandboxInfo, ToolCallSandbox } from '@lumenflow/protocol';
+import type { SandboxNetwork } from './profile.js';
 
 /** How a tool process ended, as far as the boundary can tell. */
 export interface SandboxedResult {
@@ -30,7 +31,7 @@ export interface Sandbox {
       /** Runs an agent process: the workspace read-only, this directory its only writable path (docs/agents.md). */
       agentDir?: string;
       /** An agent process's network (default `none`); ignored without `agentDir`: a tool process never has one. */
-      network?: AgentNetwork;
+      network?: SandboxNetwork;
     },
   ): Promise<SandboxedResult>;
 }
