@@ -3,6 +3,8 @@
 // each with its own options, plus the flag forms users already type
 // (`--mode happy`, `--verify <dir>`, …; see legacy-argv.ts). It owns the one
 // top-level catch. Commands live in ./commands and only wire packages together.
+// First: zod's settings hold only for schemas made after them.
+import './zod-setup.js';
 import { Command, Option } from 'commander';
 import { parsePort } from './cli-args.js';
 import { ignoreClosedStdout, reportCliError, writeJsonFailure } from './cli-error.js';

@@ -11,6 +11,8 @@ import { settleApproval } from './run-approval.js';
 import type { RunContext } from './run-context.js';
 import { createNotRunResults, decideApprovalGate, decideBundleMode, decideRunEnding } from './run-ending.js';
 import { describeNodeSession, assembleProof, listProofFiles } from './run-proof.js';
+import { startEarlyBaseFetch } from './pull-request/perform.js';
+import type { EarlyBaseFetch } from './pull-request/perform.js';
 import { openApprovedPullRequest } from './run-pull-request.js';
 import { acceptRefusal, announceAsk, awaitAcceptance, collectSession, dispatchAsk, evaluateCloudRules } from './run-session.js';
 import type { CloudRuling } from './run-session.js';
@@ -169,6 +171,7 @@ export function createCloud(opts: CloudOptions): Cloud {
 
     announceAsk(ctx);
     const session = dispatchAsk(ctx, available());
+    let early: EarlyBaseFetch | undefined;
     try {
       const opening = await awaitAcceptance(ctx, session);
       let accepted: Pick<SessionAccepted, 'startedAt' | 'sandbox'>;
@@ -181,6 +184,8 @@ export function createCloud(opts: CloudOptions): Cloud {
       } else {
         accepted = opening;
         ruling = evaluateCloudRules(ctx);
+        // A local base is fetched while the session runs; the step still checks everything when it comes.
+        if (ruling.deny === undefined && request.pullRequest !== undefined) early = startEarlyBaseFetch(request.pullRequest, ask);
         ended = await collectSession(ctx, session, ruling);
       }
 
@@ -228,7 +233,7 @@ export function createCloud(opts: CloudOptions): Cloud {
 
       // Pull request: Cloud carries out the approved action, bound to it, before the proof is assembled (ADR 0037).
       throwIfAborted(request.signal);
-      const opened = await openApprovedPullRequest(ctx, approval, proofFilesFor(prText));
+      const opened = await openApprovedPullRequest(ctx, approval, proofFilesFor(prText), early);
 
       const { ending, summary } = decideRunEnding(gate, answer, opened?.result.output);
       throwIfAborted(request.signal);
@@ -248,6 +253,7 @@ export function createCloud(opts: CloudOptions): Cloud {
     } finally {
       sessions.delete(session.sessionId);
       receipts.delete(session.sessionId);
+      await early?.dispose();
     }
   };
 

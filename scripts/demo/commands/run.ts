@@ -13,7 +13,7 @@ import type { Approver, RunProgress, RunResult, RunStep } from '@lumenflow/cloud
 import { PolicyError, loadRulesFile, splitCommandLine } from '@lumenflow/policy';
 import type { RuleSet } from '@lumenflow/policy';
 import { IdSchema, createRedactor, createSteppingClock, omitUndefined, secretsFromEnvironment, systemClock } from '@lumenflow/protocol';
-import type { Ask, Clock, Redactor } from '@lumenflow/protocol';
+import type { Ask, Clock, KnownSecret, Redactor } from '@lumenflow/protocol';
 import { RuntimeError, openSandbox, parseSandboxMode, probeBubblewrap, readHostFacts, readServedRepository } from '@lumenflow/runtime';
 import type { Sandbox, SandboxMode } from '@lumenflow/runtime';
 import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey, makeDirectories } from '@lumenflow/verifier';
@@ -57,34 +57,26 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
   if (!isDirectory(fixtureDir)) throw new CliError('FIXTURE_MISSING', `fixture repository ${fixtureDir} does not exist`);
   const prFlags = omitUndefined({ pr: options.pr, prRemote: options.prRemote, githubApiUrl: options.githubApiUrl, githubRepo: options.githubRepo });
   checkPullRequestFlags(prFlags, process.env);
-
-  const signing = await loadKey(() =>
-    loadOrCreateSigningKey({ ...omitUndefined({ flagPath: options.signingKey }), defaultPath: join(REPO_ROOT, DEFAULT_SIGNING_KEY_PATH) }),
-  );
-  // An empty LUMENFLOW_RUNTIME_KEY is no key path.
-  const runtimeKeyFlag = process.env['LUMENFLOW_RUNTIME_KEY'] || undefined;
-  const runtimeKey = await loadKey(() =>
-    loadOrCreateSigningKey({ ...omitUndefined({ flagPath: runtimeKeyFlag }), env: {}, defaultPath: join(REPO_ROOT, DEMO_PATHS.runtimeKey) }),
-  );
-
-  await makeDirectories(outDir).catch((cause: unknown) => {
-    throw new CliError('OUT_DIR_UNWRITABLE', `cannot create --out-dir ${outDir} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage, { cause });
-  });
-  // Keys and evidence stay out of the tool processes' sight, wherever they live.
-  const sandbox = await loadSandbox(sandboxSetting, [signing.path, runtimeKey.path, outDir, join(REPO_ROOT, '.lumenflow')]);
-  // What this process holds as secret (GITHUB_TOKEN, the local rules' secretEnv): Cloud, the runtime,
-  // the log and the screen all redact it (docs/secrets.md).
-  const knownSecrets = secretsFromEnvironment(process.env, localRules.document.secretEnv ?? []);
-  const secrets = createRedactor({ knownValues: knownSecrets });
-  const logger = createLogger(join(outDir, `${runId}.log`), options.logLevel, secrets);
+  // Cloud's base repository (the patch provider's; git processes) is made while the keys
+  // load and the sandbox probe runs. Each check below still answers as before, and an
+  // error before the chain leaves nothing behind.
+  const pullRequestSetup = buildPullRequestConfig({ flags: prFlags, env: process.env, outDir, repoDir: repo?.dir, fixtureDir, clock });
+  pullRequestSetup.catch(() => undefined);
+  let prepared: Prepared;
+  try {
+    prepared = await prepareRun(options, { outDir, runId, localRules, sandboxSetting });
+  } catch (error) {
+    await (await pullRequestSetup.catch(() => undefined))?.dispose();
+    throw error;
+  }
+  const { signing, runtimeKey, sandbox, knownSecrets, secrets, logger } = prepared;
+  logger.info({ runId, askId: ask.askId, mode, signerKeyId: signing.key.keyId, runtimeKeyId: runtimeKey.key.keyId, keySource: signing.source }, 'run starting');
+  const pullRequest = await pullRequestSetup;
   const printer = createProgressPrinter(secrets);
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
   process.once('SIGINT', onSigint);
-
-  logger.info({ runId, askId: ask.askId, mode, signerKeyId: signing.key.keyId, runtimeKeyId: runtimeKey.key.keyId, keySource: signing.source }, 'run starting');
   let result: RunResult;
-  const pullRequest = await buildPullRequestConfig({ flags: prFlags, env: process.env, outDir, repoDir: repo?.dir, fixtureDir, clock });
   try {
     result = await chain({
       runId,
@@ -156,6 +148,43 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
     process.stdout.write(`${JSON.stringify(secrets.redactValue(summary).value, null, 2)}\n`);
   }
   return intended ? EXIT.ok : EXIT.notAsIntended;
+}
+
+interface Prepared {
+  signing: Awaited<ReturnType<typeof loadOrCreateSigningKey>>;
+  runtimeKey: Awaited<ReturnType<typeof loadOrCreateSigningKey>>;
+  sandbox: Sandbox;
+  knownSecrets: KnownSecret[];
+  secrets: Redactor;
+  logger: Logger;
+}
+
+/** The keys, the evidence root, the sandbox and the log, in the order their errors are reported. */
+async function prepareRun(
+  options: RunOptions,
+  opts: { outDir: string; runId: string; localRules: RuleSet; sandboxSetting: string | undefined },
+): Promise<Prepared> {
+  const { outDir, runId } = opts;
+  const signing = await loadKey(() =>
+    loadOrCreateSigningKey({ ...omitUndefined({ flagPath: options.signingKey }), defaultPath: join(REPO_ROOT, DEFAULT_SIGNING_KEY_PATH) }),
+  );
+  // An empty LUMENFLOW_RUNTIME_KEY is no key path.
+  const runtimeKeyFlag = process.env['LUMENFLOW_RUNTIME_KEY'] || undefined;
+  const runtimeKey = await loadKey(() =>
+    loadOrCreateSigningKey({ ...omitUndefined({ flagPath: runtimeKeyFlag }), env: {}, defaultPath: join(REPO_ROOT, DEMO_PATHS.runtimeKey) }),
+  );
+
+  await makeDirectories(outDir).catch((cause: unknown) => {
+    throw new CliError('OUT_DIR_UNWRITABLE', `cannot create --out-dir ${outDir} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage, { cause });
+  });
+  // Keys and evidence stay out of the tool processes' sight, wherever they live.
+  const sandbox = await loadSandbox(opts.sandboxSetting, [signing.path, runtimeKey.path, outDir, join(REPO_ROOT, '.lumenflow')]);
+  // What this process holds as secret (GITHUB_TOKEN, the local rules' secretEnv): Cloud, the runtime,
+  // the log and the screen all redact it (docs/secrets.md).
+  const knownSecrets = secretsFromEnvironment(process.env, opts.localRules.document.secretEnv ?? []);
+  const secrets = createRedactor({ knownValues: knownSecrets });
+  const logger = createLogger(join(outDir, `${runId}.log`), options.logLevel, secrets);
+  return { signing, runtimeKey, sandbox, knownSecrets, secrets, logger };
 }
 
 /** The one line that says why a run did not end as its mode intends: the runtime's code when it has one. */

@@ -50,7 +50,7 @@ export function buildCloudGitEnv(home: string, stamp?: CommitStamp): NodeJS.Proc
   return env;
 }
 
-/** Config every git of the step runs with: no hooks, no signing prompts, no inherited credential helper. */
+/** Config every git of the step runs with: no hooks, no signing prompts, no inherited credential helper, no upkeep. */
 export const CLOUD_GIT_CONFIG: readonly string[] = Object.freeze([
   '-c', 'core.hooksPath=/dev/null',
   '-c', 'core.autocrlf=false',
@@ -59,6 +59,9 @@ export const CLOUD_GIT_CONFIG: readonly string[] = Object.freeze([
   '-c', 'credential.helper=',
   '-c', 'diff.external=',
   '-c', 'advice.detachedHead=false',
+  // No background upkeep: a fetch into the scratch repository would otherwise start `git maintenance run --auto`.
+  '-c', 'maintenance.auto=false',
+  '-c', 'gc.auto=0',
 ]);
 
 /**

@@ -1,4 +1,3 @@
-import { Octokit } from '@octokit/rest';
 import { PrStepFailure } from './scratch.js';
 import type { PushToken } from './credential-helper.js';
 import type { PrCode } from './types.js';
@@ -70,6 +69,8 @@ export async function openGithubPullRequest(opts: {
   reviewers: readonly string[];
 }): Promise<GithubPullRequest> {
   const { owner, repo } = parseGithubRepo(opts.repo);
+  // Loaded here: the other providers, and every other command, never build Octokit's endpoint tables.
+  const { Octokit } = await import('@octokit/rest');
   const octokit = new Octokit({
     auth: opts.token.reveal(),
     baseUrl: checkGithubApiUrl(opts.apiUrl),

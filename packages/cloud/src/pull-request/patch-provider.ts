@@ -11,9 +11,11 @@ export const PATCH_PROVIDER_FILES = { patch: 'pull-request.patch', request: 'pul
  * text naming the base, the branch the commit would be pushed to and its head.
  */
 export async function renderPatchProviderFiles(commit: ApprovedCommit, opts: { remote: string; branch: string; title: string }): Promise<Record<string, string>> {
-  const formatted = await runCloudGit(['format-patch', '-1', '--stdout', '--binary', '--no-signature', '--full-index', commit.headCommit], { cwd: commit.dir, env: commit.env });
+  const [formatted, stat] = await Promise.all([
+    runCloudGit(['format-patch', '-1', '--stdout', '--binary', '--no-signature', '--full-index', commit.headCommit], { cwd: commit.dir, env: commit.env }),
+    runCloudGit(['diff', '--stat=72', '--summary', commit.baseCommit, commit.headCommit], { cwd: commit.dir, env: commit.env }),
+  ]);
   if (formatted.exitCode !== 0) throw new PrStepFailure('PR_INTERNAL', `git format-patch exited ${formatted.exitCode}`);
-  const stat = await runCloudGit(['diff', '--stat=72', '--summary', commit.baseCommit, commit.headCommit], { cwd: commit.dir, env: commit.env });
   if (stat.exitCode !== 0) throw new PrStepFailure('PR_INTERNAL', `git diff --stat exited ${stat.exitCode}`);
   const request = [
     `The following changes since commit ${commit.baseCommit}:`,

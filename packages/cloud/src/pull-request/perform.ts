@@ -7,8 +7,8 @@ import { DEFAULT_GITHUB_API_URL, checkGithubApiUrl, openGithubPullRequest, parse
 import { renderPatchProviderFiles } from './patch-provider.js';
 import { splitPrText } from './pr-text.js';
 import { checkRemote, pushApprovedCommit } from './push.js';
-import { PrStepFailure, prepareApprovedCommit } from './scratch.js';
-import type { ApprovedCommit } from './scratch.js';
+import { PrStepFailure, fetchBase, prepareApprovedCommit } from './scratch.js';
+import type { ApprovedCommit, FetchedBase } from './scratch.js';
 import type { PrUseLedger } from './use-ledger.js';
 import type { PrCode, PrProviderKind } from './types.js';
 
@@ -74,7 +74,7 @@ function remoteOf(config: PullRequestConfig, ask: Ask): string {
  * leaves the machine unless every check holds. Never throws for a refusal or a
  * push or API failure: those are a failed result with a PR_* code.
  */
-export async function performPullRequest(config: PullRequestConfig, input: PullRequestStepInput): Promise<PullRequestStepResult> {
+export async function performPullRequest(config: PullRequestConfig, input: PullRequestStepInput, early?: EarlyBaseFetch): Promise<PullRequestStepResult> {
   const request = input.approval.request;
   const action = request === null ? undefined : request.action;
   // What this run would open, from the run itself: the approval must match it, not supply it.
@@ -133,7 +133,9 @@ export async function performPullRequest(config: PullRequestConfig, input: PullR
   ].join('\n');
   return withCredentialHelper(config.token, async (credentialConfig) => {
     try {
-      commit = await prepareApprovedCommit({ source: remote, baseBranch: proposed.base, baseCommit: input.baseCommit, patch: input.patch, message, stamp, credentialConfig });
+      // A fetch started early serves only the source and branch it was started for.
+      const fetchedBase = early !== undefined && early.source === remote && early.baseBranch === proposed.base ? early.fetched : undefined;
+      commit = await prepareApprovedCommit({ source: remote, baseBranch: proposed.base, baseCommit: input.baseCommit, patch: input.patch, message, stamp, credentialConfig, ...omitUndefined({ fetchedBase }) });
       const made = { headCommit: commit.headCommit, headDiffSha256: sha256Text(commit.headDiff) };
       // Again on what is about to leave: the diff of the commit itself must be the approved one.
       const second = checkPrBinding({ approval: input.approval, candidate: { ...candidate, diff: commit.headDiff }, now: input.now });
@@ -155,6 +157,38 @@ export async function performPullRequest(config: PullRequestConfig, input: PullR
       await commit?.dispose();
     }
   });
+}
+
+/** A fetch of a run's base branch from a local source, started while the run goes on. */
+export interface EarlyBaseFetch {
+  source: string;
+  baseBranch: string;
+  fetched: Promise<FetchedBase>;
+  /** Removes the scratch repository once the fetch has settled, used or not. Safe to call twice. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts the first half of the step, fetching the Ask's base branch into a new
+ * scratch repository, while the session runs, when the source is a local
+ * repository (the patch provider's or a git-remote path): reading a local
+ * repository reaches no network and pushes nothing, so it need not wait for the
+ * approval. For a URL (and for github) it returns undefined, and the step fetches
+ * only after the binding check, as before. Every check of the step runs as
+ * without it (docs/pull-requests.md).
+ */
+export function startEarlyBaseFetch(config: PullRequestConfig, ask: Ask): EarlyBaseFetch | undefined {
+  if (config.provider === 'github' || config.remote === undefined || isUrl(config.remote)) return undefined;
+  let source: string;
+  try {
+    source = checkRemote(config.remote);
+  } catch {
+    return undefined;
+  }
+  const baseBranch = ask.workspace.baseBranch;
+  const fetched = fetchBase({ source, baseBranch, credentialConfig: [] });
+  fetched.catch(() => undefined);
+  return { source, baseBranch, fetched, dispose: async () => (await fetched.catch(() => undefined))?.dispose() };
 }
 
 async function carryOut(

@@ -34,12 +34,44 @@ function firstLine(result: GitResult): string {
   return (result.stderr.trim().split('\n').find((l) => l.trim() !== '') ?? `exit ${result.exitCode}`).slice(0, 300);
 }
 
+/** A new bare scratch repository holding what `git fetch` of the base branch from a source gave. */
+export interface FetchedBase {
+  dir: string;
+  /** The fetch of `refs/heads/<baseBranch>` (it may have failed: the commit itself is asked for next). */
+  fetched: GitResult;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Makes a bare scratch repository and fetches the base branch from `source`
+ * into it. The first half of {@link prepareApprovedCommit}; Cloud may start it
+ * early for a local source (docs/pull-requests.md), never for a URL.
+ *
+ * @throws {PrStepFailure} PR_INTERNAL when the repository cannot be made.
+ */
+export async function fetchBase(opts: { source: string; baseBranch: string; credentialConfig: readonly string[] }): Promise<FetchedBase> {
+  const dir = await mkdtemp(join(tmpdir(), 'lumenflow-pr-'));
+  const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  const env = buildCloudGitEnv(dir);
+  try {
+    const init = await runCloudGit(['init', '--quiet', '--bare'], { cwd: dir, env });
+    if (init.exitCode !== 0) throw new PrStepFailure('PR_INTERNAL', `git init: ${firstLine(init)}`);
+    const fetched = await runCloudGit([...opts.credentialConfig, 'fetch', '--quiet', '--no-tags', '--', opts.source, `refs/heads/${opts.baseBranch}`], { cwd: dir, env });
+    return { dir, fetched, dispose };
+  } catch (error) {
+    await dispose();
+    throw error instanceof PrStepFailure ? error : new PrStepFailure('PR_INTERNAL', error instanceof Error ? error.message : String(error));
+  }
+}
+
 /**
  * Fetches `baseCommit` from `source` (the remote, or a local repository), then
  * applies exactly `patch` to its tree in the index (no working tree, so no
  * checkout filters run) and commits the result on top of the base with a fixed
  * identity and date. The commit id is a function of the base, the patch, the
- * message and the stamp, so a retry makes the same commit.
+ * message and the stamp, so a retry makes the same commit. `fetchedBase`, when
+ * given, is {@link fetchBase} of the same source and branch, already started;
+ * the commit is then made in it, and disposing the commit disposes it.
  *
  * @throws {PrStepFailure} PR_BASE_UNAVAILABLE, PR_REMOTE_UNREACHABLE, PR_PUSH_AUTH_FAILED, PR_PATCH_DOES_NOT_APPLY, PR_INTERNAL.
  */
@@ -51,9 +83,9 @@ export async function prepareApprovedCommit(opts: {
   message: string;
   stamp: CommitStamp;
   credentialConfig: readonly string[];
+  fetchedBase?: Promise<FetchedBase>;
 }): Promise<ApprovedCommit> {
-  const dir = await mkdtemp(join(tmpdir(), 'lumenflow-pr-'));
-  const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
+  const { dir, fetched, dispose } = await (opts.fetchedBase ?? fetchBase(opts));
   const env = buildCloudGitEnv(dir, opts.stamp);
   const git = (args: readonly string[], input?: string): Promise<GitResult> => runCloudGit(args, { cwd: dir, env, ...omitUndefined({ input }) });
   try {
@@ -62,15 +94,14 @@ export async function prepareApprovedCommit(opts: {
       if (result.exitCode !== 0) throw new PrStepFailure(code, `git ${args[0] ?? ''}: ${firstLine(result)}`);
       return result.stdout;
     };
-    await must(['init', '--quiet', '--bare'], 'PR_INTERNAL');
-    const fetched = await git([...opts.credentialConfig, 'fetch', '--quiet', '--no-tags', '--', opts.source, `refs/heads/${opts.baseBranch}`]);
-    const present = async (): Promise<boolean> => (await git(['cat-file', '-e', `${opts.baseCommit}^{commit}`])).exitCode === 0;
-    if (!(await present())) {
+    // The base's tree into the index; it fails, as the presence check below does, unless the base is a commit here.
+    const base = `${opts.baseCommit}^{commit}`;
+    if ((await git(['read-tree', base])).exitCode !== 0) {
       // The base branch may have moved on without it, or not exist: ask for the commit itself.
       const direct = await git([...opts.credentialConfig, 'fetch', '--quiet', '--no-tags', '--', opts.source, opts.baseCommit]);
-      if (!(await present())) throw classifyFetchFailure(fetched.exitCode !== 0 ? fetched : direct, opts.baseCommit);
+      if ((await git(['cat-file', '-e', base])).exitCode !== 0) throw classifyFetchFailure(fetched.exitCode !== 0 ? fetched : direct, opts.baseCommit);
+      await must(['read-tree', base], 'PR_INTERNAL');
     }
-    await must(['read-tree', opts.baseCommit], 'PR_INTERNAL');
     const applied = await git(['apply', '--cached', '--binary', '--whitespace=nowarn', '-'], opts.patch);
     if (applied.exitCode !== 0) throw new PrStepFailure('PR_PATCH_DOES_NOT_APPLY', `the approved patch does not apply on ${opts.baseCommit}: ${firstLine(applied)}`);
     const tree = (await must(['write-tree'], 'PR_INTERNAL')).trim();

@@ -2,7 +2,7 @@ import { AskSchema, NodeSessionSchema, PolicyDecisionRecordSchema, canonicalize,
 import type { ApprovalRecord, Clock } from '@lumenflow/protocol';
 import { buildPullRequestEvidence } from './evidence.js';
 import { performPullRequest } from './perform.js';
-import type { PullRequestConfig, PullRequestStepResult } from './perform.js';
+import type { EarlyBaseFetch, PullRequestConfig, PullRequestStepResult } from './perform.js';
 
 /** What the step adds to a run: the proof files with its records (and the patch provider's files), and what it did. */
 export interface PullRequestStepOutcome {
@@ -25,6 +25,8 @@ export async function applyPullRequestStep(opts: {
   artifacts: Readonly<Record<string, string>>;
   approval: ApprovalRecord;
   clock: Clock;
+  /** The base branch's fetch the live run started early (startEarlyBaseFetch), if any. */
+  early?: EarlyBaseFetch;
 }): Promise<PullRequestStepOutcome | undefined> {
   const { approval, artifacts } = opts;
   const request = approval.request;
@@ -48,7 +50,7 @@ export async function applyPullRequestStep(opts: {
     // The runtime's signed word for the base (its evidence.diff receipt), checked against the approved one.
     baseCommit: session.runtimeEvidence?.receipts.find((r) => r.type === 'evidence.diff')?.baselineCommit ?? '',
     now: startedAt,
-  });
+  }, opts.early);
   const endedAt = opts.clock.now();
   // Ids derived from the approval's: unique in the run, and the same for a restarted Cloud.
   const { decision, toolCall } = buildPullRequestEvidence({

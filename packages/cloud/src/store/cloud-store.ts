@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { ClaimRef, EvidenceRecord, RuntimeHost, WorkItem } from '@lumenflow/protocol';
 import { CloudError } from '../errors.js';
 import { createBatcher } from './batcher.js';
-import { appendEvidenceBatch, rememberNonceBatch } from './grouped-writes.js';
-import type { EvidenceAppend } from './grouped-writes.js';
+import { WORK_COLUMNS, appendEvidenceBatch, claimQueuedBatch, completeSessionBatch, insertWorkBatch, pollWorkBatch, rememberNonceBatch } from './grouped-writes.js';
+import type { EvidenceAppend, NewWork, QueuedClaim, SessionEnd, WorkInsert, WorkInsertOutcome, WorkPoll } from './grouped-writes.js';
 import { migrate } from './migrations.js';
 import { sqlErrorCode, toMs } from './sql.js';
 import type { SqlDb, SqlRunner } from './sql.js';
@@ -13,7 +13,7 @@ import type { SqlDb, SqlRunner } from './sql.js';
 // constraint the database enforces (see migrations.ts), so it holds however many
 // Cloud processes share the database: the code below asks, the schema decides.
 
-export type { EvidenceNotice } from './grouped-writes.js';
+export type { EvidenceNotice, NewWork } from './grouped-writes.js';
 
 export type WorkState = 'queued' | 'claimed' | 'completed' | 'failed' | 'control';
 
@@ -49,16 +49,6 @@ export interface StoredEvidence {
   record: EvidenceRecord;
 }
 
-/** A new dispatch, built once its sequence number is known (the signed body carries it). */
-export interface NewWork {
-  workId: string;
-  claim: ClaimRef | null;
-  sessionId: string | null;
-  replyTo: string | null;
-  item: WorkItem;
-  createdMs: number;
-}
-
 export type EnrollOutcome = { ok: true } | { ok: false; code: 'TOKEN_INVALID' | 'TOKEN_USED' | 'TOKEN_EXPIRED' | 'KEY_ALREADY_ENROLLED' };
 export type ClaimOutcome =
   | { ok: true; status: 200 | 201; leaseId: string; expiresMs: number; work: WorkRow }
@@ -85,7 +75,6 @@ export interface ApprovalRow {
 /** A NOTIFY channel and what its payload says. */
 export const CHANNELS = { work: 'lf_work', evidence: 'lf_evidence', asks: 'lf_asks', approvals: 'lf_approvals' } as const;
 
-const WORK_COLUMNS = 'work_id, runtime_id, seq, ask_id, attempt, session_id, item, created_ms, state, lease_id, claimed_ms, lease_expires_ms, ended_ms, outcome';
 const iso = (ms: unknown): string => new Date(toMs(ms)).toISOString();
 
 function toWork(r: Record<string, unknown>): WorkRow {
@@ -239,6 +228,10 @@ export async function openCloudStore(opts: { dataDir: string; databaseUrl?: stri
 export function createCloudStore(db: SqlDb): CloudStore {
   // Group commits (batcher.ts): concurrent requests share one statement and one commit.
   const appendEvidence = createBatcher<EvidenceAppend, Set<string>>((appends) => db.transaction((tx) => appendEvidenceBatch(tx, appends, CHANNELS.evidence)), { maxItems: 64 });
+  const insertWork = createBatcher<WorkInsert, WorkInsertOutcome>((inserts) => db.transaction((tx) => insertWorkBatch(tx, inserts, CHANNELS.work)), { maxItems: 64 });
+  const pollWork = createBatcher<WorkPoll, WorkItem[]>((polls) => pollWorkBatch(db, polls), { maxItems: 128 });
+  const claimQueued = createBatcher<QueuedClaim, Record<string, unknown> | undefined>((claims) => claimQueuedBatch(db, claims), { maxItems: 128 });
+  const completeSession = createBatcher<SessionEnd, Record<string, unknown> | undefined>((ends) => completeSessionBatch(db, ends), { maxItems: 128 });
   const rememberNonce = createBatcher((uses: readonly { runtimeId: string; nonce: string; expiresMs: number }[]) => rememberNonceBatch(db, uses), { maxItems: 256 });
   const one = async <T>(q: SqlRunner, text: string, params: Parameters<SqlRunner['query']>[1]): Promise<T | undefined> => (await q.query<T>(text, params))[0];
   return {
@@ -289,49 +282,22 @@ export function createCloudStore(db: SqlDb): CloudStore {
     },
 
     insertWork: async (runtimeId, build) => {
+      let outcome: WorkInsertOutcome;
       try {
-        return await db.transaction(async (tx) => {
-          const locked = await one<{ next_seq: number }>(tx, 'UPDATE runtimes SET next_seq = next_seq + 1 WHERE runtime_id = $1 RETURNING next_seq', [runtimeId]);
-          if (locked === undefined) throw new RangeError(`dispatch: no enrolled runtime ${runtimeId}`);
-          const attempt = async (askId: string): Promise<number> =>
-            Number((await one<{ n: number }>(tx, "SELECT coalesce(max(attempt), 0) + 1 AS n FROM work WHERE ask_id = $1 AND state IN ('completed', 'failed')", [askId]))?.n ?? 1);
-          const w = await build(Number(locked.next_seq), attempt);
-          if (w.replyTo !== null) {
-            const earlier = await one<Record<string, unknown>>(tx, `SELECT ${WORK_COLUMNS} FROM work WHERE runtime_id = $1 AND reply_to = $2`, [runtimeId, w.replyTo]);
-            // Answered already (by this Cloud or another): the sequence number taken is simply skipped.
-            if (earlier !== undefined) return toWork(earlier);
-          }
-          const row = await one<Record<string, unknown>>(
-            tx,
-            `INSERT INTO work (work_id, runtime_id, seq, ask_id, attempt, session_id, reply_to, item, created_ms, state)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${WORK_COLUMNS}`,
-            [w.workId, runtimeId, w.item.seq, w.claim?.askId ?? null, w.claim?.attempt ?? null, w.sessionId, w.replyTo, JSON.stringify(w.item), w.createdMs, w.claim === null ? 'control' : 'queued'],
-          );
-          await tx.query('SELECT pg_notify($1, $2)', [CHANNELS.work, runtimeId]);
-          return toWork(row as Record<string, unknown>);
-        });
+        outcome = await insertWork({ runtimeId, build });
       } catch (error) {
         if (sqlErrorCode(error) === '23505') throw new RangeError('dispatch: a conflicting dispatch exists', { cause: error });
         throw error;
       }
+      if (!outcome.ok) throw outcome.error;
+      return toWork(outcome.row);
     },
-    pollWork: async (runtimeId, after, limit) =>
-      (
-        await db.query<{ item: string }>(
-          "SELECT item FROM work WHERE runtime_id = $1 AND seq > $2 AND state IN ('queued', 'claimed', 'control') ORDER BY seq LIMIT $3",
-          [runtimeId, after, limit],
-        )
-      ).map((r) => JSON.parse(r.item) as WorkItem),
+    pollWork: (runtimeId, after, limit) => pollWork({ runtimeId, after, limit }),
     claimWork: async (c) => {
       try {
-        // The common case in one statement: a queued dispatch of this runtime, this Ask and attempt.
+        // The common case in one statement (shared by the claims made together): a queued dispatch of this runtime, Ask and attempt.
         const expiresMs = c.nowMs + c.leaseMs;
-        const claimed = await one<Record<string, unknown>>(
-          db,
-          `UPDATE work SET state = 'claimed', lease_id = $5, claimed_ms = $6, lease_expires_ms = $7
-           WHERE work_id = $1 AND runtime_id = $2 AND ask_id = $3 AND attempt = $4 AND state = 'queued' RETURNING ${WORK_COLUMNS}`,
-          [c.workId, c.runtimeId, c.askId, c.attempt, c.leaseId, c.nowMs, expiresMs],
-        );
+        const claimed = await claimQueued({ runtimeId: c.runtimeId, workId: c.workId, askId: c.askId, attempt: c.attempt, leaseId: c.leaseId, nowMs: c.nowMs, expiresMs });
         if (claimed !== undefined) return { ok: true, status: 201, leaseId: c.leaseId, expiresMs, work: toWork(claimed) };
         // Otherwise find out why, under the row's lock: a repeated claim, another Ask or attempt, or no such dispatch.
         return await db.transaction(async (tx): Promise<ClaimOutcome> => {
@@ -368,12 +334,7 @@ export function createCloudStore(db: SqlDb): CloudStore {
       return row === undefined ? undefined : toMs(row.e);
     },
     completeSession: async (runtimeId, sessionId, outcome, nowMs) => {
-      const row = await one<Record<string, unknown>>(
-        db,
-        `UPDATE work SET state = 'completed', ended_ms = $3, outcome = $4
-         WHERE session_id = $1 AND runtime_id = $2 AND ask_id IS NOT NULL AND state IN ('queued', 'claimed') RETURNING ${WORK_COLUMNS}`,
-        [sessionId, runtimeId, nowMs, outcome],
-      );
+      const row = await completeSession({ runtimeId, sessionId, outcome, nowMs });
       return row === undefined ? undefined : toWork(row);
     },
     expireLeases: (nowMs, limit) =>

@@ -1,9 +1,9 @@
-import type { EvidenceRecord } from '@lumenflow/protocol';
+import type { ClaimRef, EvidenceRecord, WorkItem } from '@lumenflow/protocol';
 import { toMs } from './sql.js';
 import type { SqlDb, SqlRunner } from './sql.js';
 
 // The statements behind the store's group commits (batcher.ts): many callers'
-// evidence appends, or many requests' nonces, as one statement each. Within a
+// evidence appends, nonces, dispatches or polls, as one statement or transaction each. Within a
 // batch the first occurrence of a key wins, exactly as if the calls had run one
 // after another in queue order.
 
@@ -110,4 +110,179 @@ export async function rememberNonceBatch(db: SqlDb, uses: readonly NonceUse[]): 
   const fresh = new Set(rows.map((r) => key(r.runtime_id, r.nonce)));
   // A nonce twice in one batch: the first use is the one stored, the second a replay.
   return uses.map((u) => fresh.delete(key(u.runtimeId, u.nonce)));
+}
+
+/** The columns a work row is read back with. */
+export const WORK_COLUMNS = 'work_id, runtime_id, seq, ask_id, attempt, session_id, item, created_ms, state, lease_id, claimed_ms, lease_expires_ms, ended_ms, outcome';
+
+/** A new dispatch, built once its sequence number is known (the signed body carries it). */
+export interface NewWork {
+  workId: string;
+  claim: ClaimRef | null;
+  sessionId: string | null;
+  replyTo: string | null;
+  item: WorkItem;
+  createdMs: number;
+}
+
+export interface WorkInsert {
+  runtimeId: string;
+  build: (seq: number, attempt: (askId: string) => Promise<number>) => Promise<NewWork>;
+}
+
+/** The stored row (new, or the earlier answer to the same runtime message), or why there is none. */
+export type WorkInsertOutcome = { ok: true; row: Record<string, unknown> } | { ok: false; error: RangeError };
+
+/**
+ * Queues several dispatches in one transaction. The runtimes' rows are locked in
+ * id order (two Clouds' batches never wait on each other in a cycle) and each
+ * runtime's sequence numbers are taken in queue order, so they become visible in
+ * order. One INSERT stores them all and one statement wakes every runtime named.
+ * A reply to a runtime message already answered returns the first answer.
+ */
+export async function insertWorkBatch(tx: SqlRunner, inserts: readonly WorkInsert[], channel: string): Promise<WorkInsertOutcome[]> {
+  const ids = [...new Set(inserts.map((i) => i.runtimeId))].sort();
+  await tx.query('SELECT runtime_id FROM runtimes WHERE runtime_id = ANY($1::text[]) ORDER BY runtime_id FOR UPDATE', [ids]);
+  const counts = ids.map((id) => inserts.filter((i) => i.runtimeId === id).length);
+  const next = new Map<string, number>();
+  for (const r of await tx.query<{ runtime_id: string; next_seq: number }>(
+    'UPDATE runtimes r SET next_seq = r.next_seq + c.n FROM unnest($1::text[], $2::int[]) AS c(rt, n) WHERE r.runtime_id = c.rt RETURNING r.runtime_id, r.next_seq',
+    [ids, counts],
+  )) {
+    // The first sequence number this batch takes for the runtime.
+    next.set(r.runtime_id, Number(r.next_seq) - (counts[ids.indexOf(r.runtime_id)] as number) + 1);
+  }
+  const attempt = async (askId: string): Promise<number> =>
+    Number((await tx.query<{ n: number }>("SELECT coalesce(max(attempt), 0) + 1 AS n FROM work WHERE ask_id = $1 AND state IN ('completed', 'failed')", [askId]))[0]?.n ?? 1);
+  const outcomes: (WorkInsertOutcome | NewWork)[] = [];
+  for (const insert of inserts) {
+    const seq = next.get(insert.runtimeId);
+    if (seq === undefined) {
+      outcomes.push({ ok: false, error: new RangeError(`dispatch: no enrolled runtime ${insert.runtimeId}`) });
+      continue;
+    }
+    next.set(insert.runtimeId, seq + 1);
+    const w = await insert.build(seq, attempt);
+    if (w.replyTo !== null) {
+      const earlier = (await tx.query<Record<string, unknown>>(`SELECT ${WORK_COLUMNS} FROM work WHERE runtime_id = $1 AND reply_to = $2`, [insert.runtimeId, w.replyTo]))[0];
+      // Answered already (by this Cloud or another): the sequence number taken is simply skipped.
+      if (earlier !== undefined) {
+        outcomes.push({ ok: true, row: earlier });
+        continue;
+      }
+    }
+    outcomes.push(w);
+  }
+  const fresh = inserts.flatMap((insert, i) => {
+    const o = outcomes[i] as WorkInsertOutcome | NewWork;
+    return 'ok' in o ? [] : [{ runtimeId: insert.runtimeId, w: o }];
+  });
+  const stored = new Map<string, Record<string, unknown>>();
+  if (fresh.length > 0) {
+    const rows = await tx.query<Record<string, unknown>>(
+      `INSERT INTO work (work_id, runtime_id, seq, ask_id, attempt, session_id, reply_to, item, created_ms, state)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[])
+       RETURNING ${WORK_COLUMNS}`,
+      [
+        fresh.map((f) => f.w.workId),
+        fresh.map((f) => f.runtimeId),
+        fresh.map((f) => f.w.item.seq),
+        fresh.map((f) => f.w.claim?.askId ?? null) as string[],
+        fresh.map((f) => f.w.claim?.attempt ?? null) as number[],
+        fresh.map((f) => f.w.sessionId) as string[],
+        fresh.map((f) => f.w.replyTo) as string[],
+        fresh.map((f) => JSON.stringify(f.w.item)),
+        fresh.map((f) => f.w.createdMs),
+        fresh.map((f) => (f.w.claim === null ? 'control' : 'queued')),
+      ],
+    );
+    for (const row of rows) stored.set(row['work_id'] as string, row);
+    await tx.query('SELECT pg_notify($1, v.rt) FROM unnest($2::text[]) AS v(rt)', [channel, [...new Set(fresh.map((f) => f.runtimeId))]]);
+  }
+  return outcomes.map((o) => ('ok' in o ? o : { ok: true, row: stored.get(o.workId) as Record<string, unknown> }));
+}
+
+export interface WorkPoll {
+  runtimeId: string;
+  after: number;
+  limit: number;
+}
+
+/** Several runtimes' polls in one read: each gets its pending dispatches after its own sequence number, in order. */
+export async function pollWorkBatch(db: SqlRunner, polls: readonly WorkPoll[]): Promise<WorkItem[][]> {
+  const rows = await db.query<{ n: unknown; item: string }>(
+    `SELECT v.n, w.item FROM unnest($1::text[], $2::int[], $3::int[]) WITH ORDINALITY AS v(rt, after, lim, n)
+     CROSS JOIN LATERAL (
+       SELECT item, seq FROM work WHERE runtime_id = v.rt AND seq > v.after AND state IN ('queued', 'claimed', 'control') ORDER BY seq LIMIT v.lim
+     ) AS w
+     ORDER BY v.n, w.seq`,
+    [polls.map((p) => p.runtimeId), polls.map((p) => p.after), polls.map((p) => p.limit)],
+  );
+  const out = polls.map((): WorkItem[] => []);
+  for (const r of rows) out[Number(r.n) - 1]?.push(JSON.parse(r.item) as WorkItem);
+  return out;
+}
+
+export interface QueuedClaim {
+  runtimeId: string;
+  workId: string;
+  askId: string;
+  attempt: number;
+  leaseId: string;
+  nowMs: number;
+  expiresMs: number;
+}
+
+/**
+ * Claims several queued dispatches in one UPDATE: each row that is still queued
+ * for that runtime, Ask and attempt; undefined for one that is not (the caller
+ * finds out why). A unique violation (another live claim of an Ask) fails the
+ * statement, and the batcher then runs each claim alone.
+ */
+export async function claimQueuedBatch(db: SqlRunner, claims: readonly QueuedClaim[]): Promise<(Record<string, unknown> | undefined)[]> {
+  const rows = await db.query<Record<string, unknown>>(
+    `UPDATE work AS w SET state = 'claimed', lease_id = v.lease, claimed_ms = v.now, lease_expires_ms = v.expires
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[], $7::bigint[]) AS v(work, rt, ask, attempt, lease, now, expires)
+     WHERE w.work_id = v.work AND w.runtime_id = v.rt AND w.ask_id = v.ask AND w.attempt = v.attempt AND w.state = 'queued'
+     RETURNING ${WORK_COLUMNS.split(', ').map((c) => `w.${c}`).join(', ')}`,
+    [claims.map((c) => c.workId), claims.map((c) => c.runtimeId), claims.map((c) => c.askId), claims.map((c) => c.attempt), claims.map((c) => c.leaseId), claims.map((c) => c.nowMs), claims.map((c) => c.expiresMs)],
+  );
+  const byWork = new Map(rows.map((r) => [r['work_id'] as string, r]));
+  // The same dispatch twice in one batch: the first claim took it, the second finds out why.
+  return claims.map((c) => {
+    const row = byWork.get(c.workId);
+    if (row === undefined || row['lease_id'] !== c.leaseId) return undefined;
+    byWork.delete(c.workId);
+    return row;
+  });
+}
+
+export interface SessionEnd {
+  runtimeId: string;
+  sessionId: string;
+  outcome: string;
+  nowMs: number;
+}
+
+/** Completes several sessions' dispatches in one UPDATE: the ended row of each, or undefined when none was open. */
+export async function completeSessionBatch(db: SqlRunner, ends: readonly SessionEnd[]): Promise<(Record<string, unknown> | undefined)[]> {
+  const rows = await db.query<Record<string, unknown>>(
+    `UPDATE work AS w SET state = 'completed', ended_ms = v.now, outcome = v.outcome
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS v(ses, rt, outcome, now)
+     WHERE w.session_id = v.ses AND w.runtime_id = v.rt AND w.ask_id IS NOT NULL AND w.state IN ('queued', 'claimed')
+     RETURNING ${WORK_COLUMNS.split(', ').map((c) => `w.${c}`).join(', ')}`,
+    [ends.map((e) => e.sessionId), ends.map((e) => e.runtimeId), ends.map((e) => e.outcome), ends.map((e) => e.nowMs)],
+  );
+  const first = new Map<string, Record<string, unknown>>();
+  for (const r of rows) {
+    const k = key(r['runtime_id'] as string, r['session_id'] as string);
+    if (!first.has(k)) first.set(k, r);
+  }
+  // The first end of a session answers; a repeat in the same batch finds it ended, as it would after the first.
+  return ends.map((e) => {
+    const k = key(e.runtimeId, e.sessionId);
+    const row = first.get(k);
+    first.delete(k);
+    return row;
+  });
 }

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { CloudError } from '../errors.js';
 import type { SqlDb, SqlRunner, SqlValue } from './sql.js';
 
@@ -10,6 +10,8 @@ import type { SqlDb, SqlRunner, SqlValue } from './sql.js';
  * @throws {CloudError} DATABASE_UNREACHABLE when no connection can be made.
  */
 export async function openPostgresDb(url: string, opts: { max?: number } = {}): Promise<SqlDb> {
+  // Loaded here, not with the module: see loadPglite in pglite-adapter.ts.
+  const { default: pg } = await import('pg');
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 });
   // A dropped idle connection must not crash the process; the next query gets a fresh one.
   pool.on('error', () => undefined);

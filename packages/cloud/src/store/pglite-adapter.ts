@@ -2,10 +2,16 @@ import { constants } from 'node:fs';
 import { cp, mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { CloudError } from '../errors.js';
 import type { SqlDb, SqlRunner, SqlValue } from './sql.js';
 import { isProcessAlive } from '../process-alive.js';
+
+// Loaded when a store opens, not with this module: a bundle of the CLI would otherwise
+// load PGlite's WASM glue on every start, also for runs that keep no store (ADR 0020).
+async function loadPglite(): Promise<typeof PGlite> {
+  return (await import('@electric-sql/pglite')).PGlite;
+}
 
 /** Where the embedded database lives under a Cloud data directory, and its lock. */
 export function pglitePaths(dataDir: string): { db: string; lock: string } {
@@ -62,7 +68,7 @@ async function createCluster(target: string): Promise<void> {
     await mkdir(join(template, '..'), { recursive: true, mode: 0o700 });
     const temp = `${template}.${process.pid}.${Date.now()}.tmp`;
     await mkdir(temp, { mode: 0o700 });
-    const db = await PGlite.create(temp);
+    const db = await (await loadPglite()).create(temp);
     await db.close();
     // Another process may have won the race: either copy is the same empty cluster.
     await rename(temp, template).catch(() => rm(temp, { recursive: true, force: true }));
@@ -89,7 +95,7 @@ export async function openPgliteDb(dataDir: string): Promise<SqlDb> {
     );
     if (fresh) await createCluster(paths.db);
     // 16 MB of shared buffers, not the default 128 MB: the embedded database lives in Cloud's own memory.
-    db = await PGlite.create(paths.db, { postgresqlconf: ['shared_buffers=16MB', 'wal_buffers=1MB'] });
+    db = await (await loadPglite()).create(paths.db, { postgresqlconf: ['shared_buffers=16MB', 'wal_buffers=1MB'] });
   } catch (error) {
     await release();
     throw error;

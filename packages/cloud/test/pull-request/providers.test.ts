@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createPushToken } from '../../src/pull-request/credential-helper.js';
-import { performPullRequest } from '../../src/pull-request/perform.js';
+import { performPullRequest, startEarlyBaseFetch } from '../../src/pull-request/perform.js';
 import type { PullRequestConfig, PullRequestStepInput } from '../../src/pull-request/perform.js';
 import { openPrUseLedger } from '../../src/pull-request/use-ledger.js';
 import { PR_DIFF_FLAGS } from '../../src/pull-request/scratch.js';
@@ -195,6 +195,57 @@ describe('patch provider: offline', () => {
     git(clone, ['am', '--quiet', '--committer-date-is-author-date'], patch);
     expect(git(clone, ['diff', ...PR_DIFF_FLAGS, origin.baseCommit, 'HEAD'])).toBe(origin.patch);
     expect(branchOf(origin)).toBeUndefined();
+  });
+
+  test('a base fetched early gives the same commit and files as the step fetching it; the step leaves no scratch repository', async () => {
+    const origin = makeOrigin();
+    const config: PullRequestConfig = { provider: 'patch', remote: origin.bare, ledger: openPrUseLedger(ledgerDir()) };
+    const early = startEarlyBaseFetch(config, makeAsk());
+    expect(early).toBeDefined();
+    const scratch = (await early?.fetched)?.dir ?? '';
+    expect(existsSync(scratch)).toBe(true);
+    const withEarly = await performPullRequest(config, input(origin), early);
+    const without = await performPullRequest({ ...config, ledger: openPrUseLedger(ledgerDir()) }, input(origin));
+    expect(withEarly.status, JSON.stringify(withEarly.output)).toBe('succeeded');
+    expect(withEarly).toEqual(without);
+    // The step made its commit in the early repository and removed it.
+    expect(existsSync(scratch)).toBe(false);
+    await early?.dispose();
+  });
+
+  test('a base fetched early still refuses what the binding refuses, and its repository goes with dispose', async () => {
+    const origin = makeOrigin();
+    const config: PullRequestConfig = { provider: 'patch', remote: origin.bare, ledger: openPrUseLedger(ledgerDir()) };
+    const early = startEarlyBaseFetch(config, makeAsk());
+    const scratch = (await early?.fetched)?.dir ?? '';
+    const result = await performPullRequest(config, input(origin, { patch: `${origin.patch}\n` }), early);
+    expect(result.output.code).toBe('PR_DIFF_CHANGED');
+    expect(existsSync(scratch)).toBe(true);
+    await early?.dispose();
+    expect(existsSync(scratch)).toBe(false);
+  });
+
+  test('the branch moved on after the early fetch: the base commit is asked for by id, and the commit is the same', async () => {
+    const origin = makeOrigin();
+    const config: PullRequestConfig = { provider: 'patch', remote: origin.bare, ledger: openPrUseLedger(ledgerDir()) };
+    // The early fetch sees a branch that no longer holds the base: main points at a commit beside it.
+    const other = git(origin.bare, ['commit-tree', `${origin.baseCommit}^{tree}`, '-m', 'elsewhere']).trim();
+    git(origin.bare, ['update-ref', 'refs/heads/keep', origin.baseCommit]);
+    git(origin.bare, ['update-ref', 'refs/heads/main', other]);
+    const early = startEarlyBaseFetch(config, makeAsk());
+    const result = await performPullRequest(config, input(origin), early);
+    await early?.dispose();
+    const reference = await performPullRequest({ ...config, ledger: openPrUseLedger(ledgerDir()) }, input(origin));
+    expect(result.status, JSON.stringify(result.output)).toBe('succeeded');
+    expect(result.output.headCommit).toBe(reference.output.headCommit);
+  });
+
+  test('nothing is fetched early from a URL, or for github', () => {
+    const ledger = openPrUseLedger(ledgerDir());
+    expect(startEarlyBaseFetch({ provider: 'git-remote', remote: 'https://git.example.test/acme/calc.git', ledger }, makeAsk())).toBeUndefined();
+    expect(startEarlyBaseFetch({ provider: 'patch', remote: 'file:///srv/calc.git', ledger }, makeAsk())).toBeUndefined();
+    expect(startEarlyBaseFetch({ provider: 'github', remote: '/srv/calc.git', ledger }, makeAsk())).toBeUndefined();
+    expect(startEarlyBaseFetch({ provider: 'patch', ledger }, makeAsk())).toBeUndefined();
   });
 
   test('without a base source it is PR_CONFIG_INVALID, not a guess', async () => {

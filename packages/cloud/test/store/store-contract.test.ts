@@ -160,6 +160,68 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
     }
   });
 
+  it('dispatches fired together share one commit: each runtime\'s numbers in queue order, an unknown runtime fails alone, a repeated reply is the first', async () => {
+    const store = await open(adapter);
+    try {
+      const [a, b] = [await enroll(store, 1), await enroll(store, 2)];
+      // The first runs alone; the rest queue behind it and go in one batch.
+      const calls = [
+        store.insertWork(a, newWork('ask-1')),
+        store.insertWork(b, newWork('ask-2')),
+        store.insertWork(a, newWork('ask-3')),
+        store.insertWork('rt-none', newWork('ask-4')),
+        store.insertWork(a, newWork(null, { replyTo: 'rmsg-9' })),
+        store.insertWork(b, newWork('ask-5')),
+        store.insertWork(a, newWork(null, { replyTo: 'rmsg-9' })),
+      ];
+      const settled = await Promise.allSettled(calls);
+      expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+      expect((settled[3] as PromiseRejectedResult).reason).toBeInstanceOf(RangeError);
+      const rows = settled.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+      expect(rows.map((r) => (r === undefined ? null : `${r.runtimeId}#${r.seq}`))).toEqual([`${a}#1`, `${b}#1`, `${a}#2`, null, `${a}#3`, `${b}#2`, `${a}#3`]);
+      expect(rows[6]?.workId).toBe(rows[4]?.workId);
+      // What a runtime polls is what was committed, in order, and each item's signed body names its own number.
+      expect((await store.pollWork(a, 0, 100)).map((i) => i.seq)).toEqual([1, 2, 3]);
+      expect((await store.pollWork(b, 1, 100)).map((i) => [i.seq, i.claim?.askId])).toEqual([[2, 'ask-5']]);
+      // Polls fired together are one read: each gets its own runtime's items after its own number, up to its own limit.
+      const polls = await Promise.all([store.pollWork(a, 0, 100), store.pollWork(b, 0, 100), store.pollWork(a, 1, 1), store.pollWork('rt-none', 0, 10), store.pollWork(b, 2, 10)]);
+      expect(polls.map((items) => items.map((i) => i.seq))).toEqual([[1, 2, 3], [1, 2], [2], [], []]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('claims and session ends fired together: one claim per Ask and per dispatch, a repeat gets the held lease, each session ends once', async () => {
+    const store = await open(adapter);
+    try {
+      const [a, b] = [await enroll(store, 1), await enroll(store, 2)];
+      const w1 = await store.insertWork(a, newWork('ask-1', { attempt: 1 }));
+      const twin = await store.insertWork(b, newWork('ask-1', { attempt: 1, sessionId: 'ses-twin' }));
+      const w2 = await store.insertWork(a, newWork('ask-2'));
+      const w3 = await store.insertWork(b, newWork('ask-3'));
+      const claim = (runtimeId: string, w: { workId: string; claim: { askId: string; attempt: number } | null }, leaseId: string) =>
+        store.claimWork({ runtimeId, workId: w.workId, askId: w.claim?.askId ?? '', attempt: w.claim?.attempt ?? 0, nowMs: 100, leaseMs: 1000, leaseId });
+      const out = await Promise.all([claim(a, w3, 'l-wrong-runtime'), claim(a, w1, 'l1'), claim(b, twin, 'l-twin'), claim(a, w2, 'l2'), claim(a, w2, 'l2-again'), claim(b, w3, 'l3')]);
+      expect(out.map((o) => (o.ok ? `${o.status}:${o.leaseId}` : o.code))).toEqual(['WORK_UNKNOWN', '201:l1', 'CLAIM_CONFLICT', '201:l2', '200:l2', '201:l3']);
+      const ends = await Promise.all([
+        store.completeSession(a, 'ses-ask-1', 'completed', 200),
+        store.completeSession(a, 'ses-ask-2', 'halted', 200),
+        store.completeSession(a, 'ses-ask-2', 'completed', 201),
+        store.completeSession(a, 'ses-ask-3', 'completed', 200),
+        store.completeSession(b, 'ses-ask-3', 'completed', 202),
+      ]);
+      expect(ends.map((e) => (e === undefined ? null : `${e.sessionId}:${e.state}:${e.outcome}`))).toEqual([
+        'ses-ask-1:completed:completed',
+        'ses-ask-2:completed:halted',
+        null,
+        null,
+        'ses-ask-3:completed:completed',
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('expired leases are taken by exactly one sweeper', async () => {
     const store = await open(adapter);
     try {
