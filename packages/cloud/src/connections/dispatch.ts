@@ -1,7 +1,7 @@
 import { SIGNING_PURPOSES, canonicalizeToBytes } from '@lumenflow/protocol';
 import type { ClaimRef, CloudToRuntimeMessage, DispatchBody, WorkItem } from '@lumenflow/protocol';
 import type { ServerContext, WorkSummary } from './server-context.js';
-import { summariseWork } from './server-context.js';
+import { rememberSessionOwner, summariseWork } from './server-context.js';
 
 /**
  * Queues a signed dispatch for one runtime. The sequence number is taken inside
@@ -38,6 +38,7 @@ export async function dispatchWork(ctx: ServerContext, runtimeId: string, messag
       ...(message.type === 'session.start' ? { controlSession: message.sessionId } : {}),
     };
   });
+  if (row.sessionId !== null && row.claim !== null) rememberSessionOwner(ctx, row.sessionId, row.runtimeId);
   ctx.log('work.dispatched', { workId: row.workId, runtimeId, type: message.type, ...(row.claim ?? {}) });
   // The commit's NOTIFY wakes every Cloud's long-polls; this one's own need not wait for it.
   ctx.waiters.wake(runtimeId);

@@ -61,3 +61,11 @@ export function summariseWork(row: WorkRow): WorkSummary {
     outcome: row.outcome,
   };
 }
+
+const SESSION_OWNERS_KEPT = 20_000;
+
+/** Remembers which runtime a session was dispatched to; bounded, the oldest are asked of the database again. */
+export function rememberSessionOwner(ctx: Pick<ServerContext, 'sessionOwners'>, sessionId: string, runtimeId: string): void {
+  ctx.sessionOwners.set(sessionId, runtimeId);
+  if (ctx.sessionOwners.size > SESSION_OWNERS_KEPT) ctx.sessionOwners.delete(ctx.sessionOwners.keys().next().value as string);
+}

@@ -2,8 +2,9 @@
 // Calls made while a batch is in flight wait and go together in the next one: one
 // statement and one commit for many requests, where each request alone paid a
 // commit (a WAL flush, with fsync on a server). Nobody waits on a timer: an idle
-// store runs a call at once, a busy one batches exactly the calls it was too busy
-// to run. Each caller still gets its own answer only after its batch committed.
+// store runs a call after one turn of the event loop, a busy one batches the calls
+// that arrived in that turn or while it was busy. Each caller still gets its own
+// answer only after its batch committed.
 
 /** Runs a batch of items; returns one result per item, in order. */
 export type BatchRunner<I, O> = (items: readonly I[]) => Promise<O[]>;
@@ -46,6 +47,10 @@ export function createBatcher<I, O>(run: BatchRunner<I, O>, opts: BatcherOptions
   const drain = async (): Promise<void> => {
     running = true;
     try {
+      // One turn of the event loop first: the requests whose bytes arrived together reach
+      // this queue together (an embedded database runs a statement synchronously, so
+      // nothing else would queue while it runs).
+      await new Promise<void>((resolve) => setImmediate(resolve));
       while (queue.length > 0) await settle(queue.splice(0, opts.maxItems));
     } finally {
       running = false;

@@ -13,21 +13,25 @@ function recorder(fail?: (n: number) => boolean) {
 }
 
 describe('createBatcher (group commit)', () => {
-  it('runs a call at once when idle and batches exactly the calls made while busy', async () => {
+  it('batches the calls made in one turn of the event loop, and those made while a batch runs', async () => {
     const { batches, run } = recorder();
     const call = createBatcher(run, { maxItems: 10 });
     const results = await Promise.all([1, 2, 3, 4].map((n) => call(n)));
     expect(results).toEqual(['r1', 'r2', 'r3', 'r4']);
-    expect(batches).toEqual([[1], [2, 3, 4]]);
-    expect(await call(5)).toBe('r5');
-    expect(batches.at(-1)).toEqual([5]);
+    expect(batches).toEqual([[1, 2, 3, 4]]);
+    const first = call(5);
+    await new Promise((r) => setTimeout(r, 1));
+    // Batch [5] is running now: these wait for it and go together.
+    const later = [call(6), call(7)];
+    expect(await Promise.all([first, ...later])).toEqual(['r5', 'r6', 'r7']);
+    expect(batches.slice(1)).toEqual([[5], [6, 7]]);
   });
 
   it('never puts more than maxItems in one batch', async () => {
     const { batches, run } = recorder();
     const call = createBatcher(run, { maxItems: 3 });
     await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((n) => call(n)));
-    expect(batches).toEqual([[1], [2, 3, 4], [5, 6, 7], [8]]);
+    expect(batches).toEqual([[1, 2, 3], [4, 5, 6], [7, 8]]);
   });
 
   it('a failed batch is retried item by item: only the bad item fails its caller', async () => {
@@ -36,7 +40,7 @@ describe('createBatcher (group commit)', () => {
     const settled = await Promise.allSettled([1, 2, 3, 4].map((n) => call(n)));
     expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     expect(settled[2]).toMatchObject({ reason: { message: 'bad item in 3' } });
-    expect(batches).toEqual([[1], [2, 3, 4], [2], [3], [4]]);
+    expect(batches).toEqual([[1, 2, 3, 4], [1], [2], [3], [4]]);
   });
 
   it('a runner that answers with the wrong number of results fails the batch rather than misanswering', async () => {

@@ -165,7 +165,7 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
     const store = await open(adapter);
     try {
       const [a, b] = [await enroll(store, 1), await enroll(store, 2)];
-      // The first runs alone; the rest queue behind it and go in one batch.
+      // Fired together: they go in one batch (the store waits one turn of the event loop).
       const calls = [
         store.insertWork(a, newWork('ask-1')),
         store.insertWork(b, newWork('ask-2')),
@@ -275,7 +275,7 @@ describe.each(adapters)('store contract (%s)', (adapter) => {
       const [a, b] = [await enroll(store, 1), await enroll(store, 2)];
       const notices: string[] = [];
       await store.listen(CHANNELS.evidence, (p) => notices.push(p));
-      // Fired together: the first runs alone, the rest queue behind it and go in one batch.
+      // Fired together: they go in one batch (the store waits one turn of the event loop).
       const calls = [
         store.appendEvidence({ origin: 'o1', runtimeId: a, receivedMs: 1, records: [record('x1')] }),
         store.appendEvidence({ origin: 'o1', runtimeId: a, receivedMs: 2, records: [record('x1'), record('x2')] }),

@@ -52,7 +52,7 @@ export interface AgentPreset {
 /**
  * Entries for two real agents, as a runtime's local rules file would name them
  * (docs/agents.md lists the same). Both need their model's API, so their
- * network is an allow-list of its host (both honour HTTPS_PROXY); neither
+ * network is an allow-list of its host (an agent must honour HTTPS_PROXY); neither
  * gets a write or shell tool of its own.
  */
 export const AGENT_PRESETS: Readonly<Record<'claude-code' | 'codex', AgentPreset>> = Object.freeze({

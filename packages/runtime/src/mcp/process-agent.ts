@@ -44,14 +44,16 @@ export async function runProcessAgent(
   },
 ): Promise<{ end: WorkEnd; egress?: EgressRecord }> {
   const network = opts.network ?? 'none';
-  const egress = typeof network === 'object' ? await openAgentEgress(network, { ...opts.egress, ...omitUndefined({ tmpRoot: opts.tmpRoot }) }) : undefined;
+  if (typeof network !== 'object') return { end: await runInSandbox(host, opts, network) };
+  const egress = await openAgentEgress(network, { ...opts.egress, ...omitUndefined({ tmpRoot: opts.tmpRoot }) });
+  let end: WorkEnd;
   try {
-    const end = await runInSandbox(host, opts, egress === undefined ? (network as 'none' | 'host') : { proxyDir: egress.proxyDir });
-    return { end, ...omitUndefined({ egress: await egress?.close() }) };
+    end = await runInSandbox(host, opts, { proxyDir: egress.proxyDir });
   } catch (error) {
-    await egress?.close().catch(() => undefined);
+    await egress.close().catch(() => undefined);
     throw error;
   }
+  return { end, egress: await egress.close() };
 }
 
 async function runInSandbox(host: ToolHost, opts: Parameters<typeof runProcessAgent>[1], network: SandboxNetwork): Promise<WorkEnd> {

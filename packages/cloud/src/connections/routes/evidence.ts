@@ -3,9 +3,13 @@ import type { EvidenceAck, EvidenceRecord } from '@lumenflow/protocol';
 import { verifyEd25519 } from '@lumenflow/verifier';
 import { checkMessageSignature } from '../../message-signature.js';
 import type { CachedRuntime } from '../runtime-registry.js';
+import { rememberSessionOwner } from '../server-context.js';
 import type { ServerContext } from '../server-context.js';
 import { fail, parseBody } from './route-kit.js';
 import type { Reply, RouteContext } from './route-kit.js';
+
+/** Checking records is synchronous work: this much of it at most before other requests get a turn. */
+const YIELD_AFTER_MS = 2;
 
 type Verdict = 'ok' | 'BAD_RECORD_SIGNATURE' | 'WRONG_RUNTIME';
 
@@ -39,26 +43,25 @@ export async function evidenceRoute(ctx: ServerContext, req: RouteContext): Prom
   if (runtime === undefined) return fail(401, 'UNKNOWN_RUNTIME', 'unknown runtime');
   const records = parsed.value.records as EvidenceRecord[];
   const ack: EvidenceAck = { acked: [], rejected: [] };
-  // Which runtime a session was dispatched to never changes: asked of the database once per session.
+  // Which runtime a session was dispatched to never changes: known from this Cloud's own dispatch, else asked of the database once.
   const sessionOwners = ctx.sessionOwners;
-  const rememberOwner = (sessionId: string, runtimeId: string): void => {
-    sessionOwners.set(sessionId, runtimeId);
-    // Bounded: the oldest sessions are asked of the database again if they ever send more.
-    if (sessionOwners.size > 20_000) sessionOwners.delete(sessionOwners.keys().next().value as string);
-  };
   const unknown = new Set<string>();
   for (const r of records) if (r.kind === 'runtime-message' && r.message.type !== 'runtime.enroll' && !sessionOwners.has(r.message.sessionId)) unknown.add(r.message.sessionId);
-  for (const [sessionId, owner] of await ctx.store.sessionOwners([...unknown])) rememberOwner(sessionId, owner);
+  if (unknown.size > 0) for (const [sessionId, owner] of await ctx.store.sessionOwners([...unknown])) rememberSessionOwner(ctx, sessionId, owner);
   const fresh: EvidenceRecord[] = [];
   const freshIds = new Set<string>();
+  let since = performance.now();
   for (const record of records) {
     if (freshIds.has(record.recordId)) {
       ack.acked.push(record.recordId);
       continue;
     }
-    // Each check is a strict Ed25519 verification: yield between them so that claims and
-    // heartbeats are not queued behind a long evidence batch.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // Each check is a strict Ed25519 verification: after every few milliseconds of them, yield
+    // so that claims and heartbeats are not queued behind a long evidence batch.
+    if (performance.now() - since > YIELD_AFTER_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      since = performance.now();
+    }
     const verdict = checkRecord(runtime, record, (id) => sessionOwners.get(id));
     if (verdict !== 'ok') {
       ctx.log('evidence.rejected', { runtimeId: runtime.runtimeId, recordId: record.recordId, code: verdict });
