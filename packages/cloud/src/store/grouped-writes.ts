@@ -163,19 +163,27 @@ export type WorkInsertOutcome = { ok: true; row: Record<string, unknown> } | { o
 export async function insertWorkBatch(tx: SqlRunner, inserts: readonly WorkInsert[], channel: string): Promise<WorkInsertOutcome[]> {
   const ids = [...new Set(inserts.map((i) => i.runtimeId))].sort();
   await tx.query('SELECT runtime_id FROM runtimes WHERE runtime_id = ANY($1::text[]) ORDER BY runtime_id FOR UPDATE', [ids]);
-  const counts = ids.map((id) => inserts.filter((i) => i.runtimeId === id).length);
+  const counts = new Map<string, number>();
+  for (const i of inserts) counts.set(i.runtimeId, (counts.get(i.runtimeId) ?? 0) + 1);
   const next = new Map<string, number>();
   for (const r of await tx.query<{ runtime_id: string; next_seq: number }>(
     'UPDATE runtimes r SET next_seq = r.next_seq + c.n FROM unnest($1::text[], $2::int[]) AS c(rt, n) WHERE r.runtime_id = c.rt RETURNING r.runtime_id, r.next_seq',
-    [ids, counts],
+    [ids, ids.map((id) => counts.get(id) as number)],
   )) {
     // The first sequence number this batch takes for the runtime.
-    next.set(r.runtime_id, Number(r.next_seq) - (counts[ids.indexOf(r.runtime_id)] as number) + 1);
+    next.set(r.runtime_id, Number(r.next_seq) - (counts.get(r.runtime_id) as number) + 1);
   }
+  // Each Ask's lock is taken once per transaction (it is held until the commit).
+  const lockedAsks = new Set<string>();
+  const lock = async (askId: string): Promise<void> => {
+    if (lockedAsks.has(askId)) return;
+    await lockAsk(tx, askId);
+    lockedAsks.add(askId);
+  };
   // The batch's rows are inserted together at the end: attempts given earlier in it count too.
   const batchAttempts = new Map<string, number>();
   const attempt = async (askId: string): Promise<number> => {
-    await lockAsk(tx, askId);
+    await lock(askId);
     // Over every dispatch of the Ask, whatever its state: a live or taken-over attempt is never reused.
     const stored = Number((await tx.query<{ n: number }>('SELECT coalesce(max(attempt), 0) AS n FROM work WHERE ask_id = $1', [askId]))[0]?.n ?? 0);
     return Math.max(stored, batchAttempts.get(askId) ?? 0) + 1;
@@ -190,13 +198,8 @@ export async function insertWorkBatch(tx: SqlRunner, inserts: readonly WorkInser
     next.set(insert.runtimeId, seq + 1);
     const w = await insert.build(seq, attempt);
     if (w.claim !== null) {
-      await lockAsk(tx, w.claim.askId);
+      await lock(w.claim.askId);
       batchAttempts.set(w.claim.askId, Math.max(batchAttempts.get(w.claim.askId) ?? 0, w.claim.attempt));
-    }
-    const session = w.claim !== null ? w.sessionId : (w.controlSession ?? null);
-    if (session !== null && (await tx.query('SELECT 1 FROM work WHERE session_id = $1 AND outcome = $2 LIMIT 1', [session, TAKEN_OVER])).length > 0) {
-      outcomes.push({ ok: false, error: new RangeError(`dispatch: session ${session} was taken over by another run of its Ask`) });
-      continue;
     }
     if (w.replyTo !== null) {
       const earlier = (await tx.query<Record<string, unknown>>(`SELECT ${WORK_COLUMNS} FROM work WHERE runtime_id = $1 AND reply_to = $2`, [insert.runtimeId, w.replyTo]))[0];
@@ -207,6 +210,18 @@ export async function insertWorkBatch(tx: SqlRunner, inserts: readonly WorkInser
       }
     }
     outcomes.push(w);
+  }
+  // Sessions whose run was taken over are never opened or started again: one read for the batch, under the locks taken above.
+  const sessionOf = (w: NewWork): string | null => (w.claim !== null ? w.sessionId : (w.controlSession ?? null));
+  const sessions = [...new Set(outcomes.flatMap((o) => ('ok' in o ? [] : [sessionOf(o)]).filter((x): x is string => x !== null)))];
+  if (sessions.length > 0) {
+    const taken = new Set(
+      (await tx.query<{ session_id: string }>('SELECT DISTINCT session_id FROM work WHERE session_id = ANY($1::text[]) AND outcome = $2', [sessions, TAKEN_OVER])).map((r) => r.session_id),
+    );
+    outcomes.forEach((o, i) => {
+      const session = 'ok' in o ? null : sessionOf(o);
+      if (session !== null && taken.has(session)) outcomes[i] = { ok: false, error: new RangeError(`dispatch: session ${session} was taken over by another run of its Ask`) };
+    });
   }
   const fresh = inserts.flatMap((insert, i) => {
     const o = outcomes[i] as WorkInsertOutcome | NewWork;
