@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { pino } from 'pino';
-import { CloudError, createCloud, createHttpCloudEndpoint, openCloudStore, openConnectionsServer, openOperatorApi, openOperatorDesk, openPrUseLedger, parseAsk, readPushToken } from '@lumenflow/cloud';
+import { CloudError, PR_PROVIDER_KINDS, createCloud, createHttpCloudEndpoint, openCloudStore, openConnectionsServer, openOperatorApi, openOperatorDesk, openPrUseLedger, parseAsk, readPushToken } from '@lumenflow/cloud';
 import type { OperatorApi, PullRequestConfig } from '@lumenflow/cloud';
 import { DEFAULT_REPLAY_BASE_URL } from '@lumenflow/replay';
 import { PolicyError, loadRulesFile } from '@lumenflow/policy';
@@ -471,7 +471,7 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .option('--policy <file>', 'the Cloud rules file')
     .option('--approval-ttl <duration>', 'how long an approval request stays answerable', parseDuration)
     .addOption(databaseUrl())
-    .addOption(new Option('--pr <provider>', 'carry out approved pull requests: patch, git-remote or github (default: none; docs/pull-requests.md)').choices(['patch', 'git-remote', 'github']))
+    .addOption(new Option('--pr <provider>', 'carry out approved pull requests: patch, git-remote or github (default: none; docs/pull-requests.md)').choices([...PR_PROVIDER_KINDS]))
     .option('--pr-remote <url-or-path>', 'the repository pushed to (git-remote, github) or the base is read from (patch); never with credentials in it')
     .option('--github-api-url <url>', 'with --pr github: the API base URL (default https://api.github.com)')
     .option('--github-repo <owner/name>', "with --pr github: the repository (default: each Ask's); the token comes from GITHUB_TOKEN")

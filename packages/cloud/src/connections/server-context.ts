@@ -1,4 +1,4 @@
-import type { Clock, CloudToRuntimeMessage, EvidenceRecord } from '@lumenflow/protocol';
+import type { CloudToRuntimeMessage, EvidenceRecord } from '@lumenflow/protocol';
 import type { SigningKey } from '@lumenflow/verifier';
 import type { CloudStore, WorkRow } from '../store/cloud-store.js';
 import type { RuntimeRegistry } from './runtime-registry.js';
@@ -29,13 +29,11 @@ export interface ServerContext {
   /** This process among the Clouds on one database (it names lease owners and notice origins). */
   instanceId: string;
   signingKey: SigningKey;
-  clock: Clock;
   nowMs(): number;
   leaseMs: number;
   heartbeatIntervalMs: number;
   maxAttempts: number;
   skewMs: number;
-  startedAtMs: number;
   newId(prefix: string): string;
   log(event: string, fields: Record<string, unknown>): void;
   runtimes: RuntimeRegistry;

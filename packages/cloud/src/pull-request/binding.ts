@@ -1,5 +1,6 @@
-import { computeApprovalActionHash, computeSha256Digest } from '@lumenflow/protocol';
+import { computeApprovalActionHash } from '@lumenflow/protocol';
 import type { ApprovalRecord } from '@lumenflow/protocol';
+import { sha256Digest } from '../approvals.js';
 import type { PrCandidate, PrCode } from './types.js';
 
 /** A use of an approval already recorded (see use-ledger.ts). */
@@ -13,10 +14,6 @@ export type BindingVerdict =
   /** The same approval, already used for this same action: report its first result, do not act again. */
   | { ok: 'used'; actionHash: string }
   | { ok: false; code: PrCode; message: string };
-
-function sha256Text(text: string): string {
-  return computeSha256Digest(new TextEncoder().encode(text));
-}
 
 /**
  * Whether a provider may carry out `candidate` under `approval` at `now`. Pure.
@@ -48,9 +45,9 @@ export function checkPrBinding(opts: { approval: ApprovalRecord; candidate: PrCa
   for (const field of ['kind', 'repository', 'base', 'head'] as const) {
     if (proposed[field] !== approved[field]) return refuse('PR_ACTION_CHANGED', `${field} is ${proposed[field]}, approved was ${approved[field]}`);
   }
-  const diffSha256 = sha256Text(candidate.diff);
+  const diffSha256 = sha256Digest(candidate.diff);
   if (diffSha256 !== request.diffSha256) return refuse('PR_DIFF_CHANGED', `the diff about to be pushed (${diffSha256}) is not the approved one (${request.diffSha256})`);
-  const prTextSha256 = sha256Text(candidate.prText);
+  const prTextSha256 = sha256Digest(candidate.prText);
   if (prTextSha256 !== request.prTextSha256) return refuse('PR_TEXT_CHANGED', `the title and body (${prTextSha256}) are not the approved text (${request.prTextSha256})`);
   const actionHash = computeApprovalActionHash(proposed, diffSha256, prTextSha256);
   if (actionHash !== request.actionHash) return refuse('PR_ACTION_CHANGED', `the action hashes to ${actionHash}, approved was ${request.actionHash}`);

@@ -1,13 +1,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PROVIDER_TOKEN_ENV } from '@lumenflow/protocol';
 
 /**
  * The one name under which the pull-request step reads its push token from
  * the environment. Register this value with the secrets redactor; nothing in
  * this directory writes it anywhere but the per-run credential file below.
  */
-export const PR_TOKEN_ENV = 'GITHUB_TOKEN';
+export const PR_TOKEN_ENV = PROVIDER_TOKEN_ENV;
 
 /** A token as the step holds it: the value is reachable only through `reveal`, never through JSON or inspect. */
 export interface PushToken {

@@ -15,5 +15,5 @@ export type { PushToken } from './credential-helper.js';
 export type { PullRequestConfig, PullRequestStepInput, PullRequestStepResult } from './perform.js';
 export type { PrText } from './pr-text.js';
 export type { PullRequestStepOutcome } from './step.js';
-export type { PrCandidate, PrCode, PrOutcome, PrProviderKind } from './types.js';
+export type { PrCandidate, PrCode, PrProviderKind } from './types.js';
 export type { PrUseLedger, UseEntry } from './use-ledger.js';

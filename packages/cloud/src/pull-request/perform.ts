@@ -1,12 +1,13 @@
-import { computeSha256Digest, omitUndefined } from '@lumenflow/protocol';
+import { omitUndefined } from '@lumenflow/protocol';
 import type { ApprovalRecord, Ask, PullRequestOutput } from '@lumenflow/protocol';
+import { sha256Digest } from '../approvals.js';
 import { checkPrBinding } from './binding.js';
 import { withCredentialHelper } from './credential-helper.js';
 import type { PushToken } from './credential-helper.js';
 import { DEFAULT_GITHUB_API_URL, checkGithubApiUrl, openGithubPullRequest, parseGithubRepo } from './github-provider.js';
 import { renderPatchProviderFiles } from './patch-provider.js';
 import { splitPrText } from './pr-text.js';
-import { checkRemote, pushApprovedCommit } from './push.js';
+import { checkRemote, isUrl, pushApprovedCommit } from './push.js';
 import { PrStepFailure, fetchBase, prepareApprovedCommit } from './scratch.js';
 import type { ApprovedCommit, FetchedBase } from './scratch.js';
 import type { PrUseLedger } from './use-ledger.js';
@@ -136,7 +137,7 @@ export async function performPullRequest(config: PullRequestConfig, input: PullR
       // A fetch started early serves only the source and branch it was started for.
       const fetchedBase = early !== undefined && early.source === remote && early.baseBranch === proposed.base ? early.fetched : undefined;
       commit = await prepareApprovedCommit({ source: remote, baseBranch: proposed.base, baseCommit: input.baseCommit, patch: input.patch, message, stamp, credentialConfig, ...omitUndefined({ fetchedBase }) });
-      const made = { headCommit: commit.headCommit, headDiffSha256: sha256Text(commit.headDiff) };
+      const made = { headCommit: commit.headCommit, headDiffSha256: sha256Digest(commit.headDiff) };
       // Again on what is about to leave: the diff of the commit itself must be the approved one.
       const second = checkPrBinding({ approval: input.approval, candidate: { ...candidate, diff: commit.headDiff }, now: input.now });
       if (second.ok === false) return fail(second.code, second.message, made);
@@ -151,7 +152,7 @@ export async function performPullRequest(config: PullRequestConfig, input: PullR
       await config.ledger.complete({ approvalId: useKey, actionHash: request.actionHash, state: 'done', output, files: result.files });
       return done;
     } catch (error) {
-      if (error instanceof PrStepFailure) return fail(error.code, error.message, commit === undefined ? {} : { headCommit: commit.headCommit, headDiffSha256: sha256Text(commit.headDiff) });
+      if (error instanceof PrStepFailure) return fail(error.code, error.message, commit === undefined ? {} : { headCommit: commit.headCommit, headDiffSha256: sha256Digest(commit.headDiff) });
       return fail('PR_INTERNAL', error instanceof Error ? error.message : String(error));
     } finally {
       await commit?.dispose();
@@ -232,10 +233,6 @@ export function prBranchName(runId: string): string {
   return `lumenflow/${runId}`;
 }
 
-function isUrl(remote: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(remote);
-}
-
 /** A remote as evidence shows it: a URL loses any user and password (which are refused anyway). */
 function describeRemote(remote: string | undefined): string {
   if (remote === undefined || remote === '') return '(none)';
@@ -250,8 +247,4 @@ function describeRemote(remote: string | undefined): string {
     // a path
   }
   return remote.slice(0, 2000);
-}
-
-function sha256Text(text: string): string {
-  return computeSha256Digest(new TextEncoder().encode(text));
 }

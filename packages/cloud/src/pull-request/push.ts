@@ -2,10 +2,15 @@ import { runCloudGit } from './git.js';
 import { classifyGitFailure, PrStepFailure } from './scratch.js';
 import type { ApprovedCommit } from './scratch.js';
 
+/** True when a remote is written as a URL (`scheme://…`), not a local path. */
+export function isUrl(remote: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(remote);
+}
+
 /** A remote as evidence may name it: a local path or a URL without user, password, query or fragment. */
 export function checkRemote(remote: string): string {
   if (remote.trim() === '' || /[\0\r\n]/.test(remote)) throw new PrStepFailure('PR_CONFIG_INVALID', 'the remote is empty or not one line');
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(remote)) {
+  if (isUrl(remote)) {
     let url: URL;
     try {
       url = new URL(remote);

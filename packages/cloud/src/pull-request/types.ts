@@ -53,20 +53,3 @@ export interface PrCandidate {
   /** The title and body joined as pr-summary.md. */
   prText: string;
 }
-
-/** What a provider did: the output of the pull-request tool call. */
-export interface PrOutcome {
-  provider: PrProviderKind;
-  /** The remote URL (never with credentials) or path, or `owner/name` on GitHub. */
-  remote: string;
-  branch: string;
-  baseCommit: string;
-  headCommit: string;
-  /** sha256 of `git diff --binary <base> <head>` of the pushed commit: must equal file-diff.patch's. */
-  headDiffSha256: string;
-  actionHash: string;
-  number?: number;
-  url?: string;
-  /** True when an existing pull request for the head was found instead of opening another. */
-  existing?: boolean;
-}

@@ -152,7 +152,6 @@ export interface CloudStore {
   listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
 
   insertToken(t: { tokenHash: string; createdMs: number; expiresMs: number }): Promise<boolean>;
-  readToken(tokenHash: string): Promise<{ usedMs: number | null; runtimeId: string | null; expiresMs: number } | undefined>;
   /** Burns the token and creates the runtime in one transaction: one use per token, one runtime per key. */
   enrollRuntime(e: { tokenHash: string; nowMs: number; runtime: Omit<RuntimeRow, 'enrolledAt' | 'lastSeenMs' | 'droppedMs'> }): Promise<EnrollOutcome>;
   getRuntime(runtimeId: string): Promise<RuntimeRow | undefined>;
@@ -275,10 +274,6 @@ export function createCloudStore(db: SqlDb): CloudStore {
 
     insertToken: async (t) =>
       (await db.query('INSERT INTO enroll_tokens (token_hash, created_ms, expires_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING token_hash', [t.tokenHash, t.createdMs, t.expiresMs])).length === 1,
-    readToken: async (hash) => {
-      const r = await one<Record<string, unknown>>(db, 'SELECT used_ms, runtime_id, expires_ms FROM enroll_tokens WHERE token_hash = $1', [hash]);
-      return r === undefined ? undefined : { usedMs: r['used_ms'] === null ? null : toMs(r['used_ms']), runtimeId: (r['runtime_id'] as string | null) ?? null, expiresMs: toMs(r['expires_ms']) };
-    },
     enrollRuntime: (e) =>
       db.transaction(async (tx): Promise<EnrollOutcome> => {
         const token = await one<Record<string, unknown>>(tx, 'SELECT used_ms, expires_ms FROM enroll_tokens WHERE token_hash = $1 FOR UPDATE', [e.tokenHash]);
@@ -413,7 +408,8 @@ export function createCloudStore(db: SqlDb): CloudStore {
       ).map(toEvidence),
 
     rememberNonce: (runtimeId, nonce, expiresMs) => rememberNonce({ runtimeId, nonce, expiresMs }),
-    pruneNonces: async (nowMs) => (await db.query('DELETE FROM nonces WHERE expires_ms < $1 RETURNING nonce', [nowMs])).length,
+    pruneNonces: async (nowMs) =>
+      Number((await one<{ n: number }>(db, 'WITH d AS (DELETE FROM nonces WHERE expires_ms < $1 RETURNING 1) SELECT count(*)::int AS n FROM d', [nowMs]))?.n ?? 0),
 
     submitAsk: (askId, askJson, nowMs) =>
       db.transaction(async (tx) => {

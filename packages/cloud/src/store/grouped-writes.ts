@@ -114,6 +114,8 @@ export async function rememberNonceBatch(db: SqlDb, uses: readonly NonceUse[]): 
 
 /** The columns a work row is read back with. */
 export const WORK_COLUMNS = 'work_id, runtime_id, seq, ask_id, attempt, session_id, item, created_ms, state, lease_id, claimed_ms, lease_expires_ms, ended_ms, outcome';
+/** The same columns of the work table aliased `w` (an UPDATE … FROM). */
+const WORK_COLUMNS_OF_W = WORK_COLUMNS.split(', ').map((c) => `w.${c}`).join(', ');
 
 /** A new dispatch, built once its sequence number is known (the signed body carries it). */
 export interface NewWork {
@@ -294,7 +296,7 @@ export async function claimQueuedBatch(db: SqlRunner, claims: readonly QueuedCla
     `UPDATE work AS w SET state = 'claimed', lease_id = v.lease, claimed_ms = v.now, lease_expires_ms = v.expires
      FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::bigint[], $7::bigint[]) AS v(work, rt, ask, attempt, lease, now, expires)
      WHERE w.work_id = v.work AND w.runtime_id = v.rt AND w.ask_id = v.ask AND w.attempt = v.attempt AND w.state = 'queued'
-     RETURNING ${WORK_COLUMNS.split(', ').map((c) => `w.${c}`).join(', ')}`,
+     RETURNING ${WORK_COLUMNS_OF_W}`,
     [claims.map((c) => c.workId), claims.map((c) => c.runtimeId), claims.map((c) => c.askId), claims.map((c) => c.attempt), claims.map((c) => c.leaseId), claims.map((c) => c.nowMs), claims.map((c) => c.expiresMs)],
   );
   const byWork = new Map(rows.map((r) => [r['work_id'] as string, r]));
@@ -320,7 +322,7 @@ export async function completeSessionBatch(db: SqlRunner, ends: readonly Session
     `UPDATE work AS w SET state = 'completed', ended_ms = v.now, outcome = v.outcome
      FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS v(ses, rt, outcome, now)
      WHERE w.session_id = v.ses AND w.runtime_id = v.rt AND w.ask_id IS NOT NULL AND w.state IN ('queued', 'claimed')
-     RETURNING ${WORK_COLUMNS.split(', ').map((c) => `w.${c}`).join(', ')}`,
+     RETURNING ${WORK_COLUMNS_OF_W}`,
     [ends.map((e) => e.sessionId), ends.map((e) => e.runtimeId), ends.map((e) => e.outcome), ends.map((e) => e.nowMs)],
   );
   const first = new Map<string, Record<string, unknown>>();
