@@ -8,7 +8,8 @@ import type { LiteralFinder } from './literal-finder.js';
 // what it did, never the values. Speed matters because it sits in front of
 // every message and log line: candidates are found by a block-shift search
 // (known values) and one expression of literal anchors (patterns); only there
-// is the one expression of every known form (a trie) and pattern tried.
+// is a known form confirmed (longest match first) or a pattern tried (a sticky
+// expression at the anchor).
 
 /** Known values shorter than this are ignored: blanking a short string would blank ordinary text. */
 export const MIN_SECRET_LENGTH = FINDER_WINDOW;

@@ -370,8 +370,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       ids: opts.ids,
       toolTimeoutMs,
       halt: halt.signal,
-      ...omitUndefined({ signal: opts.signal }),
-      ...omitUndefined({ testCommand: ask.testCommand }),
+      ...omitUndefined({ signal: opts.signal, testCommand: ask.testCommand }),
       log,
     });
     try {

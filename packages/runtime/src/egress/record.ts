@@ -1,4 +1,4 @@
-import { MAX_EGRESS_DESTINATIONS } from '@lumenflow/protocol';
+import { MAX_EGRESS_DESTINATIONS, omitUndefined } from '@lumenflow/protocol';
 import type { EgressReason, EgressRecord } from '@lumenflow/protocol';
 
 type Outcome = 'allowed' | 'denied' | 'failed';
@@ -33,7 +33,7 @@ export function createEgressLedger(): {
         const key = JSON.stringify([decision.host, decision.port, decision.outcome, decision.reason ?? '']);
         row = table.get(key);
         if (row === undefined && table.size < MAX_EGRESS_DESTINATIONS) {
-          row = { host: decision.host, port: decision.port, outcome: decision.outcome, ...(decision.reason === undefined ? {} : { reason: decision.reason }), requests: 0, bytesOut: 0, bytesIn: 0 };
+          row = { host: decision.host, port: decision.port, outcome: decision.outcome, ...omitUndefined({ reason: decision.reason }), requests: 0, bytesOut: 0, bytesIn: 0 };
           table.set(key, row);
         }
       }

@@ -20,7 +20,7 @@ export interface SandboxSettings {
  */
 export async function openSandbox(settings: SandboxSettings): Promise<Sandbox> {
   if (settings.mode === 'off') return createUnsandboxed("the runtime's local configuration turned the sandbox off");
-  return createBubblewrapSandbox({ ...omitUndefined({ hide: settings.hide }), ...omitUndefined({ limits: settings.limits }) });
+  return createBubblewrapSandbox(omitUndefined({ hide: settings.hide, limits: settings.limits }));
 }
 
 /** Reads a sandbox mode from a flag or LUMENFLOW_SANDBOX; undefined when the value is not one. */
