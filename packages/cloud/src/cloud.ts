@@ -209,17 +209,17 @@ export function createCloud(opts: CloudOptions): Cloud {
       const testResults = inbox.testResults ?? createNotRunResults(runId, gate);
       const mode = decideBundleMode(ruling.deny !== undefined, inbox.toolCalls.length, decisions);
       // Runtime records arrive redacted and checked (above), so only Cloud's own text changes here; Cloud's records get a summary.
-      const proofFilesFor = (prText: string): Record<string, string> =>
-        listProofFiles({
-          ask: secrets.value(ask),
-          nodeSession: secrets.value(nodeSession),
-          decisions: decisions.map((d) => secrets.record(d)),
-          toolCalls: inbox.toolCalls,
-          patch,
-          testResults: secrets.record(testResults),
-          prText,
-          replayUrl: secrets.text(request.replayUrl),
-        });
+      // Redacted once; only the PR text differs between the approval's view and the proof.
+      const redacted = {
+        ask: secrets.value(ask),
+        nodeSession: secrets.value(nodeSession),
+        decisions: decisions.map((d) => secrets.record(d)),
+        toolCalls: inbox.toolCalls,
+        patch,
+        testResults: secrets.record(testResults),
+        replayUrl: secrets.text(request.replayUrl),
+      };
+      const proofFilesFor = (prText: string): Record<string, string> => listProofFiles({ ...redacted, prText });
 
       const { approval, prText, answer } = await settleApproval(ctx, {
         gate,
@@ -233,11 +233,12 @@ export function createCloud(opts: CloudOptions): Cloud {
 
       // Pull request: Cloud carries out the approved action, bound to it, before the proof is assembled (ADR 0037).
       throwIfAborted(request.signal);
-      const opened = await openApprovedPullRequest(ctx, approval, proofFilesFor(prText), early);
+      const files = proofFilesFor(prText);
+      const opened = await openApprovedPullRequest(ctx, approval, files, early);
 
       const { ending, summary } = decideRunEnding(gate, answer, opened?.result.output);
       throwIfAborted(request.signal);
-      const written = await assembleProof(ctx, mode, opened?.artifacts ?? proofFilesFor(prText), secrets.value(approval));
+      const written = await assembleProof(ctx, mode, opened?.artifacts ?? files, secrets.value(approval));
       return {
         runId,
         dir: written.dir,
