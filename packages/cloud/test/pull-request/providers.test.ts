@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -103,10 +105,13 @@ describe('git-remote provider: a real push over smart HTTP', () => {
 
   test('a remote that does not answer is PR_REMOTE_UNREACHABLE', async () => {
     const origin = makeOrigin();
-    const server = await serve(origin);
-    await server.close();
-    closers.length = 0;
-    const config: PullRequestConfig = { provider: 'git-remote', remote: `${server.url}/acme/calc.git`, token: createPushToken(TOKEN), ledger: openPrUseLedger(ledgerDir()) };
+    // A listener that hangs up on every connection, held for the whole test: a closed port
+    // could be taken meanwhile by another test's server, which would answer.
+    const silent = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+    const { port } = silent.address() as AddressInfo;
+    const config: PullRequestConfig = { provider: 'git-remote', remote: `http://127.0.0.1:${port}/acme/calc.git`, token: createPushToken(TOKEN), ledger: openPrUseLedger(ledgerDir()) };
     const result = await performPullRequest(config, input(origin));
     expect(result.output.code).toBe('PR_REMOTE_UNREACHABLE');
   });
