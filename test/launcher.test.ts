@@ -1,7 +1,8 @@
 // `pnpm demo:trusted-compute` runs scripts/demo/launch.mjs: both modes through
 // it as a user would, and its bundle is rebuilt whenever it is older than a source.
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, stat, utimes } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import { writeThrowawayKeys } from './support/demo-chain.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const LAUNCHER = join(ROOT, 'scripts/demo/launch.mjs');
-const BUNDLE = join(ROOT, '.lumenflow/build/trusted-compute.mjs');
+const BUNDLE = join(ROOT, ".lumenflow/build/trusted-compute.cjs");
 
 let work: string;
 let env: NodeJS.ProcessEnv;
@@ -45,6 +46,30 @@ describe('the demo launcher', () => {
     const run = launch('--explain', 'fs.read:.env');
     expect(run.status).toBe(0);
     expect((await stat(BUNDLE)).mtime.getTime()).toBeGreaterThan(longAgo.getTime());
+  });
+
+  it('keeps a V8 code cache for the run command, bound to the exact bundle bytes, and replaces one that is not', async () => {
+    const cache = `${BUNDLE}.run.v8cache`;
+    const run = (id: string): ReturnType<typeof launch> => launch('--mode', 'happy', '--out-dir', join(work, 'out'), '--run-id', id, '--json');
+    expect(run('cache-1').status).toBe(0);
+    const digest = createHash('sha256').update(await readFile(BUNDLE)).digest();
+    const made = await readFile(cache);
+    expect(made.subarray(0, 32).equals(digest)).toBe(true);
+    expect(made.length).toBeGreaterThan(100_000);
+
+    // V8 would take this data (it checks only the source's length), but the digest names other bytes: unused, replaced.
+    const foreign = Buffer.from(made);
+    foreign[0] = (foreign[0] ?? 0) ^ 0xff;
+    await writeFile(cache, foreign);
+    expect(run('cache-2').status).toBe(0);
+    expect((await readFile(cache)).subarray(0, 32).equals(digest)).toBe(true);
+
+    // The right digest over data V8 refuses: the run is the same, and the cache is made again.
+    await writeFile(cache, Buffer.concat([digest, Buffer.from('not a code cache')]));
+    const third = run('cache-3');
+    expect(third.status).toBe(0);
+    expect((JSON.parse(third.stdout) as { bundleMode: string }).bundleMode).toBe('happy');
+    expect((await readFile(cache)).length).toBeGreaterThan(100_000);
   });
 
   it('keeps the CLI contract: a usage error is one line and exit 2', () => {
