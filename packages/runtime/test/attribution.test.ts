@@ -64,8 +64,8 @@ describe('snapshots', () => {
 });
 
 describe('attribution', () => {
-  async function attack(): Promise<{ before: Snapshot; snap: Awaited<ReturnType<typeof createSnapshotter>> }> {
-    const snap = await createSnapshotter(ws);
+  async function attack(heldBytes?: number): Promise<{ before: Snapshot; snap: Awaited<ReturnType<typeof createSnapshotter>> }> {
+    const snap = await createSnapshotter(ws, heldBytes === undefined ? {} : { heldBytes });
     const before = await snap.take();
     await writeFile(join(ws, 'src/a.js'), 'allowed change\n');
     await writeFile(join(ws, 'src/new.js'), 'allowed new\n');
@@ -81,8 +81,9 @@ describe('attribution', () => {
     return { before, snap };
   }
 
-  test('every change Rules do not allow is reverted to the exact bytes; allowed ones stay', async () => {
-    const { before, snap } = await attack();
+  // Copies held in memory (the default budget) and copies in the blob directory (no budget) restore alike.
+  test.each([['in memory', undefined], ['on disk', 0]])('every change Rules do not allow is reverted to the exact bytes (copies %s); allowed ones stay', async (_where, heldBytes) => {
+    const { before, snap } = await attack(heldBytes);
     const { changes } = await attributeChanges({ snapshotter: snap, before, judge: allowSrc, tooMany: (_n, p) => decision(p, 'deny') });
     expect(changes.filter((c) => !c.reverted).map((c) => c.path)).toEqual(['src/a.js', 'src/new.js']);
     expect(changes.filter((c) => c.reverted).map((c) => c.path)).toEqual(
@@ -100,6 +101,26 @@ describe('attribution', () => {
     // Nothing was written through the planted link.
     expect(await readFile(join(outside, 'keep.txt'), 'utf8')).toBe('outside\n');
     await expect(stat(join(outside, 'readme.md'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await snap.dispose();
+  });
+
+  test.each([['in memory', undefined], ['on disk', 0]])('a file larger than a small read is restored byte for byte (copies %s)', async (_where, heldBytes) => {
+    const big = Buffer.alloc(3 * 1024 * 1024 + 7);
+    for (let i = 0; i < big.length; i += 1) big[i] = (i * 31 + 7) & 0xff;
+    const mid = Buffer.alloc(512 * 1024, 0x61);
+    await writeFile(join(ws, 'big.bin'), big);
+    await writeFile(join(ws, 'mid.bin'), mid);
+    const snap = await createSnapshotter(ws, heldBytes === undefined ? {} : { heldBytes });
+    const before = await snap.take();
+    await writeFile(join(ws, 'big.bin'), 'overwritten');
+    await rm(join(ws, 'mid.bin'));
+    const { changes } = await attributeChanges({ snapshotter: snap, before, judge: allowSrc, tooMany: (_n, p) => decision(p, 'deny') });
+    expect(changes.map((c) => [c.path, c.reverted])).toEqual([
+      ['big.bin', true],
+      ['mid.bin', true],
+    ]);
+    expect((await readFile(join(ws, 'big.bin'))).equals(big)).toBe(true);
+    expect((await readFile(join(ws, 'mid.bin'))).equals(mid)).toBe(true);
     await snap.dispose();
   });
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants as fsConstants, createReadStream } from 'node:fs';
-import { access, chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readlink, rm, symlink, unlink } from 'node:fs/promises';
+import { access, chmod, copyFile, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,12 @@ export interface SnapshotChange {
 
 /** Entries of one directory read at once by a snapshot. */
 const WALK_PARALLEL = 16;
+
+/** Files up to this size are hashed from one read rather than a stream. */
+const SMALL_FILE_BYTES = 1024 * 1024;
+
+/** How much of the copies a snapshotter keeps in memory rather than in its blob directory. */
+const HELD_BYTES = 32 * 1024 * 1024;
 
 /** Most entries a workspace may hold; past this the attribution step refuses rather than guess. */
 export const MAX_SNAPSHOT_ENTRIES = 200_000;
@@ -68,15 +74,20 @@ export interface Snapshotter {
 }
 
 /**
- * A snapshotter whose copies of file contents live in a private directory
- * outside the workspace (and outside the sandbox's view), so that a change
- * can be reverted to the exact bytes. Unchanged files are not read again: a
+ * A snapshotter whose copies of file contents live in its memory (small files,
+ * up to a budget) or in a private directory outside the workspace (and outside
+ * the sandbox's view), so that a change can be reverted to the exact bytes.
+ * `opts.heldBytes`: the memory budget (default 32 MiB; 0 puts every copy on disk). Unchanged files are not read again: a
  * file whose device, inode, size, mtime and ctime are the same has the same bytes.
  */
-export async function createSnapshotter(workspaceDir: string): Promise<Snapshotter> {
+export async function createSnapshotter(workspaceDir: string, opts: { heldBytes?: number } = {}): Promise<Snapshotter> {
+  const heldBudget = opts.heldBytes ?? HELD_BYTES;
   const blobs = await mkdtemp(join(tmpdir(), 'lumenflow-blobs-'));
   const known = new Map<string, string>();
   const stored = new Set<string>();
+  // Copies of small files stay in memory up to a budget; the rest go to the blob directory.
+  const held = new Map<string, Buffer>();
+  let heldBytes = 0;
   // However wide and deep the walk, at most WALK_PARALLEL files or directories are open at once.
   let active = 0;
   const waiting: Array<() => void> = [];
@@ -96,6 +107,21 @@ export async function createSnapshotter(workspaceDir: string): Promise<Snapshott
     const cached = known.get(key);
     if (cached !== undefined) return cached;
     const sha256 = await limit(async () => {
+      // A small file is read once, and its copy written from the same bytes; a large one is streamed, then copied.
+      if (stats.size <= SMALL_FILE_BYTES) {
+        const bytes = await readFile(abs);
+        const digest = createHash('sha256').update(bytes).digest('hex');
+        if (!stored.has(digest)) {
+          stored.add(digest);
+          if (heldBytes + bytes.length <= heldBudget) {
+            held.set(digest, bytes);
+            heldBytes += bytes.length;
+          } else {
+            await writeFile(join(blobs, digest), bytes, { flag: 'wx' });
+          }
+        }
+        return digest;
+      }
       const hash = createHash('sha256');
       await pipeline(createReadStream(abs, { flags: 'r' }), hash);
       const digest = hash.digest('hex');
@@ -161,12 +187,22 @@ export async function createSnapshotter(workspaceDir: string): Promise<Snapshott
     } else if (entry.type === 'symlink') {
       await symlink(entry.target, abs);
     } else {
-      const blob = join(blobs, entry.sha256);
-      await access(blob);
-      await copyFile(blob, abs, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+      const bytes = held.get(entry.sha256);
+      if (bytes !== undefined) {
+        // wx: created here, never through a link someone put in its place.
+        await writeFile(abs, bytes, { flag: 'wx' });
+      } else {
+        const blob = join(blobs, entry.sha256);
+        await access(blob);
+        await copyFile(blob, abs, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE);
+      }
       await chmod(abs, entry.mode);
     }
   };
 
-  return { take, restore, dispose: () => rm(blobs, { recursive: true, force: true }) };
+  const dispose = async (): Promise<void> => {
+    held.clear();
+    await rm(blobs, { recursive: true, force: true });
+  };
+  return { take, restore, dispose };
 }
