@@ -110,7 +110,11 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
     throw ioError(`cannot create a temporary directory in ${outDir}`, cause);
   }
   try {
-    for (const [name, bytes] of files) await writeFileDurably(join(tempDir, name), bytes);
+    // Side by side: the file system can commit the files' fsyncs together. Every one has
+    // settled (none still writing into tempDir) before the rename or the clean-up below.
+    const writes = await Promise.allSettled(files.map(([name, bytes]) => writeFileDurably(join(tempDir, name), bytes)));
+    const failed = writes.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
     await fsyncDirectory(tempDir);
     await refuseExisting(finalDir);
     try {
