@@ -319,27 +319,31 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     agent?: AgentInfo,
     proposal?: { title: string; body: string },
   ): Promise<void> => {
-    // A completed session wrote its change on purpose; only a stopped one needs the check.
-    let unchanged = false;
+    // Cloud hears the end first; the workspace goes while it carries on (idle() waits for both).
     try {
-      if (outcome !== 'completed') unchanged = await isWorkspaceUnchanged(session.workspace);
+      // A completed session wrote its change on purpose; only a stopped one needs the check.
+      const unchanged = outcome === 'completed' ? false : await isWorkspaceUnchanged(session.workspace);
+      const ended: UnsignedRuntimeMessage = {
+        type: 'session.ended',
+        messageId: messageId(),
+        runId: session.runId,
+        sessionId: session.sessionId,
+        outcome,
+        reason,
+        ...omitUndefined({ code }),
+        workspaceUnchanged: unchanged,
+        endedAt: now(),
+        ...omitUndefined({ agent }),
+        ...(proposal === undefined || outcome !== 'completed' ? {} : { proposal }),
+      };
+      await send(ended, session.redactor);
     } finally {
-      await session.workspace.dispose();
-      await session.snapshotter.dispose();
+      await disposeSession(session);
     }
-    await send({
-      type: 'session.ended',
-      messageId: messageId(),
-      runId: session.runId,
-      sessionId: session.sessionId,
-      outcome,
-      reason,
-      ...omitUndefined({ code }),
-      workspaceUnchanged: unchanged,
-      endedAt: now(),
-      ...omitUndefined({ agent }),
-      ...(proposal === undefined || outcome !== 'completed' ? {} : { proposal }),
-    }, session.redactor);
+  };
+
+  const disposeSession = async (session: SessionState): Promise<void> => {
+    await Promise.all([session.workspace.dispose(), session.snapshotter.dispose()]);
   };
 
   const runSession = async (session: SessionState): Promise<void> => {
