@@ -120,10 +120,12 @@ export async function prepareWorkspace(opts: { fixtureDir: string; clock: Clock;
   if (!info?.isDirectory()) throw new RuntimeError('FIXTURE_MISSING', `fixture directory ${opts.fixtureDir} does not exist`);
   const { dir, dispose } = await createWorkspaceDir(opts.tmpRoot);
   try {
-    await copyTree(opts.fixtureDir, dir);
     const at = FIXTURE_BASELINE_DATE;
-    // No template: no sample hooks or other files in .git for every snapshot to read.
-    await runGit(dir, ['init', '--quiet', '--template=', '--initial-branch=main']);
+    // No template: no sample hooks or other files in .git for every snapshot to read. The
+    // copy (which never writes .git) runs while git makes the repository.
+    // Both settle before any clean-up below removes the directory.
+    const made = await Promise.allSettled([copyTree(opts.fixtureDir, dir), runGit(dir, ['init', '--quiet', '--template=', '--initial-branch=main'])]);
+    for (const step of made) if (step.status === 'rejected') throw step.reason;
     await runGit(dir, ['add', '--all']);
     await runGit(dir, ['commit', '--quiet', '--no-verify', '-m', 'baseline'], at);
     // A fresh repository has a loose ref; reading it saves a git process on every run.

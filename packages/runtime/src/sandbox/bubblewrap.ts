@@ -1,4 +1,5 @@
-import { access, constants, lstat, mkdtemp, readlink, realpath, rm } from 'node:fs/promises';
+import { accessSync, constants } from 'node:fs';
+import { lstat, mkdtemp, readlink, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { RuntimeError } from '../errors.js';
@@ -53,22 +54,26 @@ export function probeBubblewrap(options: Pick<BubblewrapOptions, 'bwrap' | 'limi
 
 async function runHostProbe(bwrapOption: string | undefined, limits: SandboxLimits): Promise<HostProbe> {
   if (process.platform !== 'linux') throw unavailable(`bubblewrap needs Linux, this is ${process.platform}`);
-  const bwrap = bwrapOption ?? (await findProgram('bwrap'));
-  if (bwrap === undefined || !(await isExecutable(bwrap))) throw unavailable('bwrap is not installed (run `pnpm setup:system`, or apt-get install bubblewrap)');
-  const [answer, probeCgroup] = await Promise.all([runProcess(bwrap, ['--version'], { cwd: '/', env: {} }).catch(() => undefined), openPidsCgroup(limits.processes)]);
+  // Looked up without waiting, so `bwrap --version` starts before the caller's next step.
+  const bwrap = bwrapOption ?? findProgram('bwrap');
+  if (bwrap === undefined || !isExecutable(bwrap)) throw unavailable('bwrap is not installed (run `pnpm setup:system`, or apt-get install bubblewrap)');
+  // The version and the probe run side by side; a missing version is still reported first.
+  const answer = runProcess(bwrap, ['--version'], { cwd: '/', env: {} }).catch(() => undefined);
+  const probeCgroup = await openPidsCgroup(limits.processes);
   await probeCgroup?.dispose();
-  const version = answer?.stdout.trim().replace(/^bubblewrap\s+/, '');
-  if (version === undefined || version === '') throw unavailable(`${bwrap} --version did not answer`);
   const processBound = probeCgroup === undefined ? 'rlimit' : 'cgroup';
   // Probe: a sandbox that cannot start `true` here will not start a test suite either.
   const profile = await buildProfile(limits, [], processBound);
   const scratch = await mkdtemp(join(tmpdir(), 'lumenflow-probe-'));
+  let probe: { exitCode: number; stderr: string };
   try {
-    const probe = await runInProfile(bwrap, profile, 'true', [], { workspaceDir: scratch, env: {} }).catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: String(error) }));
-    if (probe.exitCode !== 0) throw unavailable(`bwrap cannot make the sandbox here: ${firstLine(probe.stderr) || `exit ${probe.exitCode}`}`);
+    probe = await runInProfile(bwrap, profile, 'true', [], { workspaceDir: scratch, env: {} }).catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: String(error) }));
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+  const version = (await answer)?.stdout.trim().replace(/^bubblewrap\s+/, '');
+  if (version === undefined || version === '') throw unavailable(`${bwrap} --version did not answer`);
+  if (probe.exitCode !== 0) throw unavailable(`bwrap cannot make the sandbox here: ${firstLine(probe.stderr) || `exit ${probe.exitCode}`}`);
   return { bwrap, version, processBound };
 }
 
@@ -157,20 +162,22 @@ function isUnder(path: string, dirs: readonly string[]): boolean {
   return dirs.some((dir) => path === dir || path.startsWith(`${dir}/`));
 }
 
-async function findProgram(name: string): Promise<string | undefined> {
+function findProgram(name: string): string | undefined {
   const entries = (process.env['PATH'] ?? '').split(delimiter).filter((entry) => isAbsolute(entry));
   for (const dir of [...entries, '/usr/bin', '/bin', '/usr/local/bin']) {
     const candidate = join(dir, name);
-    if (await isExecutable(candidate)) return candidate;
+    if (isExecutable(candidate)) return candidate;
   }
   return undefined;
 }
 
-function isExecutable(path: string): Promise<boolean> {
-  return access(path, constants.X_OK).then(
-    () => true,
-    () => false,
-  );
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function firstLine(text: string): string {
