@@ -89,9 +89,11 @@ export interface RuntimeOptions {
   /**
    * Where tool processes run. Default: a bubblewrap sandbox made at the first
    * session (a session fails with SANDBOX_UNAVAILABLE where none can be had).
-   * `createUnsandboxed` is the explicit opt-out, recorded in the Proof.
+   * `createUnsandboxed` is the explicit opt-out, recorded in the Proof. A
+   * promise (a sandbox still being made) lets a session's workspace be
+   * prepared meanwhile; its failure is still the session's first reported one.
    */
-  sandbox?: Sandbox;
+  sandbox?: Sandbox | Promise<Sandbox>;
   /**
    * Values this runtime holds as secret, e.g. a PR provider's token: redacted
    * from every message, log line and tool reply, and refused in a change
@@ -207,9 +209,12 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         let snapshotter: Snapshotter;
         let layers: PolicyLayers;
         let secrets: Redactor;
+        let boundaryReady: Promise<Sandbox> | undefined;
         try {
           cloudRules = parseCloudRules(message.cloudRules);
-          boundary = await getSandbox();
+          // The workspace is prepared while the sandbox is being made.
+          boundaryReady = getSandbox();
+          boundaryReady.catch(() => undefined);
           const source = await resolveRepository(ask, { localRules: opts.localRules, fixtureDir: opts.fixtureDir, workspaceSource: opts.workspaceSource ?? 'copy', repository: opts.repository });
           resolveAgent(agents, agentOf(ask));
           const tmp = opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot };
@@ -219,11 +224,21 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
             source.kind === 'copy'
               ? await prepareWorkspace({ fixtureDir: source.dir, clock: opts.clock, ...tmp })
               : await checkoutWorkspace({ ...(source.kind === 'remote' ? { remote: source.url } : { repoDir: source.dir }), baseBranch, ...tmp });
+          boundary = await boundaryReady;
           snapshotter = await createSnapshotter(workspace.dir);
           layers = { cloud: cloudRules, ...omitUndefined({ local: opts.localRules }) };
           const marked = layers;
           secrets = redactor.withKnownValues(await readWorkspaceSecrets(workspace.dir, await snapshotter.take(), (path) => isSecretFile(marked, path)));
-        } catch (error) {
+        } catch (caught) {
+          // A sandbox that cannot be made is the session's reason, as when it was awaited before the rest.
+          const sandboxFailure = await boundaryReady?.then(
+            (made) => {
+              boundary = made;
+              return undefined;
+            },
+            (failure: unknown) => failure ?? new RuntimeError('SANDBOX_UNAVAILABLE', 'the sandbox could not be made'),
+          );
+          const error = sandboxFailure ?? caught;
           leaseLost.delete(message.sessionId);
           await workspace?.dispose();
           // Cloud waits on this session; tell it why it will not start rather than go silent.

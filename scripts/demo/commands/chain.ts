@@ -56,8 +56,8 @@ export interface ChainInputs {
   log?: (event: string, fields: Record<string, unknown>) => void;
   /** Bounds on waits that a silent or hung party would otherwise make endless (defaults in the packages). */
   timeouts?: ChainTimeouts;
-  /** Where tool processes run (default: a bubblewrap sandbox the runtime makes itself). */
-  sandbox?: Sandbox;
+  /** Where tool processes run (default: a bubblewrap sandbox the runtime makes itself); may still be being made. */
+  sandbox?: Sandbox | Promise<Sandbox>;
   /** How Cloud carries out an approved pull request (absent: no pull-request step). */
   pullRequest?: PullRequestConfig;
   /** The runtime's egress proxy settings for agents with an allow-list (tests only: the CLI never sets them). */

@@ -60,7 +60,7 @@ export async function runChainOverConnections(inputs: ChainInputs): Promise<RunR
     });
     const { token } = await createEnrollToken({ dataDir, clock: systemClock, ttlMs: 60_000 });
     const args = ['--import', 'tsx', join(REPO_ROOT, 'scripts/lumenflow.ts'), 'runtime', 'connect', '--cloud', url, '--enroll-token', token, '--state-dir', stateDir, '--workspace', inputs.fixtureDir, '--repository', inputs.repository ?? DEMO_PATHS.fixtureRepository, '--log-level', 'silent'];
-    if (inputs.sandbox?.info.kind === 'none') args.push('--sandbox', 'off');
+    if ((await inputs.sandbox)?.info.kind === 'none') args.push('--sandbox', 'off');
     if (localDocument !== undefined) {
       const localPath = join(work, 'runtime-local.json');
       await writeFile(localPath, canonicalize(localDocument as never));

@@ -76,6 +76,8 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
   process.once('SIGINT', onSigint);
+  // A host that cannot make the sandbox stops the run with the sandbox's own error, before anything is written.
+  sandbox.catch((error: unknown) => controller.abort(error));
   let result: RunResult;
   try {
     result = await chain({
@@ -96,7 +98,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
       replayUrl: buildReplayUrl(options.replayBaseUrl ?? process.env['LUMENFLOW_REPLAY_BASE_URL'] ?? DEFAULT_REPLAY_BASE_URL, runId),
       signal: controller.signal,
       timeouts,
-      onProgress: printer.report,
+      onProgress: afterSandbox(sandbox, printer.report),
       log: (event, fields) => logger.debug(fields, event),
       pullRequest: pullRequest.config,
     });
@@ -153,7 +155,8 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
 interface Prepared {
   signing: Awaited<ReturnType<typeof loadOrCreateSigningKey>>;
   runtimeKey: Awaited<ReturnType<typeof loadOrCreateSigningKey>>;
-  sandbox: Sandbox;
+  /** Being made (the host probe) while the chain starts; a failure stops the run before it writes anything. */
+  sandbox: Promise<Sandbox>;
   knownSecrets: KnownSecret[];
   secrets: Redactor;
   logger: Logger;
@@ -178,7 +181,8 @@ async function prepareRun(
     throw new CliError('OUT_DIR_UNWRITABLE', `cannot create --out-dir ${outDir} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, EXIT.usage, { cause });
   });
   // Keys and evidence stay out of the tool processes' sight, wherever they live.
-  const sandbox = await loadSandbox(opts.sandboxSetting, [signing.path, runtimeKey.path, outDir, join(REPO_ROOT, '.lumenflow')]);
+  const sandbox = loadSandbox(checkSandboxMode(opts.sandboxSetting), [signing.path, runtimeKey.path, outDir, join(REPO_ROOT, '.lumenflow')]);
+  sandbox.catch(() => undefined);
   // What this process holds as secret (GITHUB_TOKEN, the local rules' secretEnv): Cloud, the runtime,
   // the log and the screen all redact it (docs/secrets.md).
   const knownSecrets = secretsFromEnvironment(process.env, opts.localRules.document.secretEnv ?? []);
@@ -193,9 +197,13 @@ function notAsIntended(mode: RunOptions['mode'], result: RunResult): string {
   return result.code === undefined ? `note: ${ending} (exit ${EXIT.notAsIntended})` : `error ${result.code}: ${ending}; the bundle records why (exit ${EXIT.notAsIntended})`;
 }
 
-async function loadSandbox(value: string | undefined, hide: ReadonlyArray<string | undefined>): Promise<Sandbox> {
+function checkSandboxMode(value: string | undefined): SandboxMode {
   const mode: SandboxMode | undefined = parseSandboxMode(value);
   if (mode === undefined) throw new CliError('SANDBOX_INVALID', `LUMENFLOW_SANDBOX=${JSON.stringify(value)}: expected bubblewrap or off`);
+  return mode;
+}
+
+async function loadSandbox(mode: SandboxMode, hide: ReadonlyArray<string | undefined>): Promise<Sandbox> {
   try {
     return await openSandbox({ mode, hide: hide.filter((p): p is string => p !== undefined) });
   } catch (error) {
@@ -348,6 +356,26 @@ function createProgressPrinter(secrets: Redactor): ProgressPrinter {
           return;
       }
     },
+  };
+}
+
+/**
+ * Holds progress back until the sandbox is made, then passes it on in order: a
+ * host without one gets its one error line, not the start of a run.
+ */
+function afterSandbox(sandbox: Promise<Sandbox>, report: (event: RunProgress) => void): (event: RunProgress) => void {
+  let held: RunProgress[] | undefined = [];
+  sandbox.then(
+    () => {
+      const events = held ?? [];
+      held = undefined;
+      for (const event of events) report(event);
+    },
+    () => undefined,
+  );
+  return (event) => {
+    if (held === undefined) report(event);
+    else held.push(event);
   };
 }
 
