@@ -47,26 +47,39 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
   const sandboxSetting = options.sandbox ?? process.env['LUMENFLOW_SANDBOX'];
   if (parseSandboxMode(sandboxSetting) === 'bubblewrap') probeBubblewrap().catch(() => undefined);
   const timeouts = readTimeouts(process.env);
-  const askPath = options.ask ?? join(REPO_ROOT, DEMO_PATHS.asks, `${mode}.json`);
-  const ask = await loadAsk(askPath);
-  const cloudRules = await loadRules(options.policy ?? DEMO_PATHS.cloudRules, options.policy === undefined ? REPO_ROOT : process.cwd());
-  const localRules = await loadRules(options.localPolicy ?? DEMO_PATHS.localRules, options.localPolicy === undefined ? REPO_ROOT : process.cwd(), { local: true });
-  const agentCommand = options.agent === undefined ? undefined : parseAgentCommand(options.agent);
-  const repo = options.repo === undefined ? undefined : await readUserRepository(resolve(options.repo), ask);
-  const fixtureDir = repo?.dir ?? resolve(REPO_ROOT, process.env['LUMENFLOW_DEMO_FIXTURE'] ?? DEMO_PATHS.fixture);
-  if (!isDirectory(fixtureDir)) throw new CliError('FIXTURE_MISSING', `fixture repository ${fixtureDir} does not exist`);
+  // Cloud's base repository (the patch provider's; git processes) is made while the inputs
+  // are read, the keys load and the sandbox probe runs: for the bundled fixture at once, for
+  // --repo once the Ask names what to check. Each check below still answers as before, and
+  // an error before the chain leaves nothing behind.
   const prFlags = omitUndefined({ pr: options.pr, prRemote: options.prRemote, githubApiUrl: options.githubApiUrl, githubRepo: options.githubRepo });
-  checkPullRequestFlags(prFlags, process.env);
-  // Cloud's base repository (the patch provider's; git processes) is made while the keys
-  // load and the sandbox probe runs. Each check below still answers as before, and an
-  // error before the chain leaves nothing behind.
-  const pullRequestSetup = buildPullRequestConfig({ flags: prFlags, env: process.env, outDir, repoDir: repo?.dir, fixtureDir, clock });
-  pullRequestSetup.catch(() => undefined);
+  const startPullRequestSetup = (repoDir: string | undefined, fixtureDir: string): ReturnType<typeof buildPullRequestConfig> => {
+    const setup = buildPullRequestConfig({ flags: prFlags, env: process.env, outDir, repoDir, fixtureDir, clock });
+    setup.catch(() => undefined);
+    return setup;
+  };
+  const bundledFixture = resolve(REPO_ROOT, process.env['LUMENFLOW_DEMO_FIXTURE'] ?? DEMO_PATHS.fixture);
+  let pullRequestSetup = options.repo === undefined && isDirectory(bundledFixture) ? startPullRequestSetup(undefined, bundledFixture) : undefined;
+  let ask: Ask;
+  let cloudRules: RuleSet;
+  let localRules: RuleSet;
+  let agentCommand: readonly string[] | undefined;
+  let repo: Awaited<ReturnType<typeof readUserRepository>> | undefined;
+  let fixtureDir: string;
   let prepared: Prepared;
   try {
+    const askPath = options.ask ?? join(REPO_ROOT, DEMO_PATHS.asks, `${mode}.json`);
+    ask = await loadAsk(askPath);
+    cloudRules = await loadRules(options.policy ?? DEMO_PATHS.cloudRules, options.policy === undefined ? REPO_ROOT : process.cwd());
+    localRules = await loadRules(options.localPolicy ?? DEMO_PATHS.localRules, options.localPolicy === undefined ? REPO_ROOT : process.cwd(), { local: true });
+    agentCommand = options.agent === undefined ? undefined : parseAgentCommand(options.agent);
+    repo = options.repo === undefined ? undefined : await readUserRepository(resolve(options.repo), ask);
+    fixtureDir = repo?.dir ?? bundledFixture;
+    if (!isDirectory(fixtureDir)) throw new CliError('FIXTURE_MISSING', `fixture repository ${fixtureDir} does not exist`);
+    checkPullRequestFlags(prFlags, process.env);
+    pullRequestSetup ??= startPullRequestSetup(repo?.dir, fixtureDir);
     prepared = await prepareRun(options, { outDir, runId, localRules, sandboxSetting });
   } catch (error) {
-    await (await pullRequestSetup.catch(() => undefined))?.dispose();
+    await (await pullRequestSetup?.catch(() => undefined))?.dispose();
     throw error;
   }
   const { signing, runtimeKey, sandbox, knownSecrets, secrets, logger } = prepared;
