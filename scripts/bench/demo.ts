@@ -13,7 +13,7 @@ import { createBubblewrapSandbox, createUnsandboxed } from '@lumenflow/runtime';
 import type { Sandbox } from '@lumenflow/runtime';
 import { generateSigningKeyPem } from '@lumenflow/verifier';
 
-const ROUNDS = 5;
+const ROUNDS = 9;
 const TARGET_MARGIN_MS = 300;
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
