@@ -72,6 +72,16 @@ describe('the demo launcher', () => {
     expect((await readFile(cache)).length).toBeGreaterThan(100_000);
   });
 
+  it('builds a bundle that does not load again, once, and runs it', async () => {
+    expect(launch('--help').status).toBe(0);
+    // Newer than every source, so only loading it shows that it is not the CLI.
+    await writeFile(BUNDLE, 'this is not the CLI ((');
+    const run = launch('--explain', 'fs.read:.env', '--json');
+    expect(run.status).toBe(0);
+    expect((JSON.parse(run.stdout) as { decision: { effect: string } }).decision.effect).toBe('deny');
+    expect((await stat(BUNDLE)).size).toBeGreaterThan(100_000);
+  });
+
   it('keeps the CLI contract: a usage error is one line and exit 2', () => {
     const run = launch('--no-such-flag');
     expect(run.status).toBe(2);

@@ -120,8 +120,13 @@ function writeCache(file, sourceDigest, script) {
   }
 }
 
-/** Runs the bundle's main() with its command's code cache, and saves a cache for that command when it had none. */
-async function runBundle(argv) {
+/**
+ * Compiles and evaluates the bundle with its command's code cache. Returns a
+ * function that runs the CLI and then saves a cache for that command when it
+ * had none; throws when the bundle cannot be loaded (unreadable, not valid
+ * JavaScript, no main).
+ */
+function loadBundle(argv) {
   const bytes = readFileSync(bundle);
   const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   const sourceDigest = createHash('sha256').update(bytes).digest();
@@ -133,22 +138,33 @@ async function runBundle(argv) {
   const script = new Script(wrapped, { filename: bundle, ...(cachedData === undefined ? {} : { cachedData }) });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
-  let chosen;
-  const code = await module.exports.main(argv, (name) => (chosen = name));
-  const cacheUsed = cachedData !== undefined && !script.cachedDataRejected;
-  if (chosen === guessed && !cacheUsed) writeCache(cacheFile, sourceDigest, script);
-  return code;
+  const { main } = module.exports;
+  if (typeof main !== 'function') throw new Error(`${bundle} has no main`);
+  return async () => {
+    let chosen;
+    const code = await main(argv, (name) => (chosen = name));
+    const cacheUsed = cachedData !== undefined && !script.cachedDataRejected;
+    if (chosen === guessed && !cacheUsed) writeCache(cacheFile, sourceDigest, script);
+    return code;
+  };
 }
 
 const argv = process.argv.slice(2);
-let built = true;
+let run;
 try {
   if (!isFresh()) await buildBundle();
+  run = loadBundle(argv);
 } catch {
-  built = false;
+  // A bundle that does not load (a torn or edited file) is built again, once.
+  try {
+    await buildBundle();
+    run = loadBundle(argv);
+  } catch {
+    run = undefined;
+  }
 }
-if (built) {
-  process.exitCode = await runBundle(argv);
+if (run !== undefined) {
+  process.exitCode = await run();
 } else {
   // Slower, never wrong: run the sources through tsx.
   const { register } = await import('tsx/esm/api');
