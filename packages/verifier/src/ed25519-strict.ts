@@ -64,6 +64,22 @@ export type PublicKeyVerdict = 'ok' | 'non-canonical' | 'not-on-curve' | 'small-
  * equations disagree. An honest key, [a]B, passes all four.
  */
 export function judgePublicKey(publicKey: Uint8Array): PublicKeyVerdict {
+  // The subgroup check is a scalar multiplication in JavaScript (about a millisecond);
+  // a key is judged once per process however often it is parsed or verified with.
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('hex');
+  const known = verdicts.get(id);
+  if (known !== undefined) return known;
+  const verdict = judgeOnce(publicKey);
+  if (verdicts.size >= VERDICT_CACHE_SIZE) verdicts.delete(verdicts.keys().next().value as string);
+  verdicts.set(id, verdict);
+  return verdict;
+}
+
+/** Most public-key verdicts remembered; the oldest is forgotten first. */
+const VERDICT_CACHE_SIZE = 1024;
+const verdicts = new Map<string, PublicKeyVerdict>();
+
+function judgeOnce(publicKey: Uint8Array): PublicKeyVerdict {
   if (!isCanonicalYEncoding(publicKey)) return 'non-canonical';
   let point: ed.Point;
   try {
