@@ -1,22 +1,56 @@
-import { stat } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { RuntimeError } from './errors.js';
 import { createWorkspaceDir, runGit } from './workspace.js';
 import type { Workspace } from './workspace.js';
 
 /**
- * Checks, before anything is copied, that a local directory is a git
- * repository with the branch an Ask bases its work on.
+ * Whether a served directory holds a git repository of its own: a `.git`
+ * entry (a work tree's top level) or the layout of a bare repository (`HEAD`,
+ * `objects/`, `refs/`). Such a directory is always worked on as a fresh
+ * checkout, never copied; only a plain directory of files (the bundled
+ * fixture) is. Decided by what is in the directory, not by asking git, so a
+ * repository git will not read (another user's, a broken one) is refused with
+ * REPO_NOT_GIT rather than copied with its working tree.
+ */
+export async function holdsRepository(dir: string): Promise<boolean> {
+  if (await lstat(join(dir, '.git')).then(() => true, () => false)) return true;
+  const kinds = await Promise.all(['HEAD', 'objects', 'refs'].map((name) => stat(join(dir, name)).then((s) => (s.isDirectory() ? 'dir' : 'file'), () => undefined)));
+  return kinds[0] === 'file' && kinds[1] === 'dir' && kinds[2] === 'dir';
+}
+
+/**
+ * Checks, before anything is cloned, that a local directory is a git
+ * repository (the top level of a work tree, or a bare repository; not a
+ * directory inside one) with the branch an Ask bases its work on.
  *
  * @throws {RuntimeError} REPO_NOT_GIT, BASE_BRANCH_MISSING.
  */
 export async function checkLocalRepository(repoDir: string, baseBranch: string): Promise<void> {
-  const isDir = await stat(repoDir).then((s) => s.isDirectory(), () => false);
-  if (!isDir || (await runGit(repoDir, ['rev-parse', '--git-dir']).then(() => false, () => true))) {
-    throw new RuntimeError('REPO_NOT_GIT', `${repoDir} is not a git repository`);
+  const real = await realpath(repoDir).catch(() => undefined);
+  const isDir = real !== undefined && (await stat(real).then((s) => s.isDirectory(), () => false));
+  if (real === undefined || !isDir) {
+    throw new RuntimeError('REPO_NOT_GIT', `${repoDir} is not a git repository (${real === undefined ? 'no such file or directory' : 'not a directory'})`);
   }
+  const top = await repositoryTopLevel(real);
+  if (top === undefined) throw new RuntimeError('REPO_NOT_GIT', `${repoDir} is not a git repository`);
+  if (top !== real) throw new RuntimeError('REPO_NOT_GIT', `${repoDir} is not a git repository: it is a directory inside ${top}; give the repository's top level`);
   if (!/^[0-9a-f]{40}\n?$/.test(await branchCommit(repoDir, baseBranch))) {
     throw new RuntimeError('BASE_BRANCH_MISSING', `${repoDir} has no branch ${baseBranch}, the Ask's base branch`);
   }
+}
+
+/**
+ * The real path of the repository `dir` is in: a bare repository's own
+ * directory, else its work tree's top level. Undefined when git finds none.
+ */
+async function repositoryTopLevel(dir: string): Promise<string | undefined> {
+  const facts = await runGit(dir, ['rev-parse', '--is-bare-repository', '--absolute-git-dir']).catch(() => undefined);
+  const [bare, gitDir] = facts?.trim().split('\n') ?? [];
+  if (bare === 'true' && gitDir !== undefined) return realpath(gitDir).catch(() => undefined);
+  if (bare !== 'false') return undefined;
+  const top = (await runGit(dir, ['rev-parse', '--show-toplevel']).catch(() => ''))?.trim();
+  return top === '' ? undefined : realpath(top).catch(() => undefined);
 }
 
 /**

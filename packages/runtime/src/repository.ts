@@ -1,3 +1,4 @@
+import { holdsRepository } from './checkout.js';
 import { runGit } from './workspace.js';
 
 /** The repository name an Ask's `workspace.repository` uses: `owner/name`. */
@@ -17,9 +18,12 @@ export function repositoryFromRemoteUrl(url: string): string | undefined {
 
 /**
  * The repository a directory holds, by its `origin` remote. Undefined when
- * the directory is not a git repository or has no `origin` it can name.
+ * the directory does not hold a git repository of its own (a directory inside
+ * another repository's work tree does not take that repository's name) or has
+ * no `origin` it can name.
  */
 export async function readServedRepository(dir: string): Promise<string | undefined> {
+  if (!(await holdsRepository(dir))) return undefined;
   const url = await runGit(dir, ['config', '--get', 'remote.origin.url']).catch(() => undefined);
   return url === undefined ? undefined : repositoryFromRemoteUrl(url);
 }

@@ -53,15 +53,19 @@ export interface RuntimeOptions {
    * (`agents`, `repositories`; docs/agents.md).
    */
   localRules?: RuleSet;
-  /** The repository the runtime works on a fresh copy of. */
+  /** The directory the runtime serves: a git repository, or a plain directory of files (the bundled fixture). */
   fixtureDir: string;
   /**
-   * `copy` (default): the directory's files become a new repository with one
-   * baseline commit (the bundled fixture). `checkout`: the directory is a git
-   * repository, and each session works on a fresh clone of the Ask's base
-   * branch, never in the directory itself.
+   * `auto` (default): when the directory holds a git repository (a `.git`
+   * entry, or a bare repository's layout), each session works on a fresh
+   * clone of the Ask's base branch, never in the directory itself; a plain
+   * directory of files becomes a new repository with one baseline commit (the
+   * bundled fixture). A repository's working tree is never copied.
+   * `checkout`: the directory must be a git repository (the top level of a
+   * work tree, or a bare repository); any other path is refused with
+   * REPO_NOT_GIT at session open.
    */
-  workspaceSource?: 'copy' | 'checkout';
+  workspaceSource?: 'auto' | 'checkout';
   /**
    * The repository (`owner/name`) `fixtureDir` holds. A session whose Ask names
    * another is refused with REPOSITORY_NOT_SERVED before anything is copied.
@@ -215,7 +219,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
           // The workspace is prepared while the sandbox is being made.
           boundaryReady = getSandbox();
           boundaryReady.catch(() => undefined);
-          const source = await resolveRepository(ask, { localRules: opts.localRules, fixtureDir: opts.fixtureDir, workspaceSource: opts.workspaceSource ?? 'copy', repository: opts.repository });
+          const source = await resolveRepository(ask, { localRules: opts.localRules, fixtureDir: opts.fixtureDir, workspaceSource: opts.workspaceSource ?? 'auto', repository: opts.repository });
           resolveAgent(agents, agentOf(ask));
           const tmp = opts.tmpRoot === undefined ? {} : { tmpRoot: opts.tmpRoot };
           const baseBranch = ask.workspace.baseBranch;

@@ -2,6 +2,7 @@ import type { AgentNetwork, Ask } from '@lumenflow/protocol';
 import type { RuleSet } from '@lumenflow/policy';
 import { RuntimeError } from './errors.js';
 import { SCRIPTED_AGENT_NAME } from './mcp/scripted-agent.js';
+import { holdsRepository } from './checkout.js';
 import { readServedRepository } from './repository.js';
 
 /** An agent the runtime will start: its command line and its network in the sandbox. */
@@ -12,7 +13,7 @@ export interface AgentEntry {
 
 /** Where a session's workspace comes from. */
 export type RepositorySource =
-  /** The bundled fixture: its files copied into a new repository with one baseline commit. */
+  /** A plain directory of files (the bundled fixture), copied into a new repository with one baseline commit. Never a git repository. */
   | { readonly kind: 'copy'; readonly dir: string }
   /** A fresh clone of the Ask's base branch of a local git repository. */
   | { readonly kind: 'checkout'; readonly dir: string }
@@ -54,12 +55,16 @@ export function resolveAgent(agents: ReadonlyMap<string, AgentEntry>, name: stri
  * Where the Ask's repository comes from: the local rules file's
  * `repositories` entry for it, else the runtime's own workspace when that
  * holds the repository (its `repository` option, or its `origin` remote).
+ * The runtime's own workspace is checked out when it holds a git repository
+ * (always, whatever `workspaceSource` says) or when `workspaceSource` is
+ * `checkout` (then a directory that is not one is refused with REPO_NOT_GIT);
+ * only a plain directory of files is copied.
  *
  * @throws {RuntimeError} REPOSITORY_NOT_SERVED.
  */
 export async function resolveRepository(
   ask: Ask,
-  opts: { localRules: RuleSet | undefined; fixtureDir: string; workspaceSource: 'copy' | 'checkout'; repository: string | undefined },
+  opts: { localRules: RuleSet | undefined; fixtureDir: string; workspaceSource: 'auto' | 'checkout'; repository: string | undefined },
 ): Promise<RepositorySource> {
   const name = ask.workspace.repository;
   const configured = opts.localRules?.document.repositories ?? {};
@@ -68,7 +73,10 @@ export async function resolveRepository(
     if (entry !== undefined) return 'path' in entry ? { kind: 'checkout', dir: entry.path } : { kind: 'remote', url: entry.remote };
   }
   const served = opts.repository ?? (await readServedRepository(opts.fixtureDir));
-  if (served === name) return { kind: opts.workspaceSource, dir: opts.fixtureDir };
+  if (served === name) {
+    const checkout = opts.workspaceSource === 'checkout' || (await holdsRepository(opts.fixtureDir));
+    return { kind: checkout ? 'checkout' : 'copy', dir: opts.fixtureDir };
+  }
   const known = [...Object.keys(configured), ...(served === undefined ? [] : [served])];
   throw new RuntimeError(
     'REPOSITORY_NOT_SERVED',

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
@@ -24,6 +24,10 @@ test("a directory's repository is its origin remote, and none without one", asyn
     expect(await readServedRepository(dir)).toBeUndefined();
     await runGit(dir, ['remote', 'add', 'origin', 'git@github.com:acme/widgets.git']);
     expect(await readServedRepository(dir)).toBe('acme/widgets');
+    // A directory inside the work tree does not take the repository's name (it is not the repository).
+    const sub = join(dir, 'sub');
+    await mkdir(sub);
+    expect(await readServedRepository(sub)).toBeUndefined();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
