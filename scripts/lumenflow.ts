@@ -323,6 +323,7 @@ async function connectCommand(opts: {
   enrollTokenFile?: string;
   stateDir: string;
   workspace?: string;
+  workspaceSource?: 'auto' | 'checkout';
   repository?: string;
   localPolicy?: string;
   defaultAgent?: string;
@@ -343,7 +344,11 @@ async function connectCommand(opts: {
   // The same bounds as an in-process runtime; a bad value fails before anything connects.
   const timeouts = readTimeouts(process.env);
   const workspace = resolve(REPO_ROOT, opts.workspace ?? DEFAULTS.fixture);
-  if (!(await stat(workspace).then((s) => s.isDirectory(), () => false))) throw new CliError('WORKSPACE_MISSING', `${workspace}: no such directory (--workspace)`, EXIT.usage);
+  const workspaceSource = opts.workspaceSource ?? 'auto';
+  // With checkout, a path that is not a git repository (missing included) is refused at each session, signed (REPO_NOT_GIT).
+  if (workspaceSource === 'auto' && !(await stat(workspace).then((s) => s.isDirectory(), () => false))) {
+    throw new CliError('WORKSPACE_MISSING', `${workspace}: no such directory (--workspace)`, EXIT.usage);
+  }
   // The local file and the default agent are checked before anything connects (an enrollment token is used once).
   const localRules = opts.localPolicy === undefined ? undefined : await loadRules(opts.localPolicy, { local: true });
   if (opts.defaultAgent !== undefined && opts.defaultAgent !== SCRIPTED_AGENT_NAME && localRules?.document.agents?.[opts.defaultAgent] === undefined) {
@@ -405,6 +410,7 @@ async function connectCommand(opts: {
     host,
     labels,
     fixtureDir: workspace,
+    workspaceSource,
     sandbox,
     ...omitUndefined({
       localRules,
@@ -529,7 +535,8 @@ function buildProgram(run: (work: Promise<number>) => void): Command {
     .option('--enroll-token <token>', 'one-time enrollment token (first connection only; visible in ps, prefer the next two)')
     .option('--enroll-token-file <file>', 'read the enrollment token from a file, or - for stdin (or set LUMENFLOW_ENROLL_TOKEN)')
     .option('--state-dir <dir>', 'key, enrollment and outbox', DEFAULTS.stateDir)
-    .option('--workspace <dir>', 'the repository the runtime works on a copy of')
+    .option('--workspace <dir>', 'what the runtime serves: a git repository (each session works on a fresh checkout of the Ask\'s base branch, never in it) or a plain directory of files (copied; the bundled fixture)')
+    .addOption(new Option('--workspace-source <how>', 'auto (default): a git repository is checked out, a plain directory copied; checkout: --workspace must be a git repository\'s top level or a bare repository, else each Ask is refused (REPO_NOT_GIT)').choices(['auto', 'checkout']))
     .option('--repository <owner/name>', "the repository --workspace holds (default: its origin remote); Asks for any other are refused")
     .option('--local-policy <file>', 'runtime-local rules (they may only tighten), and the agents and repositories this runtime serves')
     .option('--default-agent <name>', 'the agent for an Ask that names none: one of --local-policy\'s agents (default: the scripted agent)')

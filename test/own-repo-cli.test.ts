@@ -99,17 +99,54 @@ describe('--repo, --ask and --agent', () => {
     expect(await readFile(join(repo, 'src/calc.js'), 'utf8')).toBe('uncommitted work\n');
   }, 120_000);
 
+  test("--runtime process: the runtime process works on a fresh checkout of the Ask's base branch, not the user's checked-out branch or uncommitted work", async () => {
+    // The user's clone: on a feature branch of their own, with work not yet committed.
+    const user = join(work, 'feature-clone');
+    await runGit(work, ['clone', '--quiet', '--branch', 'trunk', '--', repo, 'feature-clone']);
+    await runGit(user, ['remote', 'set-url', 'origin', 'https://github.com/acme/widgets.git']);
+    await runGit(user, ['checkout', '--quiet', '-b', 'feature']);
+    await writeFile(join(user, 'src/calc.js'), 'export function add(a, b) {\n  return FEATURE_BRANCH_ONLY;\n}\n');
+    await runGit(user, ['-c', 'user.name=u', '-c', 'user.email=u@example.invalid', 'commit', '--quiet', '-am', 'feature work'], new Date('2026-11-21T00:00:00Z'));
+    await writeFile(join(user, 'src/calc.js'), 'UNCOMMITTED WORK\n');
+    const before = { head: await runGit(user, ['rev-parse', 'HEAD']), status: await runGit(user, ['status', '--porcelain', '--branch']) };
+    const base = (await runGit(user, ['rev-parse', 'trunk'])).trim();
+    const out = join(work, 'out-process');
+    const run = runCli(['--mode', 'happy', '--runtime', 'process', '--repo', user, '--ask', join(work, 'ask.json'), '--policy', join(work, 'policy.yaml'), '--agent', AGENT, '--out-dir', out, '--run-id', 'own-repo-process', '--log-level', 'silent']);
+    expect(run.stderr).toContain('approved');
+    expect(run.code).toBe(0);
+    const dir = join(out, 'own-repo-process');
+    const patch = await readFile(join(dir, 'file-diff.patch'), 'utf8');
+    expect(patch).toContain('-  return a - b;');
+    expect(patch).toContain('+  return a + b;');
+    for (const name of await readdir(dir)) {
+      const text = await readFile(join(dir, name), 'utf8').catch(() => '');
+      expect(text, name).not.toContain('UNCOMMITTED WORK');
+      expect(text, name).not.toContain('FEATURE_BRANCH_ONLY');
+    }
+    // The receipts name the base branch's real commit, not a synthetic baseline of a copy.
+    expect(await readFile(join(dir, 'tool-calls.jsonl'), 'utf8')).toContain(base);
+    expect(await readFile(join(dir, 'pr-summary.md'), 'utf8')).toContain(base);
+    expect((await verifyBundle(dir)).valid).toBe(true);
+    // The user's clone is as they left it: same branch, same commit, same uncommitted change.
+    expect({ head: await runGit(user, ['rev-parse', 'HEAD']), status: await runGit(user, ['status', '--porcelain', '--branch']) }).toEqual(before);
+    expect(await readFile(join(user, 'src/calc.js'), 'utf8')).toBe('UNCOMMITTED WORK\n');
+  }, 180_000);
+
   test.each([
     ['a directory that is not a git repository', () => ['--repo', work, '--ask', join(work, 'ask.json')], 'REPO_NOT_GIT', 'is not a git repository'],
     ['a missing base branch', () => ['--repo', repo, '--ask', join(ROOT, 'scripts/demo/asks/happy.json')], 'BASE_BRANCH_MISSING', 'has no branch main'],
     ['a clone of another repository', () => ['--repo', join(work, 'other-clone'), '--ask', join(work, 'ask.json')], 'REPOSITORY_NOT_SERVED', 'the Ask is for acme/widgets; this runtime serves acme/gadgets'],
-  ])('%s: the runtime refuses it, one coded line, exit 4, and a signed bundle that records the refusal', async (_what, args, code, why) => {
+    ['a regular file', () => ['--repo', join(work, 'ask.json'), '--ask', join(work, 'ask.json')], 'REPO_NOT_GIT', 'is not a git repository (not a directory)'],
+    ['a path that does not exist', () => ['--repo', join(work, 'nowhere'), '--ask', join(work, 'ask.json')], 'REPO_NOT_GIT', 'is not a git repository (no such file or directory)'],
+    ['a directory inside a repository', () => ['--repo', join(repo, 'src'), '--ask', join(work, 'ask.json')], 'REPO_NOT_GIT', 'is a directory inside'],
+  ])('%s: the runtime refuses it, one coded line, exit 4, and a signed bundle that records the refusal', async (what, args, code, why) => {
     const out = join(work, `out-${code}`);
-    const run = runCli(['--mode', 'happy', ...args(), '--out-dir', out, '--run-id', `refused-${code}`, '--log-level', 'silent']);
+    const runId = `refused-${what.replace(/[^a-z]+/g, '-')}`;
+    const run = runCli(['--mode', 'happy', ...args(), '--out-dir', out, '--run-id', runId, '--log-level', 'silent']);
     expect(run.code).toBe(4);
     expect(run.stderr.split('\n').filter((l) => l.startsWith('error '))).toEqual([expect.stringMatching(new RegExp(`^error ${code}: `))]);
     expect(run.stderr).toContain(why);
-    const dir = join(out, `refused-${code}`);
+    const dir = join(out, runId);
     expect((await verifyBundle(dir)).valid).toBe(true);
     const replay = await replayBundle(dir);
     expect(replay.verdict).toBe('VALID');

@@ -40,8 +40,8 @@ export interface ChainInputs {
   fixtureDir: string;
   /** The repository `fixtureDir` holds (default: the bundled fixture's); an Ask for another is refused. */
   repository?: string;
-  /** `checkout`: `fixtureDir` is a git repository, worked on as a fresh clone of the Ask's base branch (default `copy`). */
-  workspaceSource?: 'copy' | 'checkout';
+  /** `checkout`: `fixtureDir` must be a git repository (`--repo`), worked on as a fresh clone of the Ask's base branch. Default `auto`: a git repository is checked out, a plain directory (the bundled fixture) copied. */
+  workspaceSource?: 'auto' | 'checkout';
   /** An agent command line (an MCP client) run in the sandbox for an Ask that names no agent, instead of the scripted agent. */
   agentCommand?: readonly string[];
   outDir: string;

@@ -60,6 +60,8 @@ export async function runChainOverConnections(inputs: ChainInputs): Promise<RunR
     });
     const { token } = await createEnrollToken({ dataDir, clock: systemClock, ttlMs: 60_000 });
     const args = ['--import', 'tsx', join(REPO_ROOT, 'scripts/lumenflow.ts'), 'runtime', 'connect', '--cloud', url, '--enroll-token', token, '--state-dir', stateDir, '--workspace', inputs.fixtureDir, '--repository', inputs.repository ?? DEMO_PATHS.fixtureRepository, '--log-level', 'silent'];
+    // --repo: the directory must be a git repository; the runtime refuses any other path (REPO_NOT_GIT), as in process.
+    if (inputs.workspaceSource === 'checkout') args.push('--workspace-source', 'checkout');
     if ((await inputs.sandbox)?.info.kind === 'none') args.push('--sandbox', 'off');
     if (localDocument !== undefined) {
       const localPath = join(work, 'runtime-local.json');

@@ -74,7 +74,10 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
     agentCommand = options.agent === undefined ? undefined : parseAgentCommand(options.agent);
     repo = options.repo === undefined ? undefined : await readUserRepository(resolve(options.repo), ask);
     fixtureDir = repo?.dir ?? bundledFixture;
-    if (!isDirectory(fixtureDir)) throw new CliError('FIXTURE_MISSING', `fixture repository ${fixtureDir} does not exist`);
+    // The bundled fixture is the CLI's own: missing, it is an install problem. A --repo that is not
+    // a git repository (a file, a missing path, a directory inside one) is the runtime's to refuse,
+    // with REPO_NOT_GIT in a signed bundle.
+    if (repo === undefined && !isDirectory(fixtureDir)) throw new CliError('FIXTURE_MISSING', `fixture repository ${fixtureDir} does not exist`);
     checkPullRequestFlags(prFlags, process.env);
     pullRequestSetup ??= startPullRequestSetup(repo?.dir, fixtureDir);
     prepared = await prepareRun(options, { outDir, runId, localRules, sandboxSetting });
@@ -412,8 +415,9 @@ function parseAgentCommand(text: string): string[] {
 /**
  * `--repo`: the user's own git repository, as the repository it holds by its
  * origin remote (else the one the Ask names). The runtime checks the rest at
- * session open — a git repository, with the Ask's base branch, holding the
- * Ask's repository — and refuses with REPO_NOT_GIT, BASE_BRANCH_MISSING or
+ * session open — a git repository's top level or a bare repository (not a
+ * file, a missing path or a directory inside one), with the Ask's base
+ * branch, holding the Ask's repository — and refuses with REPO_NOT_GIT, BASE_BRANCH_MISSING or
  * REPOSITORY_NOT_SERVED in a signed bundle. It works on a fresh clone of that
  * branch, never in the user's working tree.
  */
