@@ -48,7 +48,10 @@ rules:
 `;
 
 function runCli(args: string[]): { code: number | null; stderr: string } {
-  const result = spawnSync(TSX, [CLI, ...args], { cwd: ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // A runtime process stamps its records with wall time, so a fixed Cloud clock would put them out of
+  // order for Replay: with --runtime process both ends keep wall time.
+  const clock = args.includes('--runtime') ? { LUMENFLOW_CLOCK: '' } : {};
+  const result = spawnSync(TSX, [CLI, ...args], { cwd: ROOT, env: { ...env, ...clock }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return { code: result.status, stderr: result.stderr };
 }
 
@@ -139,6 +142,8 @@ describe('--repo, --ask and --agent', () => {
     ['a regular file', () => ['--repo', join(work, 'ask.json'), '--ask', join(work, 'ask.json')], 'REPO_NOT_GIT', 'is not a git repository (not a directory)'],
     ['a path that does not exist', () => ['--repo', join(work, 'nowhere'), '--ask', join(work, 'ask.json')], 'REPO_NOT_GIT', 'is not a git repository (no such file or directory)'],
     ['a directory inside a repository', () => ['--repo', join(repo, 'src'), '--ask', join(work, 'ask.json')], 'REPO_NOT_GIT', 'is a directory inside'],
+    ['--runtime process, a path that does not exist', () => ['--runtime', 'process', '--repo', join(work, 'nowhere'), '--ask', join(work, 'ask.json')], 'REPO_NOT_GIT', 'is not a git repository (no such file or directory)'],
+    ['--runtime process, a directory inside a repository', () => ['--runtime', 'process', '--repo', join(repo, 'src'), '--ask', join(work, 'ask.json')], 'REPO_NOT_GIT', 'is a directory inside'],
   ])('%s: the runtime refuses it, one coded line, exit 4, and a signed bundle that records the refusal', async (what, args, code, why) => {
     const out = join(work, `out-${code}`);
     const runId = `refused-${what.replace(/[^a-z]+/g, '-')}`;
