@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createRuleSet } from '@lumenflow/policy';
+import { canonicalize } from '@lumenflow/protocol';
 import { MCP_SERVER_NAME, TOOL_LIMITS } from '@lumenflow/runtime';
 import { openToolSession } from './support/tool-session.js';
 import type { ToolSession } from './support/tool-session.js';
@@ -161,6 +162,20 @@ describe('refused calls', () => {
     expect(refused.text).toMatch(new RegExp(`^refused by policy\\.input\\.invalid: ${tool}: ${where}`));
     expect(s.recorded.decisions).toEqual([expect.objectContaining({ effect: 'deny', decidingRuleId: 'policy.input.invalid', scope: expect.objectContaining({ target: `${tool} (invalid input)` }) })]);
     expect(s.recorded.calls).toEqual([]);
+  });
+
+  test('a bad input is recorded with a printable, bounded reason, whatever keys it holds', async () => {
+    const s = await open();
+    const args: Record<string, unknown> = { path: 'src/calc.js', 'evil\ud800\u001b[31m': 1 };
+    for (let i = 0; i < 500; i++) args[`k${i}${'x'.repeat(200)}`] = i;
+    const refused = await s.call('read_file', args);
+    expect(refused.text).toMatch(/^refused by policy\.input\.invalid: read_file: input: /);
+    const reason = s.recorded.decisions[0]?.reason ?? '';
+    expect(reason).toContain('evil\ufffd\ufffd[31m');
+    expect(reason).not.toMatch(/[\p{Cc}\p{Cs}]/u);
+    expect(reason.length).toBeLessThanOrEqual(1000);
+    // The record can be signed: RFC 8785 has no form for a lone surrogate.
+    expect(() => canonicalize(s.recorded.decisions[0])).not.toThrow();
   });
 
   test.each([['../outside.txt'], ['/etc/passwd'], ['src/../../x']])('a path outside the workspace (%s) is denied by the boundary rule', async (path) => {

@@ -216,7 +216,8 @@ export function createToolHost(opts: ToolHostOptions): ToolHost {
       const issue = parsed.error.issues[0];
       const where = issue === undefined || issue.path.length === 0 ? 'input' : issue.path.join('.');
       // Bad input is refused before any Rules decision, and recorded as a deny of the call.
-      return refuse(opts.ids.next('call'), { kind: TOOL_CATALOG[name].scopeKind, target: `${name} (invalid input)` }, RESERVED_RULE_IDS.invalidInput, `${name}: ${where}: ${issue?.message ?? 'invalid'}`);
+      // The reason can quote the agent's own keys: printable and bounded, so that it can be signed.
+      return refuse(opts.ids.next('call'), { kind: TOOL_CATALOG[name].scopeKind, target: `${name} (invalid input)` }, RESERVED_RULE_IDS.invalidInput, printable(`${name}: ${where}: ${issue?.message ?? 'invalid'}`, 1000));
     }
     const input = parsed.data as Record<string, unknown>;
     if (name === 'write_file') {
