@@ -155,6 +155,11 @@ describe('refused calls', () => {
     ['run_command', { argv: [] }, 'argv'],
     ['run_command', { argv: 'rm -rf /' }, 'argv'],
     ['write_file', { path: 'src/calc.js' }, 'content'],
+    // A lone surrogate has no UTF-8 form: no record naming it could be signed.
+    ['read_file', { path: 'src/\ud800.js' }, 'path'],
+    ['write_file', { path: 'src/calc.js', content: 'x\udc00' }, 'content'],
+    ['run_command', { argv: ['node', '\ud800'] }, 'argv.1'],
+    ['finish', { title: 't', body: '\ud800' }, 'body'],
   ])('bad input to %s is refused before Rules and recorded (%j)', async (tool, args, where) => {
     const s = await open();
     const refused = await s.call(tool, args);
