@@ -132,7 +132,8 @@ function loadBundle(argv) {
   const sourceDigest = createHash('sha256').update(bytes).digest();
   const guessed = guessCommand(argv);
   const cacheFile = `${bundle}.${guessed}.v8cache`;
-  const cachedData = guessed === 'none' ? undefined : readCache(cacheFile, sourceDigest);
+  // --help and usage errors borrow the run command's cache (same source) and never write one.
+  const cachedData = readCache(guessed === 'none' ? `${bundle}.run.v8cache` : cacheFile, sourceDigest);
   // The function CommonJS wraps a module in; the bundle is one module.
   const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
   const script = new Script(wrapped, { filename: bundle, ...(cachedData === undefined ? {} : { cachedData }) });

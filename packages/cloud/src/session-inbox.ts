@@ -87,14 +87,15 @@ export function keepReceipts(list: readonly RuntimeReceipt[], patch: string, rec
 
 /** Records what a verifier needs, with the bundle's files, to rebuild each signed evidence message. */
 export function appendReceipt(receipts: Map<string, RuntimeReceipt[]>, message: RuntimeToCloudMessage): void {
-  if (message.type === 'runtime.enroll' || message.type === 'session.accepted' || message.type === 'session.ended') return;
-  // The inbox keeps only the last test results and diff, so only their last receipt matches the bundle.
-  const single = message.type === 'evidence.test-results' || message.type === 'evidence.diff';
+  if (message.type === 'runtime.enroll' || message.type === 'session.ended') return;
+  // The inbox keeps only the last test results and diff, so only their last receipt matches the bundle;
+  // the acceptance, which names the base commit the workspace was checked out at, comes once.
+  const single = message.type === 'evidence.test-results' || message.type === 'evidence.diff' || message.type === 'session.accepted';
   const list = (receipts.get(message.sessionId) ?? []).filter((r) => !single || r.type !== message.type);
   const base = { type: message.type, messageId: message.messageId, signature: message.signature };
   if (message.type === 'evidence.policy-decision') list.push({ ...base, recordId: message.record.decisionId });
   else if (message.type === 'evidence.tool-call') list.push({ ...base, recordId: message.record.toolCallId });
-  else if (message.type === 'evidence.diff') list.push({ ...base, baselineCommit: message.baselineCommit });
+  else if (message.type === 'evidence.diff' || message.type === 'session.accepted') list.push({ ...base, baselineCommit: message.baselineCommit });
   else list.push(base);
   receipts.set(message.sessionId, list);
 }

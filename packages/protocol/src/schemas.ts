@@ -204,15 +204,17 @@ export const MessageSignatureSchema = z.strictObject({
  * A runtime's signature over one evidence message, kept so a verifier can
  * rebuild the message from the bundle's files and check it against the
  * runtime's key: `{ type, messageId, runId, sessionId, record }` (for a diff,
- * `{ type, messageId, runId, sessionId, baselineCommit, patch }`) in RFC 8785
- * form, signed with Ed25519.
+ * `{ type, messageId, runId, sessionId, baselineCommit, patch }`; for the
+ * session's acceptance, `{ type, messageId, runId, sessionId, startedAt,
+ * baselineCommit, sandbox }` with node-session.json's `startedAt` and
+ * `runtime.sandbox`) in RFC 8785 form, signed with Ed25519.
  */
 export const RuntimeReceiptSchema = z.strictObject({
-  type: z.enum(['evidence.policy-decision', 'evidence.tool-call', 'evidence.test-results', 'evidence.diff']),
+  type: z.enum(['session.accepted', 'evidence.policy-decision', 'evidence.tool-call', 'evidence.test-results', 'evidence.diff']),
   messageId: IdSchema,
-  /** The decisionId or toolCallId the message carried; absent for test results and the diff. */
+  /** The decisionId or toolCallId the message carried; absent for test results, the diff and the acceptance. */
   recordId: IdSchema.optional(),
-  /** Only for `evidence.diff`. */
+  /** For `evidence.diff` and `session.accepted`: the commit the runtime checked out as the session's workspace. */
   baselineCommit: z.string().regex(/^[0-9a-f]{40}$/).optional(),
   signature: MessageSignatureSchema,
 });

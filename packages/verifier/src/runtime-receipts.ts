@@ -10,7 +10,8 @@ export type RuntimeReceiptProblemCode =
   | 'RECEIPT_MISSING'
   | 'RECEIPT_DUPLICATE'
   | 'RECEIPT_UNMATCHED'
-  | 'RECEIPT_SIGNATURE_INVALID';
+  | 'RECEIPT_SIGNATURE_INVALID'
+  | 'RECEIPT_BASE_MISMATCH';
 
 export interface RuntimeReceiptProblem {
   code: RuntimeReceiptProblemCode;
@@ -50,7 +51,8 @@ export const MAX_RECEIPT_PROBLEMS = 50;
 
 /**
  * Checks that every record the runtime made (its policy decisions, tool calls,
- * test results and the diff) carries exactly one Ed25519 signature (RFC 8032,
+ * test results and the diff, and its acceptance of the session when the bundle
+ * keeps it) carries exactly one Ed25519 signature (RFC 8032,
  * strict) by the runtime's enrolled key, over the protocol message rebuilt from
  * the bundle's files in RFC 8785 form. Cloud's own decisions (`evaluatedAt:
  * cloud`) need none. This is what shows that the records came from the enrolled
@@ -142,6 +144,13 @@ export function createRuntimeReceiptChecker(nodeSession: NodeSession): RuntimeRe
       check('evidence.test-results/', () => ({ record: testResults }), testResults.status === 'completed');
       // An empty diff may be Cloud's (a run halted before any change); any change came from the runtime.
       check('evidence.diff/', (r) => ({ baselineCommit: r.baselineCommit ?? '', patch }), patch !== '');
+      // The acceptance names the base commit the workspace was checked out at, also for a run that ended before any
+      // diff. Bundles from before it was kept, and sessions the runtime refused, have none.
+      check('session.accepted/', (r) => ({ startedAt: nodeSession.startedAt, baselineCommit: r.baselineCommit ?? '', sandbox: nodeSession.runtime.sandbox }), false);
+      const acceptedBase = byKey.get('session.accepted/')?.baselineCommit;
+      const diffBase = byKey.get('evidence.diff/')?.baselineCommit;
+      // A diff against another base than the one the session was accepted at is not this session's change.
+      if (acceptedBase !== undefined && diffBase !== undefined && acceptedBase !== diffBase) report('RECEIPT_BASE_MISMATCH', 'evidence.diff/');
       for (const key of byKey.keys()) if (!used.has(key)) report('RECEIPT_UNMATCHED', key);
       return { ok: problemCount === 0, verified, ...(keyId !== undefined && { runtimeKeyId: keyId }), problems, problemCount };
     },

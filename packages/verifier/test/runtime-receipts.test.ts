@@ -5,7 +5,7 @@ import type { NodeSession, PolicyDecisionRecord, ToolCallRecord } from '@lumenfl
 import { generateSigningKeyPem, parseSigningKeyPem, verifyBundle, verifyRuntimeReceipts, writeBundle } from '@lumenflow/verifier';
 import type { RuntimeReceiptInputs } from '@lumenflow/verifier';
 import { loadTestKeys } from './support/vector-corpus.js';
-import { sampleDecision, sampleHappyArtifacts, sampleToolCall, withRuntimeReceipts } from './support/sample-artifacts.js';
+import { SAMPLE_BASELINE, sampleDecision, sampleHappyArtifacts, sampleToolCall, withRuntimeReceipts } from './support/sample-artifacts.js';
 import { useTempDirs } from './support/temp-dir.js';
 
 const tempDir = useTempDirs();
@@ -67,6 +67,26 @@ describe('verifyRuntimeReceipts', () => {
     expect(codes({ ...base, nodeSession: bare as NodeSession })).toEqual(['RECEIPTS_ABSENT']);
     const receipts = session.runtimeEvidence.receipts;
     expect(codes({ ...base, nodeSession: { ...session, runtimeEvidence: { ...session.runtimeEvidence, receipts: [...receipts, receipts[0]!] } } })).toContain('RECEIPT_DUPLICATE');
+  });
+
+  it("checks the session's acceptance when node-session keeps it: its signature, and the same base commit as the diff", () => {
+    const accepted = inputsOf(withRuntimeReceipts(sampleHappyArtifacts(), undefined, { acceptedAt: SAMPLE_BASELINE }));
+    const report = verifyRuntimeReceipts(accepted);
+    expect(report.problems).toEqual([]);
+    expect(report.verified).toBe(5);
+    const session = accepted.nodeSession;
+    const receipts = session.runtimeEvidence.receipts;
+    const withAcceptance = (edit: (r: (typeof receipts)[number]) => (typeof receipts)[number]): NodeSession => ({
+      ...session,
+      runtimeEvidence: { ...session.runtimeEvidence, receipts: receipts.map((r) => (r.type === 'session.accepted' ? edit(r) : r)) },
+    });
+    // Another base named in the receipt than the one the runtime signed.
+    expect(codes({ ...accepted, nodeSession: withAcceptance((r) => ({ ...r, baselineCommit: 'c'.repeat(40) })) })).toContain('RECEIPT_SIGNATURE_INVALID');
+    // node-session's start time or sandbox is part of what the runtime signed.
+    expect(codes({ ...accepted, nodeSession: { ...session, startedAt: '2026-11-23T10:00:09.000Z' } })).toEqual(['RECEIPT_SIGNATURE_INVALID']);
+    // Signed, but at another base than the diff's: the diff is not this session's change.
+    const elsewhere = inputsOf(withRuntimeReceipts(sampleHappyArtifacts(), undefined, { acceptedAt: 'c'.repeat(40) }));
+    expect(codes(elsewhere)).toEqual(['RECEIPT_BASE_MISMATCH']);
   });
 
   it('refuses receipts signed by a key other than the runtime key node-session names', () => {

@@ -66,6 +66,7 @@ export type CheckCode =
   | 'RECEIPT_DUPLICATE'
   | 'RECEIPT_UNMATCHED'
   | 'RECEIPT_SIGNATURE_INVALID'
+  | 'RECEIPT_BASE_MISMATCH'
   | 'CHECK_SKIPPED';
 
 /** What one check concluded; the report adds its name. */

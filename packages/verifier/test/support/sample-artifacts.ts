@@ -19,7 +19,7 @@ const line = (value: unknown): string => `${canonicalize(value)}\n`;
 
 /** The TEST-ONLY runtime key the sample records' receipts are signed with. */
 export const SAMPLE_RUNTIME_KEY: SigningKey = parseSigningKeyPem(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'TEST-ONLY-runtime-key.pem'), 'utf8'));
-const BASELINE = 'b'.repeat(40);
+export const SAMPLE_BASELINE = 'b'.repeat(40);
 const SESSION_ID = 'session-0001';
 
 /**
@@ -27,7 +27,7 @@ const SESSION_ID = 'session-0001';
  * other files: one receipt, signed by {@link SAMPLE_RUNTIME_KEY}, for each record
  * the runtime made, as an enrolled runtime's messages would carry.
  */
-export function withRuntimeReceipts(files: ProofFiles, key: SigningKey = SAMPLE_RUNTIME_KEY): ProofFiles {
+export function withRuntimeReceipts(files: ProofFiles, key: SigningKey = SAMPLE_RUNTIME_KEY, opts: { acceptedAt?: string } = {}): ProofFiles {
   const receipts: RuntimeReceipt[] = [];
   const sign = (type: RuntimeReceipt['type'], extra: Record<string, unknown>, meta: { recordId?: string; baselineCommit?: string }): void => {
     const messageId = `rmsg-${String(receipts.length + 1).padStart(4, '0')}`;
@@ -41,8 +41,12 @@ export function withRuntimeReceipts(files: ProofFiles, key: SigningKey = SAMPLE_
   for (const record of records(files['tool-calls.jsonl'])) sign('evidence.tool-call', { record }, { recordId: String(record['toolCallId']) });
   const tests = JSON.parse(files['test-results.json']) as Record<string, unknown>;
   if (tests['status'] === 'completed') sign('evidence.test-results', { record: tests }, {});
-  if (files['file-diff.patch'] !== '') sign('evidence.diff', { baselineCommit: BASELINE, patch: files['file-diff.patch'] }, { baselineCommit: BASELINE });
-  const session = JSON.parse(files['node-session.json']) as { runtime: Record<string, unknown> };
+  if (files['file-diff.patch'] !== '') sign('evidence.diff', { baselineCommit: SAMPLE_BASELINE, patch: files['file-diff.patch'] }, { baselineCommit: SAMPLE_BASELINE });
+  const session = JSON.parse(files['node-session.json']) as { startedAt: string; runtime: Record<string, unknown> };
+  // The session's acceptance at a base commit: its message is rebuilt from node-session.json's startedAt and sandbox.
+  if (opts.acceptedAt !== undefined) {
+    sign('session.accepted', { startedAt: session.startedAt, baselineCommit: opts.acceptedAt, sandbox: session.runtime['sandbox'] }, { baselineCommit: opts.acceptedAt });
+  }
   const runtime = { ...session.runtime, keyId: key.keyId };
   return { ...files, 'node-session.json': canonicalize({ ...session, runtime, runtimeEvidence: { publicKeyPem: key.publicKeyPem, receipts } }) };
 }
