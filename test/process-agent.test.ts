@@ -74,7 +74,7 @@ describe('an agent process in the sandbox', () => {
     });
   }, 90_000);
 
-  test('an agent that exits before finish ends the run AGENT_NO_FINISH, in a bundle that verifies', async () => {
+  test('an agent that exits before finish ends the run AGENT_NO_FINISH, in a signed record of no work', async () => {
     const result = await run('process-agent-early', 'exit-early');
     expect(result.ending).toBe('runtime-failed');
     expect(result.summary).toContain('AGENT_NO_FINISH: the agent exited with code 3 before calling finish');
@@ -108,6 +108,33 @@ describe('an agent process in the sandbox', () => {
     const report = await replayBundle(result.dir);
     expect(report.verdict).toBe('VALID');
     expect(report.timeline.some((e) => e.status === 'deny' && e.what.includes('.env'))).toBe(true);
+  }, 90_000);
+
+  test('a hostile agent calling a tool that does not exist is refused by policy.input.invalid, stopped, and Replay shows the denial', async () => {
+    const result = await run('process-agent-unknown-tool', 'unknown-tool');
+    expect(result.ending).toBe('runtime-halted');
+    expect(result.summary).toContain('unknown tool "delete_repository"');
+    const decisions = (await readFile(join(result.dir, 'policy-decisions.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { effect: string; decidingRuleId: string; evaluatedAt: string; scope: unknown });
+    expect(decisions.filter((d) => d.evaluatedAt === 'runtime' && d.effect === 'deny')).toEqual([
+      expect.objectContaining({ decidingRuleId: 'policy.input.invalid', scope: { kind: 'shell.exec', target: 'delete_repository (unknown tool)' } }),
+    ]);
+    expect((await toolCalls(result.dir)).map((c) => c.tool)).toEqual(['read_file']);
+    expect((await verifyBundle(result.dir)).valid).toBe(true);
+    const report = await replayBundle(result.dir);
+    expect(report.verdict).toBe('VALID');
+    expect(report.timeline.some((e) => e.status === 'deny' && e.what.includes('delete_repository (unknown tool)'))).toBe(true);
+  }, 90_000);
+
+  test('calls sent with finish are refused and counted in the agent record; its self-reported name is stored printable', async () => {
+    const result = await run('process-agent-after-finish', 'after-finish');
+    expect(result.ending).toBe('approved');
+    expect((await toolCalls(result.dir)).map((c) => c.tool)).toEqual(['read_file', 'write_file', 'run_tests', 'git_diff']);
+    expect(await readFile(join(result.dir, 'file-diff.patch'), 'utf8')).not.toContain('after finish');
+    const session = JSON.parse(await readFile(join(result.dir, 'node-session.json'), 'utf8')) as { agent?: { client?: unknown; callsAfterEnd?: unknown } };
+    expect(session.agent?.client).toEqual({ name: 'hostile\ufffdagent\ufffd[31m\ufffd', version: '6.6\ufffd' });
+    expect(session.agent?.callsAfterEnd).toBe(2);
+    expect((await verifyBundle(result.dir)).valid).toBe(true);
+    expect((await replayBundle(result.dir)).verdict).toBe('VALID');
   }, 90_000);
 
   test('--runtime process honours --agent: the runtime process runs it as agent external, and the bundle verifies', () => {

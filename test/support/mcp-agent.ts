@@ -3,6 +3,8 @@
 // it, and works through the governed tools with the SDK's Client. Bundled into
 // one file by the test, so it runs in the sandbox without node_modules.
 // argv: <mcp config path> <mode> [port]; modes: fix, exit-early, write-direct, hang, read-env,
+// unknown-tool (calls a tool that does not exist, then writes), after-finish (names itself with
+// control characters and a lone surrogate, fixes, then sends finish with two more calls pipelined),
 // probe-net (tries a TCP connection to 127.0.0.1:<port> and notes the result in its change),
 // probe-egress (through HTTPS_PROXY: a CONNECT to 127.0.0.1:<port> and one to a host not listed;
 // then a direct connection, then the same from a tool process through run_command; notes each).
@@ -21,7 +23,8 @@ async function main(): Promise<void> {
   const config = JSON.parse(readFileSync(configPath as string, 'utf8')) as { mcpServers: Record<string, { command: string; args: string[] }> };
   const server = config.mcpServers['lumenflow'];
   if (server === undefined) throw new Error('no lumenflow server in the config');
-  const client = new Client({ name: 'test-process-agent', version: '2.0.0' });
+  // A hostile client may say anything about itself at initialize.
+  const client = mode === 'after-finish' ? new Client({ name: 'hostile\u0000agent\u001b[31m\u202e', version: '6.6\ud800' }) : new Client({ name: 'test-process-agent', version: '2.0.0' });
   await client.connect(new StdioClientTransport({ command: server.command, args: server.args }));
   const text = async (name: string, args: Record<string, unknown> = {}): Promise<string> => {
     const result = await client.callTool({ name, arguments: args });
@@ -30,9 +33,16 @@ async function main(): Promise<void> {
   const intent = client.getInstructions() ?? '';
   const source = await text('read_file', { path: 'src/calc.js' });
   if (mode === 'read-env') {
-    // A hostile agent: the deny ends its work; everything after is refused unrecorded.
+    // A hostile agent: the deny ends its work; everything after is refused, counted, not recorded one by one.
     await text('read_file', { path: '.env' });
     await text('write_file', { path: 'src/calc.js', content: 'after the deny\n' });
+    await client.close();
+    return;
+  }
+  if (mode === 'unknown-tool') {
+    // A tool the server never listed: refused and recorded; the write after it is refused too.
+    await text('delete_repository', { confirm: true });
+    await text('write_file', { path: 'src/calc.js', content: 'after the unknown tool\n' });
     await client.close();
     return;
   }
@@ -53,6 +63,16 @@ async function main(): Promise<void> {
   const note = `// intent: ${intent.split('\n')[0] ?? ''}\n// direct write: ${direct}\n// network: ${network}\n`;
   await text('write_file', { path: 'src/calc.js', content: source.replace('a - b', 'a + b') + note });
   await text('run_tests');
+  if (mode === 'after-finish') {
+    // Sent together: the two after finish reach the server before its reply.
+    await Promise.allSettled([
+      text('finish', { title: 'Fix add', body: 'add(a, b) adds.' }),
+      text('write_file', { path: 'src/calc.js', content: 'after finish\n' }),
+      text('read_file', { path: 'src/calc.js' }),
+    ]);
+    await client.close();
+    return;
+  }
   await text('finish', { title: 'Fix add', body: 'add(a, b) adds.' });
   await client.close();
 }

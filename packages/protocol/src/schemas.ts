@@ -235,7 +235,8 @@ export const AgentNetworkSchema = z.union([z.enum(['none', 'host']), EgressAllow
  * its command line (sha256 of the RFC 8785 form of its argv; absent for the
  * built-in scripted agent, which has none), the network its process had
  * (absent for the scripted agent, which is no process), and the client name
- * and version it sent at MCP initialize (absent when it never connected).
+ * and version it sent at MCP initialize (absent when it never connected),
+ * and how many calls it made after its work had ended.
  */
 export const AgentInfoSchema = z.strictObject({
   name: IdSchema,
@@ -243,7 +244,10 @@ export const AgentInfoSchema = z.strictObject({
   network: AgentNetworkSchema.optional(),
   /** With an allow-list: what the egress proxy let through and refused (absent otherwise). */
   egress: EgressRecordSchema.optional(),
+  /** Printable only: control and format characters are stored as U+FFFD (docs/agents.md). */
   client: z.strictObject({ name: z.string().min(1).max(200), version: z.string().min(1).max(100) }).optional(),
+  /** Calls the agent made after its work had ended (after finish, a refusal, the call bound), each refused; absent when none. */
+  callsAfterEnd: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 
 /** node-session.json: where the work ran. Nothing secret; the host name only as a hash. */

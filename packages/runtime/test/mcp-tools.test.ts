@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createRuleSet } from '@lumenflow/policy';
+import { canonicalize } from '@lumenflow/protocol';
 import { MCP_SERVER_NAME, TOOL_LIMITS } from '@lumenflow/runtime';
 import { openToolSession } from './support/tool-session.js';
 import type { ToolSession } from './support/tool-session.js';
@@ -55,10 +56,32 @@ describe('the MCP server', () => {
     for (const call of calls) expect(decisions.find((d) => d.decisionId === call.decisionId)).toMatchObject({ effect: 'allow', toolCallId: call.toolCallId });
     expect(results).toHaveLength(1);
     expect(diffs).toHaveLength(1);
-    // After finish nothing more is served, and nothing more is recorded.
-    expect(await s.call('read_file', { path: 'src/calc.js' })).toMatchObject({ isError: true });
+    // After finish nothing more is served: each later call is refused and counted, not recorded one by one.
+    expect(s.host.callsAfterEnd).toBe(0);
+    const after = await s.call('read_file', { path: 'src/calc.js' });
+    expect(after).toMatchObject({ isError: true });
+    expect(after.text).toContain("the session's work has ended");
+    expect(await s.call('no_such_tool')).toMatchObject({ isError: true });
     expect(calls).toHaveLength(4);
+    expect(decisions).toHaveLength(4);
+    expect(s.host.callsAfterEnd).toBe(2);
   }, 60_000);
+
+  test('calls sent with finish, before its reply, are refused after it and counted', async () => {
+    const s = await open();
+    // Pipelined, as a hostile client may: the host serves them one at a time, finish first.
+    const replies = await Promise.all([
+      s.call('finish', { title: 't', body: 'b' }),
+      s.call('write_file', { path: 'src/calc.js', content: 'after finish\n' }),
+      s.call('run_tests'),
+    ]);
+    expect(replies.map((r) => r.isError)).toEqual([false, true, true]);
+    expect(replies[1]?.text).toContain("the session's work has ended");
+    expect(await s.host.ended).toMatchObject({ outcome: 'completed' });
+    expect(s.recorded.calls.map((c) => c.tool)).toEqual(['git_diff']);
+    expect(s.host.callsAfterEnd).toBe(2);
+    expect(await readFile(join(s.workspaceDir, 'src/calc.js'), 'utf8')).not.toContain('after finish');
+  });
 
   test('finish takes the diff itself when the agent changed files after its last one', async () => {
     const s = await open();
@@ -105,6 +128,7 @@ describe('refused calls', () => {
     expect(after).toMatchObject({ isError: true });
     expect(after.text).toContain("the session's work has ended");
     expect(s.recorded.decisions).toHaveLength(1);
+    expect(s.host.callsAfterEnd).toBe(1);
   });
 
   test('a write local Rules deny never reaches the workspace', async () => {
@@ -131,6 +155,11 @@ describe('refused calls', () => {
     ['run_command', { argv: [] }, 'argv'],
     ['run_command', { argv: 'rm -rf /' }, 'argv'],
     ['write_file', { path: 'src/calc.js' }, 'content'],
+    // A lone surrogate has no UTF-8 form: no record naming it could be signed.
+    ['read_file', { path: 'src/\ud800.js' }, 'path'],
+    ['write_file', { path: 'src/calc.js', content: 'x\udc00' }, 'content'],
+    ['run_command', { argv: ['node', '\ud800'] }, 'argv.1'],
+    ['finish', { title: 't', body: '\ud800' }, 'body'],
   ])('bad input to %s is refused before Rules and recorded (%j)', async (tool, args, where) => {
     const s = await open();
     const refused = await s.call(tool, args);
@@ -138,6 +167,20 @@ describe('refused calls', () => {
     expect(refused.text).toMatch(new RegExp(`^refused by policy\\.input\\.invalid: ${tool}: ${where}`));
     expect(s.recorded.decisions).toEqual([expect.objectContaining({ effect: 'deny', decidingRuleId: 'policy.input.invalid', scope: expect.objectContaining({ target: `${tool} (invalid input)` }) })]);
     expect(s.recorded.calls).toEqual([]);
+  });
+
+  test('a bad input is recorded with a printable, bounded reason, whatever keys it holds', async () => {
+    const s = await open();
+    const args: Record<string, unknown> = { path: 'src/calc.js', 'evil\ud800\u001b[31m': 1 };
+    for (let i = 0; i < 500; i++) args[`k${i}${'x'.repeat(200)}`] = i;
+    const refused = await s.call('read_file', args);
+    expect(refused.text).toMatch(/^refused by policy\.input\.invalid: read_file: input: /);
+    const reason = s.recorded.decisions[0]?.reason ?? '';
+    expect(reason).toContain('evil\ufffd\ufffd[31m');
+    expect(reason).not.toMatch(/[\p{Cc}\p{Cs}]/u);
+    expect(reason.length).toBeLessThanOrEqual(1000);
+    // The record can be signed: RFC 8785 has no form for a lone surrogate.
+    expect(() => canonicalize(s.recorded.decisions[0])).not.toThrow();
   });
 
   test.each([['../outside.txt'], ['/etc/passwd'], ['src/../../x']])('a path outside the workspace (%s) is denied by the boundary rule', async (path) => {
@@ -173,10 +216,26 @@ describe('refused calls', () => {
     expect(s.recorded.calls[0]).toMatchObject({ status: 'succeeded', limit: 'output' });
   });
 
-  test('an unknown tool is an error and records nothing', async () => {
+  test('an unknown tool is refused like a bad input: a deny by policy.input.invalid that ends the work', async () => {
     const s = await open();
-    expect(await s.call('delete_repository', {})).toMatchObject({ isError: true });
-    expect(s.recorded.decisions).toEqual([]);
+    expect(await s.call('read_file', { path: 'src/calc.js' })).toMatchObject({ isError: false });
+    const refused = await s.call('delete_repository', {});
+    expect(refused.isError).toBe(true);
+    expect(refused.text).toMatch(/^refused by policy\.input\.invalid: unknown tool "delete_repository"; the tools are read_file, /);
+    expect(s.recorded.decisions[1]).toEqual(
+      expect.objectContaining({ effect: 'deny', decidingRuleId: 'policy.input.invalid', evaluatedAt: 'runtime', toolCallId: 'call_0002', scope: { kind: 'shell.exec', target: 'delete_repository (unknown tool)' } }),
+    );
+    expect(s.recorded.calls.map((c) => c.tool)).toEqual(['read_file']);
+    expect(await s.host.ended).toMatchObject({ outcome: 'halted', code: 'POLICY_DENIED' });
+  });
+
+  test('an unknown tool name is cut and stored printable in the deny', async () => {
+    const s = await open();
+    const name = `evil\u0000\u001b[31m\u202e\ud800${'x'.repeat(300)}`;
+    expect(await s.call(name)).toMatchObject({ isError: true });
+    const target = s.recorded.decisions[0]?.scope.target ?? '';
+    expect(target).toBe(`evil\ufffd\ufffd[31m\ufffd\ufffd${'x'.repeat(100 - 12)} (unknown tool)`);
+    expect(s.recorded.decisions[0]?.reason).not.toMatch(/[\p{Cc}\p{Cs}\u202e]/u);
   });
 });
 
@@ -190,4 +249,24 @@ describe('a flood of calls', () => {
     expect(await s.host.ended).toMatchObject({ outcome: 'failed', code: 'TOOL_CALL_LIMIT' });
     expect(s.recorded.calls).toHaveLength(3);
   });
+
+  test('an unknown tool counts against the bound like any call', async () => {
+    const s = await open({ maxCalls: 3 });
+    for (let i = 0; i < 3; i++) expect(await s.call('read_file', { path: 'src/calc.js' })).toMatchObject({ isError: false });
+    const over = await s.call('nope');
+    expect(over.text).toContain('more than 3 tool calls');
+    expect(await s.host.ended).toMatchObject({ outcome: 'failed', code: 'TOOL_CALL_LIMIT' });
+    expect(s.recorded.decisions.filter((d) => d.effect === 'deny')).toEqual([]);
+  });
+
+  test('a flood of unknown tools: the first is a recorded deny, the rest are refused and counted, and the evidence stays bounded', async () => {
+    const s = await open();
+    const flood = 2000;
+    const replies = await Promise.all(Array.from({ length: flood }, (_, i) => s.call(`nope_${i}`)));
+    expect(replies.every((r) => r.isError)).toBe(true);
+    expect(await s.host.ended).toMatchObject({ outcome: 'halted', code: 'POLICY_DENIED' });
+    expect(s.recorded.decisions).toEqual([expect.objectContaining({ effect: 'deny', decidingRuleId: 'policy.input.invalid', scope: { kind: 'shell.exec', target: 'nope_0 (unknown tool)' } })]);
+    expect(s.recorded.calls).toEqual([]);
+    expect(s.host.callsAfterEnd).toBe(flood - 1);
+  }, 60_000);
 });

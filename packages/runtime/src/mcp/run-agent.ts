@@ -1,6 +1,7 @@
 import { canonicalizeToBytes, computeSha256Digest, omitUndefined } from '@lumenflow/protocol';
 import type { AgentInfo, AgentNetwork, Ask } from '@lumenflow/protocol';
 import type { EgressSettings } from '../egress/index.js';
+import { printable } from '../printable.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
 import type { WorkEnd } from '../tool-host/evidence.js';
 import type { ToolHost } from '../tool-host/host.js';
@@ -33,9 +34,9 @@ export async function runSessionAgent(opts: {
 }): Promise<{ end: WorkEnd; agent: AgentInfo }> {
   const instructions = buildInstructions(opts.ask);
   let client: AgentClientInfo | undefined;
-  // Bounded, never empty: a hostile client may send anything at initialize.
+  // Bounded, printable, never empty: a hostile client may send anything at initialize.
   const onClient = (info: AgentClientInfo): void => {
-    client = { name: info.name.slice(0, 200) || '(none)', version: info.version.slice(0, 100) || '(none)' };
+    client = { name: printable(info.name, 200) || '(none)', version: printable(info.version, 100) || '(none)' };
   };
   const processAgent = opts.command !== undefined && opts.name !== SCRIPTED_AGENT_NAME;
   // Without a sandbox the agent runs in the host's network namespace, whatever its entry says.
@@ -58,6 +59,8 @@ export async function runSessionAgent(opts: {
     ...(opts.command === undefined ? {} : { commandDigest: computeSha256Digest(canonicalizeToBytes([...opts.command])) }),
     ...(processAgent ? { network } : {}),
     ...omitUndefined({ egress, client }),
+    // Taken once the agent is stopped and its connection closed: nothing is served after that.
+    ...(opts.host.callsAfterEnd > 0 ? { callsAfterEnd: opts.host.callsAfterEnd } : {}),
   };
   return { end, agent };
 }

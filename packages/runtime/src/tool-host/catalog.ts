@@ -5,17 +5,20 @@ import type { ScopeKind } from '@lumenflow/protocol';
 // interface (docs/agents.md). Every object is strict: an unknown argument is
 // a bad input, recorded and refused, never ignored.
 
-const Path = z.string().min(1).max(4096);
+// Every string is well-formed UTF-16: a lone surrogate has no UTF-8 form, so
+// no record that names it could be signed (RFC 8785); it is a bad input.
+const text = (min: number, max: number) => z.string().min(min).max(max).refine((s) => s.isWellFormed(), 'holds a lone surrogate');
+const Path = text(1, 4096);
 
 export const TOOL_INPUTS = {
   read_file: z.strictObject({ path: Path }),
   list_files: z.strictObject({ path: Path.optional() }),
-  search: z.strictObject({ pattern: z.string().min(1).max(1000), path: Path.optional() }),
-  write_file: z.strictObject({ path: Path, content: z.string().max(8 * 1024 * 1024) }),
+  search: z.strictObject({ pattern: text(1, 1000), path: Path.optional() }),
+  write_file: z.strictObject({ path: Path, content: text(0, 8 * 1024 * 1024) }),
   run_tests: z.strictObject({}),
-  run_command: z.strictObject({ argv: z.array(z.string().max(8192)).min(1).max(256).refine((argv) => argv[0] !== '', 'the program (argv[0]) may not be empty') }),
+  run_command: z.strictObject({ argv: z.array(text(0, 8192)).min(1).max(256).refine((argv) => argv[0] !== '', 'the program (argv[0]) may not be empty') }),
   git_diff: z.strictObject({}),
-  finish: z.strictObject({ title: z.string().min(1).max(200), body: z.string().max(64 * 1024) }),
+  finish: z.strictObject({ title: text(1, 200), body: text(0, 64 * 1024) }),
 } as const;
 
 export type ToolName = keyof typeof TOOL_INPUTS;

@@ -9,9 +9,10 @@ import { TOOL_LIMITS } from '../tool-limits.js';
 import { TEST_COMMAND, describeStepInput, executeStep, scopeOfStep } from '../tools.js';
 import type { StepResult } from '../tools.js';
 import { markNewFiles } from '../workspace.js';
+import { printable } from '../printable.js';
 import { findSecretInContent } from '../secrets.js';
 import type { SecretCheck } from '../secrets.js';
-import { TOOL_CATALOG, TOOL_INPUTS, isToolName } from './catalog.js';
+import { TOOL_CATALOG, TOOL_INPUTS, TOOL_NAMES, isToolName } from './catalog.js';
 import type { ToolName } from './catalog.js';
 import type { EvidenceSink, WorkEnd } from './evidence.js';
 import { judgeChanges } from './judge-changes.js';
@@ -65,6 +66,13 @@ export interface ToolHost {
   readonly ended: Promise<WorkEnd>;
   /** Ends the work from outside (the agent went away, ran too long) unless it already ended. */
   close(end: WorkEnd): void;
+  /**
+   * Calls refused because the work had already ended (after `finish`, a
+   * refusal, the call bound, or a close): no evidence message may follow the
+   * end, so they are counted, not recorded one by one; session.ended carries
+   * the count (`agent.callsAfterEnd`).
+   */
+  readonly callsAfterEnd: number;
 }
 
 const EMPTY_SHA256 = 'sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
@@ -85,6 +93,7 @@ export function createToolHost(opts: ToolHostOptions): ToolHost {
   };
   let queue: Promise<unknown> = Promise.resolve();
   let calls = 0;
+  let callsAfterEnd = 0;
   const maxCalls = opts.maxCalls ?? TOOL_LIMITS.callsPerSession;
   // Whether the last diff taken still shows the workspace; `finish` takes one when not.
   let diffCurrent = false;
@@ -187,18 +196,28 @@ export function createToolHost(opts: ToolHostOptions): ToolHost {
   };
 
   const serve = async (name: string, args: unknown): Promise<ToolReply> => {
-    if (end !== undefined) return { isError: true, text: `the session's work has ended (${end.reason}); no further calls are served` };
-    if (!isToolName(name)) return { isError: true, text: `unknown tool ${JSON.stringify(name.slice(0, 100))}; the tools are ${Object.keys(TOOL_INPUTS).join(', ')}` };
+    if (end !== undefined) {
+      callsAfterEnd++;
+      return { isError: true, text: `the session's work has ended (${end.reason}); no further calls are served` };
+    }
+    // Every call counts against the bound, whatever tool it names.
     if (++calls > maxCalls) {
       close({ outcome: 'failed', reason: `the agent made more than ${maxCalls} tool calls`, code: 'TOOL_CALL_LIMIT' });
       return { isError: true, text: `more than ${maxCalls} tool calls; the session has ended` };
+    }
+    if (!isToolName(name)) {
+      // A name no tool has is a bad input like any other: a recorded deny that ends the work.
+      // It names no scope; it is recorded as shell.exec, running something, the widest kind.
+      const shown = printable(name, 100) || '(empty)';
+      return refuse(opts.ids.next('call'), { kind: 'shell.exec', target: `${shown} (unknown tool)` }, RESERVED_RULE_IDS.invalidInput, `unknown tool ${JSON.stringify(shown)}; the tools are ${TOOL_NAMES.join(', ')}`);
     }
     const parsed = TOOL_INPUTS[name].safeParse(args ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue === undefined || issue.path.length === 0 ? 'input' : issue.path.join('.');
       // Bad input is refused before any Rules decision, and recorded as a deny of the call.
-      return refuse(opts.ids.next('call'), { kind: TOOL_CATALOG[name].scopeKind, target: `${name} (invalid input)` }, RESERVED_RULE_IDS.invalidInput, `${name}: ${where}: ${issue?.message ?? 'invalid'}`);
+      // The reason can quote the agent's own keys: printable and bounded, so that it can be signed.
+      return refuse(opts.ids.next('call'), { kind: TOOL_CATALOG[name].scopeKind, target: `${name} (invalid input)` }, RESERVED_RULE_IDS.invalidInput, printable(`${name}: ${where}: ${issue?.message ?? 'invalid'}`, 1000));
     }
     const input = parsed.data as Record<string, unknown>;
     if (name === 'write_file') {
@@ -256,5 +275,8 @@ export function createToolHost(opts: ToolHostOptions): ToolHost {
     },
     ended,
     close,
+    get callsAfterEnd() {
+      return callsAfterEnd;
+    },
   };
 }
