@@ -14,6 +14,8 @@ export type { AgentCommandValues, AgentPreset } from './mcp/agent-command.js';
 export { BRIDGE_SOURCE, buildMcpConfig } from './mcp/bridge.js';
 export { makeAgentDirectory, serveMcpSocket } from './mcp/mcp-socket.js';
 export type { AgentDirectory, McpSocket } from './mcp/mcp-socket.js';
+export { createRuntimeSender, createSessionEvidence } from './signed-messages.js';
+export type { RuntimeSend } from './signed-messages.js';
 export { DEFAULT_EGRESS_LIMITS, EGRESS_PROXY_ENV, EGRESS_PROXY_PORT, openAgentEgress, startEgressProxy } from './egress/index.js';
 export type { EgressLookup, EgressProxy, EgressProxyLimits, EgressProxyOptions, EgressSettings } from './egress/index.js';
 export { parseTapResults } from './tap.js';
