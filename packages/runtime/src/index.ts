@@ -12,6 +12,10 @@ export { MCP_CONFIG_PLACEHOLDER, runProcessAgent } from './mcp/process-agent.js'
 export { AGENT_PLACEHOLDERS, AGENT_PRESETS, expandAgentCommand, tomlString } from './mcp/agent-command.js';
 export type { AgentCommandValues, AgentPreset } from './mcp/agent-command.js';
 export { BRIDGE_SOURCE, buildMcpConfig } from './mcp/bridge.js';
+export { makeAgentDirectory, serveMcpSocket } from './mcp/mcp-socket.js';
+export type { AgentDirectory, McpSocket } from './mcp/mcp-socket.js';
+export { createRuntimeSender, createSessionEvidence } from './signed-messages.js';
+export type { RuntimeSend } from './signed-messages.js';
 export { DEFAULT_EGRESS_LIMITS, EGRESS_PROXY_ENV, EGRESS_PROXY_PORT, openAgentEgress, startEgressProxy } from './egress/index.js';
 export type { EgressLookup, EgressProxy, EgressProxyLimits, EgressProxyOptions, EgressSettings } from './egress/index.js';
 export { parseTapResults } from './tap.js';

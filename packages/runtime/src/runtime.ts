@@ -1,4 +1,4 @@
-import { canonicalizeToBytes, createRedactor, omitUndefined, secretsFromEnvironment } from '@lumenflow/protocol';
+import { createRedactor, omitUndefined, secretsFromEnvironment } from '@lumenflow/protocol';
 import type {
   AgentInfo,
   KnownSecret,
@@ -10,7 +10,6 @@ import type {
   IdSource,
   JsonValue,
   RuntimeEndpoint,
-  RuntimeToCloudMessage,
   UnsignedRuntimeMessage,
 } from '@lumenflow/protocol';
 import { RESERVED_RULE_IDS, computePolicyDigest, createAskGrant, isSecretFile, parseRuleSet, toDecisionRecord } from '@lumenflow/policy';
@@ -32,7 +31,7 @@ import { SCRIPTED_AGENT_NAME } from './mcp/scripted-agent.js';
 import { createToolHost } from './tool-host/host.js';
 import { createJudge } from './tool-host/judge.js';
 import { RUNTIME_VERSION } from './version.js';
-import { redactMessage } from './redact-message.js';
+import { createRuntimeSender, createSessionEvidence } from './signed-messages.js';
 import { readWorkspaceSecrets } from './secrets.js';
 import type { Workspace } from './workspace.js';
 
@@ -184,13 +183,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
   }
 
   // Every message passes the redactor before it is signed, so the signature covers what the bundle holds.
-  const send = async (unredacted: UnsignedRuntimeMessage, secrets: Redactor = redactor): Promise<void> => {
-    const message = redactMessage(secrets, unredacted);
-    const signature = opts.signingKey.sign(canonicalizeToBytes(message));
-    const signed = { ...message, signature: { keyId: opts.signingKey.keyId, value: Buffer.from(signature).toString('base64') } };
-    log('runtime.send', { type: message.type, messageId: message.messageId });
-    await opts.endpoint.send(signed as RuntimeToCloudMessage);
-  };
+  const send = createRuntimeSender({ signingKey: opts.signingKey, endpoint: opts.endpoint, redactor, log });
   const messageId = (): string => opts.ids.next('rmsg');
   const now = (): string => opts.clock.now().toISOString();
 
@@ -382,12 +375,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         grant: createAskGrant(ask.requestedScopes),
         workspaceDir: session.workspace.dir,
       }),
-      evidence: {
-        decision: (record) => send({ type: 'evidence.policy-decision', messageId: messageId(), ...inRun, record }, session.redactor),
-        toolCall: (record) => send({ type: 'evidence.tool-call', messageId: messageId(), ...inRun, record }, session.redactor),
-        testResults: (record) => send({ type: 'evidence.test-results', messageId: messageId(), ...inRun, record }, session.redactor),
-        diff: (baselineCommit, patch) => send({ type: 'evidence.diff', messageId: messageId(), ...inRun, baselineCommit, patch }, session.redactor),
-      },
+      evidence: createSessionEvidence({ send: (message) => send(message, session.redactor), messageId, ...inRun }),
       secrets: { redactor: session.redactor, isSecretFile: (path) => isSecretFile(session.layers, path) },
       clock: opts.clock,
       ids: opts.ids,

@@ -1,9 +1,3 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { AgentNetwork, EgressRecord } from '@lumenflow/protocol';
 import { openAgentEgress } from '../egress/index.js';
 import type { EgressSettings } from '../egress/index.js';
@@ -12,7 +6,8 @@ import type { Sandbox } from '../sandbox/sandbox.js';
 import type { WorkEnd } from '../tool-host/evidence.js';
 import type { ToolHost } from '../tool-host/host.js';
 import { AGENT_PLACEHOLDERS, expandAgentCommand } from './agent-command.js';
-import { BRIDGE_SOURCE, buildMcpConfig } from './bridge.js';
+import { makeAgentDirectory, serveMcpSocket } from './mcp-socket.js';
+import type { McpSocket } from './mcp-socket.js';
 import { createMcpToolServer } from './server.js';
 import type { AgentClientInfo } from './server.js';
 import { omitUndefined } from '@lumenflow/protocol';
@@ -57,25 +52,16 @@ export async function runProcessAgent(
 }
 
 async function runInSandbox(host: ToolHost, opts: Parameters<typeof runProcessAgent>[1], network: SandboxNetwork): Promise<WorkEnd> {
-  const dir = await mkdtemp(join(opts.tmpRoot ?? tmpdir(), 'lumenflow-agent-'));
-  const socketPath = join(dir, 'mcp.sock');
-  const bridgePath = join(dir, 'bridge.mjs');
-  const configPath = join(dir, 'mcp.json');
-  await writeFile(bridgePath, BRIDGE_SOURCE);
-  const mcpConfig = buildMcpConfig({ bridgePath, socketPath });
-  await writeFile(configPath, `${JSON.stringify(mcpConfig, null, 2)}\n`);
-  await chmod(dir, 0o700);
+  const agentDir = await makeAgentDirectory(omitUndefined({ tmpRoot: opts.tmpRoot }));
+  const { dir, configPath, mcpConfig } = agentDir;
   const mcp = createMcpToolServer(host, { instructions: opts.instructions, ...omitUndefined({ onClient: opts.onClient }) });
-  let connected = false;
-  const sockets: Socket[] = [];
-  const listener = createServer((socket) => {
-    sockets.push(socket);
-    // One client per session: a second connection is somebody else.
-    if (connected) return void socket.destroy();
-    connected = true;
-    void mcp.connect(new StdioServerTransport(socket, socket));
-  });
-  await new Promise<void>((resolve, reject) => listener.once('error', reject).listen(socketPath, resolve));
+  let served: McpSocket;
+  try {
+    served = await serveMcpSocket(mcp, agentDir.socketPath);
+  } catch (error) {
+    await agentDir.dispose();
+    throw error;
+  }
   const stop = new AbortController();
   const argv = expandAgentCommand(opts.command, { mcpConfig: configPath, intent: opts.instructions, server: mcpConfig.mcpServers.lumenflow });
   const [program, ...args] = argv as [string, ...string[]];
@@ -84,7 +70,7 @@ async function runInSandbox(host: ToolHost, opts: Parameters<typeof runProcessAg
     .then(
       (result) =>
         // 127 before any MCP connection: the sandbox's exec found no such program.
-        result.exitCode === 127 && !connected
+        result.exitCode === 127 && !served.connected
           ? host.close({ outcome: 'failed', reason: `the agent command ${program} was not found in the sandbox (exit 127; it sees /usr, Node's prefix and the workspace)`, code: 'AGENT_NOT_FOUND' })
           : host.close({ outcome: 'failed', reason: `the agent exited with code ${result.exitCode} before calling finish`, code: 'AGENT_NO_FINISH' }),
       (error: unknown) => host.close({ outcome: 'failed', reason: `the agent could not run: ${(error as Error).message}`, code: 'AGENT_FAILED' }),
@@ -94,9 +80,7 @@ async function runInSandbox(host: ToolHost, opts: Parameters<typeof runProcessAg
   } finally {
     stop.abort();
     await agent;
-    await mcp.close();
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => listener.close(() => resolve()));
-    await rm(dir, { recursive: true, force: true });
+    await served.close();
+    await agentDir.dispose();
   }
 }

@@ -10,7 +10,7 @@ import type { RuleSet } from '@lumenflow/policy';
 import { createSequentialIds, createSteppingClock } from '@lumenflow/protocol';
 import type { Ask, PolicyDecisionRecord, Scope, TestResults, ToolCallRecord } from '@lumenflow/protocol';
 import { buildInstructions, createJudge, createMcpToolServer, createSnapshotter, createToolHost, openSandbox, prepareWorkspace } from '@lumenflow/runtime';
-import type { AgentClientInfo, Sandbox, ToolHost } from '@lumenflow/runtime';
+import type { AgentClientInfo, EvidenceSink, Sandbox, ToolHost } from '@lumenflow/runtime';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../../..');
 
@@ -34,8 +34,13 @@ export interface ToolSession {
 
 let sandbox: Promise<Sandbox> | undefined;
 
-/** The demo Ask's scopes unless `requestedScopes` says otherwise; extra files go into the fixture before the baseline. */
-export async function openToolSession(opts: { requestedScopes?: Scope[]; extraFiles?: Record<string, string>; cloudRules?: RuleSet; maxCalls?: number } = {}): Promise<ToolSession> {
+/**
+ * The demo Ask's scopes unless `requestedScopes` says otherwise; extra files go into the fixture before the baseline.
+ * `evidence` replaces the sink that collects records into `recorded` (which then stays empty).
+ */
+export async function openToolSession(
+  opts: { requestedScopes?: Scope[]; extraFiles?: Record<string, string>; cloudRules?: RuleSet; maxCalls?: number; evidence?: EvidenceSink } = {},
+): Promise<ToolSession> {
   const root = await mkdtemp(join(tmpdir(), 'lumenflow-mcp-'));
   const fixture = join(root, 'fixture');
   await cp(join(REPO_ROOT, 'scripts/demo/fixtures/calc'), fixture, { recursive: true });
@@ -75,7 +80,7 @@ export async function openToolSession(opts: { requestedScopes?: Scope[]; extraFi
     sandbox: await (sandbox ??= openSandbox({ mode: 'bubblewrap' })),
     snapshotter,
     judge: createJudge({ layers, grant: createAskGrant(ask.requestedScopes), workspaceDir: workspace.dir }),
-    evidence: {
+    evidence: opts.evidence ?? {
       decision: async (r) => void recorded.decisions.push(r),
       toolCall: async (r) => void recorded.calls.push(r),
       testResults: async (r) => void recorded.tests.push(r),
