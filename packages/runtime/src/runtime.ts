@@ -98,6 +98,15 @@ export interface RuntimeOptions {
    */
   sandbox?: Sandbox | Promise<Sandbox>;
   /**
+   * A copy of `fixtureDir` already being made with {@link prepareWorkspace}, so
+   * that the first session on it need not wait for git (the CLI starts it while
+   * it reads its inputs). Only a session whose Ask resolves to a copy of
+   * `fixtureDir` takes it, and only one; a copy that failed is made again at
+   * session open, so any error is that session's own. One no session took is
+   * removed by {@link Runtime.idle}.
+   */
+  fixtureCopy?: Promise<Workspace>;
+  /**
    * Values this runtime holds as secret, e.g. a PR provider's token: redacted
    * from every message, log line and tool reply, and refused in a change
    * (docs/secrets.md). Besides these the runtime knows the values of the
@@ -178,6 +187,20 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
     sandbox ??= createBubblewrapSandbox();
     return sandbox;
   };
+  // The copy made ahead (fixtureCopy) serves the first session that works on a copy of fixtureDir.
+  let fixtureCopy = opts.fixtureCopy;
+  fixtureCopy?.catch(() => undefined);
+  const takeFixtureCopy = (dir: string): Promise<Workspace> | undefined => {
+    if (fixtureCopy === undefined || dir !== opts.fixtureDir) return undefined;
+    const made = fixtureCopy;
+    fixtureCopy = undefined;
+    return made;
+  };
+  const dropFixtureCopy = async (): Promise<void> => {
+    const made = fixtureCopy;
+    fixtureCopy = undefined;
+    await (await made?.catch(() => undefined))?.dispose();
+  };
   for (const [name, ms] of [['enrollTimeoutMs', enrollTimeoutMs], ['toolTimeoutMs', toolTimeoutMs]] as const) {
     if (!Number.isSafeInteger(ms) || ms < 1) throw new RangeError(`createRuntime: ${name} must be a positive whole number of milliseconds`);
   }
@@ -219,7 +242,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
           if (source.kind === 'remote') await checkRemoteRepository(source.url, baseBranch);
           workspace =
             source.kind === 'copy'
-              ? await prepareWorkspace({ fixtureDir: source.dir, clock: opts.clock, ...tmp })
+              ? ((await takeFixtureCopy(source.dir)?.catch(() => undefined)) ?? (await prepareWorkspace({ fixtureDir: source.dir, clock: opts.clock, ...tmp })))
               : await checkoutWorkspace({ ...(source.kind === 'remote' ? { remote: source.url } : { repoDir: source.dir }), baseBranch, ...tmp });
           boundary = await boundaryReady;
           snapshotter = await createSnapshotter(workspace.dir);
@@ -449,6 +472,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       }),
     idle: async () => {
       await work;
+      await dropFixtureCopy();
       for (const session of sessions.values()) await session.workspace.dispose();
     },
     stopSession: async (sessionId, reason) => {

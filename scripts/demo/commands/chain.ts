@@ -8,7 +8,7 @@ import type { RuleSet } from '@lumenflow/policy';
 import { createInProcessTransport, createSequentialIds, omitUndefined } from '@lumenflow/protocol';
 import type { Ask, Clock, KnownSecret } from '@lumenflow/protocol';
 import { createRuntime, deriveRuntimeLabels } from '@lumenflow/runtime';
-import type { HostFacts, RuntimeOptions, Sandbox } from '@lumenflow/runtime';
+import type { HostFacts, RuntimeOptions, Sandbox, Workspace } from '@lumenflow/runtime';
 import type { SigningKey } from '@lumenflow/verifier';
 import type { ChainTimeouts } from '../timeouts.js';
 
@@ -58,6 +58,8 @@ export interface ChainInputs {
   timeouts?: ChainTimeouts;
   /** Where tool processes run (default: a bubblewrap sandbox the runtime makes itself); may still be being made. */
   sandbox?: Sandbox | Promise<Sandbox>;
+  /** The runtime's copy of `fixtureDir`, already being made (RuntimeOptions.fixtureCopy); the runtime removes it if no session takes it. */
+  fixtureCopy?: Promise<Workspace>;
   /** How Cloud carries out an approved pull request (absent: no pull-request step). */
   pullRequest?: PullRequestConfig;
   /** The runtime's egress proxy settings for agents with an allow-list (tests only: the CLI never sets them). */
@@ -97,6 +99,7 @@ export async function runChain(inputs: ChainInputs): Promise<RunResult> {
       localRules: inputs.localRules,
       workspaceSource: inputs.workspaceSource,
       sandbox: inputs.sandbox,
+      fixtureCopy: inputs.fixtureCopy,
       signal: inputs.signal,
       enrollTimeoutMs: inputs.timeouts?.enrollMs,
       toolTimeoutMs: inputs.timeouts?.toolMs,

@@ -14,7 +14,7 @@ import { PolicyError, loadRulesFile, splitCommandLine } from '@lumenflow/policy'
 import type { RuleSet } from '@lumenflow/policy';
 import { IdSchema, createRedactor, createSteppingClock, omitUndefined, secretsFromEnvironment, systemClock } from '@lumenflow/protocol';
 import type { Ask, Clock, KnownSecret, Redactor } from '@lumenflow/protocol';
-import { RuntimeError, openSandbox, parseSandboxMode, probeBubblewrap, readHostFacts, readServedRepository } from '@lumenflow/runtime';
+import { RuntimeError, openSandbox, parseSandboxMode, prepareWorkspace, probeBubblewrap, readHostFacts, readServedRepository } from '@lumenflow/runtime';
 import type { Sandbox, SandboxMode } from '@lumenflow/runtime';
 import { DEFAULT_SIGNING_KEY_PATH, VerifierError, loadOrCreateSigningKey, makeDirectories } from '@lumenflow/verifier';
 import { CliError, EXIT } from '../cli-error.js';
@@ -58,7 +58,12 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
     return setup;
   };
   const bundledFixture = resolve(REPO_ROOT, process.env['LUMENFLOW_DEMO_FIXTURE'] ?? DEMO_PATHS.fixture);
-  let pullRequestSetup = options.repo === undefined && isDirectory(bundledFixture) ? startPullRequestSetup(undefined, bundledFixture) : undefined;
+  const onBundledFixture = options.repo === undefined && isDirectory(bundledFixture);
+  // So is the runtime's copy of the bundled fixture, for the in-process runtime to take at session
+  // open (RuntimeOptions.fixtureCopy); a run that never gets there removes it below.
+  const fixtureCopy = onBundledFixture && options.runtime !== 'process' ? prepareWorkspace({ fixtureDir: bundledFixture, clock }) : undefined;
+  fixtureCopy?.catch(() => undefined);
+  let pullRequestSetup = onBundledFixture ? startPullRequestSetup(undefined, bundledFixture) : undefined;
   let ask: Ask;
   let cloudRules: RuleSet;
   let localRules: RuleSet;
@@ -82,12 +87,15 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
     pullRequestSetup ??= startPullRequestSetup(repo?.dir, fixtureDir);
     prepared = await prepareRun(options, { outDir, runId, localRules, sandboxSetting });
   } catch (error) {
-    await (await pullRequestSetup?.catch(() => undefined))?.dispose();
+    await Promise.all([disposeMade(pullRequestSetup), disposeMade(fixtureCopy)]);
     throw error;
   }
   const { signing, runtimeKey, sandbox, knownSecrets, secrets, logger } = prepared;
   logger.info({ runId, askId: ask.askId, mode, signerKeyId: signing.key.keyId, runtimeKeyId: runtimeKey.key.keyId, keySource: signing.source }, 'run starting');
-  const pullRequest = await pullRequestSetup;
+  const pullRequest = await pullRequestSetup.catch(async (error: unknown) => {
+    await disposeMade(fixtureCopy);
+    throw error;
+  });
   const printer = createProgressPrinter(secrets);
   const controller = new AbortController();
   const onSigint = (): void => controller.abort();
@@ -107,6 +115,7 @@ export async function runDemoCommand(options: RunOptions): Promise<number> {
       outDir,
       clock,
       sandbox,
+      ...omitUndefined({ fixtureCopy }),
       signingKey: signing.key,
       runtimeKey: runtimeKey.key,
       host: readHostFacts(),
@@ -288,6 +297,11 @@ function toCliError(error: unknown): unknown {
     return new CliError(error.code, error.message, error.code === 'FIXTURE_MISSING' ? EXIT.usage : EXIT.internal, { cause: error });
   }
   return error;
+}
+
+/** Removes what was being made ahead for a run that stops before its chain takes it over. */
+async function disposeMade(made: Promise<{ dispose(): Promise<void> }> | undefined): Promise<void> {
+  await (await made?.catch(() => undefined))?.dispose();
 }
 
 function isDirectory(path: string): boolean {
