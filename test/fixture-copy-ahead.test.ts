@@ -64,7 +64,7 @@ describe('the CLI leaves no copy behind', () => {
   const runCli = async (name: string, args: string[]): Promise<{ code: number | null; stderr: string; left: string[] }> => {
     const tmp = join(work, `tmp-${name}`);
     await mkdir(tmp);
-    const env = { ...process.env, ...(await writeThrowawayKeys(work)), TMPDIR: tmp, LUMENFLOW_CLOCK: '', NO_COLOR: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...(await writeThrowawayKeys(work)), TMPDIR: tmp, LUMENFLOW_CLOCK: '', NO_COLOR: '1' };
     delete env['LUMENFLOW_DEMO_FIXTURE'];
     const result = spawnSync(join(REPO_ROOT, 'node_modules/.bin/tsx'), [join(REPO_ROOT, 'scripts/demo/trusted-compute.ts'), ...args], { cwd: REPO_ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     return { code: result.status, stderr: result.stderr, left: (await readdir(tmp)).filter((n) => n.startsWith('lumenflow-')) };

@@ -185,7 +185,7 @@ export function createCloud(opts: CloudOptions): Cloud {
         accepted = opening;
         ruling = evaluateCloudRules(ctx);
         // A local base is fetched while the session runs; the step still checks everything when it comes.
-        if (ruling.deny === undefined && request.pullRequest !== undefined) early = startEarlyBaseFetch(request.pullRequest, ask);
+        if (ruling.deny === undefined && request.pullRequest !== undefined) early = startEarlyBaseFetch(request.pullRequest, ask, opening.baselineCommit);
         ended = await collectSession(ctx, session, ruling);
       }
 

@@ -132,11 +132,26 @@ export async function performPullRequest(config: PullRequestConfig, input: PullR
     `LumenFlow-Action-Hash: ${request.actionHash}`,
     '',
   ].join('\n');
+  // The patch provider's files are rendered from the new commit beside its diff; they are used only once every check below passes.
+  let rendered: Promise<Record<string, string>> | undefined;
+  const renderBeside = (made: Pick<ApprovedCommit, 'dir' | 'env' | 'baseCommit' | 'headCommit'>): void => {
+    rendered = renderPatchProviderFiles(made, { remote: base.remote, branch: head, title: text.title });
+    rendered.catch(() => undefined);
+  };
   return withCredentialHelper(config.token, async (credentialConfig) => {
     try {
       // A fetch started early serves only the source and branch it was started for.
       const fetchedBase = early !== undefined && early.source === remote && early.baseBranch === proposed.base ? early.fetched : undefined;
-      commit = await prepareApprovedCommit({ source: remote, baseBranch: proposed.base, baseCommit: input.baseCommit, patch: input.patch, message, stamp, credentialConfig, ...omitUndefined({ fetchedBase }) });
+      commit = await prepareApprovedCommit({
+        source: remote,
+        baseBranch: proposed.base,
+        baseCommit: input.baseCommit,
+        patch: input.patch,
+        message,
+        stamp,
+        credentialConfig,
+        ...omitUndefined({ fetchedBase, beside: config.provider === 'patch' ? renderBeside : undefined }),
+      });
       const made = { headCommit: commit.headCommit, headDiffSha256: sha256Digest(commit.headDiff) };
       // Again on what is about to leave: the diff of the commit itself must be the approved one.
       const second = checkPrBinding({ approval: input.approval, candidate: { ...candidate, diff: commit.headDiff }, now: input.now });
@@ -146,7 +161,7 @@ export async function performPullRequest(config: PullRequestConfig, input: PullR
       if (claimed !== undefined && claimed.actionHash !== request.actionHash) return fail('PR_APPROVAL_USED', `approval ${request.approvalId} was already used`, made);
       if (claimed?.state === 'done' && claimed.output !== undefined) return { status: claimed.output.code === undefined ? 'succeeded' : 'failed', output: claimed.output, files: claimed.files ?? {}, replayed: true };
 
-      const result = await carryOut(config, commit, { remote, shownRemote: base.remote, head, base: proposed.base, title: text.title, body: text.body, ask: input.ask, credentialConfig });
+      const result = await carryOut(config, commit, { remote, head, base: proposed.base, title: text.title, body: text.body, ask: input.ask, credentialConfig, rendered });
       const output: PullRequestOutput = { ...base, ...made, ...result.output };
       const done: PullRequestStepResult = { status: output.code === undefined ? 'succeeded' : 'failed', output, files: result.files, replayed: false };
       await config.ledger.complete({ approvalId: useKey, actionHash: request.actionHash, state: 'done', output, files: result.files });
@@ -155,6 +170,8 @@ export async function performPullRequest(config: PullRequestConfig, input: PullR
       if (error instanceof PrStepFailure) return fail(error.code, error.message, commit === undefined ? {} : { headCommit: commit.headCommit, headDiffSha256: sha256Digest(commit.headDiff) });
       return fail('PR_INTERNAL', error instanceof Error ? error.message : String(error));
     } finally {
+      // Nothing reads the scratch repository once it goes.
+      await rendered?.catch(() => undefined);
       await commit?.dispose();
     }
   });
@@ -178,7 +195,7 @@ export interface EarlyBaseFetch {
  * only after the binding check, as before. Every check of the step runs as
  * without it (docs/pull-requests.md).
  */
-export function startEarlyBaseFetch(config: PullRequestConfig, ask: Ask): EarlyBaseFetch | undefined {
+export function startEarlyBaseFetch(config: PullRequestConfig, ask: Ask, baseCommit?: string): EarlyBaseFetch | undefined {
   if (config.provider === 'github' || config.remote === undefined || isUrl(config.remote)) return undefined;
   let source: string;
   try {
@@ -187,7 +204,7 @@ export function startEarlyBaseFetch(config: PullRequestConfig, ask: Ask): EarlyB
     return undefined;
   }
   const baseBranch = ask.workspace.baseBranch;
-  const fetched = fetchBase({ source, baseBranch, credentialConfig: [] });
+  const fetched = fetchBase({ source, baseBranch, credentialConfig: [], ...omitUndefined({ baseCommit }) });
   fetched.catch(() => undefined);
   return { source, baseBranch, fetched, dispose: async () => (await fetched.catch(() => undefined))?.dispose() };
 }
@@ -195,10 +212,11 @@ export function startEarlyBaseFetch(config: PullRequestConfig, ask: Ask): EarlyB
 async function carryOut(
   config: PullRequestConfig,
   commit: ApprovedCommit,
-  opts: { remote: string; shownRemote: string; head: string; base: string; title: string; body: string; ask: Ask; credentialConfig: readonly string[] },
+  opts: { remote: string; head: string; base: string; title: string; body: string; ask: Ask; credentialConfig: readonly string[]; rendered: Promise<Record<string, string>> | undefined },
 ): Promise<{ output: Partial<PullRequestOutput>; files: Record<string, string> }> {
   if (config.provider === 'patch') {
-    return { output: {}, files: await renderPatchProviderFiles(commit, { remote: opts.shownRemote, branch: opts.head, title: opts.title }) };
+    if (opts.rendered === undefined) throw new PrStepFailure('PR_INTERNAL', 'the patch provider has no files');
+    return { output: {}, files: await opts.rendered };
   }
   try {
     await pushApprovedCommit(commit, opts.remote, opts.head, opts.credentialConfig);

@@ -39,6 +39,8 @@ export interface FetchedBase {
   dir: string;
   /** The fetch of `refs/heads/<baseBranch>` (it may have failed: the commit itself is asked for next). */
   fetched: GitResult;
+  /** The commit whose tree the scratch index holds, when the fetch brought the commit it was asked to read. */
+  indexedCommit?: string;
   dispose(): Promise<void>;
 }
 
@@ -49,7 +51,7 @@ export interface FetchedBase {
  *
  * @throws {PrStepFailure} PR_INTERNAL when the repository cannot be made.
  */
-export async function fetchBase(opts: { source: string; baseBranch: string; credentialConfig: readonly string[] }): Promise<FetchedBase> {
+export async function fetchBase(opts: { source: string; baseBranch: string; credentialConfig: readonly string[]; baseCommit?: string }): Promise<FetchedBase> {
   const dir = await mkdtemp(join(tmpdir(), 'lumenflow-pr-'));
   const dispose = (): Promise<void> => rm(dir, { recursive: true, force: true });
   const env = buildCloudGitEnv(dir);
@@ -57,7 +59,9 @@ export async function fetchBase(opts: { source: string; baseBranch: string; cred
     const init = await runCloudGit(['init', '--quiet', '--bare'], { cwd: dir, env });
     if (init.exitCode !== 0) throw new PrStepFailure('PR_INTERNAL', `git init: ${firstLine(init)}`);
     const fetched = await runCloudGit([...opts.credentialConfig, 'fetch', '--quiet', '--no-tags', '--', opts.source, `refs/heads/${opts.baseBranch}`], { cwd: dir, env });
-    return { dir, fetched, dispose };
+    // The base's tree into the index now, so the step after approval starts from it; it fails unless the fetch brought that commit.
+    const indexed = opts.baseCommit !== undefined && fetched.exitCode === 0 && (await runCloudGit(['read-tree', `${opts.baseCommit}^{commit}`], { cwd: dir, env })).exitCode === 0;
+    return { dir, fetched, ...(indexed ? { indexedCommit: opts.baseCommit } : {}), dispose };
   } catch (error) {
     await dispose();
     throw error instanceof PrStepFailure ? error : new PrStepFailure('PR_INTERNAL', error instanceof Error ? error.message : String(error));
@@ -84,8 +88,10 @@ export async function prepareApprovedCommit(opts: {
   stamp: CommitStamp;
   credentialConfig: readonly string[];
   fetchedBase?: Promise<FetchedBase>;
+  /** Work on the new commit that runs beside its `git diff` (the patch provider's files); its failure is left to its caller. */
+  beside?: (commit: Omit<ApprovedCommit, 'headDiff' | 'dispose'>) => void;
 }): Promise<ApprovedCommit> {
-  const { dir, fetched, dispose } = await (opts.fetchedBase ?? fetchBase(opts));
+  const { dir, fetched, indexedCommit, dispose } = await (opts.fetchedBase ?? fetchBase(opts));
   const env = buildCloudGitEnv(dir, opts.stamp);
   const git = (args: readonly string[], input?: string): Promise<GitResult> => runCloudGit(args, { cwd: dir, env, ...omitUndefined({ input }) });
   try {
@@ -94,9 +100,10 @@ export async function prepareApprovedCommit(opts: {
       if (result.exitCode !== 0) throw new PrStepFailure(code, `git ${args[0] ?? ''}: ${firstLine(result)}`);
       return result.stdout;
     };
-    // The base's tree into the index; it fails, as the presence check below does, unless the base is a commit here.
+    // The base's tree into the index (unless the fetch already put exactly it there); it fails, as the
+    // presence check below does, unless the base is a commit here.
     const base = `${opts.baseCommit}^{commit}`;
-    if ((await git(['read-tree', base])).exitCode !== 0) {
+    if (indexedCommit !== opts.baseCommit && (await git(['read-tree', base])).exitCode !== 0) {
       // The base branch may have moved on without it, or not exist: ask for the commit itself.
       const direct = await git([...opts.credentialConfig, 'fetch', '--quiet', '--no-tags', '--', opts.source, opts.baseCommit]);
       if ((await git(['cat-file', '-e', base])).exitCode !== 0) throw classifyFetchFailure(fetched.exitCode !== 0 ? fetched : direct, opts.baseCommit);
@@ -106,6 +113,7 @@ export async function prepareApprovedCommit(opts: {
     if (applied.exitCode !== 0) throw new PrStepFailure('PR_PATCH_DOES_NOT_APPLY', `the approved patch does not apply on ${opts.baseCommit}: ${firstLine(applied)}`);
     const tree = (await must(['write-tree'], 'PR_INTERNAL')).trim();
     const headCommit = (await must(['commit-tree', tree, '-p', opts.baseCommit, '-F', '-'], 'PR_INTERNAL', opts.message)).trim();
+    opts.beside?.({ dir, env, baseCommit: opts.baseCommit, headCommit });
     const headDiff = await must(['diff', ...PR_DIFF_FLAGS, opts.baseCommit, headCommit], 'PR_INTERNAL');
     return { dir, env, baseCommit: opts.baseCommit, headCommit, headDiff, dispose };
   } catch (error) {

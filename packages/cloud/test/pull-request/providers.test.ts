@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -243,6 +243,41 @@ describe('patch provider: offline', () => {
     const reference = await performPullRequest({ ...config, ledger: openPrUseLedger(ledgerDir()) }, input(origin));
     expect(result.status, JSON.stringify(result.output)).toBe('succeeded');
     expect(result.output.headCommit).toBe(reference.output.headCommit);
+  });
+
+  test('a base fetched early with its commit holds that tree in its index; the step gives the same commit as without it', async () => {
+    const origin = makeOrigin();
+    const config: PullRequestConfig = { provider: 'patch', remote: origin.bare, ledger: openPrUseLedger(ledgerDir()) };
+    const early = startEarlyBaseFetch(config, makeAsk(), origin.baseCommit);
+    const fetched = await early?.fetched;
+    expect(fetched?.indexedCommit).toBe(origin.baseCommit);
+    expect(git(fetched?.dir ?? '', ['write-tree']).trim()).toBe(git(origin.bare, ['rev-parse', `${origin.baseCommit}^{tree}`]).trim());
+    const withEarly = await performPullRequest(config, input(origin), early);
+    const without = await performPullRequest({ ...config, ledger: openPrUseLedger(ledgerDir()) }, input(origin));
+    expect(withEarly.status, JSON.stringify(withEarly.output)).toBe('succeeded');
+    expect(withEarly).toEqual(without);
+    await early?.dispose();
+  });
+
+  test('an index read early for another commit is not used: the step reads the approved base again', async () => {
+    const origin = makeOrigin();
+    const config: PullRequestConfig = { provider: 'patch', remote: origin.bare, ledger: openPrUseLedger(ledgerDir()) };
+    // The branch moved on to a commit with another tree; the early fetch indexes that one.
+    const scratch = mkdtempSync(join(tmpdir(), 'lf-pr-moved-'));
+    git(scratch, ['clone', '--quiet', origin.bare, '.']);
+    writeFileSync(join(scratch, 'extra.txt'), 'not in the approved base\n');
+    git(scratch, ['add', 'extra.txt']);
+    git(scratch, ['-c', 'user.name=t', '-c', 'user.email=t@example.test', 'commit', '--quiet', '-m', 'moved on']);
+    git(scratch, ['push', '--quiet', origin.bare, 'main']);
+    const moved = git(scratch, ['rev-parse', 'HEAD']).trim();
+    const early = startEarlyBaseFetch(config, makeAsk(), moved);
+    expect((await early?.fetched)?.indexedCommit).toBe(moved);
+    const result = await performPullRequest(config, input(origin), early);
+    await early?.dispose();
+    const reference = await performPullRequest({ ...config, ledger: openPrUseLedger(ledgerDir()) }, input(origin));
+    expect(result.status, JSON.stringify(result.output)).toBe('succeeded');
+    expect(result.output.headCommit).toBe(reference.output.headCommit);
+    expect(result.files['pull-request.patch']).not.toContain('extra.txt');
   });
 
   test('nothing is fetched early from a URL, or for github', () => {
