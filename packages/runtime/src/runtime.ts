@@ -21,7 +21,7 @@ import type { HostFacts } from './host.js';
 import { createBubblewrapSandbox } from './sandbox/bubblewrap.js';
 import type { Sandbox } from './sandbox/sandbox.js';
 import { createSnapshotter } from './sandbox/snapshot.js';
-import type { Snapshotter } from './sandbox/snapshot.js';
+import type { Snapshot, Snapshotter } from './sandbox/snapshot.js';
 import { checkRemoteRepository, checkoutWorkspace } from './checkout.js';
 import { collectAgents, resolveAgent, resolveRepository } from './served.js';
 import { isWorkspaceUnchanged, prepareWorkspace } from './workspace.js';
@@ -152,6 +152,8 @@ interface SessionState {
   workspace: Workspace;
   sandbox: Sandbox;
   snapshotter: Snapshotter;
+  /** The workspace as the session opened on it. */
+  baseline: Snapshot;
   layers: PolicyLayers;
   /** The runtime's known secrets and this workspace's secret files. */
   redactor: Redactor;
@@ -227,6 +229,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
         let workspace: Workspace | undefined;
         let boundary: Sandbox | undefined;
         let snapshotter: Snapshotter;
+        let baseline: Snapshot;
         let layers: PolicyLayers;
         let secrets: Redactor;
         let boundaryReady: Promise<Sandbox> | undefined;
@@ -248,7 +251,8 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
           snapshotter = await createSnapshotter(workspace.dir);
           layers = { cloud: cloudRules, ...omitUndefined({ local: opts.localRules }) };
           const marked = layers;
-          secrets = redactor.withKnownValues(await readWorkspaceSecrets(workspace.dir, await snapshotter.take(), (path) => isSecretFile(marked, path)));
+          baseline = await snapshotter.take();
+          secrets = redactor.withKnownValues(await readWorkspaceSecrets(workspace.dir, baseline, (path) => isSecretFile(marked, path)));
         } catch (caught) {
           // A sandbox that cannot be made is the session's reason, as when it was awaited before the rest.
           const sandboxFailure = await boundaryReady?.then(
@@ -295,7 +299,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
           });
           return;
         }
-        const opened: SessionState = { runId: message.runId, sessionId: message.sessionId, ask, cloudRules, workspace, sandbox: boundary, snapshotter, layers, redactor: secrets };
+        const opened: SessionState = { runId: message.runId, sessionId: message.sessionId, ask, cloudRules, workspace, sandbox: boundary, snapshotter, baseline, layers, redactor: secrets };
         // Its lease was refused while the workspace was being made: it ends here, never accepted.
         const lost = leaseLost.get(message.sessionId);
         if (lost !== undefined) {
@@ -393,6 +397,7 @@ export function createRuntime(opts: RuntimeOptions): Runtime {
       baselineCommit: session.workspace.baselineCommit,
       sandbox: session.sandbox,
       snapshotter: session.snapshotter,
+      baselineSnapshot: session.baseline,
       judge: createJudge({
         layers: session.layers,
         grant: createAskGrant(ask.requestedScopes),

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import type { Clock } from '@lumenflow/protocol';
 import { RuntimeError } from './errors.js';
 import { runProcess } from './process.js';
+import { sameEntry } from './sandbox/snapshot.js';
+import type { Snapshot } from './sandbox/snapshot.js';
 
 /** The identity the runtime commits the baseline as; fixed so the commit id is reproducible. */
 export const BASELINE_AUTHOR = { name: 'LumenFlow Runtime', email: 'runtime@lumenflow.invalid' } as const;
@@ -149,6 +151,32 @@ export async function markNewFiles(dir: string): Promise<void> {
   const listed = await runGit(dir, ['ls-files', '-z', '--others', '--exclude-standard']);
   const paths = listed.split('\0').filter((p) => p !== '');
   for (let i = 0; i < paths.length; i += 500) await runGit(dir, ['add', '--intent-to-add', '--', ...paths.slice(i, i + 500)]);
+}
+
+/**
+ * Whether `git ls-files --others --exclude-standard` could list a file in a
+ * workspace now seen as `now`, which was seen as `baseline` when it held its
+ * baseline commit and nothing untracked that git does not ignore (a fresh
+ * checkout, or a copy after `git add --all`). Pure and conservative: any path
+ * outside `.git` that is new since the baseline, any change to a `.gitignore`
+ * (it may stop ignoring a file) or to `.git/info` (its `exclude`) says it could.
+ */
+export function mayHoldNewFiles(baseline: Snapshot, now: Snapshot): boolean {
+  for (const [path, entry] of now) {
+    const was = baseline.get(path);
+    if (was === undefined) {
+      if (path !== '.git' && !path.startsWith('.git/')) return true;
+      if (path.startsWith('.git/info')) return true;
+    } else if ((isIgnoreFile(path) || path.startsWith('.git/info')) && !sameEntry(was, entry)) {
+      return true;
+    }
+  }
+  for (const path of baseline.keys()) if ((isIgnoreFile(path) || path.startsWith('.git/info')) && !now.has(path)) return true;
+  return false;
+}
+
+function isIgnoreFile(path: string): boolean {
+  return path === '.gitignore' || path.endsWith('/.gitignore');
 }
 
 /** True when the working tree equals the baseline commit: nothing modified, added or deleted. */

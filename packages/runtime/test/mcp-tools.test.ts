@@ -91,6 +91,25 @@ describe('the MCP server', () => {
     expect(s.recorded.diffs[0]).toContain('+export const x = 1;');
   });
 
+  test('git_diff shows a file the agent created, as a new file', async () => {
+    const s = await open({ requestedScopes: [{ kind: 'fs.write', path: 'src/**' }, { kind: 'pr.create', repository: 'lumenflow-demo/calc', base: 'main' }] });
+    await s.call('write_file', { path: 'src/added.js', content: 'export const added = 1;\n' });
+    await s.call('git_diff');
+    expect(s.recorded.diffs[0]).toContain('+++ b/src/added.js');
+  });
+
+  test('git_diff shows a file the baseline ignored once the agent stops ignoring it', async () => {
+    const s = await open({
+      requestedScopes: [{ kind: 'fs.write', path: 'src/**' }, { kind: 'pr.create', repository: 'lumenflow-demo/calc', base: 'main' }],
+      extraFiles: { 'src/.gitignore': 'notes.txt\n', 'src/notes.txt': 'kept out of the baseline\n' },
+    });
+    await s.call('git_diff');
+    expect(s.recorded.diffs[0]).toBe('');
+    await s.call('write_file', { path: 'src/.gitignore', content: '' });
+    await s.call('git_diff');
+    expect(s.recorded.diffs[1]).toContain('+++ b/src/notes.txt');
+  });
+
   test('run_command runs exactly argv in the sandbox, when the Ask requested it and Rules allow it', async () => {
     const cloud = createRuleSet(
       {

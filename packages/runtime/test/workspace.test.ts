@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createSteppingClock } from '@lumenflow/protocol';
 import { RuntimeError, executeStep, isWorkspaceUnchanged, openSandbox, prepareWorkspace } from '@lumenflow/runtime';
+import type { Snapshot, SnapshotEntry } from '../src/sandbox/snapshot.js';
+import { mayHoldNewFiles } from '../src/workspace.js';
 
 const FIXTURE = resolve(import.meta.dirname, '../../../scripts/demo/fixtures/calc');
 const at = '2026-11-23T10:00:00.000Z';
@@ -73,5 +75,29 @@ describe('workspace and tools', () => {
     } finally {
       await ws.dispose();
     }
+  });
+});
+
+describe('mayHoldNewFiles', () => {
+  const file = (sha: string): SnapshotEntry => ({ type: 'file', mode: 0o644, sha256: sha });
+  const snap = (entries: Record<string, SnapshotEntry>): Snapshot => new Map(Object.entries(entries));
+  const baseline = snap({ 'src': { type: 'dir', mode: 0o755 }, 'src/calc.js': file('a'), 'src/.gitignore': file('g'), '.git': { type: 'dir', mode: 0o755 }, '.git/index': file('i') });
+
+  test('no: the same paths, a changed tracked file, or changes inside .git alone', () => {
+    expect(mayHoldNewFiles(baseline, baseline)).toBe(false);
+    expect(mayHoldNewFiles(baseline, snap({ ...Object.fromEntries(baseline), 'src/calc.js': file('b'), '.git/index': file('j'), '.git/ORIG_HEAD': file('o') }))).toBe(false);
+    const without = new Map(baseline);
+    without.delete('src/calc.js');
+    expect(mayHoldNewFiles(baseline, without)).toBe(false);
+  });
+
+  test('yes: a new path outside .git, a changed or removed .gitignore, or anything in .git/info', () => {
+    expect(mayHoldNewFiles(baseline, snap({ ...Object.fromEntries(baseline), 'src/new.js': file('n') }))).toBe(true);
+    expect(mayHoldNewFiles(baseline, snap({ ...Object.fromEntries(baseline), 'empty-dir': { type: 'dir', mode: 0o755 } }))).toBe(true);
+    expect(mayHoldNewFiles(baseline, snap({ ...Object.fromEntries(baseline), 'src/.gitignore': file('h') }))).toBe(true);
+    const noIgnore = new Map(baseline);
+    noIgnore.delete('src/.gitignore');
+    expect(mayHoldNewFiles(baseline, noIgnore)).toBe(true);
+    expect(mayHoldNewFiles(baseline, snap({ ...Object.fromEntries(baseline), '.git/info/exclude': file('x') }))).toBe(true);
   });
 });

@@ -3,12 +3,12 @@ import { createRedactor, omitUndefined } from '@lumenflow/protocol';
 import type { Ask, Clock, IdSource, Scope, ScopeRef } from '@lumenflow/protocol';
 import { RuntimeError } from '../errors.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import type { Snapshotter } from '../sandbox/snapshot.js';
+import type { Snapshot, Snapshotter } from '../sandbox/snapshot.js';
 import type { AgentStep } from '../scripted-planner.js';
 import { TOOL_LIMITS } from '../tool-limits.js';
 import { TEST_COMMAND, describeStepInput, executeStep, scopeOfStep } from '../tools.js';
 import type { StepResult } from '../tools.js';
-import { markNewFiles } from '../workspace.js';
+import { markNewFiles, mayHoldNewFiles } from '../workspace.js';
 import { printable } from '../printable.js';
 import { findSecretInContent } from '../secrets.js';
 import type { SecretCheck } from '../secrets.js';
@@ -32,6 +32,13 @@ export interface ToolHostOptions {
   baselineCommit: string;
   sandbox: Sandbox;
   snapshotter: Snapshotter;
+  /**
+   * The workspace as the session opened on it (`baselineCommit` checked out).
+   * With it, git_diff marks new files intent-to-add (a git process) only when a
+   * snapshot says the workspace may hold one ({@link mayHoldNewFiles}); without
+   * it, always.
+   */
+  baselineSnapshot?: Snapshot;
   judge: Judge;
   evidence: EvidenceSink;
   clock: Clock;
@@ -125,8 +132,12 @@ export function createToolHost(opts: ToolHostOptions): ToolHost {
     const input = describeStepInput(step);
     const runsProcess = scope.kind === 'shell.exec';
     // The workspace as it was, so every change the process makes can be judged and, if need be, undone.
-    if (step.tool === 'git_diff') await markNewFiles(opts.workspaceDir);
-    const before = runsProcess ? await opts.snapshotter.take() : undefined;
+    let before = runsProcess ? await opts.snapshotter.take() : undefined;
+    // New files join the diff as intent-to-add; marking them changes .git/index, so the snapshot is taken again after.
+    if (step.tool === 'git_diff' && (before === undefined || opts.baselineSnapshot === undefined || mayHoldNewFiles(opts.baselineSnapshot, before))) {
+      await markNewFiles(opts.workspaceDir);
+      before = await opts.snapshotter.take();
+    }
     const startedAt = opts.clock.now();
     const stepTimeout = AbortSignal.timeout(opts.toolTimeoutMs);
     const stepSignal = AbortSignal.any([stepTimeout, opts.halt, ...(opts.signal ? [opts.signal] : [])]);

@@ -48,6 +48,7 @@ export async function openToolSession(
   const clock = createSteppingClock(new Date('2026-11-23T10:00:00.000Z'));
   const workspace = await prepareWorkspace({ fixtureDir: fixture, clock, tmpRoot: root });
   const snapshotter = await createSnapshotter(workspace.dir);
+  const baselineSnapshot = await snapshotter.take();
   const ask: Ask = {
     schemaVersion: 1,
     askId: 'ask-test',
@@ -79,6 +80,7 @@ export async function openToolSession(
     baselineCommit: workspace.baselineCommit,
     sandbox: await (sandbox ??= openSandbox({ mode: 'bubblewrap' })),
     snapshotter,
+    baselineSnapshot,
     judge: createJudge({ layers, grant: createAskGrant(ask.requestedScopes), workspaceDir: workspace.dir }),
     evidence: opts.evidence ?? {
       decision: async (r) => void recorded.decisions.push(r),
