@@ -124,9 +124,9 @@ export async function prepareWorkspace(opts: { fixtureDir: string; clock: Clock;
   try {
     const at = FIXTURE_BASELINE_DATE;
     // No template: no sample hooks or other files in .git for every snapshot to read. The
-    // copy (which never writes .git) runs while git makes the repository.
+    // copy (which never writes .git) runs while the repository is made.
     // Both settle before any clean-up below removes the directory.
-    const made = await Promise.allSettled([copyTree(opts.fixtureDir, dir), runGit(dir, ['init', '--quiet', '--template=', '--initial-branch=main'])]);
+    const made = await Promise.allSettled([copyTree(opts.fixtureDir, dir), initRepository(dir)]);
     for (const step of made) if (step.status === 'rejected') throw step.reason;
     await runGit(dir, ['add', '--all']);
     await runGit(dir, ['commit', '--quiet', '--no-verify', '-m', 'baseline'], at);
@@ -139,6 +139,25 @@ export async function prepareWorkspace(opts: { fixtureDir: string; clock: Clock;
     if (cause instanceof RuntimeError) throw cause;
     throw new RuntimeError('WORKSPACE_FAILED', `cannot prepare the workspace from ${opts.fixtureDir}`, { cause });
   }
+}
+
+/** The configuration `git init` writes for a repository with a working tree on Linux. */
+const INIT_CONFIG = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n';
+
+/**
+ * Makes `dir` an empty git repository on branch `main`: what
+ * `git init --template= --initial-branch=main` makes (gitrepository-layout),
+ * written directly, which spares a git process on every workspace. git reads
+ * it as its own (packages/runtime/test/workspace.test.ts compares the two).
+ */
+export async function initRepository(dir: string): Promise<void> {
+  const gitDir = join(dir, '.git');
+  await mkdir(gitDir, { mode: 0o755 });
+  await Promise.all([
+    ...['objects/info', 'objects/pack', 'refs/heads', 'refs/tags'].map((sub) => mkdir(join(gitDir, sub), { recursive: true, mode: 0o755 })),
+    writeFile(join(gitDir, 'HEAD'), 'ref: refs/heads/main\n', { mode: 0o644, flag: 'wx' }),
+    writeFile(join(gitDir, 'config'), INIT_CONFIG, { mode: 0o644, flag: 'wx' }),
+  ]);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, symlink, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -5,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createSteppingClock } from '@lumenflow/protocol';
 import { RuntimeError, executeStep, isWorkspaceUnchanged, openSandbox, prepareWorkspace } from '@lumenflow/runtime';
 import type { Snapshot, SnapshotEntry } from '../src/sandbox/snapshot.js';
-import { mayHoldNewFiles } from '../src/workspace.js';
+import { initRepository, mayHoldNewFiles } from '../src/workspace.js';
 
 const FIXTURE = resolve(import.meta.dirname, '../../../scripts/demo/fixtures/calc');
 const at = '2026-11-23T10:00:00.000Z';
@@ -99,5 +100,42 @@ describe('mayHoldNewFiles', () => {
     noIgnore.delete('src/.gitignore');
     expect(mayHoldNewFiles(baseline, noIgnore)).toBe(true);
     expect(mayHoldNewFiles(baseline, snap({ ...Object.fromEntries(baseline), '.git/info/exclude': file('x') }))).toBe(true);
+  });
+});
+
+describe('initRepository', () => {
+  test('makes what git init --template= --initial-branch=main makes, as git reads it', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'lumenflow-init-'));
+    try {
+      const ours = join(root, 'ours');
+      const theirs = join(root, 'theirs');
+      await mkdir(ours);
+      await initRepository(ours);
+      execFileSync('git', ['init', '--quiet', '--template=', '--initial-branch=main', theirs], { env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } });
+      const read = (dir: string, args: string[]): string => execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } });
+      for (const args of [['config', '--local', '--list'], ['symbolic-ref', 'HEAD'], ['rev-parse', '--is-bare-repository', '--is-inside-work-tree', '--git-dir']]) {
+        expect(read(ours, args)).toBe(read(theirs, args));
+      }
+      const list = (dir: string): string => execFileSync('find', ['.git'], { cwd: dir, encoding: 'utf8' }).split('\n').sort().join('\n');
+      expect(list(ours)).toBe(list(theirs));
+      // It takes a commit like any repository.
+      await writeFile(join(ours, 'a.txt'), 'a\n');
+      read(ours, ['add', 'a.txt']);
+      read(ours, ['-c', 'user.name=t', '-c', 'user.email=t@example.test', 'commit', '--quiet', '-m', 'a']);
+      expect(read(ours, ['fsck', '--strict']).trim()).toBe('');
+      expect(read(ours, ['rev-parse', '--abbrev-ref', 'HEAD']).trim()).toBe('main');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  test('refuses a directory that already holds a repository', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'lumenflow-init-'));
+    try {
+      await initRepository(root);
+      await expect(initRepository(root)).rejects.toThrow(/EEXIST/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
