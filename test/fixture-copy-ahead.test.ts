@@ -4,7 +4,7 @@
 // runtime removes it when idle; a copy that failed is made again at open.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -30,11 +30,11 @@ describe('a copy of the fixture made ahead', () => {
   test('the session takes it: its work happens in that copy, and the copy is removed with the session', async () => {
     const inputs = await demoChainInputs({ runId: 'copy-taken', outDir: join(work, 'out') });
     const copy = await copyAhead(inputs.fixtureDir);
-    // A file only this copy holds: the diff shows it (as a new file) only if the session worked here.
-    await writeFile(join(copy.dir, 'made-ahead.txt'), 'from the copy made ahead\n');
+    // A change only this copy holds: the session's diff shows it only if the session worked here.
+    await appendFile(join(copy.dir, 'test', 'calc.test.js'), '// made ahead\n');
     const result = await runChain({ ...inputs, fixtureCopy: Promise.resolve(copy) });
     expect(result.ending).toBe('approved');
-    expect(await readFile(join(result.dir, 'file-diff.patch'), 'utf8')).toContain('+++ b/made-ahead.txt');
+    expect(await readFile(join(result.dir, 'file-diff.patch'), 'utf8')).toMatch(/\+\+\+ b\/test\/calc\.test\.js\n[\s\S]*\+\/\/ made ahead\n/);
     expect(existsSync(copy.dir)).toBe(false);
     expect((await verifyBundle(result.dir)).valid).toBe(true);
   }, 60_000);
@@ -54,7 +54,7 @@ describe('a copy of the fixture made ahead', () => {
     failed.catch(() => undefined);
     const result = await runChain({ ...inputs, fixtureCopy: failed });
     expect(result.ending).toBe('approved');
-    expect(await readFile(join(result.dir, 'file-diff.patch'), 'utf8')).not.toContain('made-ahead.txt');
+    expect(await readFile(join(result.dir, 'file-diff.patch'), 'utf8')).not.toContain('made ahead');
     expect((await verifyBundle(result.dir)).valid).toBe(true);
   }, 60_000);
 });

@@ -98,7 +98,7 @@ export interface RuntimeOptions {
    */
   sandbox?: Sandbox | Promise<Sandbox>;
   /**
-   * A copy of `fixtureDir` already being made with {@link prepareWorkspace}, so
+   * A copy of `fixtureDir` already being made with {@link prepareWorkspace} (and left untouched), so
    * that the first session on it need not wait for git (the CLI starts it while
    * it reads its inputs). Only a session whose Ask resolves to a copy of
    * `fixtureDir` takes it, and only one; a copy that failed is made again at
