@@ -1,10 +1,10 @@
-import { accessSync, constants } from 'node:fs';
-import { lstat, mkdtemp, readlink, realpath, rm } from 'node:fs/promises';
+import { accessSync, constants, lstatSync, mkdtempSync, readlinkSync, realpathSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import { RuntimeError } from '../errors.js';
 import { runProcess } from '../process.js';
-import { openPidsCgroup } from './cgroup.js';
+import { canMakePidsCgroups, openPidsCgroup } from './cgroup.js';
 import { DEFAULT_SANDBOX_LIMITS, buildBwrapArgs, computeProfileDigest } from './profile.js';
 import type { BubblewrapProfile, SandboxLimits } from './profile.js';
 import type { Sandbox, SandboxedResult } from './sandbox.js';
@@ -59,12 +59,12 @@ async function runHostProbe(bwrapOption: string | undefined, limits: SandboxLimi
   if (bwrap === undefined || !isExecutable(bwrap)) throw unavailable('bwrap is not installed (run `pnpm setup:system`, or apt-get install bubblewrap)');
   // The version and the probe run side by side; a missing version is still reported first.
   const answer = runProcess(bwrap, ['--version'], { cwd: '/', env: {} }).catch(() => undefined);
-  const probeCgroup = await openPidsCgroup(limits.processes);
-  await probeCgroup?.dispose();
-  const processBound = probeCgroup === undefined ? 'rlimit' : 'cgroup';
+  // Up to the probe's own start the checks are a few synchronous system calls, so that
+  // it does not wait on the event loop at every step while a run starts around it.
+  const processBound = canMakePidsCgroups() ? 'cgroup' : 'rlimit';
   // Probe: a sandbox that cannot start `true` here will not start a test suite either.
-  const profile = await buildProfile(limits, [], processBound);
-  const scratch = await mkdtemp(join(tmpdir(), 'lumenflow-probe-'));
+  const profile = buildProfile(limits, [], processBound);
+  const scratch = mkdtempSync(join(tmpdir(), 'lumenflow-probe-'));
   let probe: { exitCode: number; stderr: string };
   try {
     probe = await runInProfile(bwrap, profile, 'true', [], { workspaceDir: scratch, env: {} }).catch((error: unknown) => ({ exitCode: -1, stdout: '', stderr: String(error) }));
@@ -86,7 +86,7 @@ async function runHostProbe(bwrapOption: string | undefined, limits: SandboxLimi
 export async function createBubblewrapSandbox(options: BubblewrapOptions = {}): Promise<Sandbox> {
   const { bwrap, version, processBound } = await probeBubblewrap(options);
   const limits: SandboxLimits = { ...DEFAULT_SANDBOX_LIMITS, ...options.limits };
-  const profile = await buildProfile(limits, options.hide ?? [], processBound);
+  const profile = buildProfile(limits, options.hide ?? [], processBound);
   const profileDigest = computeProfileDigest(profile);
   const run: Sandbox['run'] = (program, args, opts) => runInProfile(bwrap, profile, program, args, opts);
   return { info: { kind: 'bubblewrap', version, profileDigest }, callInfo: { kind: 'bubblewrap', profileDigest }, run };
@@ -131,17 +131,18 @@ function toSandboxedResult(result: { exitCode: number; stdout: string; stderr: s
   return base;
 }
 
-async function buildProfile(limits: SandboxLimits, hide: readonly string[], processBound: 'cgroup' | 'rlimit'): Promise<BubblewrapProfile> {
+// Synchronous: a few dozen lstat and realpath calls on system paths, made once per sandbox.
+function buildProfile(limits: SandboxLimits, hide: readonly string[], processBound: 'cgroup' | 'rlimit'): BubblewrapProfile {
   const readOnly: string[] = [];
   const symlinks: Array<[string, string]> = [];
   for (const dir of SYSTEM_DIRS) {
-    const info = await lstat(dir).catch(() => undefined);
-    if (info?.isSymbolicLink()) symlinks.push([dir, await readlink(dir)]);
+    const info = lstatSync(dir, { throwIfNoEntry: false });
+    if (info?.isSymbolicLink()) symlinks.push([dir, readlinkSync(dir)]);
     else if (info?.isDirectory()) readOnly.push(dir);
   }
   // Node itself, where it is not a system package (nvm, a tarball under /opt or HOME).
   const pathDirs = ['/usr/local/bin', '/usr/bin', '/bin'];
-  const nodeBin = dirname(await realpath(process.execPath));
+  const nodeBin = dirname(realpathSync(process.execPath));
   if (!isUnder(nodeBin, readOnly)) {
     readOnly.push(dirname(nodeBin));
   }
@@ -149,9 +150,14 @@ async function buildProfile(limits: SandboxLimits, hide: readonly string[], proc
   const masked: Array<{ path: string; type: 'file' | 'dir' }> = [];
   for (const candidate of [...SYSTEM_SECRETS, ...hide]) {
     if (!isAbsolute(candidate)) continue;
-    const real = await realpath(candidate).catch(() => undefined);
-    if (real === undefined || !isUnder(real, readOnly)) continue;
-    const info = await lstat(real);
+    let real: string;
+    try {
+      real = realpathSync(candidate);
+    } catch {
+      continue;
+    }
+    if (!isUnder(real, readOnly)) continue;
+    const info = lstatSync(real);
     if (!masked.some((m) => m.path === real)) masked.push({ path: real, type: info.isDirectory() ? 'dir' : 'file' });
   }
   masked.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
