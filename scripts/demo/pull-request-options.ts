@@ -8,6 +8,7 @@ import { prepareWorkspace } from '@lumenflow/runtime';
 import { omitUndefined } from '@lumenflow/protocol';
 import type { Clock } from '@lumenflow/protocol';
 import { CliError } from './cli-error.js';
+import { findFixtureBase } from './fixture-base.js';
 
 export interface PullRequestFlags {
   pr?: PrProviderKind;
@@ -56,8 +57,9 @@ export function checkPullRequestFlags(flags: PullRequestFlags, env: NodeJS.Proce
 /**
  * The config Cloud carries out an approved pull request with. For `patch`
  * without `--pr-remote`, the base is the repository the runtime works from:
- * `--repo`, or the bundled fixture made into a repository the way the runtime
- * makes it (same content, same baseline commit id).
+ * `--repo`, or for the bundled fixture its checked-in base (fixture-base.ts),
+ * or, when the fixture no longer matches it, the fixture made into a
+ * repository the way the runtime makes it (same content, same baseline commit id).
  */
 export async function buildPullRequestConfig(opts: {
   flags: PullRequestFlags;
@@ -75,9 +77,13 @@ export async function buildPullRequestConfig(opts: {
   let remote = opts.flags.prRemote ?? opts.repoDir;
   let dispose = async (): Promise<void> => undefined;
   if (remote === undefined && provider === 'patch') {
-    const base = await prepareWorkspace({ fixtureDir: opts.fixtureDir, clock: opts.clock });
-    remote = base.dir;
-    dispose = base.dispose;
+    // The fixture's checked-in base while the fixture is as it was made from; else one made now.
+    remote = await findFixtureBase(opts.fixtureDir);
+    if (remote === undefined) {
+      const base = await prepareWorkspace({ fixtureDir: opts.fixtureDir, clock: opts.clock });
+      remote = base.dir;
+      dispose = base.dispose;
+    }
   }
   const config: PullRequestConfig = {
     provider,

@@ -22,7 +22,7 @@ export { parseTapResults } from './tap.js';
 export { readServedRepository, repositoryFromRemoteUrl } from './repository.js';
 export { checkoutWorkspace } from './checkout.js';
 export { TEST_COMMAND, buildDiffCommand, describeStepInput, executeStep, scopeOfStep } from './tools.js';
-export { BASELINE_AUTHOR, buildGitEnv, isWorkspaceUnchanged, prepareWorkspace, runGit } from './workspace.js';
+export { BASELINE_AUTHOR, buildGitEnv, isWorkspaceUnchanged, listFixtureFiles, prepareWorkspace, runGit } from './workspace.js';
 export { createWorkspaceContext } from './workspace-context.js';
 export {
   DEFAULT_SANDBOX_LIMITS,

@@ -209,8 +209,7 @@ export async function isWorkspaceUnchanged(workspace: Workspace): Promise<boolea
 async function copyTree(from: string, to: string): Promise<void> {
   const entries = (await readdir(from, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
-    // .lumenflow holds the runtime's keys and state when the workspace is the user's own checkout.
-    if (entry.name === '.git' || entry.name === 'node_modules' || entry.name === '.lumenflow') continue;
+    if (isLeftOut(entry.name)) continue;
     const source = join(from, entry.name);
     const target = join(to, entry.name);
     if (entry.isDirectory()) {
@@ -220,4 +219,26 @@ async function copyTree(from: string, to: string): Promise<void> {
       await writeFile(target, await readFile(source), { mode: 0o644 });
     }
   }
+}
+
+// .lumenflow holds the runtime's keys and state when the workspace is the user's own checkout.
+function isLeftOut(name: string): boolean {
+  return name === '.git' || name === 'node_modules' || name === '.lumenflow';
+}
+
+/**
+ * The files {@link prepareWorkspace} copies from a fixture directory (regular
+ * files, not under `.git`, `node_modules` or `.lumenflow`, no links), as
+ * `/`-separated relative paths in sorted order.
+ */
+export async function listFixtureFiles(dir: string, prefix = ''): Promise<string[]> {
+  const entries = (await readdir(join(dir, prefix), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const files: string[] = [];
+  for (const entry of entries) {
+    if (isLeftOut(entry.name)) continue;
+    const path = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+    if (entry.isDirectory()) files.push(...(await listFixtureFiles(dir, path)));
+    else if (entry.isFile()) files.push(path);
+  }
+  return files;
 }
