@@ -1,4 +1,3 @@
-import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { REPLAY_PAGE_CSP } from './render-html.js';
@@ -38,6 +37,8 @@ export async function startReplayServer(opts: { html: string; runId: string; por
   const pagePath = `/runs/${encodeURIComponent(opts.runId)}`;
   let allowedHosts = new Set<string>();
 
+  // Loaded here, not when the CLI starts: only `replay --serve` listens.
+  const { createServer } = await import('node:http');
   const server = createServer((req, res) => handle(req, res));
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const send = (status: number, body: string, headers: Record<string, string> = {}): void => {

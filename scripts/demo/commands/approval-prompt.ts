@@ -1,7 +1,6 @@
 // `--approve prompt`: asks a person at the terminal. The person approves the
 // diff and the PR text, so both are shown before the question, not just their
 // hashes; the request binds their exact bytes.
-import { createInterface } from 'node:readline/promises';
 import type { ApprovalAnswer, ApprovalRequest, ApprovalSubject } from '@lumenflow/cloud';
 import { CliError, EXIT } from '../cli-error.js';
 
@@ -20,6 +19,8 @@ export async function promptApproval(
   controller: AbortController,
 ): Promise<ApprovalAnswer> {
   write(formatApprovalPrompt(request, subject));
+  // Loaded when a person is asked, not at every start.
+  const { createInterface } = await import('node:readline/promises');
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   let settled = false;
   // In a terminal, readline takes Ctrl-C itself; it must still interrupt the run.

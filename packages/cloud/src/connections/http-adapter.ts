@@ -1,4 +1,3 @@
-import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { MAX_ENROLL_BODY_BYTES } from '@lumenflow/protocol';
@@ -123,8 +122,10 @@ export function createHttpAdapter(routes: Record<string, RouteEntry>, auth: Http
   let server: Server | undefined;
   return {
     admission: () => ({ unverifiedRequests, unverifiedBytes }),
-    listen: (port) =>
-      new Promise((resolve, reject) => {
+    listen: async (port) => {
+      // Loaded here, not at start-up: an in-process run never listens.
+      const { createServer } = await import('node:http');
+      return new Promise((resolve, reject) => {
         const s = createServer((req, res) => {
           handle(req, res).catch((error: unknown) => {
             log('request.internal-error', { error: error instanceof Error ? error.name : 'unknown', message: error instanceof Error ? error.message.slice(0, 200) : '' });
@@ -147,7 +148,8 @@ export function createHttpAdapter(routes: Record<string, RouteEntry>, auth: Http
           const address = s.address() as AddressInfo;
           resolve({ url: `http://127.0.0.1:${address.port}`, port: address.port });
         });
-      }),
+      });
+    },
     close: async () => {
       if (server === undefined) return;
       const s = server;

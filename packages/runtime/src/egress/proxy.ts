@@ -1,5 +1,3 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
-import { createServer } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
@@ -61,6 +59,8 @@ export interface EgressProxy {
 export async function startEgressProxy(opts: EgressProxyOptions): Promise<EgressProxy> {
   const limits: EgressProxyLimits = { ...DEFAULT_EGRESS_LIMITS, ...opts.limits };
   const allowed = compileAllowList(opts.allow);
+  // Loaded here, not at start-up: only a session whose agent has an allow-list runs a proxy.
+  const [{ createServer }, { lookup: dnsLookup }] = await Promise.all([import('node:http'), import('node:dns/promises')]);
   const lookup = opts.lookup ?? ((host: string) => dnsLookup(host, { all: true, verbatim: true }));
   const ledger = createEgressLedger();
   const sockets = new Set<Duplex>();
