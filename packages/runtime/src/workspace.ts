@@ -1,4 +1,5 @@
-import { lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstatSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '@lumenflow/protocol';
@@ -94,7 +95,7 @@ export async function runGit(dir: string, args: readonly string[], at?: Date): P
 export async function createWorkspaceDir(tmpRoot?: string): Promise<{ dir: string; dispose: () => Promise<void> }> {
   let dir: string;
   try {
-    dir = await mkdtemp(join(tmpRoot ?? tmpdir(), 'lumenflow-ws-'));
+    dir = mkdtempSync(join(tmpRoot ?? tmpdir(), 'lumenflow-ws-'));
   } catch (cause) {
     throw new RuntimeError('WORKSPACE_FAILED', 'cannot create a temporary workspace', { cause });
   }
@@ -118,16 +119,16 @@ export const FIXTURE_BASELINE_DATE = new Date('2026-01-01T00:00:00.000Z');
  *   WORKSPACE_FAILED or GIT_FAILED when the copy or the commit fails.
  */
 export async function prepareWorkspace(opts: { fixtureDir: string; clock: Clock; tmpRoot?: string }): Promise<Workspace> {
-  const info = await lstat(opts.fixtureDir).catch(() => undefined);
+  // The first steps are a few system calls made at once: a copy made ahead (RuntimeOptions.fixtureCopy)
+  // starts while the CLI is busiest, and each await would wait for its event loop.
+  const info = lstatSync(opts.fixtureDir, { throwIfNoEntry: false });
   if (!info?.isDirectory()) throw new RuntimeError('FIXTURE_MISSING', `fixture directory ${opts.fixtureDir} does not exist`);
   const { dir, dispose } = await createWorkspaceDir(opts.tmpRoot);
   try {
     const at = FIXTURE_BASELINE_DATE;
-    // No template: no sample hooks or other files in .git for every snapshot to read. The
-    // copy (which never writes .git) runs while the repository is made.
-    // Both settle before any clean-up below removes the directory.
-    const made = await Promise.allSettled([copyTree(opts.fixtureDir, dir), initRepository(dir)]);
-    for (const step of made) if (step.status === 'rejected') throw step.reason;
+    // No template: no sample hooks or other files in .git for every snapshot to read.
+    initRepository(dir);
+    await copyTree(opts.fixtureDir, dir);
     await runGit(dir, ['add', '--all']);
     await runGit(dir, ['commit', '--quiet', '--no-verify', '-m', 'baseline'], at);
     // A fresh repository has a loose ref; reading it saves a git process on every run.
@@ -150,14 +151,12 @@ const INIT_CONFIG = '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\
  * written directly, which spares a git process on every workspace. git reads
  * it as its own (packages/runtime/test/workspace.test.ts compares the two).
  */
-export async function initRepository(dir: string): Promise<void> {
+export function initRepository(dir: string): void {
   const gitDir = join(dir, '.git');
-  await mkdir(gitDir, { mode: 0o755 });
-  await Promise.all([
-    ...['objects/info', 'objects/pack', 'refs/heads', 'refs/tags'].map((sub) => mkdir(join(gitDir, sub), { recursive: true, mode: 0o755 })),
-    writeFile(join(gitDir, 'HEAD'), 'ref: refs/heads/main\n', { mode: 0o644, flag: 'wx' }),
-    writeFile(join(gitDir, 'config'), INIT_CONFIG, { mode: 0o644, flag: 'wx' }),
-  ]);
+  mkdirSync(gitDir, { mode: 0o755 });
+  for (const sub of ['objects/info', 'objects/pack', 'refs/heads', 'refs/tags']) mkdirSync(join(gitDir, sub), { recursive: true, mode: 0o755 });
+  writeFileSync(join(gitDir, 'HEAD'), 'ref: refs/heads/main\n', { mode: 0o644, flag: 'wx' });
+  writeFileSync(join(gitDir, 'config'), INIT_CONFIG, { mode: 0o644, flag: 'wx' });
 }
 
 /**
@@ -206,20 +205,27 @@ export async function isWorkspaceUnchanged(workspace: Workspace): Promise<boolea
 
 // Regular files only, in a sorted order, with a fixed mode: the baseline must
 // not depend on the checkout's umask or on symlinks that point outside it.
+// The entries of a directory are copied side by side, a bounded number at a time.
 async function copyTree(from: string, to: string): Promise<void> {
-  const entries = (await readdir(from, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of entries) {
-    if (isLeftOut(entry.name)) continue;
-    const source = join(from, entry.name);
-    const target = join(to, entry.name);
-    if (entry.isDirectory()) {
-      await mkdir(target, { mode: 0o755 });
-      await copyTree(source, target);
-    } else if (entry.isFile()) {
-      await writeFile(target, await readFile(source), { mode: 0o644 });
-    }
+  const entries = (await readdir(from, { withFileTypes: true })).filter((entry) => !isLeftOut(entry.name));
+  for (let i = 0; i < entries.length; i += COPY_PARALLEL) {
+    await Promise.all(
+      entries.slice(i, i + COPY_PARALLEL).map(async (entry) => {
+        const source = join(from, entry.name);
+        const target = join(to, entry.name);
+        if (entry.isDirectory()) {
+          await mkdir(target, { mode: 0o755 });
+          await copyTree(source, target);
+        } else if (entry.isFile()) {
+          await writeFile(target, await readFile(source), { mode: 0o644 });
+        }
+      }),
+    );
   }
 }
+
+/** Entries of one directory a copy reads and writes at once. */
+const COPY_PARALLEL = 16;
 
 // .lumenflow holds the runtime's keys and state when the workspace is the user's own checkout.
 function isLeftOut(name: string): boolean {

@@ -110,7 +110,7 @@ describe('initRepository', () => {
       const ours = join(root, 'ours');
       const theirs = join(root, 'theirs');
       await mkdir(ours);
-      await initRepository(ours);
+      initRepository(ours);
       execFileSync('git', ['init', '--quiet', '--template=', '--initial-branch=main', theirs], { env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } });
       const read = (dir: string, args: string[]): string => execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' } });
       for (const args of [['config', '--local', '--list'], ['symbolic-ref', 'HEAD'], ['rev-parse', '--is-bare-repository', '--is-inside-work-tree', '--git-dir']]) {
@@ -132,8 +132,8 @@ describe('initRepository', () => {
   test('refuses a directory that already holds a repository', async () => {
     const root = await mkdtemp(join(tmpdir(), 'lumenflow-init-'));
     try {
-      await initRepository(root);
-      await expect(initRepository(root)).rejects.toThrow(/EEXIST/);
+      initRepository(root);
+      expect(() => initRepository(root)).toThrow(/EEXIST/);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
