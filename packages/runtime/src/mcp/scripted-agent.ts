@@ -2,6 +2,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { createScriptedPlanner } from '../scripted-planner.js';
 import type { AgentStep, StepObservation } from '../scripted-planner.js';
+import { lazyJsonSchemaValidator } from './lazy-validator.js';
 
 /** The scripted agent's MCP client name; Proof names it as the agent. */
 export const SCRIPTED_AGENT_NAME = 'scripted-calc-fixer';
@@ -15,7 +16,7 @@ export const SCRIPTED_AGENT_NAME = 'scripted-calc-fixer';
  * @param timeoutMs how long one call may take before the client gives up (the tool host has its own bound).
  */
 export async function runScriptedAgent(transport: Transport, opts: { timeoutMs: number }): Promise<void> {
-  const client = new Client({ name: SCRIPTED_AGENT_NAME, version: '1.0.0' });
+  const client = new Client({ name: SCRIPTED_AGENT_NAME, version: '1.0.0' }, { jsonSchemaValidator: lazyJsonSchemaValidator() });
   await client.connect(transport);
   try {
     // The planner knows one fix; the baseline its git_diff step names is the runtime's to fill in.

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { RUNTIME_VERSION } from '../version.js';
 import { TOOL_CATALOG, TOOL_INPUTS, TOOL_NAMES } from '../tool-host/catalog.js';
 import type { ToolHost } from '../tool-host/host.js';
+import { lazyJsonSchemaValidator } from './lazy-validator.js';
 
 /** The name the runtime's MCP server gives at initialize. */
 export const MCP_SERVER_NAME = 'lumenflow-runtime';
@@ -25,7 +26,7 @@ export interface AgentClientInfo {
  * bad input must reach the tool host to be recorded as a refused call.
  */
 export function createMcpToolServer(host: ToolHost, opts: { instructions: string; onClient?: (client: AgentClientInfo) => void }): Server {
-  const server = new Server({ name: MCP_SERVER_NAME, version: RUNTIME_VERSION }, { capabilities: { tools: {} }, instructions: opts.instructions });
+  const server = new Server({ name: MCP_SERVER_NAME, version: RUNTIME_VERSION }, { capabilities: { tools: {} }, instructions: opts.instructions, jsonSchemaValidator: lazyJsonSchemaValidator() });
   server.oninitialized = () => {
     const client = server.getClientVersion();
     if (client !== undefined) opts.onClient?.({ name: client.name, version: client.version });
