@@ -182,19 +182,19 @@ export async function markNewFiles(dir: string): Promise<void> {
 export function mayHoldNewFiles(baseline: Snapshot, now: Snapshot): boolean {
   for (const [path, entry] of now) {
     const was = baseline.get(path);
-    if (was === undefined) {
-      if (path !== '.git' && !path.startsWith('.git/')) return true;
-      if (path.startsWith('.git/info')) return true;
-    } else if ((isIgnoreFile(path) || path.startsWith('.git/info')) && !sameEntry(was, entry)) {
-      return true;
-    }
+    if (was === undefined ? !isUnderGit(path) || decidesIgnored(path) : decidesIgnored(path) && !sameEntry(was, entry)) return true;
   }
-  for (const path of baseline.keys()) if ((isIgnoreFile(path) || path.startsWith('.git/info')) && !now.has(path)) return true;
+  for (const path of baseline.keys()) if (decidesIgnored(path) && !now.has(path)) return true;
   return false;
 }
 
-function isIgnoreFile(path: string): boolean {
-  return path === '.gitignore' || path.endsWith('/.gitignore');
+function isUnderGit(path: string): boolean {
+  return path === '.git' || path.startsWith('.git/');
+}
+
+// A file that can change which files git ignores: a .gitignore anywhere, or .git/info (its exclude).
+function decidesIgnored(path: string): boolean {
+  return path === '.gitignore' || path.endsWith('/.gitignore') || path === '.git/info' || path.startsWith('.git/info/');
 }
 
 /** True when the working tree equals the baseline commit: nothing modified, added or deleted. */
@@ -203,7 +203,7 @@ export async function isWorkspaceUnchanged(workspace: Workspace): Promise<boolea
   return status.trim() === '';
 }
 
-// Regular files only, in a sorted order, with a fixed mode: the baseline must
+// Regular files only, with a fixed mode: the baseline must
 // not depend on the checkout's umask or on symlinks that point outside it.
 // The entries of a directory are copied side by side, a bounded number at a time.
 async function copyTree(from: string, to: string): Promise<void> {

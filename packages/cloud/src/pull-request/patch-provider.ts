@@ -1,6 +1,6 @@
 import { runCloudGit } from './git.js';
 import { PrStepFailure } from './scratch.js';
-import type { ApprovedCommit } from './scratch.js';
+import type { NewCommit } from './scratch.js';
 
 /** The files the patch provider keeps with the run (bundle artifacts). */
 export const PATCH_PROVIDER_FILES = { patch: 'pull-request.patch', request: 'pull-request.txt' } as const;
@@ -10,7 +10,7 @@ export const PATCH_PROVIDER_FILES = { patch: 'pull-request.patch', request: 'pul
  * of the approved commit (applies with `git am`) and a `git request-pull`-style
  * text naming the base, the branch the commit would be pushed to and its head.
  */
-export async function renderPatchProviderFiles(commit: Pick<ApprovedCommit, 'dir' | 'env' | 'baseCommit' | 'headCommit'>, opts: { remote: string; branch: string; title: string }): Promise<Record<string, string>> {
+export async function renderPatchProviderFiles(commit: NewCommit, opts: { remote: string; branch: string; title: string }): Promise<Record<string, string>> {
   const [formatted, stat] = await Promise.all([
     runCloudGit(['format-patch', '-1', '--stdout', '--binary', '--no-signature', '--full-index', commit.headCommit], { cwd: commit.dir, env: commit.env }),
     runCloudGit(['diff', '--stat=72', '--summary', commit.baseCommit, commit.headCommit], { cwd: commit.dir, env: commit.env }),

@@ -9,7 +9,7 @@ import { renderPatchProviderFiles } from './patch-provider.js';
 import { splitPrText } from './pr-text.js';
 import { checkRemote, isUrl, pushApprovedCommit } from './push.js';
 import { PrStepFailure, fetchBase, prepareApprovedCommit } from './scratch.js';
-import type { ApprovedCommit, FetchedBase } from './scratch.js';
+import type { ApprovedCommit, FetchedBase, NewCommit } from './scratch.js';
 import type { PrUseLedger } from './use-ledger.js';
 import type { PrCode, PrProviderKind } from './types.js';
 
@@ -134,7 +134,7 @@ export async function performPullRequest(config: PullRequestConfig, input: PullR
   ].join('\n');
   // The patch provider's files are rendered from the new commit beside its diff; they are used only once every check below passes.
   let rendered: Promise<Record<string, string>> | undefined;
-  const renderBeside = (made: Pick<ApprovedCommit, 'dir' | 'env' | 'baseCommit' | 'headCommit'>): void => {
+  const renderBeside = (made: NewCommit): void => {
     rendered = renderPatchProviderFiles(made, { remote: base.remote, branch: head, title: text.title });
     rendered.catch(() => undefined);
   };

@@ -30,6 +30,9 @@ export interface ApprovedCommit {
   dispose(): Promise<void>;
 }
 
+/** The new commit and where it lives, before its diff is taken. */
+export type NewCommit = Omit<ApprovedCommit, 'headDiff' | 'dispose'>;
+
 function firstLine(result: GitResult): string {
   return (result.stderr.trim().split('\n').find((l) => l.trim() !== '') ?? `exit ${result.exitCode}`).slice(0, 300);
 }
@@ -89,7 +92,7 @@ export async function prepareApprovedCommit(opts: {
   credentialConfig: readonly string[];
   fetchedBase?: Promise<FetchedBase>;
   /** Work on the new commit that runs beside its `git diff` (the patch provider's files); its failure is left to its caller. */
-  beside?: (commit: Omit<ApprovedCommit, 'headDiff' | 'dispose'>) => void;
+  beside?: (commit: NewCommit) => void;
 }): Promise<ApprovedCommit> {
   const { dir, fetched, indexedCommit, dispose } = await (opts.fetchedBase ?? fetchBase(opts));
   const env = buildCloudGitEnv(dir, opts.stamp);
